@@ -1,0 +1,264 @@
+"""Local processes: redis-server and a moto S3 server on loopback (the sandbox and the test harness).
+
+A process is described by a directory (its config, data dir, log and pid file live there) so it can be
+found again by a later command (the sandbox state) or torn down by a test fixture.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from redisops.errors import DependencyMissing, OperationTimeout, PlatformError
+
+__all__ = [
+    "ELASTICACHE_BLOCKED_COMMANDS",
+    "ManagedProcess",
+    "elasticache_like_directives",
+    "free_port",
+    "pid_alive",
+    "port_in_use",
+    "require_program",
+    "start_moto",
+    "start_redis",
+    "stop_pid",
+]
+
+#: commands ElastiCache blocks; an ElastiCache-like local source renames them away
+ELASTICACHE_BLOCKED_COMMANDS = (
+    "SYNC",
+    "PSYNC",
+    "CONFIG",
+    "DEBUG",
+    "BGSAVE",
+    "SAVE",
+    "BGREWRITEAOF",
+    "SHUTDOWN",
+    "REPLICAOF",
+    "SLAVEOF",
+    "MIGRATE",
+)
+
+_APT_HINT = "install it with: sudo apt-get update && sudo apt-get install -y redis-server redis-tools"
+
+
+def require_program(name: str, hint: str = _APT_HINT) -> str:
+    """The path of ``name`` on PATH, or DependencyMissing saying how to install it."""
+    path = shutil.which(name)
+    if path is None:
+        raise DependencyMissing(f"{name} is not installed (not found on PATH)", hint=hint)
+    return path
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that was free a moment ago (bind to 0 and read it back)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    """True when something accepts TCP connections on ``host:port``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def pid_alive(pid: int) -> bool:
+    """True when a process with ``pid`` exists and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ", 1)[1][:1] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def elasticache_like_directives() -> dict[str, str]:
+    """redis.conf ``rename-command`` directives that remove what ElastiCache blocks."""
+    return {f"rename-command {c}": '""' for c in ELASTICACHE_BLOCKED_COMMANDS}
+
+
+@dataclass
+class ManagedProcess:
+    """A process started by redisops: its pid, port, log file and the Popen when we own it."""
+
+    name: str
+    pid: int
+    port: int
+    log_file: Path
+    popen: subprocess.Popen[bytes] | None = None
+
+    def alive(self) -> bool:
+        """True while the process runs."""
+        if self.popen is not None:
+            return self.popen.poll() is None
+        return pid_alive(self.pid)
+
+    def log_tail(self, lines: int = 20) -> str:
+        """The last lines of the process log (for error messages and failed tests)."""
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self, timeout: float = 10.0, sig: int = signal.SIGTERM) -> None:
+        """Stop it: ``sig`` first (redis-server saves on SIGTERM), SIGKILL after ``timeout``."""
+        stop_pid(self.pid, timeout=timeout, sig=sig)
+        if self.popen is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.popen.wait(timeout=1)
+
+
+def stop_pid(pid: int, *, timeout: float = 10.0, sig: int = signal.SIGTERM) -> None:
+    """Send ``sig`` to ``pid`` and wait; SIGKILL when it has not exited after ``timeout`` seconds."""
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _reap(pid)
+        if not pid_alive(pid):
+            return
+        time.sleep(0.02)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    for _ in range(100):
+        _reap(pid)
+        if not pid_alive(pid):
+            return
+        time.sleep(0.02)
+
+
+def _reap(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def _spawn(
+    argv: Sequence[str], log_file: Path, *, detach: bool, env: dict[str, str] | None = None
+) -> tuple[int, subprocess.Popen[bytes] | None]:
+    """Start ``argv`` with output to ``log_file``.
+
+    Attached: a child we own (a Popen we wait for). Detached: a double fork through ``sh`` and
+    ``setsid`` so the process outlives the command that started it (the sandbox) and is nobody's
+    child; its pid is read back from the shell.
+    """
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    if detach:
+        cmd = " ".join(shlex.quote(a) for a in argv)
+        script = f"setsid {cmd} >>{shlex.quote(str(log_file))} 2>&1 </dev/null & echo $!"
+        out = subprocess.run(["/bin/sh", "-c", script], capture_output=True, env=env, check=True, timeout=10)
+        return int(out.stdout.split()[-1]), None
+    with open(log_file, "ab") as log:
+        popen = subprocess.Popen(
+            list(argv), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env
+        )
+    return popen.pid, popen
+
+
+def _wait(proc: ManagedProcess, ready: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not proc.alive():
+            raise PlatformError(
+                f"{what} exited during start-up",
+                hint=f"see its log {proc.log_file}",
+                context={"log_tail": proc.log_tail()},
+            )
+        if ready():
+            return
+        time.sleep(0.02)
+    proc.stop(timeout=2)
+    raise OperationTimeout(f"{what} did not become ready within {timeout:.0f}s", hint=f"see {proc.log_file}")
+
+
+def start_redis(
+    conf_text: str,
+    workdir: Path,
+    *,
+    port: int,
+    name: str = "redis",
+    detach: bool = False,
+    timeout: float = 15.0,
+    password: str | None = None,
+) -> ManagedProcess:
+    """Start ``redis-server`` from ``conf_text`` with its config, data and log under ``workdir``.
+
+    ``conf_text`` must already carry ``port``/``dir``/``bind`` for this machine (see
+    :func:`redisops.config.render_redis_conf` overrides). ``password`` is passed on the command line
+    of a config include file with mode 0600, never in a log. Waits until PING answers (or LOADING
+    finished is not required: a server still loading answers with -LOADING and counts as up).
+    """
+    binary = require_program("redis-server")
+    workdir.mkdir(parents=True, exist_ok=True)
+    conf = workdir / "redis.conf"
+    conf.write_text(conf_text)
+    argv = [binary, str(conf)]
+    if password is not None:
+        secret = workdir / "auth.conf"
+        fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(f'requirepass "{password}"\n')
+        with conf.open("a") as f:
+            f.write(f"include {secret}\n")
+    log = workdir / "redis.log"
+    pid, popen = _spawn(argv, log, detach=detach)
+    proc = ManagedProcess(name=name, pid=pid, port=port, log_file=log, popen=popen)
+    _wait(proc, lambda: _redis_answers(port), timeout, f"redis-server ({name}) on port {port}")
+    return proc
+
+
+def _redis_answers(port: int) -> bool:
+    """True once the server answers anything to PING (PONG, -NOAUTH, -LOADING all count)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+            s.sendall(b"PING\r\n")
+            return bool(s.recv(64))
+    except OSError:
+        return False
+
+
+def start_moto(workdir: Path, *, port: int, detach: bool = False, timeout: float = 30.0) -> ManagedProcess:
+    """Start a moto S3 server process on ``127.0.0.1:port`` (log under ``workdir``)."""
+    try:
+        import moto.server  # noqa: F401
+    except ImportError as e:
+        raise DependencyMissing(
+            "moto[server] is not installed (the local S3 endpoint needs it)",
+            hint="pip install 'redisops[sandbox]'",
+        ) from e
+    workdir.mkdir(parents=True, exist_ok=True)
+    log = workdir / "moto.log"
+    env = {**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true"}
+    argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    pid, popen = _spawn(argv, log, detach=detach, env=env)
+    proc = ManagedProcess(name="s3", pid=pid, port=port, log_file=log, popen=popen)
+    _wait(proc, lambda: _http_ok(f"http://127.0.0.1:{port}/moto-api/"), timeout, f"moto S3 on port {port}")
+    return proc
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as r:
+            return bool(r.status < 500)
+    except (urllib.error.URLError, OSError):
+        return False

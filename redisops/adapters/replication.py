@@ -1,0 +1,450 @@
+"""Stream an RDB snapshot off a live Redis server over the replication protocol.
+
+This is what ``redis-cli --rdb`` does, without touching the server's disk: connect, AUTH,
+``REPLCONF capa eof`` (accept diskless transfers), ``REPLCONF rdb-only 1`` (Redis 6.2+: send the
+snapshot, no command stream after it) and ``SYNC``. While the server forks and writes, it sends
+bare ``\\n`` keep-alives. The payload is framed either as ``$<len>\\r\\n`` followed by exactly
+``len`` bytes (disk-based sync) or as ``$EOF:<40-byte mark>\\r\\n``, the RDB, then the same mark
+(diskless sync, the default since 7.0). With rdb-only the server closes the connection after the
+payload.
+
+The payload is yielded in chunks (bounded memory: at most one read plus a 40-byte hold-back) so
+the caller can verify and upload it while it arrives::
+
+    verifier = RdbStreamVerifier()
+    with ReplicationRdbStream("redis-0.redis", 6379, username="backup", password=pw) as stream:
+        for chunk in stream:
+            verifier.feed(chunk)
+            upload.write(chunk)
+    result = verifier.finish()
+
+SYNC and REPLCONF need the ``@admin`` ACL category. Every socket, TLS and protocol failure is
+translated into :mod:`redisops.errors`; passwords never appear in messages, contexts or reprs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import ssl as _ssl
+from collections.abc import Callable, Iterator
+from types import TracebackType
+from typing import Literal
+
+from redisops.errors import (
+    AuthError,
+    ConnectionFailed,
+    OperationTimeout,
+    ParseError,
+    PlatformError,
+    RedisOpsError,
+)
+
+__all__ = ["DEFAULT_CHUNK_SIZE", "EOF_MARK_SIZE", "ReplicationRdbStream", "stream_rdb"]
+
+DEFAULT_CHUNK_SIZE = 1 << 20
+EOF_MARK_SIZE = 40
+_MAX_LINE = 64 * 1024
+
+ProgressCallback = Callable[[int, int | None], None]
+"""Called after each chunk with (bytes received so far, total size or None when unknown)."""
+
+_SCAN_HINT = (
+    "replication-based backup is not possible on this endpoint (SYNC is disabled or renamed, "
+    "as on managed services such as ElastiCache); use the migration's SCAN/DUMP path instead"
+)
+
+
+class ReplicationRdbStream:
+    """One rdb-only replication transfer; a context manager and an iterator of payload chunks.
+
+    ``__enter__`` (or ``open()``) connects and performs the handshake up to the payload header,
+    so authentication and permission errors surface there. Iterating yields the RDB bytes; it ends
+    when the payload is complete. Closing early (leaving the ``with`` block) drops the connection,
+    which makes the server abort the transfer.
+
+    Args:
+        host, port: the server to snapshot.
+        username, password: ACL credentials (``AUTH password`` when only a password is given).
+        ssl: False, True (TLS with the system trust store and hostname check) or an
+            ``ssl.SSLContext``.
+        timeout: seconds of silence tolerated while reading (keep-alives reset it; the server
+            sends one per second while it forks); also the connect timeout.
+        chunk_size: the largest chunk yielded.
+        on_progress: called after each chunk with (bytes so far, total or None).
+
+    Attributes:
+        framing: ``"length"`` or ``"eof"`` once the payload header has arrived.
+        expected_size: the payload size with length framing, else None.
+        bytes_received: payload bytes yielded so far.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int = 6379,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        ssl: bool | _ssl.SSLContext = False,
+        timeout: float = 60.0,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        on_progress: ProgressCallback | None = None,
+    ) -> None:
+        if chunk_size < EOF_MARK_SIZE + 1:
+            raise ValueError(f"chunk_size must be more than {EOF_MARK_SIZE}")
+        self.host = host
+        self.port = port
+        self.username = username
+        self._password = password
+        self._ssl = ssl
+        self.timeout = timeout
+        self.chunk_size = chunk_size
+        self._on_progress = on_progress
+        self._sock: socket.socket | None = None
+        self._buf = bytearray()  # bytes read from the socket and not consumed yet
+        self.framing: Literal["length", "eof"] | None = None
+        self.expected_size: int | None = None
+        self._eof_mark = b""
+        self.bytes_received = 0
+        self._iterated = False
+
+    def __repr__(self) -> str:
+        auth = f", username={self.username!r}" if self.username else ""
+        auth += ", password='***'" if self._password is not None else ""
+        return f"ReplicationRdbStream({self.host!r}, {self.port}{auth}, ssl={bool(self._ssl)})"
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def __enter__(self) -> ReplicationRdbStream:
+        self.open()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def open(self) -> None:
+        """Connect, authenticate, send REPLCONF/SYNC and read up to the payload header."""
+        if self._sock is not None:
+            return
+        try:
+            self._connect()
+            self._handshake()
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Drop the connection (idempotent)."""
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.close()
+
+    @property
+    def _where(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def _ctx(self, **extra: object) -> dict[str, object]:
+        ctx: dict[str, object] = {"host": self.host, "port": self.port}
+        if self.username:
+            ctx["username"] = self.username
+        ctx.update(extra)
+        return ctx
+
+    def _connect(self) -> None:
+        try:
+            sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+        except TimeoutError as e:
+            raise ConnectionFailed(
+                f"timed out connecting to Redis at {self._where}", context=self._ctx()
+            ) from e
+        except OSError as e:
+            raise ConnectionFailed(
+                f"cannot connect to Redis at {self._where}: {e.strerror or e}", context=self._ctx()
+            ) from e
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self._ssl:
+                context = (
+                    self._ssl if isinstance(self._ssl, _ssl.SSLContext) else _ssl.create_default_context()
+                )
+                sock = context.wrap_socket(sock, server_hostname=self.host)
+        except _ssl.SSLError as e:
+            sock.close()
+            raise ConnectionFailed(
+                f"TLS handshake with {self._where} failed: {e.reason or e}",
+                hint="check that the server speaks TLS on this port and that its certificate is trusted",
+                context=self._ctx(),
+                retryable=False,
+            ) from e
+        except OSError as e:
+            sock.close()
+            raise ConnectionFailed(f"connection to {self._where} failed: {e}", context=self._ctx()) from e
+        self._sock = sock
+
+    # -- low-level I/O -----------------------------------------------------------------------
+
+    def _recv(self, size: int, during: str) -> bytes:
+        assert self._sock is not None
+        try:
+            return self._sock.recv(size)
+        except TimeoutError as e:
+            raise OperationTimeout(
+                f"Redis at {self._where} sent nothing for {self.timeout:g} s {during}",
+                hint="the server may be overloaded or the network stalled; retry, or raise the timeout",
+                context=self._ctx(bytes_received=self.bytes_received),
+            ) from e
+        except OSError as e:
+            raise ConnectionFailed(
+                f"connection to {self._where} failed {during}: {e.strerror or e}",
+                context=self._ctx(bytes_received=self.bytes_received),
+            ) from e
+
+    def _send_command(self, *args: str) -> None:
+        assert self._sock is not None
+        parts = [f"*{len(args)}\r\n".encode()]
+        for arg in args:
+            raw = arg.encode()
+            parts.append(b"$%d\r\n%s\r\n" % (len(raw), raw))
+        try:
+            self._sock.sendall(b"".join(parts))
+        except OSError as e:
+            raise ConnectionFailed(
+                f"connection to {self._where} failed while sending {args[0]}: {e.strerror or e}",
+                context=self._ctx(),
+            ) from e
+
+    def _read_line(self, during: str) -> bytes:
+        while True:
+            idx = self._buf.find(b"\r\n")
+            if idx >= 0:
+                line = bytes(self._buf[:idx])
+                del self._buf[: idx + 2]
+                return line
+            if len(self._buf) > _MAX_LINE:
+                raise ParseError(
+                    f"Redis at {self._where} sent an over-long line {during}", context=self._ctx()
+                )
+            data = self._recv(4096, during)
+            if not data:
+                raise ConnectionFailed(
+                    f"Redis at {self._where} closed the connection {during}", context=self._ctx()
+                )
+            self._buf += data
+
+    # -- protocol ----------------------------------------------------------------------------
+
+    def _handshake(self) -> None:
+        if self._password is not None:
+            if self.username:
+                self._send_command("AUTH", self.username, self._password)
+            else:
+                self._send_command("AUTH", self._password)
+            self._expect_ok("AUTH")
+        self._send_command("REPLCONF", "capa", "eof")
+        self._expect_ok("REPLCONF capa eof")
+        self._send_command("REPLCONF", "rdb-only", "1")
+        self._expect_ok("REPLCONF rdb-only")
+        self._send_command("SYNC")
+        self._read_payload_header()
+
+    def _expect_ok(self, command: str) -> None:
+        line = self._read_line(f"waiting for the reply to {command}")
+        if line.startswith(b"+"):
+            return
+        if line.startswith(b"-"):
+            raise self._server_error(command, line[1:].decode("utf-8", "replace"))
+        raise ParseError(
+            f"unexpected reply to {command} from {self._where}: {_printable(line)}", context=self._ctx()
+        )
+
+    def _read_payload_header(self) -> None:
+        during = "waiting for the snapshot (SYNC)"
+        while True:
+            while self._buf[:1] == b"\n":  # keep-alives while the server forks / writes
+                del self._buf[:1]
+            if not self._buf:
+                data = self._recv(4096, during)
+                if not data:
+                    raise ConnectionFailed(
+                        f"Redis at {self._where} closed the connection before sending the snapshot",
+                        hint="the server may have failed to fork or save; check its log",
+                        context=self._ctx(),
+                    )
+                self._buf += data
+                continue
+            break
+        line = self._read_line(during)
+        if line.startswith(b"-"):
+            raise self._server_error("SYNC", line[1:].decode("utf-8", "replace"))
+        if line.startswith(b"$EOF:"):
+            mark = line[5:]
+            if len(mark) != EOF_MARK_SIZE:
+                raise ParseError(
+                    f"Redis at {self._where} sent an EOF mark of {len(mark)} bytes, expected {EOF_MARK_SIZE}",
+                    context=self._ctx(),
+                )
+            self.framing, self._eof_mark = "eof", mark
+            return
+        if line.startswith(b"$") and line[1:].isdigit():
+            self.framing, self.expected_size = "length", int(line[1:])
+            return
+        raise ParseError(
+            f"unexpected reply to SYNC from {self._where}: {_printable(line)}",
+            hint="is this a Redis server (not a proxy)?",
+            context=self._ctx(),
+        )
+
+    def _server_error(self, command: str, message: str) -> RedisOpsError:
+        safe = self._redact(message)
+        code = safe.split(" ", 1)[0].upper()
+        ctx = self._ctx(command=command, server_error=safe)
+        if code == "NOPERM":
+            return AuthError(
+                f"user {self.username or 'default'!r} may not run {command} on {self._where}: {safe}",
+                hint="grant the backup user the @admin category (SYNC and REPLCONF need it), "
+                "e.g. ACL SETUSER backup +@admin",
+                context=ctx,
+            )
+        if code in ("NOAUTH", "WRONGPASS") or (command == "AUTH" and code == "ERR"):
+            return AuthError(
+                f"authentication to {self._where} failed: {safe}",
+                hint="check the username and password of the backup user",
+                context=ctx,
+            )
+        if code == "ERR" and "unknown command" in safe.lower():
+            return PlatformError(
+                f"{command} is not available on {self._where}: {safe}", hint=_SCAN_HINT, context=ctx
+            )
+        if command == "REPLCONF rdb-only" and "unrecognized" in safe.lower():
+            return PlatformError(
+                f"{self._where} does not support rdb-only replication: {safe}",
+                hint="streamed RDB backups need Redis 6.2 or later; use the migration's SCAN/DUMP path",
+                context=ctx,
+            )
+        if code in ("LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN"):
+            return ConnectionFailed(
+                f"Redis at {self._where} cannot serve {command} right now: {safe}",
+                hint="the server is loading or busy; retry shortly",
+                context=ctx,
+            )
+        return PlatformError(f"Redis at {self._where} refused {command}: {safe}", context=ctx)
+
+    def _redact(self, message: str) -> str:
+        # "unknown command 'AUTH', with args beginning with: 'user' 'secret'" echoes arguments.
+        cut = message.find(", with args beginning with")
+        if cut >= 0:
+            message = message[:cut]
+        if self._password:
+            message = message.replace(self._password, "***")
+        return message
+
+    # -- payload -----------------------------------------------------------------------------
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self._iterated:
+            raise ValueError("a ReplicationRdbStream can be iterated only once")
+        self._iterated = True
+        self.open()
+        try:
+            if self.framing == "length":
+                yield from self._length_payload()
+            else:
+                yield from self._eof_payload()
+        finally:
+            self.close()
+
+    def _progress(self, n: int) -> None:
+        self.bytes_received += n
+        if self._on_progress is not None:
+            self._on_progress(self.bytes_received, self.expected_size)
+
+    def _length_payload(self) -> Iterator[bytes]:
+        assert self.expected_size is not None
+        remaining = self.expected_size
+        pending, self._buf = bytes(self._buf[:remaining]), bytearray()
+        while True:
+            if pending:
+                remaining -= len(pending)
+                self._progress(len(pending))
+                yield pending
+            if remaining <= 0:
+                return
+            pending = self._recv(min(self.chunk_size, remaining), "while streaming the snapshot")
+            if not pending:
+                raise self._truncated(f"{self.bytes_received} of {self.expected_size} bytes")
+
+    def _eof_payload(self) -> Iterator[bytes]:
+        mark = self._eof_mark
+        held, self._buf = bytes(self._buf), bytearray()  # the last bytes seen, possibly the mark
+        while True:
+            if len(held) >= EOF_MARK_SIZE and held[-EOF_MARK_SIZE:] == mark:
+                body = held[:-EOF_MARK_SIZE]
+                if body:
+                    self._progress(len(body))
+                    yield body
+                return
+            if len(held) > EOF_MARK_SIZE:
+                body, held = held[:-EOF_MARK_SIZE], held[-EOF_MARK_SIZE:]
+                self._progress(len(body))
+                yield body
+            data = self._recv(self.chunk_size, "while streaming the snapshot")
+            if not data:
+                got = self.bytes_received + len(held)
+                raise self._truncated(f"{got} bytes (size unknown: diskless transfer) and no end mark")
+            held += data
+
+    def _truncated(self, what: str) -> ConnectionFailed:
+        return ConnectionFailed(
+            f"Redis at {self._where} closed the connection before the snapshot was complete: received {what}",
+            hint="the server may have restarted or hit its output-buffer limit for replicas "
+            "(client-output-buffer-limit replica); retry the backup",
+            context=self._ctx(bytes_received=self.bytes_received, expected_size=self.expected_size),
+        )
+
+
+def stream_rdb(
+    host: str,
+    port: int = 6379,
+    *,
+    username: str | None = None,
+    password: str | None = None,
+    ssl: bool | _ssl.SSLContext = False,
+    timeout: float = 60.0,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    on_progress: ProgressCallback | None = None,
+) -> Iterator[bytes]:
+    """Yield the RDB snapshot of a live server in chunks (see :class:`ReplicationRdbStream`).
+
+    The connection is made on the first ``next()``; it is closed when the iterator is exhausted,
+    closed or garbage-collected.
+
+    Raises:
+        AuthError: NOAUTH / WRONGPASS, or NOPERM (the user lacks the @admin category).
+        PlatformError: SYNC/REPLCONF unknown (renamed away, managed service), or refused.
+        ConnectionFailed: unreachable, or the connection dropped before the payload completed.
+        OperationTimeout: the server went silent for ``timeout`` seconds.
+        ParseError: the reply is not the replication protocol.
+    """
+    stream = ReplicationRdbStream(
+        host,
+        port,
+        username=username,
+        password=password,
+        ssl=ssl,
+        timeout=timeout,
+        chunk_size=chunk_size,
+        on_progress=on_progress,
+    )
+    with stream:
+        yield from stream
+
+
+def _printable(line: bytes) -> str:
+    return repr(line[:80])[2:-1]

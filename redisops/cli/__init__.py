@@ -1,0 +1,1 @@
+"""The ``redisops`` command line (typer + rich): a front end over :mod:`redisops.ops`."""

@@ -1,0 +1,108 @@
+"""Shared CLI pieces: output format, JSON/rich rendering, the error boundary, confirmations."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from redisops.errors import AbortedError, RedisOpsError
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+class Output(enum.StrEnum):
+    """Output formats every command accepts."""
+
+    text = "text"
+    json = "json"
+
+
+OutputOpt = Annotated[
+    Output, typer.Option("--output", "-o", help="text for people, json for scripts", case_sensitive=False)
+]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="deployment config (.yaml or the write-up's configuration.hcl)"),
+]
+StateDirOpt = Annotated[
+    Path | None,
+    typer.Option("--state-dir", help="sandbox state dir [env: REDISOPS_STATE_DIR]", show_default=False),
+]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="confirm destructive steps non-interactively")]
+
+
+class _State:
+    debug = False
+
+
+state = _State()
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Dataclasses, pydantic models, paths and enums to plain JSON values."""
+    if hasattr(obj, "model_dump"):
+        return obj.model_dump(mode="json")
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {k: to_jsonable(v) for k, v in dataclasses.asdict(obj).items()}
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | set):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, bytes):
+        return obj.decode("utf-8", "backslashreplace")
+    if isinstance(obj, Path | enum.Enum):
+        return str(obj.value if isinstance(obj, enum.Enum) else obj)
+    return obj
+
+
+def emit(output: Output, data: Any, text: Callable[[], None]) -> None:
+    """Print ``data`` as JSON for ``--output json``, else call ``text`` to render for people."""
+    if output is Output.json:
+        sys.stdout.write(json.dumps(to_jsonable(data), indent=2, sort_keys=False) + "\n")
+    else:
+        text()
+
+
+def progress_printer(output: Output) -> Callable[[str], None]:
+    """A progress callback: dim lines on stderr for text output, silent for JSON."""
+    if output is Output.json:
+        return lambda _msg: None
+    return lambda msg: err_console.print(f"[dim]{msg}[/dim]")
+
+
+def confirm(question: str, *, yes: bool) -> None:
+    """Ask before a destructive step; AbortedError when declined or when no terminal can answer."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise AbortedError(f"confirmation required: {question}", hint="pass --yes to confirm")
+    if not typer.confirm(question, default=False):
+        raise AbortedError("declined; nothing was changed", hint="")
+
+
+@contextmanager
+def error_boundary(output: Output = Output.text) -> Iterator[None]:
+    """Turn a RedisOpsError into one line (or a JSON object) and its exit code; no traceback."""
+    try:
+        yield
+    except RedisOpsError as e:
+        if state.debug:
+            raise
+        if output is Output.json:
+            sys.stdout.write(json.dumps(e.to_dict(), indent=2) + "\n")
+        else:
+            err_console.print(Text.assemble(("error: ", "bold red"), e.message), soft_wrap=True)
+            if e.hint:
+                err_console.print(Text.assemble(("hint: ", "yellow"), e.hint), soft_wrap=True)
+        raise typer.Exit(e.exit_code) from None

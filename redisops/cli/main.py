@@ -1,0 +1,47 @@
+"""The ``redisops`` entry point. Heavy libraries (kubernetes, boto3, textual) load lazily per command."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from redisops import __version__
+from redisops.cli import config_cmd, rehearse_cmd, sandbox_cmd
+from redisops.cli.common import state
+
+app = typer.Typer(
+    name="redisops",
+    help="Operations toolkit for Redis 7 on Kubernetes (and the local sandbox that rehearses it).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(sandbox_cmd.app, name="sandbox")
+app.add_typer(config_cmd.app, name="config")
+app.command(name="rehearse")(rehearse_cmd.rehearse)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"redisops {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="show tracebacks for errors")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version")
+    ] = False,
+) -> None:
+    state.debug = debug
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""Typed deployment config: model, loaders (YAML, HCL) and the redis.conf renderer."""
+
+from redisops.config.loaders import config_from_mapping, load_config, load_hcl, load_yaml
+from redisops.config.model import (
+    AuthConfig,
+    BackupTarget,
+    ClientSelector,
+    DeploymentConfig,
+    PersistenceConfig,
+    RedisSettings,
+    Resources,
+    SavePoint,
+    SecurityContext,
+    parse_memory,
+)
+from redisops.config.redisconf import config_checksum, render_redis_conf
+
+__all__ = [
+    "AuthConfig",
+    "BackupTarget",
+    "ClientSelector",
+    "DeploymentConfig",
+    "PersistenceConfig",
+    "RedisSettings",
+    "Resources",
+    "SavePoint",
+    "SecurityContext",
+    "config_checksum",
+    "config_from_mapping",
+    "load_config",
+    "load_hcl",
+    "load_yaml",
+    "parse_memory",
+    "render_redis_conf",
+]

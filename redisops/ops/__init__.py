@@ -1,0 +1,1 @@
+"""Operations: compose the pure core and the adapters; report progress through callbacks."""

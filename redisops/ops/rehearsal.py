@@ -1,0 +1,157 @@
+"""The rehearsal: the main job on the embedded default (the local sandbox).
+
+It starts (or reuses) the sandbox and walks the toolkit end to end, step by step, so an operator sees
+every piece working before touching production. Each step returns facts; a failed step stops the run
+(later steps depend on earlier ones) and the report says which and why.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from redisops.adapters.redis_conn import connect, raw_command, redis_errors
+from redisops.config import DeploymentConfig
+from redisops.errors import PlatformError, RedisOpsError
+from redisops.inspect import parse_info
+from redisops.ops.datasets import DatasetSpec, populate
+from redisops.ops.sandbox import SandboxState, sandbox_up
+
+__all__ = ["RehearsalReport", "RehearsalStep", "rehearse"]
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class RehearsalStep:
+    """One step of the rehearsal: what it checked, whether it passed, the facts it found."""
+
+    name: str
+    ok: bool
+    detail: str
+    seconds: float
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RehearsalReport:
+    """All steps in order; ``ok`` when every step passed."""
+
+    steps: list[RehearsalStep] = field(default_factory=list)
+    sandbox: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when every step passed."""
+        return all(s.ok for s in self.steps)
+
+
+def rehearse(
+    state_dir: Path | None = None,
+    *,
+    config: DeploymentConfig | None = None,
+    progress: Progress | None = None,
+) -> RehearsalReport:
+    """Start the sandbox and run the rehearsal steps against it; never raises for a failed step."""
+    say = progress or (lambda _msg: None)
+    cfg = config or DeploymentConfig()
+    report = RehearsalReport()
+    state = sandbox_up(state_dir, config=cfg, progress=say)
+    report.sandbox = state.to_dict()
+    steps: list[tuple[str, Callable[[SandboxState, DeploymentConfig], tuple[str, dict[str, Any]]]]] = [
+        ("target runs the deployment config", _step_target_config),
+        ("source behaves like ElastiCache", _step_source_blocked),
+        ("application writes to the target", _step_app_writes),
+        ("RDB streamed from the target and verified", _step_stream_rdb),
+    ]
+    for name, fn in steps:
+        say(f"step: {name}")
+        t0 = time.monotonic()
+        try:
+            detail, facts = fn(state, cfg)
+            report.steps.append(RehearsalStep(name, True, detail, time.monotonic() - t0, facts))
+        except RedisOpsError as e:
+            report.steps.append(RehearsalStep(name, False, e.one_line(), time.monotonic() - t0))
+            break
+    return report
+
+
+def _step_target_config(state: SandboxState, cfg: DeploymentConfig) -> tuple[str, dict[str, Any]]:
+    ep = state.target
+    client = connect(ep)
+    try:
+        info = parse_info(raw_command(client, "INFO", "everything"))
+    finally:
+        client.close()
+    aof = bool(info.persistence.aof_enabled)
+    if aof != cfg.config.appendonly:
+        raise PlatformError(
+            f"target runs appendonly={'yes' if aof else 'no'}, the config says "
+            f"{'yes' if cfg.config.appendonly else 'no'}",
+            hint="restart the sandbox: redisops sandbox down && redisops sandbox up",
+        )
+    version = info.server.redis_version or "?"
+    facts = {"redis_version": version, "aof_enabled": aof, "keys": info.total_keys}
+    return f"Redis {version}, appendonly {'yes' if aof else 'no'}, {info.total_keys} keys", facts
+
+
+def _step_source_blocked(state: SandboxState, cfg: DeploymentConfig) -> tuple[str, dict[str, Any]]:
+    ep = state.source
+    client = connect(ep)
+    try:
+        try:
+            raw_command(client, "CONFIG", "GET", "save")
+        except PlatformError:
+            blocked = True
+        else:
+            blocked = False
+    finally:
+        client.close()
+    keys = 0
+    for db in (0, 1):
+        db_client = connect(ep.with_db(db))
+        try:
+            with redis_errors(ep):
+                keys += int(db_client.dbsize())
+        finally:
+            db_client.close()
+    if not blocked:
+        raise PlatformError("the sandbox source accepts CONFIG; it should refuse it like ElastiCache")
+    return f"CONFIG refused as on ElastiCache; {keys} sample keys in db0-1", {"keys": keys}
+
+
+def _step_app_writes(state: SandboxState, cfg: DeploymentConfig) -> tuple[str, dict[str, Any]]:
+    spec = DatasetSpec(keys_per_db=120, dbs=(0, 2), value_bytes=256, prefix="rehearsal")
+    res = populate(state.target, spec, seed=int(time.time()))
+    total = sum(res.keys.values())
+    return f"{total} keys of every type written (db0, db2; {res.value_bytes // 1024} KiB of values)", {
+        "keys": res.keys,
+        "expires": res.expires,
+    }
+
+
+def _step_stream_rdb(state: SandboxState, cfg: DeploymentConfig) -> tuple[str, dict[str, Any]]:
+    from redisops.adapters.replication import stream_rdb
+    from redisops.rdb import RdbStreamVerifier
+
+    ep = state.target
+    verifier = RdbStreamVerifier()
+    for chunk in stream_rdb(ep.host, ep.port, timeout=30):
+        verifier.feed(chunk)
+    res = verifier.finish()
+    counts = {db: c.keys for db, c in (res.db_key_counts or {}).items()}
+    client = connect(ep)
+    try:
+        info = parse_info(raw_command(client, "INFO", "keyspace"))
+    finally:
+        client.close()
+    live = {db: ks.keys for db, ks in info.keyspace.items()}
+    if counts != live:
+        raise PlatformError(f"streamed RDB key counts {counts} differ from the live keyspace {live}")
+    return (
+        f"RDB v{res.rdb_version}, {res.size} bytes, CRC64 ok, sha256 {res.sha256[:12]}..., keys {counts}",
+        {"rdb_version": res.rdb_version, "size": res.size, "sha256": res.sha256, "keys": counts},
+    )
