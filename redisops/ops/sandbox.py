@@ -77,8 +77,8 @@ class SandboxService:
     status: str = "unknown"  # running | stopped | stale | port-taken (filled by status checks)
 
     def running(self) -> bool:
-        """True when its pid is alive and its port answers."""
-        return pid_alive(self.pid) and port_in_use(self.port)
+        """True when its pid is alive, is still our program (pids get reused), and its port answers."""
+        return pid_alive(self.pid) and _is_ours(self.pid, self.name) and port_in_use(self.port)
 
 
 @dataclass
@@ -120,6 +120,19 @@ class SandboxState:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (also what ``sandbox status --output json`` prints)."""
         return asdict(self)
+
+
+_PROGRAMS = {"target": b"redis-server", "source": b"redis-server", "s3": b"moto.server"}
+
+
+def _is_ours(pid: int, name: str) -> bool:
+    """True when ``pid`` runs the program the service ``name`` was started with."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmdline = f.read()
+    except OSError:
+        return True  # no /proc: trust the pid
+    return _PROGRAMS.get(name, b"") in cmdline
 
 
 def load_state(state_dir: Path | None = None) -> SandboxState | None:
@@ -292,7 +305,7 @@ def sandbox_down(state_dir: Path | None = None, *, progress: Progress | None = N
         return []
     stopped = []
     for svc in state.services.values():
-        if pid_alive(svc.pid):
+        if pid_alive(svc.pid) and _is_ours(svc.pid, svc.name):
             stop_pid(svc.pid, timeout=10)
             stopped.append(svc.name)
             say(f"{svc.name}: stopped (pid {svc.pid})")

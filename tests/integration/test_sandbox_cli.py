@@ -135,3 +135,29 @@ def test_help_is_fast_and_does_not_import_heavy_libraries():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_port_taken_by_someone_else_is_repaired_on_a_new_port(state):
+    import socket
+
+    services = status_after_up(state)
+    target = services["target"]
+    os.kill(target["pid"], signal.SIGKILL)
+    for _ in range(100):
+        if not port_in_use(target["port"]):
+            break
+        time.sleep(0.05)
+    squatter = socket.socket()
+    squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    squatter.bind(("127.0.0.1", target["port"]))
+    squatter.listen()
+    try:
+        broken = run("sandbox", "status", "-o", "json", state=state, check=False)
+        assert broken.returncode == 1
+        assert json.loads(broken.stdout)["services"]["target"]["status"] == "port-taken"
+        up = run("sandbox", "up", state=state)
+        assert "port is taken by another process" in up.stderr
+        after = status(state)["services"]["target"]
+        assert after["status"] == "running" and after["port"] != target["port"]
+    finally:
+        squatter.close()
