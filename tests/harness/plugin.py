@@ -9,6 +9,8 @@ Fixtures
 ``s3_endpoint``        one moto S3 server process for the session (real HTTP on a free port).
 ``s3_bucket``          a fresh, uniquely named bucket on it for the test; boto3 via ``endpoint_url``.
 ``tmp_state``          a private sandbox state dir (REDISOPS_STATE_DIR) for CLI/sandbox tests.
+``kube``               a Kubernetes API emulator over real HTTP (tests/harness/k8s, see its README),
+                       with a kubeconfig written to ``kube.kubeconfig_path`` (context ``emu``).
 
 Loaded with ``-p tests.harness.plugin`` (see pyproject's pytest addopts).
 """
@@ -174,6 +176,18 @@ def tmp_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     state = tmp_path / "state"
     monkeypatch.setenv("REDISOPS_STATE_DIR", str(state))
     return state
+
+
+@pytest.fixture
+def kube(tmp_path: Path) -> Iterator[Any]:
+    """A Kubernetes API emulator (pods ready after 50 ms) and a kubeconfig for it."""
+    from tests.harness.k8s import KubeEmulator
+
+    with KubeEmulator(ready_delay=0.05) as emulator:
+        path = tmp_path / "kubeconfig"
+        emulator.write_kubeconfig(path, context="emu", namespace="llm-judge")
+        emulator.kubeconfig_path = path
+        yield emulator
 
 
 @pytest.hookimpl(hookwrapper=True)

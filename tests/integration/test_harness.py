@@ -3,6 +3,8 @@ ElastiCache blocks, the moto endpoint is real S3 over HTTP, and the dataset help
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 import redis
 
@@ -83,3 +85,21 @@ def test_s3_endpoint_is_real_http_s3(s3_endpoint, s3_bucket):
     s3.put_object(Bucket=s3_bucket, Key="a/b", Body=b"hello")
     assert s3.get_object(Bucket=s3_bucket, Key="a/b")["Body"].read() == b"hello"
     assert s3_endpoint.url.startswith("http://127.0.0.1:")
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+def test_kube_fixture_serves_the_official_client_and_kubectl(kube):
+    import subprocess
+
+    from kubernetes import client
+
+    core = client.CoreV1Api(kube.api_client())
+    core.create_namespace({"metadata": {"name": "llm-judge"}})
+    assert "llm-judge" in [n.metadata.name for n in core.list_namespace().items]
+    out = subprocess.run(
+        ["kubectl", "--kubeconfig", str(kube.kubeconfig_path), "get", "namespaces", "-o", "name"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "namespace/llm-judge" in out.stdout, out.stderr
