@@ -1,0 +1,123 @@
+"""Which backups to keep: keep-last-N plus grandfather-father-son (daily, weekly, monthly). Pure.
+
+Rules (all counted over backups that exist, like restic's ``forget``):
+
+* ``keep_last`` N (at least 1): the N newest backups.
+* ``keep_daily`` D: for each of the D most recent UTC days that have a backup, one backup of that day.
+* ``keep_weekly`` W: the same per ISO week; ``keep_monthly`` M: per calendar month.
+* The newest *verified* backup is always kept, whatever the rules say.
+
+The one backup kept for a day/week/month is its newest verified backup, or its newest backup when none
+of that period is verified. Applying a plan and planning again deletes nothing more (idempotent).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+__all__ = ["BackupRef", "KeptBackup", "RetentionPlan", "RetentionRules", "plan_retention"]
+
+
+@dataclass(frozen=True)
+class BackupRef:
+    """What retention needs to know about a backup."""
+
+    id: str
+    created_at: datetime
+    verified: bool = False
+
+
+@dataclass(frozen=True)
+class RetentionRules:
+    """How many backups to keep; ``keep_last`` must be at least 1, the others at least 0."""
+
+    keep_last: int = 7
+    keep_daily: int = 0
+    keep_weekly: int = 0
+    keep_monthly: int = 0
+
+    def __post_init__(self) -> None:
+        if self.keep_last < 1:
+            raise ValueError(f"keep_last must be at least 1, got {self.keep_last}")
+        for name in ("keep_daily", "keep_weekly", "keep_monthly"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class KeptBackup:
+    """A backup that stays, with every rule that keeps it (``last 1/7``, ``daily 2026-11-25``, ...)."""
+
+    backup: BackupRef
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RetentionPlan:
+    """The decision: ``keep`` and ``delete`` are disjoint, newest first, and together hold every backup."""
+
+    keep: tuple[KeptBackup, ...]
+    delete: tuple[BackupRef, ...]
+
+    @property
+    def keep_ids(self) -> list[str]:
+        """Ids of the kept backups, newest first."""
+        return [k.backup.id for k in self.keep]
+
+    @property
+    def delete_ids(self) -> list[str]:
+        """Ids of the backups to delete, newest first."""
+        return [b.id for b in self.delete]
+
+
+def _day(ts: datetime) -> str:
+    return f"{ts.astimezone(UTC):%Y-%m-%d}"
+
+
+def _week(ts: datetime) -> str:
+    iso = ts.astimezone(UTC).isocalendar()
+    return f"{iso.year}-W{iso.week:02d}"
+
+
+def _month(ts: datetime) -> str:
+    return f"{ts.astimezone(UTC):%Y-%m}"
+
+
+def plan_retention(backups: Iterable[BackupRef], rules: RetentionRules) -> RetentionPlan:
+    """Split ``backups`` into what to keep (with reasons) and what to delete.
+
+    Order is by ``created_at`` then ``id``, newest first; duplicate ids are an error (ValueError).
+    """
+    ordered = sorted(backups, key=lambda b: (b.created_at, b.id), reverse=True)
+    ids = [b.id for b in ordered]
+    if len(set(ids)) != len(ids):
+        raise ValueError("backup ids are not unique")
+    reasons: dict[str, list[str]] = {b.id: [] for b in ordered}
+
+    for i, b in enumerate(ordered[: rules.keep_last]):
+        reasons[b.id].append(f"last {i + 1}/{rules.keep_last}")
+
+    newest_verified = next((b for b in ordered if b.verified), None)
+    if newest_verified is not None:
+        reasons[newest_verified.id].append("newest verified")
+
+    periods: list[tuple[str, int, Callable[[datetime], str]]] = [
+        ("daily", rules.keep_daily, _day),
+        ("weekly", rules.keep_weekly, _week),
+        ("monthly", rules.keep_monthly, _month),
+    ]
+    for label, count, bucket_of in periods:
+        if count <= 0:
+            continue
+        buckets: dict[str, list[BackupRef]] = {}
+        for b in ordered:  # newest first: dict order = most recent period first
+            buckets.setdefault(bucket_of(b.created_at), []).append(b)
+        for period, members in list(buckets.items())[:count]:
+            pick = next((m for m in members if m.verified), members[0])
+            reasons[pick.id].append(f"{label} {period}")
+
+    keep = tuple(KeptBackup(b, tuple(reasons[b.id])) for b in ordered if reasons[b.id])
+    delete = tuple(b for b in ordered if not reasons[b.id])
+    return RetentionPlan(keep=keep, delete=delete)

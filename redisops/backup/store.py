@@ -1,0 +1,812 @@
+"""The backup store: backups of one Redis source in S3, composed from the layout, the manifest and S3 I/O.
+
+A backup is committed by its manifest, written LAST; everything else in a backup folder without a
+manifest is incomplete and never listed (``gc`` removes it after a grace period). One writer per source
+at a time: ``begin`` takes ``<root>/locks/<source>.lock`` with a conditional write (If-None-Match: *).
+
+Usage::
+
+    store = BackupStore(target, S3Adapter(S3Settings.from_target(target)), "redis")
+    with store.begin("rdb", now=datetime.now(UTC)) as w:      # aborts (deletes, unlocks) on exception
+        w.write_object("dump.rdb", chunks, expected_size=None, verifier=RdbStreamVerifier())
+        manifest = w.commit(redis_version="7.0.15", rdb_version=11)
+    for m in store.list():                                    # newest first, committed backups only
+        print(m.id, m.size)
+    store.verify(manifest.id).raise_if_failed()
+"""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import json
+import logging
+import os
+import socket
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any, Protocol
+
+from redisops import __version__
+from redisops.adapters.s3 import ListedObject, MultipartUpload, ProgressCallback, S3Adapter, S3Settings
+from redisops.backup.layout import (
+    MANIFEST_NAME,
+    Layout,
+    backup_id_time,
+    check_object_name,
+    check_source_name,
+    is_backup_id,
+    new_backup_id,
+)
+from redisops.backup.manifest import BackupKind, DbCounts, Manifest, ObjectEntry, SourceInfo, redact_address
+from redisops.backup.retention import BackupRef, RetentionPlan, RetentionRules, plan_retention
+from redisops.config.model import BackupTarget
+from redisops.errors import (
+    ConfigError,
+    ConflictError,
+    NotFoundError,
+    ParseError,
+    RedisOpsError,
+    VerificationError,
+)
+
+__all__ = [
+    "BackupStore",
+    "BackupWriter",
+    "GcReport",
+    "LockInfo",
+    "ObjectCheck",
+    "StreamVerifier",
+    "VerifierFactory",
+    "VerifyReport",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_STALE_AFTER = timedelta(hours=6)
+DEFAULT_GC_GRACE = timedelta(hours=24)
+_CHUNK = 1024 * 1024
+
+
+class StreamVerifier(Protocol):
+    """Checks an object's content as it streams by (e.g. :class:`redisops.rdb.RdbStreamVerifier`).
+
+    ``finish`` raises VerificationError when the content is bad; whatever it returns is kept as detail.
+    A returned object with an ``int`` attribute ``crc64`` fills the manifest's crc64; one with a ``str``
+    attribute ``sha256`` is cross-checked against the uploaded bytes.
+    """
+
+    def feed(self, chunk: bytes | bytearray | memoryview, /) -> None:
+        """Consume the next chunk."""
+
+    def finish(self) -> object:
+        """Check the end of the content; raise VerificationError when it is bad."""
+
+
+#: builds a verifier for an object of a manifest (None = no content check for that object)
+VerifierFactory = Callable[[ObjectEntry], StreamVerifier | None]
+
+
+# --- the lock ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LockInfo:
+    """Who holds a source's lock, and since when."""
+
+    source: str
+    backup_id: str
+    host: str
+    pid: int
+    started_at: datetime
+    tool_version: str = __version__
+    etag: str = field(default="", compare=False)
+
+    def age(self, now: datetime) -> timedelta:
+        """How long the lock has been held at ``now``."""
+        return now - self.started_at
+
+    def to_json(self) -> bytes:
+        """The lock object's content."""
+        return json.dumps(
+            {
+                "source": self.source,
+                "backup_id": self.backup_id,
+                "host": self.host,
+                "pid": self.pid,
+                "started_at": self.started_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+                "tool_version": self.tool_version,
+            },
+            sort_keys=True,
+        ).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes, etag: str = "") -> LockInfo:
+        """Parse a lock object (ParseError when it is not one)."""
+        try:
+            d = json.loads(data)
+            started = datetime.fromisoformat(d["started_at"])
+            if started.tzinfo is None:
+                raise ValueError("no time zone")
+            return cls(
+                source=str(d["source"]),
+                backup_id=str(d["backup_id"]),
+                host=str(d["host"]),
+                pid=int(d["pid"]),
+                started_at=started.astimezone(UTC),
+                tool_version=str(d.get("tool_version", "")),
+                etag=etag,
+            )
+        except (ValueError, KeyError, TypeError) as e:
+            raise ParseError(f"the lock object is not valid ({type(e).__name__})") from None
+
+
+def _fmt_age(age: timedelta) -> str:
+    secs = max(0, int(age.total_seconds()))
+    h, rem = divmod(secs, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"
+
+
+# --- reports -------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ObjectCheck:
+    """The result of re-reading one object of a backup."""
+
+    name: str
+    expected_size: int
+    expected_sha256: str
+    actual_size: int | None
+    actual_sha256: str | None
+    problem: str | None = None
+    detail: object | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when size, hash and the extra check (if any) all passed."""
+        return self.problem is None
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """The result of :meth:`BackupStore.verify`."""
+
+    backup_id: str
+    source: str
+    checks: tuple[ObjectCheck, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when every object verified."""
+        return all(c.ok for c in self.checks)
+
+    @property
+    def problems(self) -> list[str]:
+        """One line per failed object."""
+        return [f"{c.name}: {c.problem}" for c in self.checks if c.problem]
+
+    def raise_if_failed(self) -> None:
+        """Raise VerificationError listing the problems, if any."""
+        if not self.ok:
+            raise VerificationError(
+                f"backup {self.backup_id} of {self.source} does not verify: " + "; ".join(self.problems),
+                hint="do not restore from this backup; take a new one",
+                context={"backup_id": self.backup_id, "source": self.source, "problems": self.problems},
+            )
+
+
+@dataclass(frozen=True)
+class GcReport:
+    """What :meth:`BackupStore.gc` removed (or would remove, with ``dry_run``)."""
+
+    dry_run: bool
+    aborted_uploads: tuple[MultipartUpload, ...] = ()
+    deleted_keys: tuple[str, ...] = ()
+    incomplete_backups: tuple[str, ...] = ()  # backup folder prefixes removed
+    kept: tuple[tuple[str, str], ...] = ()  # (folder or upload key, why it was kept)
+    unknown_keys: tuple[str, ...] = ()  # keys under <root>/backups/ outside the layout (left alone)
+
+
+# --- the store -----------------------------------------------------------------------------------------
+class BackupStore:
+    """Backups of one source (``source_name``) under a layout root in one bucket.
+
+    Args:
+        target: a :class:`~redisops.config.model.BackupTarget` (root = its ``prefix``) or a :class:`Layout`
+            (e.g. from :meth:`redisops.backup.velero.VeleroLocation.layout`).
+        s3: the S3 adapter for the bucket.
+        source_name: which Redis the backups are of (a DNS-like label).
+        host: recorded in the lock (default: this host's name).
+        stale_after: a lock older than this is reported as stale and may be broken with ``break_lock``.
+        tool_version: recorded in manifests.
+    """
+
+    def __init__(
+        self,
+        target: BackupTarget | Layout,
+        s3: S3Adapter,
+        source_name: str,
+        *,
+        host: str | None = None,
+        stale_after: timedelta = DEFAULT_STALE_AFTER,
+        tool_version: str = __version__,
+    ) -> None:
+        self.layout = target if isinstance(target, Layout) else Layout(root=target.prefix)
+        self.s3 = s3
+        self.source = check_source_name(source_name)
+        self.host = host or socket.gethostname()
+        self.stale_after = stale_after
+        self.tool_version = tool_version
+
+    @classmethod
+    def from_target(cls, target: BackupTarget, source_name: str, **s3_overrides: Any) -> BackupStore:
+        """A store with an S3 adapter built from ``target`` (``s3_overrides`` set other S3Settings fields)."""
+        return cls(target, S3Adapter(S3Settings.from_target(target, **s3_overrides)), source_name)
+
+    # --- writing -------------------------------------------------------------------------------------------
+    def begin(self, kind: BackupKind, now: datetime, *, backup_id: str | None = None) -> BackupWriter:
+        """Take the source's lock and start a backup (use the writer as a context manager).
+
+        Raises:
+            ConflictError: another backup of this source holds the lock (names the holder, since when,
+                and whether it is stale).
+        """
+        if kind not in ("rdb", "aof"):
+            raise ConfigError(f"unknown backup kind {kind!r}", hint="use 'rdb' or 'aof'")
+        bid = backup_id or new_backup_id(now)
+        if not is_backup_id(bid):
+            raise ConfigError(f"not a backup id: {bid!r}")
+        lock = self._acquire(bid, now)
+        return BackupWriter(self, bid, kind, now, lock)
+
+    def _acquire(self, backup_id: str, now: datetime) -> LockInfo:
+        key = self.layout.lock_key(self.source)
+        mine = LockInfo(
+            self.source, backup_id, self.host, os.getpid(), now.astimezone(UTC), self.tool_version
+        )
+        for _ in range(3):
+            try:
+                etag = self.s3.put_bytes(
+                    key, mine.to_json(), if_none_match=True, content_type="application/json"
+                )
+                return replace(mine, etag=etag)
+            except ConflictError:
+                holder = self.lock_info()
+            if holder is None:
+                continue  # released in between: try again
+            if self._has_manifest(holder.backup_id):
+                # the holder committed but could not release: the lock protects nothing any more
+                log.warning("releasing the leftover lock of committed backup %s", holder.backup_id)
+                self._release(holder)
+                continue
+            raise self._held_error(holder, now)
+        raise ConflictError(
+            f"could not take the backup lock of {self.source}: it keeps changing",
+            hint="another backup is starting at the same time; try again",
+            context={"source": self.source},
+        )
+
+    def _held_error(self, holder: LockInfo, now: datetime) -> ConflictError:
+        age = holder.age(now)
+        stale = age > self.stale_after
+        since = holder.started_at.isoformat().replace("+00:00", "Z")
+        msg = (
+            f"a backup of {self.source} is already running: lock held by {holder.host} "
+            f"(pid {holder.pid}, backup {holder.backup_id}) since {since} ({_fmt_age(age)} ago)"
+        )
+        if stale:
+            msg += f"; the lock is stale (older than {_fmt_age(self.stale_after)})"
+            hint = "if that backup is dead, break the lock explicitly (break_lock / `redisops backup unlock`)"
+        else:
+            hint = "wait for it to finish, or check that host"
+        return ConflictError(
+            msg,
+            hint=hint,
+            context={
+                "source": self.source,
+                "holder": holder.host,
+                "pid": holder.pid,
+                "backup_id": holder.backup_id,
+                "since": since,
+                "age_seconds": int(age.total_seconds()),
+                "stale": stale,
+            },
+        )
+
+    def lock_info(self) -> LockInfo | None:
+        """The current holder of the source's lock, or None when it is free."""
+        key = self.layout.lock_key(self.source)
+        try:
+            data, etag = self.s3.get_bytes(key)
+        except NotFoundError:
+            return None
+        try:
+            return LockInfo.from_json(data, etag)
+        except ParseError:
+            head_time = self.s3.head(key).last_modified or datetime.now(UTC)
+            return LockInfo(self.source, "unknown", "unknown", 0, head_time, "", etag)
+
+    def break_lock(
+        self, now: datetime, *, force: bool = False, backup_id: str | None = None
+    ) -> LockInfo | None:
+        """Remove the source's lock when it is stale (or with ``force``); returns what was removed.
+
+        ``backup_id`` breaks it only if that backup holds it. The removal is conditional on the lock not
+        having changed since it was read (If-Match), so a lock taken in between is never broken.
+        """
+        holder = self.lock_info()
+        if holder is None:
+            return None
+        if backup_id is not None and holder.backup_id != backup_id:
+            raise ConflictError(
+                f"the lock of {self.source} is held by backup {holder.backup_id}, not {backup_id}",
+                context={"source": self.source, "backup_id": holder.backup_id},
+            )
+        if not force and holder.age(now) <= self.stale_after:
+            err = self._held_error(holder, now)
+            limit = _fmt_age(self.stale_after)
+            err.hint = f"the lock is younger than {limit}; force only if the holder is dead"
+            raise err
+        self.s3.delete(self.layout.lock_key(self.source), if_match=holder.etag or None)
+        log.warning(
+            "broke the backup lock of %s held by %s since %s (backup %s)",
+            self.source,
+            holder.host,
+            holder.started_at.isoformat(),
+            holder.backup_id,
+        )
+        return holder
+
+    def _release(self, lock: LockInfo) -> None:
+        try:
+            self.s3.delete(self.layout.lock_key(self.source), if_match=lock.etag or None)
+        except ConflictError:
+            log.warning("the backup lock of %s changed hands; left it alone", self.source)
+        except NotFoundError:
+            pass
+
+    def _has_manifest(self, backup_id: str) -> bool:
+        if not is_backup_id(backup_id):
+            return False
+        return self.s3.exists(self.layout.manifest_key(self.source, backup_id))
+
+    # --- reading -------------------------------------------------------------------------------------------
+    def list(self) -> builtins.list[Manifest]:
+        """Committed backups of the source (a valid manifest), newest first; invalid manifests are skipped."""
+        out: list[Manifest] = []
+        for obj in self.s3.list_objects(self.layout.source_prefix(self.source)):
+            info = self.layout.parse_key(obj.key)
+            if info is None or not info.is_manifest or info.source != self.source:
+                continue
+            try:
+                out.append(self.get(info.backup_id))
+            except (ParseError, VerificationError) as e:
+                log.warning("skipping backup %s: %s", info.backup_id, e.message)
+            except NotFoundError:
+                continue  # deleted in between
+        out.sort(key=lambda m: (m.created_at, m.id), reverse=True)
+        return out
+
+    def get(self, backup_id: str) -> Manifest:
+        """The manifest of a committed backup (NotFoundError when absent or incomplete)."""
+        key = self.layout.manifest_key(self.source, backup_id)
+        try:
+            data, _ = self.s3.get_bytes(key)
+        except NotFoundError:
+            raise NotFoundError(
+                f"backup {backup_id} of {self.source} does not exist (or is incomplete: it has no manifest)",
+                hint="list the backups with `redisops backup list`",
+                context={"source": self.source, "backup_id": backup_id},
+            ) from None
+        m = Manifest.from_json(data, where=f"manifest of backup {backup_id}")
+        if m.id != backup_id or m.source.name != self.source:
+            raise VerificationError(
+                f"the manifest in the folder of {backup_id} describes backup {m.id} of {m.source.name}",
+                hint="the manifest was copied or altered; do not restore from this backup",
+                context={"backup_id": backup_id, "manifest_id": m.id},
+            )
+        return m
+
+    def latest(self, *, verified_only: bool = False) -> Manifest | None:
+        """The newest committed backup (optionally only among write-time verified ones), or None."""
+        for m in self.list():
+            if m.verified or not verified_only:
+                return m
+        return None
+
+    def open_object(self, backup_id: str, name: str, *, chunk_size: int = _CHUNK) -> Iterator[bytes]:
+        """Stream object ``name`` of a backup; the size and SHA-256 are checked at the end.
+
+        The manifest is read now (NotFoundError for an unknown backup or object); the download starts on
+        the first ``next()``. Raises VerificationError (after the last chunk, or as soon as the object
+        is longer than recorded) when the content does not match the manifest.
+        """
+        m = self.get(backup_id)
+        try:
+            entry = m.object(name)
+        except KeyError:
+            raise NotFoundError(
+                f"backup {backup_id} of {self.source} has no object {name!r}",
+                context={"backup_id": backup_id, "objects": [o.name for o in m.objects]},
+            ) from None
+        return self._verified_stream(backup_id, entry, chunk_size)
+
+    def _verified_stream(self, backup_id: str, entry: ObjectEntry, chunk_size: int) -> Iterator[bytes]:
+        key = self.layout.object_key(self.source, backup_id, entry.name)
+        sha = hashlib.sha256()
+        size = 0
+        for chunk in self.s3.iter_chunks(key, chunk_size=chunk_size):
+            size += len(chunk)
+            if size > entry.size:
+                raise self._mismatch(backup_id, entry, f"longer than the {entry.size} bytes recorded")
+            sha.update(chunk)
+            yield chunk
+        if size != entry.size:
+            raise self._mismatch(
+                backup_id, entry, f"{size} bytes, the manifest records {entry.size} (truncated)"
+            )
+        if sha.hexdigest() != entry.sha256:
+            raise self._mismatch(backup_id, entry, "SHA-256 differs from the manifest (corrupt)")
+
+    def _mismatch(self, backup_id: str, entry: ObjectEntry, what: str) -> VerificationError:
+        return VerificationError(
+            f"object {entry.name} of backup {backup_id} ({self.source}) does not verify: {what}",
+            hint="do not restore from this backup; take a new one or pick an older backup",
+            context={"backup_id": backup_id, "source": self.source, "object": entry.name},
+        )
+
+    def verify(self, backup_id: str, *, verifier_factory: VerifierFactory | None = None) -> VerifyReport:
+        """Re-read every object and check its size and SHA-256 against the manifest.
+
+        ``verifier_factory(entry)`` may return a :class:`StreamVerifier` for an object (e.g. the RDB
+        trailer check for ``dump.rdb``); its ``finish()`` raising VerificationError fails that object and
+        its result becomes ``ObjectCheck.detail``. A missing object fails it too. Connection errors are
+        raised (not knowing is not a failed verification).
+        """
+        m = self.get(backup_id)
+        checks = []
+        for entry in m.objects:
+            key = self.layout.object_key(self.source, backup_id, entry.name)
+            verifier = verifier_factory(entry) if verifier_factory is not None else None
+            sha = hashlib.sha256()
+            size = 0
+            try:
+                for chunk in self.s3.iter_chunks(key):
+                    sha.update(chunk)
+                    size += len(chunk)
+                    if verifier is not None:
+                        verifier.feed(chunk)
+            except NotFoundError:
+                checks.append(ObjectCheck(entry.name, entry.size, entry.sha256, None, None, "missing"))
+                continue
+            except VerificationError as e:  # the verifier refused the content early
+                checks.append(ObjectCheck(entry.name, entry.size, entry.sha256, size, None, e.message))
+                continue
+            actual = sha.hexdigest()
+            problems = []
+            if size != entry.size:
+                problems.append(f"size {size}, manifest records {entry.size}")
+            if actual != entry.sha256:
+                problems.append("SHA-256 differs from the manifest")
+            detail: object | None = None
+            if verifier is not None:
+                try:
+                    detail = verifier.finish()
+                except VerificationError as e:
+                    problems.append(e.message)
+            checks.append(
+                ObjectCheck(
+                    entry.name, entry.size, entry.sha256, size, actual, "; ".join(problems) or None, detail
+                )
+            )
+        return VerifyReport(backup_id, self.source, tuple(checks))
+
+    # --- deleting ------------------------------------------------------------------------------------------
+    def delete(self, backup_id: str) -> builtins.list[str]:
+        """Delete a backup: the manifest FIRST (so it is never listed half-deleted), then its objects.
+
+        Also aborts multipart uploads in its folder. Returns the deleted keys. NotFoundError when the folder
+        is empty; ConflictError for the backup being written right now (it holds the lock).
+        """
+        prefix = self.layout.backup_prefix(self.source, backup_id)
+        manifest_key = prefix + MANIFEST_NAME
+        has_manifest = self.s3.exists(manifest_key)
+        if not has_manifest:
+            holder = self.lock_info()
+            if holder is not None and holder.backup_id == backup_id:
+                raise ConflictError(
+                    f"backup {backup_id} of {self.source} is being written (it holds the lock)",
+                    hint="wait for it to finish, or abort it",
+                    context={"backup_id": backup_id, "holder": holder.host},
+                )
+        deleted: list[str] = []
+        if has_manifest:
+            self.s3.delete(manifest_key)
+            deleted.append(manifest_key)
+        for u in self.s3.list_multipart_uploads(prefix):
+            self.s3.abort_multipart_upload(u.key, u.upload_id)
+        rest = [k for k in self.s3.list_keys(prefix) if k != manifest_key]
+        self.s3.delete_keys(rest)
+        deleted.extend(rest)
+        if not deleted:
+            raise NotFoundError(
+                f"backup {backup_id} of {self.source} does not exist",
+                context={"source": self.source, "backup_id": backup_id},
+            )
+        return deleted
+
+    def plan_retention(self, rules: RetentionRules) -> RetentionPlan:
+        """Which committed backups the rules keep and delete (``verified`` = verified while written)."""
+        refs = [BackupRef(m.id, m.created_at, m.verified) for m in self.list()]
+        return plan_retention(refs, rules)
+
+    def prune(self, rules: RetentionRules, *, dry_run: bool = False) -> RetentionPlan:
+        """Apply :meth:`plan_retention`: delete what it does not keep (nothing with ``dry_run``)."""
+        plan = self.plan_retention(rules)
+        if not dry_run:
+            for b in plan.delete:
+                self.delete(b.id)
+        return plan
+
+    def gc(self, now: datetime, grace: timedelta = DEFAULT_GC_GRACE, *, dry_run: bool = False) -> GcReport:
+        """Remove leftovers of failed backups under the root (all sources), older than ``grace``.
+
+        * unfinished multipart uploads under ``<root>/``;
+        * objects in backup folders without a manifest.
+
+        Something is young if its backup id's time or its newest LastModified/Initiated is within
+        ``grace`` of ``now``; young things and backups holding a lock are kept. Committed backups and
+        keys outside the layout are never touched. With ``dry_run`` nothing is removed.
+        """
+        active = self._active_backups()
+        kept: list[tuple[str, str]] = []
+
+        def young(backup_id: str | None, times: Iterable[datetime | None]) -> bool:
+            stamps = [t for t in times if t is not None]
+            if backup_id is not None:
+                stamps.append(backup_id_time(backup_id))
+            return any(now - t <= grace for t in stamps)
+
+        aborted: list[MultipartUpload] = []
+        for u in self.s3.list_multipart_uploads(self.layout.prefix):
+            info = self.layout.parse_key(u.key)
+            bid = info.backup_id if info else None
+            if info is not None and (info.source, info.backup_id) in active:
+                kept.append((u.key, "upload of a running backup"))
+            elif young(bid, [u.initiated]):
+                kept.append((u.key, "upload younger than the grace period"))
+            else:
+                aborted.append(u)
+
+        folders: dict[tuple[str, str], list[ListedObject]] = {}
+        unknown: list[str] = []
+        for obj in self.s3.list_objects(self.layout.backups_prefix):
+            info = self.layout.parse_key(obj.key)
+            if info is None:
+                unknown.append(obj.key)
+                continue
+            folders.setdefault((info.source, info.backup_id), []).append(obj)
+        deleted: list[str] = []
+        incomplete: list[str] = []
+        for (src, bid), objs in sorted(folders.items()):
+            if any(o.key == self.layout.manifest_key(src, bid) for o in objs):
+                continue  # committed
+            folder = self.layout.backup_prefix(src, bid)
+            if (src, bid) in active:
+                kept.append((folder, "backup is running (holds the lock)"))
+            elif young(bid, [o.last_modified for o in objs]):
+                kept.append((folder, "incomplete backup younger than the grace period"))
+            else:
+                incomplete.append(folder)
+                deleted.extend(o.key for o in objs)
+
+        if not dry_run:
+            for u in aborted:
+                self.s3.abort_multipart_upload(u.key, u.upload_id)
+            self.s3.delete_keys(deleted)
+        if unknown:
+            log.warning(
+                "gc: %d keys under %s are not part of the layout; left alone",
+                len(unknown),
+                self.layout.backups_prefix,
+            )
+        return GcReport(
+            dry_run=dry_run,
+            aborted_uploads=tuple(aborted),
+            deleted_keys=tuple(deleted),
+            incomplete_backups=tuple(incomplete),
+            kept=tuple(kept),
+            unknown_keys=tuple(unknown),
+        )
+
+    def _active_backups(self) -> set[tuple[str, str]]:
+        """(source, backup id) of every lock under the root (any source)."""
+        out: set[tuple[str, str]] = set()
+        for key in self.s3.list_keys(self.layout.locks_prefix):
+            try:
+                data, etag = self.s3.get_bytes(key)
+                lock = LockInfo.from_json(data, etag)
+            except (NotFoundError, ParseError):
+                continue
+            out.add((lock.source, lock.backup_id))
+        return out
+
+
+class BackupWriter:
+    """One backup being written; made by :meth:`BackupStore.begin`. Use it as a context manager."""
+
+    def __init__(
+        self, store: BackupStore, backup_id: str, kind: BackupKind, created_at: datetime, lock: LockInfo
+    ):
+        self.store = store
+        self.backup_id = backup_id
+        self.kind: BackupKind = kind
+        self.created_at = created_at.astimezone(UTC)
+        self.lock = lock
+        self.state = "open"  # open | committed | aborted
+        self._entries: dict[str, ObjectEntry] = {}
+        self._details: dict[str, object] = {}
+
+    @property
+    def prefix(self) -> str:
+        """The backup's folder."""
+        return self.store.layout.backup_prefix(self.store.source, self.backup_id)
+
+    @property
+    def objects(self) -> builtins.list[ObjectEntry]:
+        """The objects written so far."""
+        return list(self._entries.values())
+
+    def verification(self, name: str) -> object | None:
+        """What the verifier of object ``name`` returned (e.g. an RdbVerification), if one ran."""
+        return self._details.get(name)
+
+    def _check_open(self) -> None:
+        if self.state != "open":
+            raise ConflictError(f"backup {self.backup_id} is already {self.state}")
+
+    def write_object(
+        self,
+        name: str,
+        chunks: Iterable[bytes | bytearray | memoryview],
+        *,
+        expected_size: int | None = None,
+        verifier: StreamVerifier | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> ObjectEntry:
+        """Upload one object of the backup from ``chunks`` (streamed, bounded memory).
+
+        ``verifier`` sees every chunk and is finished after the upload; its VerificationError propagates
+        (abort the backup: the context manager does). ``expected_size``, when given, must match.
+        """
+        self._check_open()
+        check_object_name(name)
+        if name in self._entries:
+            raise ConflictError(f"object {name!r} was already written to backup {self.backup_id}")
+        key = self.store.layout.object_key(self.store.source, self.backup_id, name)
+
+        def feed(src: Iterable[bytes | bytearray | memoryview]) -> Iterator[bytes | bytearray | memoryview]:
+            for c in src:
+                verifier.feed(c)  # type: ignore[union-attr]
+                yield c
+
+        stream = feed(chunks) if verifier is not None else chunks
+        result = self.store.s3.upload_stream(
+            key, stream, expected_size=expected_size, on_progress=on_progress, if_none_match=True
+        )
+        if expected_size is not None and result.size != expected_size:
+            raise VerificationError(
+                f"object {name} of {self.backup_id}: {result.size} bytes arrived, {expected_size} expected",
+                hint="the source stream ended early or ran long; take the backup again",
+                context={"object": name, "size": result.size, "expected_size": expected_size},
+            )
+        crc: str | None = None
+        verified: bool | None = None
+        if verifier is not None:
+            detail = verifier.finish()
+            verified = True
+            self._details[name] = detail
+            sha = getattr(detail, "sha256", None)
+            if isinstance(sha, str) and sha != result.sha256:
+                raise VerificationError(
+                    f"object {name}: the verifier hashed different bytes than were uploaded",
+                    context={"object": name},
+                )
+            crc_value = getattr(detail, "crc64", None)
+            if isinstance(crc_value, int) and not getattr(detail, "checksum_disabled", False):
+                crc = f"{crc_value:016x}"
+        entry = ObjectEntry(name=name, size=result.size, sha256=result.sha256, crc64=crc, verified=verified)
+        self._entries[name] = entry
+        return entry
+
+    def write_bytes(self, name: str, data: bytes, *, verifier: StreamVerifier | None = None) -> ObjectEntry:
+        """Upload a small object given whole."""
+        return self.write_object(name, [data], expected_size=len(data), verifier=verifier)
+
+    def commit(
+        self,
+        *,
+        source_address: str | None = None,
+        redis_version: str | None = None,
+        rdb_version: int | None = None,
+        key_counts: Mapping[int, Any] | None = None,
+        config_fingerprint: str | None = None,
+        notes: str = "",
+        now: datetime | None = None,
+    ) -> Manifest:
+        """Write manifest.json LAST (the commit marker) and release the lock; returns the manifest.
+
+        ``source_address`` loses any credentials; ``key_counts`` maps db -> DbCounts, a mapping with
+        ``keys``/``expires`` or an object with those attributes (e.g. the RDB scanner's DbKeyCounts).
+        ``now`` (default: the clock) is the completion time.
+        """
+        self._check_open()
+        if not self._entries:
+            raise VerificationError(f"backup {self.backup_id} has no objects; nothing to commit")
+        completed = (now or datetime.now(UTC)).astimezone(UTC)
+        manifest = Manifest(
+            id=self.backup_id,
+            created_at=self.created_at,
+            completed_at=max(completed, self.created_at),
+            source=SourceInfo(self.store.source, redact_address(source_address) if source_address else None),
+            kind=self.kind,
+            objects=tuple(self._entries.values()),
+            tool_version=self.store.tool_version,
+            redis_version=redis_version,
+            rdb_version=rdb_version,
+            key_counts=None if key_counts is None else {int(db): _counts(c) for db, c in key_counts.items()},
+            config_fingerprint=config_fingerprint,
+            notes=notes,
+        )
+        key = self.store.layout.manifest_key(self.store.source, self.backup_id)
+        self.store.s3.put_bytes(key, manifest.to_json(), if_none_match=True, content_type="application/json")
+        self.state = "committed"
+        try:
+            self.store._release(self.lock)
+        except RedisOpsError as e:  # committed is committed; the next begin() clears a leftover lock
+            log.warning("backup %s committed but its lock was not released: %s", self.backup_id, e.message)
+        return manifest
+
+    def abort(self) -> builtins.list[str]:
+        """Delete everything written, abort multipart uploads, release the lock; returns the deleted keys.
+
+        A no-op after commit (use :meth:`BackupStore.delete`). The lock is released even when cleaning
+        up fails (that error is then raised; ``gc`` removes the leftovers later).
+        """
+        if self.state != "open":
+            return []
+        self.state = "aborted"
+        s3 = self.store.s3
+        try:
+            for u in s3.list_multipart_uploads(self.prefix):
+                s3.abort_multipart_upload(u.key, u.upload_id)
+            keys = s3.list_keys(self.prefix)
+            s3.delete_keys(keys)
+            return keys
+        finally:
+            self.store._release(self.lock)
+
+    def __enter__(self) -> BackupWriter:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self.state != "open":
+            return
+        if exc is None:
+            log.warning("backup %s was neither committed nor aborted; aborting it", self.backup_id)
+        try:
+            self.abort()
+        except RedisOpsError as e:
+            if exc is None:
+                raise
+            log.warning("aborting backup %s failed: %s (gc will clean up)", self.backup_id, e.message)
+
+
+def _counts(value: Any) -> DbCounts:
+    if isinstance(value, DbCounts):
+        return value
+    if isinstance(value, Mapping):
+        return DbCounts(keys=int(value["keys"]), expires=int(value.get("expires", 0)))
+    return DbCounts(keys=int(value.keys), expires=int(value.expires))
