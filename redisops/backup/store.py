@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol
 
-from redisops import __version__
+from redisops._version import __version__
 from redisops.adapters.s3 import ListedObject, MultipartUpload, ProgressCallback, S3Adapter, S3Settings
 from redisops.backup.layout import (
     MANIFEST_NAME,

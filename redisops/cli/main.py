@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from redisops import __version__
+from redisops._version import __version__
 from redisops.cli import config_cmd, rehearse_cmd, sandbox_cmd
 from redisops.cli.common import state
 
