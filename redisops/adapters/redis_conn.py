@@ -17,6 +17,8 @@ from urllib.parse import unquote, urlsplit
 
 import redis
 import redis.exceptions as rex
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 from redisops.errors import (
     AuthError,
@@ -141,6 +143,9 @@ def connect(ep: RedisEndpoint, *, decode_responses: bool = False, check: bool = 
         decode_responses=decode_responses,
         # RESP2: what every server speaks (ElastiCache 5/6 sources too); parsers accept both
         protocol=2,
+        # redis-py 8 retries 10 times with backoff by default (~5 s to report a down server, and it
+        # retries a wrong password too); one quick retry is enough for an operations tool
+        retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), 1),
     )
     if ep.tls:
         kwargs.update(
@@ -160,7 +165,10 @@ def raw_command(client: redis.Redis, *args: str | bytes | int) -> Any:
     :mod:`redisops.inspect` want the raw reply. Errors are translated like everywhere else.
     """
     pool = client.connection_pool
-    conn = pool.get_connection()
+    try:
+        conn = pool.get_connection()
+    except rex.RedisError as e:
+        raise translate(e, _endpoint_of(client)) from e
     try:
         conn.send_command(*args)  # type: ignore[no-untyped-call]
         reply = conn.read_response()

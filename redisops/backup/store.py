@@ -30,6 +30,7 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from redisops._version import __version__
+from redisops.adapters.local import pid_alive
 from redisops.adapters.s3 import ListedObject, MultipartUpload, ProgressCallback, S3Adapter, S3Settings
 from redisops.backup.layout import (
     MANIFEST_NAME,
@@ -277,6 +278,16 @@ class BackupStore:
             if self._has_manifest(holder.backup_id):
                 # the holder committed but could not release: the lock protects nothing any more
                 log.warning("releasing the leftover lock of committed backup %s", holder.backup_id)
+                self._release(holder)
+                continue
+            if holder.host == self.host and not pid_alive(holder.pid):
+                # the holder ran on this machine and its process is gone (killed, crashed): provably dead
+                log.warning(
+                    "breaking the lock of backup %s: its process %d on %s is gone",
+                    holder.backup_id,
+                    holder.pid,
+                    holder.host,
+                )
                 self._release(holder)
                 continue
             raise self._held_error(holder, now)

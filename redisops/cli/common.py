@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import enum
 import json
 import sys
@@ -63,6 +64,10 @@ def to_jsonable(obj: Any) -> Any:
         return obj.decode("utf-8", "backslashreplace")
     if isinstance(obj, Path | enum.Enum):
         return str(obj.value if isinstance(obj, enum.Enum) else obj)
+    if isinstance(obj, datetime.datetime | datetime.date):
+        return obj.isoformat().replace("+00:00", "Z")
+    if isinstance(obj, datetime.timedelta):
+        return obj.total_seconds()
     return obj
 
 
@@ -106,3 +111,15 @@ def error_boundary(output: Output = Output.text) -> Iterator[None]:
             if e.hint:
                 err_console.print(Text.assemble(("hint: ", "yellow"), e.hint), soft_wrap=True)
         raise typer.Exit(e.exit_code) from None
+    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        raise
+    except Exception as e:  # a bug: still one line, never a traceback unless --debug
+        if state.debug:
+            raise
+        msg = f"unexpected error: {type(e).__name__}: {e}"
+        if output is Output.json:
+            sys.stdout.write(json.dumps({"error": "InternalError", "message": msg, "exit_code": 1}) + "\n")
+        else:
+            err_console.print(Text.assemble(("error: ", "bold red"), msg), soft_wrap=True)
+            err_console.print(Text.assemble(("hint: ", "yellow"), "rerun with --debug and report it"))
+        raise typer.Exit(1) from None

@@ -65,7 +65,8 @@ def rehearse(
         ("target runs the deployment config", _step_target_config),
         ("source behaves like ElastiCache", _step_source_blocked),
         ("application writes to the target", _step_app_writes),
-        ("RDB streamed from the target and verified", _step_stream_rdb),
+        ("backup streamed to the local S3", _step_backup),
+        ("backups listed and verified (deep)", _step_list_and_verify),
     ]
     for name, fn in steps:
         say(f"step: {name}")
@@ -133,25 +134,41 @@ def _step_app_writes(state: SandboxState, cfg: DeploymentConfig) -> tuple[str, d
     }
 
 
-def _step_stream_rdb(state: SandboxState, cfg: DeploymentConfig) -> tuple[str, dict[str, Any]]:
-    from redisops.adapters.replication import stream_rdb
-    from redisops.rdb import RdbStreamVerifier
+def _step_backup(state: SandboxState, cfg: DeploymentConfig) -> tuple[str, dict[str, Any]]:
+    from redisops.ops.backup import create_rdb_backup, store_for
 
-    ep = state.target
-    verifier = RdbStreamVerifier()
-    for chunk in stream_rdb(ep.host, ep.port, timeout=30):
-        verifier.feed(chunk)
-    res = verifier.finish()
-    counts = {db: c.keys for db, c in (res.db_key_counts or {}).items()}
-    client = connect(ep)
+    store = store_for(cfg.backup, sandbox=state, source_name=cfg.service_name)
+    m = create_rdb_backup(state.target, store, notes="rehearsal")
+    counts = {db: c.keys for db, c in (m.key_counts or {}).items()}
+    client = connect(state.target)
     try:
         info = parse_info(raw_command(client, "INFO", "keyspace"))
     finally:
         client.close()
     live = {db: ks.keys for db, ks in info.keyspace.items()}
     if counts != live:
-        raise PlatformError(f"streamed RDB key counts {counts} differ from the live keyspace {live}")
+        raise PlatformError(f"backup key counts {counts} differ from the live keyspace {live}")
+    size = sum(o.size for o in m.objects)
     return (
-        f"RDB v{res.rdb_version}, {res.size} bytes, CRC64 ok, sha256 {res.sha256[:12]}..., keys {counts}",
-        {"rdb_version": res.rdb_version, "size": res.size, "sha256": res.sha256, "keys": counts},
+        f"backup {m.id}: RDB v{m.rdb_version}, {size} bytes streamed (no disk), CRC64 + SHA-256 ok, "
+        f"keys {counts}",
+        {"id": m.id, "size": size, "keys": counts, "bucket": state.bucket},
+    )
+
+
+def _step_list_and_verify(state: SandboxState, cfg: DeploymentConfig) -> tuple[str, dict[str, Any]]:
+    from redisops.ops.backup import store_for, verify_backup
+
+    store = store_for(cfg.backup, sandbox=state, source_name=cfg.service_name)
+    backups = store.list()
+    if not backups:
+        raise PlatformError("the backup just taken is not listed")
+    newest = backups[0]
+    res = verify_backup(store, newest.id, deep=True)
+    if not res.ok:
+        raise PlatformError(f"backup {newest.id} does not verify: {'; '.join(res.problems)}")
+    return (
+        f"{len(backups)} backup(s) listed; newest {newest.id} re-read and loaded into a scratch "
+        f"redis-server: keys {res.loaded_key_counts}",
+        {"backups": [b.id for b in backups], "loaded_key_counts": res.loaded_key_counts},
     )

@@ -104,7 +104,8 @@ def test_rehearse_runs_the_main_job(state):
     report = json.loads(out.stdout)
     assert report["ok"] is True
     names = [s["name"] for s in report["steps"]]
-    assert "RDB streamed from the target and verified" in names
+    assert "backup streamed to the local S3" in names
+    assert "backups listed and verified (deep)" in names
     assert all(s["ok"] for s in report["steps"])
 
 

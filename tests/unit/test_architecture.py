@@ -11,8 +11,11 @@ from pathlib import Path
 
 PKG = Path(__file__).resolve().parents[2] / "redisops"
 FRONT_END_LIBS = {"textual", "typer", "rich"}
-IO_LIBS = {"redis", "boto3", "botocore", "kubernetes", "socket", "subprocess", "urllib", "requests"}
-PURE_PACKAGES = ("config", "inspect", "rdb")
+IO_LIBS = {
+    "redis", "boto3", "botocore", "kubernetes", "socket", "subprocess", "urllib", "requests", "aiohttp",
+    "shutil", "os", "time",
+}  # fmt: skip
+PURE_PACKAGES = ("config", "inspect", "rdb", "health", "k8s", "lint")
 
 
 def _imports(path: Path) -> set[str]:

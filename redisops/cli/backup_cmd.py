@@ -1,0 +1,392 @@
+"""``redisops backup create | list | describe | verify | delete | gc | prune | schedule | unlock``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from redisops.cli.common import (
+    ConfigOpt,
+    Output,
+    OutputOpt,
+    StateDirOpt,
+    YesOpt,
+    confirm,
+    console,
+    emit,
+    err_console,
+    error_boundary,
+)
+
+if TYPE_CHECKING:
+    from redisops.adapters.redis_conn import RedisEndpoint
+    from redisops.backup import BackupStore, Manifest
+    from redisops.config import DeploymentConfig
+    from redisops.ops.backup import BackupProgress
+
+app = typer.Typer(
+    help="Backups to S3: streamed RDB, consistent AOF, verify, retention.", no_args_is_help=True
+)
+
+UrlOpt = Annotated[
+    str | None, typer.Option("--url", help="redis://host:port of the source [default: the sandbox target]")
+]
+PasswordEnvOpt = Annotated[str, typer.Option("--password-env", help="env var holding the Redis password")]
+PasswordFileOpt = Annotated[
+    Path | None, typer.Option("--password-file", help="file holding the Redis password")
+]
+SourceOpt = Annotated[
+    str | None, typer.Option("--source", help="source name in the store [default: the config's service_name]")
+]
+
+
+def _context(config: Path | None, state_dir: Path | None) -> tuple[DeploymentConfig, Any]:
+    from redisops.config import load_config
+    from redisops.ops.sandbox import sandbox_status
+
+    cfg = load_config(config)
+    state = sandbox_status(state_dir)
+    if state is not None and any(s.status != "running" for s in state.services.values()):
+        state = None
+    return cfg, state
+
+
+def _store(cfg: DeploymentConfig, state: Any, source: str | None) -> BackupStore:
+    from redisops.ops.backup import store_for
+
+    return store_for(cfg.backup, sandbox=state, source_name=source or cfg.service_name)
+
+
+def _endpoint(url: str | None, password_env: str, password_file: Path | None, state: Any) -> RedisEndpoint:
+    from redisops.adapters.redis_conn import RedisEndpoint
+    from redisops.errors import NotFoundError
+
+    if url:
+        return RedisEndpoint.from_url(url, password_env=password_env, password_file=password_file)
+    if state is None:
+        raise NotFoundError(
+            "no Redis to back up", hint="start the sandbox (redisops sandbox up) or pass --url"
+        )
+    ep: RedisEndpoint = state.target
+    return ep
+
+
+@contextmanager
+def _bar(output: Output, label: str) -> Iterator[Any]:
+    """A rich progress bar with bytes, rate and ETA (silent for --output json)."""
+    if output is Output.json:
+        yield lambda _p: None
+        return
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(p: BackupProgress) -> None:
+            bar.update(task, description=f"{label}: {p.phase}", completed=p.done, total=p.total)
+
+        yield update
+
+
+def _manifest_dict(m: Manifest) -> dict[str, Any]:
+    return m.to_dict()
+
+
+def _print_manifests(items: list[Manifest]) -> None:
+    table = Table(title="backups (newest first)")
+    table.add_column("id", no_wrap=True)
+    for col in ("kind", "created", "size", "keys", "redis", "verified"):
+        table.add_column(col)
+    for m in items:
+        size = sum(o.size for o in m.objects)
+        keys = sum(c.keys for c in m.key_counts.values()) if m.key_counts else "-"
+        verified = "yes" if all(o.verified for o in m.objects if o.verified is not None) else "no"
+        table.add_row(
+            m.id, m.kind, m.created_at.strftime("%Y-%m-%d %H:%M:%SZ"), _human(size), str(keys),
+            m.redis_version or "?", verified,
+        )  # fmt: skip
+    console.print(table)
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"
+
+
+@app.command()
+def create(
+    kind: Annotated[
+        str, typer.Option("--kind", help="rdb (streamed from the server) or aof (from a data dir)")
+    ] = "rdb",
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Redis data dir (AOF backups)")] = None,
+    notes: Annotated[str, typer.Option("--notes", help="free text stored in the manifest")] = "",
+    url: UrlOpt = None,
+    password_env: PasswordEnvOpt = "REDIS_PASSWORD",
+    password_file: PasswordFileOpt = None,
+    source: SourceOpt = None,
+    config: ConfigOpt = None,
+    state_dir: StateDirOpt = None,
+    output: OutputOpt = Output.text,
+) -> None:
+    """Take a backup now; it is listed only once complete and verified."""
+    from redisops.errors import ConfigError
+    from redisops.ops.backup import create_aof_backup, create_rdb_backup
+
+    with error_boundary(output):
+        cfg, state = _context(config, state_dir)
+        ep = _endpoint(url, password_env, password_file, state)
+        store = _store(cfg, state, source)
+        with _bar(output, f"backup {kind}") as progress:
+            if kind == "rdb":
+                m = create_rdb_backup(ep, store, notes=notes, progress=progress)
+            elif kind == "aof":
+                d = data_dir or (state.data_dir if state is not None and not url else None)
+                if d is None:
+                    raise ConfigError("an AOF backup needs --data-dir (where the Redis data dir is mounted)")
+                m = create_aof_backup(ep, d, store, notes=notes, progress=progress)
+            else:
+                raise ConfigError(f"unknown backup kind {kind!r}", hint="use --kind rdb or --kind aof")
+        emit(
+            output,
+            _manifest_dict(m),
+            lambda: console.print(f"backup {m.id} complete ({_human(sum(o.size for o in m.objects))})"),
+        )
+
+
+@app.command(name="list")
+def list_(
+    source: SourceOpt = None,
+    config: ConfigOpt = None,
+    state_dir: StateDirOpt = None,
+    output: OutputOpt = Output.text,
+) -> None:
+    """List complete backups (those with a manifest), newest first."""
+    with error_boundary(output):
+        cfg, state = _context(config, state_dir)
+        items = _store(cfg, state, source).list()
+        emit(output, [_manifest_dict(m) for m in items], lambda: _print_manifests(items))
+
+
+@app.command()
+def describe(
+    backup_id: Annotated[str, typer.Argument(help="backup id, or 'latest'")],
+    source: SourceOpt = None,
+    config: ConfigOpt = None,
+    state_dir: StateDirOpt = None,
+    output: OutputOpt = Output.text,
+) -> None:
+    """Show one backup's manifest."""
+    import json
+
+    with error_boundary(output):
+        cfg, state = _context(config, state_dir)
+        store = _store(cfg, state, source)
+        m = _resolve(store, backup_id)
+        emit(output, _manifest_dict(m), lambda: console.print_json(json.dumps(_manifest_dict(m))))
+
+
+def _resolve(store: BackupStore, backup_id: str) -> Manifest:
+    from redisops.errors import NotFoundError
+
+    if backup_id == "latest":
+        m = store.latest()
+        if m is None:
+            raise NotFoundError("there are no backups yet", hint="take one: redisops backup create")
+        return m
+    return store.get(backup_id)
+
+
+@app.command()
+def verify(
+    backup_id: Annotated[str, typer.Argument(help="backup id, or 'latest'")],
+    deep: Annotated[
+        bool, typer.Option("--deep", help="also load it into a scratch redis-server and count keys")
+    ] = False,
+    source: SourceOpt = None,
+    config: ConfigOpt = None,
+    state_dir: StateDirOpt = None,
+    output: OutputOpt = Output.text,
+) -> None:
+    """Re-read a backup and check sizes, SHA-256 and the RDB trailer (exit 8 when it does not verify)."""
+    from redisops.errors import VerificationError
+    from redisops.ops.backup import verify_backup
+
+    with error_boundary(output):
+        cfg, state = _context(config, state_dir)
+        store = _store(cfg, state, source)
+        m = _resolve(store, backup_id)
+        res = verify_backup(store, m.id, deep=deep)
+        if not res.ok:
+            raise VerificationError(
+                f"backup {m.id} does not verify: " + "; ".join(res.problems),
+                hint="do not restore from it; take a new backup and delete this one",
+                context={"problems": res.problems},
+            )
+        emit(output, res, lambda: console.print(f"backup {m.id} verified: " + ", ".join(res.checks)))
+
+
+@app.command()
+def delete(
+    backup_id: Annotated[str, typer.Argument(help="backup id")],
+    yes: YesOpt = False,
+    source: SourceOpt = None,
+    config: ConfigOpt = None,
+    state_dir: StateDirOpt = None,
+    output: OutputOpt = Output.text,
+) -> None:
+    """Delete one backup (its manifest first, so it is never listed half-deleted)."""
+    with error_boundary(output):
+        cfg, state = _context(config, state_dir)
+        store = _store(cfg, state, source)
+        store.get(backup_id)
+        confirm(f"delete backup {backup_id} of {store.source}?", yes=yes)
+        keys = store.delete(backup_id)
+        emit(output, {"deleted": backup_id, "objects": keys}, lambda: console.print(f"deleted {backup_id}"))
+
+
+@app.command()
+def gc(
+    grace_hours: Annotated[
+        float, typer.Option("--grace-hours", help="keep orphans younger than this")
+    ] = 24.0,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="show what would be removed")] = False,
+    source: SourceOpt = None,
+    config: ConfigOpt = None,
+    state_dir: StateDirOpt = None,
+    output: OutputOpt = Output.text,
+) -> None:
+    """Remove orphans: incomplete multipart uploads and objects without a manifest older than the grace."""
+    with error_boundary(output):
+        cfg, state = _context(config, state_dir)
+        rep = _store(cfg, state, source).gc(datetime.now(UTC), timedelta(hours=grace_hours), dry_run=dry_run)
+        emit(output, rep, lambda: console.print(f"{'would remove' if dry_run else 'removed'}: {rep}"))
+
+
+@app.command()
+def prune(
+    keep_last: Annotated[
+        int | None, typer.Option("--keep-last", help="keep the N newest [default: config]")
+    ] = None,
+    daily: Annotated[int, typer.Option("--daily", help="keep the newest of each of the last N days")] = 0,
+    weekly: Annotated[int, typer.Option("--weekly", help="keep the newest of each of the last N weeks")] = 0,
+    monthly: Annotated[
+        int, typer.Option("--monthly", help="keep the newest of each of the last N months")
+    ] = 0,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="show what would go")] = False,
+    yes: YesOpt = False,
+    source: SourceOpt = None,
+    config: ConfigOpt = None,
+    state_dir: StateDirOpt = None,
+    output: OutputOpt = Output.text,
+) -> None:
+    """Apply retention (keep-last-N plus daily/weekly/monthly); never deletes the newest verified backup."""
+    from redisops.backup import RetentionRules
+
+    with error_boundary(output):
+        cfg, state = _context(config, state_dir)
+        store = _store(cfg, state, source)
+        rules = RetentionRules(
+            keep_last=keep_last if keep_last is not None else cfg.backup.keep_last,
+            keep_daily=daily,
+            keep_weekly=weekly,
+            keep_monthly=monthly,
+        )
+        plan = store.plan_retention(rules)
+        if plan.delete and not dry_run:
+            confirm(f"delete {len(plan.delete)} backup(s) of {store.source}?", yes=yes)
+            plan = store.prune(rules)
+        emit(
+            output,
+            plan,
+            lambda: console.print(
+                f"{'would delete' if dry_run else 'deleted'}: {len(plan.delete)}; kept: {len(plan.keep)}"
+            ),
+        )
+
+
+@app.command()
+def schedule(
+    every: Annotated[float, typer.Option("--every", help="seconds between backups")] = 6 * 3600,
+    count: Annotated[
+        int, typer.Option("--count", help="stop after N backups (0 = run until interrupted)")
+    ] = 0,
+    url: UrlOpt = None,
+    password_env: PasswordEnvOpt = "REDIS_PASSWORD",
+    password_file: PasswordFileOpt = None,
+    source: SourceOpt = None,
+    config: ConfigOpt = None,
+    state_dir: StateDirOpt = None,
+    output: OutputOpt = Output.text,
+) -> None:
+    """Run the automated backup job on a timer (the sandbox's stand-in for the CronJob): backup + prune."""
+    from redisops.backup import RetentionRules
+    from redisops.ops.backup import create_rdb_backup
+
+    with error_boundary(output):
+        cfg, state = _context(config, state_dir)
+        ep = _endpoint(url, password_env, password_file, state)
+        store = _store(cfg, state, source)
+        taken = []
+        n = 0
+        while count == 0 or n < count:
+            started = time.monotonic()
+            m = create_rdb_backup(ep, store)
+            pruned = store.prune(RetentionRules(keep_last=cfg.backup.keep_last))
+            taken.append({"id": m.id, "pruned": [p.id for p in pruned.delete]})
+            if output is Output.text:
+                console.print(f"backup {m.id} taken; pruned {len(pruned.delete)}")
+            n += 1
+            if count == 0 or n < count:
+                time.sleep(max(0.0, every - (time.monotonic() - started)))
+        if output is Output.json:
+            emit(output, taken, lambda: None)
+
+
+@app.command()
+def unlock(
+    yes: YesOpt = False,
+    source: SourceOpt = None,
+    config: ConfigOpt = None,
+    state_dir: StateDirOpt = None,
+    output: OutputOpt = Output.text,
+) -> None:
+    """Break a backup lock left by a dead backup (only after checking that it is dead)."""
+    from redisops.errors import NotFoundError
+
+    with error_boundary(output):
+        cfg, state = _context(config, state_dir)
+        store = _store(cfg, state, source)
+        holder = store.lock_info()
+        if holder is None:
+            raise NotFoundError(f"no backup lock is held for {store.source}")
+        confirm(
+            f"break the lock of backup {holder.backup_id} held by {holder.host} pid {holder.pid}?", yes=yes
+        )
+        store.break_lock(datetime.now(UTC), force=True, backup_id=holder.backup_id)
+        emit(
+            output, {"broken": holder.backup_id}, lambda: console.print(f"lock of {holder.backup_id} broken")
+        )

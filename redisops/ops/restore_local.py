@@ -1,0 +1,262 @@
+"""Restore into a local redis-server (the sandbox, tests): stop, run the engine, start, verify.
+
+The file work is :mod:`redisops.restore` (the same engine a Kubernetes Job runs on the PVC); this module
+adds what only makes sense where the server process is at hand:
+
+1. ``stop()``: the caller's stop (``ManagedProcess.stop``: SIGTERM). Redis then does its shutdown
+   save, so the files moved aside hold the dataset as it was at the last moment: undo gives back
+   exactly that. (``SHUTDOWN NOSAVE`` would lose up to a second of AOF writes or everything since
+   the last save point from the undo copy, and gains nothing: nothing is overwritten, it is all moved.)
+2. the engine: stage + verify, move aside, install, record. A refusal (corrupt backup, RDB too new)
+   leaves the data dir unchanged, so the server is started again on its previous data and the error
+   is re-raised.
+3. ``start()``, then poll ``INFO`` until ``loading:0``; check ``aof_enabled`` matches the target's
+   ``appendonly``; compare per-db key counts with the backup's: ``keys - expires`` (keys without a TTL)
+   must be equal and ``keys`` no larger, since keys with a TTL may have expired between backup and
+   load and Redis drops expired keys while loading.
+
+A failure after the install leaves everything in place (the restored files, the undo folder) and says
+how to go back: stop the server, :func:`undo_local` (or :func:`redisops.restore.undo_restore`), start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from redisops.adapters.redis_conn import RedisEndpoint, connect, raw_command
+from redisops.errors import ConnectionFailed, OperationTimeout, RedisOpsError, VerificationError
+from redisops.inspect import Info, parse_info
+from redisops.restore import (
+    ExpectedBackup,
+    ProgressCallback,
+    RestoreResult,
+    TargetSettings,
+    UndoResult,
+    restore_aof_dir,
+    restore_rdb,
+    undo_restore,
+)
+
+__all__ = ["LocalRestoreResult", "LocalUndoResult", "restore_local", "undo_local", "wait_loaded"]
+
+
+@dataclass(frozen=True)
+class LocalRestoreResult:
+    """A local restore: the engine's result, the loaded server's counts and the RTO timings (seconds).
+
+    Attributes:
+        key_counts: db -> (keys, expires) on the server after loading.
+        expired_meanwhile: keys with a TTL in the backup that the server did not load (expired).
+        stop_seconds, stage_seconds, install_seconds, start_to_loaded_seconds, total_seconds: timings;
+            ``stage`` includes consuming the source (the download).
+    """
+
+    engine: RestoreResult
+    key_counts: dict[int, tuple[int, int]]
+    expired_meanwhile: int
+    aof_enabled: bool
+    stop_seconds: float
+    stage_seconds: float
+    install_seconds: float
+    start_to_loaded_seconds: float
+    total_seconds: float
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LocalUndoResult:
+    """A local undo: the engine's result and the loaded server's key counts."""
+
+    engine: UndoResult
+    key_counts: dict[int, tuple[int, int]]
+    start_to_loaded_seconds: float
+
+
+def wait_loaded(endpoint: RedisEndpoint, *, timeout: float = 300.0, interval: float = 0.05) -> Info:
+    """Poll ``INFO everything`` until the server answers with ``loading:0``; return that INFO.
+
+    Raises:
+        OperationTimeout: still loading (or unreachable) after ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    last_error: RedisOpsError | None = None
+    while True:
+        try:
+            client = connect(endpoint, check=False)
+            try:
+                info = parse_info(raw_command(client, "INFO", "everything"))
+            finally:
+                client.close()
+            if info.persistence.loading is False:
+                return info
+        except (ConnectionFailed, RedisOpsError) as e:
+            last_error = e
+        if time.monotonic() >= deadline:
+            raise OperationTimeout(
+                f"Redis at {endpoint} did not finish loading within {timeout:.0f} s"
+                + (f" (last error: {last_error.message})" if last_error else ""),
+                hint="a large dataset loads slowly; wait and check INFO persistence, or raise the timeout",
+                context={"endpoint": str(endpoint)},
+            )
+        time.sleep(interval)
+
+
+def _counts(info: Info) -> dict[int, tuple[int, int]]:
+    return {db: (k.keys, k.expires) for db, k in info.keyspace.items() if k.keys}
+
+
+def _undo_hint(result: RestoreResult) -> str:
+    return (
+        f"the previous files are in {result.undo_dir}; to go back: stop the server, then run "
+        f"redisops.restore.undo_restore({str(result.data_dir)!r}, now) (or redisops.ops.restore_local."
+        "undo_local), then start it"
+    )
+
+
+def restore_local(
+    *,
+    stop: Callable[[], None],
+    start: Callable[[], None],
+    data_dir: Path,
+    settings: TargetSettings,
+    source: Iterable[bytes] | Mapping[str, Iterable[bytes]] | Path,
+    expected: ExpectedBackup,
+    now: datetime,
+    verify_endpoint: RedisEndpoint,
+    load_timeout: float = 300.0,
+    on_progress: ProgressCallback | None = None,
+    operation_id: str | None = None,
+) -> LocalRestoreResult:
+    """Stop the local server, restore ``expected`` from ``source`` into ``data_dir``, start, verify.
+
+    Args:
+        stop, start: stop the server (SIGTERM, it saves first) and start it again (returns once it
+            answers; ``ManagedProcess.stop`` / ``start_redis``).
+        source: RDB chunks for an RDB backup; file name -> chunks, or a directory, for an AOF backup.
+        verify_endpoint: where the restarted server answers.
+        (the others as for :func:`redisops.restore.restore_rdb`)
+
+    Raises:
+        VerificationError: the backup did not verify (the server was restarted on its previous data),
+            or the loaded server's key counts / AOF state differ (the restored files stay; the hint
+            says how to undo).
+        ConflictError, PlatformError, OperationTimeout: from the engine or the start.
+    """
+    t0 = time.monotonic()
+    stop()
+    t_stopped = time.monotonic()
+    try:
+        if expected.kind == "rdb":
+            if isinstance(source, Mapping | Path):
+                raise TypeError("an RDB backup is restored from an iterable of chunks")
+            result = restore_rdb(
+                source, data_dir, settings, expected, now, on_progress=on_progress, operation_id=operation_id
+            )
+        else:
+            if not isinstance(source, Mapping | Path):
+                raise TypeError("an AOF backup is restored from a mapping of file chunks or a directory")
+            result = restore_aof_dir(
+                source, data_dir, settings, expected, now, on_progress=on_progress, operation_id=operation_id
+            )
+    except RedisOpsError as e:
+        # nothing in the data dir changed: bring the server back on its previous data
+        try:
+            start()
+            e.context["server_restarted"] = True
+            e.hint = (e.hint + "; " if e.hint else "") + "the server was restarted on its previous data"
+        except RedisOpsError as start_error:
+            e.context["server_restarted"] = False
+            e.context["restart_error"] = start_error.message
+        raise
+    t_start = time.monotonic()
+    try:
+        start()
+        info = wait_loaded(verify_endpoint, timeout=load_timeout)
+    except RedisOpsError as e:
+        e.context.update(undo_dir=str(result.undo_dir), operation_id=result.operation_id)
+        e.hint = (e.hint + "; " if e.hint else "") + _undo_hint(result)
+        raise
+    t_loaded = time.monotonic()
+
+    live = _counts(info)
+    aof_enabled = bool(info.persistence.aof_enabled)
+    problems: list[str] = []
+    if aof_enabled != settings.appendonly:
+        problems.append(
+            f"aof_enabled is {int(aof_enabled)}, the target settings say appendonly {settings.appendonly}"
+        )
+    expired = 0
+    notes: list[str] = []
+    if expected.key_counts is None:
+        notes.append("the backup recorded no key counts: only loading and aof_enabled were checked")
+    else:
+        want = {db: (c.keys, c.expires) for db, c in expected.key_counts.items() if c.keys}
+        for db in sorted(set(want) | set(live)):
+            w_keys, w_exp = want.get(db, (0, 0))
+            l_keys, l_exp = live.get(db, (0, 0))
+            if l_keys - l_exp != w_keys - w_exp or l_keys > w_keys:
+                problems.append(
+                    f"db{db}: {l_keys} keys ({l_exp} with TTL) loaded, "
+                    f"the backup holds {w_keys} ({w_exp} with TTL)"
+                )
+            else:
+                expired += w_keys - l_keys
+        if expired:
+            notes.append(f"{expired} keys with a TTL expired between the backup and the load")
+    if problems:
+        raise VerificationError(
+            "the restored server does not hold the backup's dataset: " + "; ".join(problems),
+            hint=_undo_hint(result),
+            context={
+                "problems": problems,
+                "undo_dir": str(result.undo_dir),
+                "operation_id": result.operation_id,
+            },
+        )
+    return LocalRestoreResult(
+        engine=result,
+        key_counts=live,
+        expired_meanwhile=expired,
+        aof_enabled=aof_enabled,
+        stop_seconds=t_stopped - t0,
+        stage_seconds=result.stage_seconds,
+        install_seconds=result.install_seconds,
+        start_to_loaded_seconds=t_loaded - t_start,
+        total_seconds=t_loaded - t0,
+        notes=notes,
+    )
+
+
+def undo_local(
+    *,
+    stop: Callable[[], None],
+    start: Callable[[], None],
+    data_dir: Path,
+    now: datetime,
+    verify_endpoint: RedisEndpoint,
+    load_timeout: float = 300.0,
+) -> LocalUndoResult:
+    """Stop the local server, undo the last restore (or undo) on ``data_dir``, start, wait until loaded.
+
+    Raises:
+        ConflictError: nothing to undo (no record) or the undo folder is incomplete; the server is
+            started again unchanged.
+    """
+    stop()
+    try:
+        result = undo_restore(data_dir, now)
+    except RedisOpsError:
+        with contextlib.suppress(RedisOpsError):
+            start()
+        raise
+    t = time.monotonic()
+    start()
+    info = wait_loaded(verify_endpoint, timeout=load_timeout)
+    return LocalUndoResult(
+        engine=result, key_counts=_counts(info), start_to_loaded_seconds=time.monotonic() - t
+    )

@@ -1,0 +1,74 @@
+"""The restore engine: install a verified backup into a Redis data dir, in the form the target loads.
+
+File-level only (no Redis, no S3): it runs on the sandbox's data dir or in a Kubernetes Job that mounts
+the PVC while Redis is stopped. See docs/restore.md for why (the ``appendonly yes`` trap) and how.
+
+Example::
+
+    from redisops.restore import ExpectedBackup, TargetSettings, restore_rdb, undo_restore
+
+    settings = TargetSettings(appendonly=True, redis_version="7.0.15", uid=999, gid=999)
+    expected = ExpectedBackup.for_rdb("bk-1", sha256=sha, size=size, key_counts=counts)
+    result = restore_rdb(chunks, Path("/data"), settings, expected, now=datetime.now(UTC))
+    result.undo_dir, result.installed, result.stage_seconds
+    undo_restore(Path("/data"), now=datetime.now(UTC))      # puts the previous files back
+
+    plan = plan_restore_in(Path("/data"), settings, expected, now)   # --dry-run
+    print("\\n".join(plan.describe()))
+"""
+
+from redisops.restore.engine import (
+    ProgressCallback,
+    RestoreResult,
+    UndoResult,
+    list_data_dir,
+    plan_restore_in,
+    read_record,
+    restore_aof_dir,
+    restore_rdb,
+    tree_digest,
+    undo_restore,
+)
+from redisops.restore.plan import (
+    RECORD_NAME,
+    STAGING_PREFIX,
+    UNDO_DIR_NAME,
+    Action,
+    DataDirListing,
+    EntryInfo,
+    ExpectedBackup,
+    ExpectedFile,
+    RestorePlan,
+    TargetSettings,
+    plan_restore,
+    running_signs,
+)
+from redisops.restore.record import InstalledFile, MovedEntry, RestoreRecord
+
+__all__ = [
+    "RECORD_NAME",
+    "STAGING_PREFIX",
+    "UNDO_DIR_NAME",
+    "Action",
+    "DataDirListing",
+    "EntryInfo",
+    "ExpectedBackup",
+    "ExpectedFile",
+    "InstalledFile",
+    "MovedEntry",
+    "ProgressCallback",
+    "RestorePlan",
+    "RestoreRecord",
+    "RestoreResult",
+    "TargetSettings",
+    "UndoResult",
+    "list_data_dir",
+    "plan_restore",
+    "plan_restore_in",
+    "read_record",
+    "restore_aof_dir",
+    "restore_rdb",
+    "running_signs",
+    "tree_digest",
+    "undo_restore",
+]
