@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -56,10 +57,10 @@ SourceOpt = Annotated[
 
 
 def _context(config: Path | None, state_dir: Path | None) -> tuple[DeploymentConfig, Any]:
-    from redisops.config import load_config
+    from redisops.config import apply_env, load_config
     from redisops.ops.sandbox import sandbox_status
 
-    cfg = load_config(config)
+    cfg = apply_env(load_config(config), os.environ)
     state = sandbox_status(state_dir)
     if state is not None and any(s.status != "running" for s in state.services.values()):
         state = None

@@ -7,7 +7,7 @@ import datetime
 import enum
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.text import Text
+from typer.exceptions import TyperException
 
 from redisops.errors import AbortedError, RedisOpsError
 
@@ -54,9 +55,12 @@ def to_jsonable(obj: Any) -> Any:
     """Dataclasses, pydantic models, paths and enums to plain JSON values."""
     if hasattr(obj, "model_dump"):
         return obj.model_dump(mode="json")
+    if hasattr(obj, "to_dict") and callable(obj.to_dict):
+        return to_jsonable(obj.to_dict())
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {k: to_jsonable(v) for k, v in dataclasses.asdict(obj).items()}
-    if isinstance(obj, dict):
+        # field by field: dataclasses.asdict deep-copies, which fails on mapping proxies
+        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, Mapping):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple | set):
         return [to_jsonable(v) for v in obj]
@@ -111,8 +115,8 @@ def error_boundary(output: Output = Output.text) -> Iterator[None]:
             if e.hint:
                 err_console.print(Text.assemble(("hint: ", "yellow"), e.hint), soft_wrap=True)
         raise typer.Exit(e.exit_code) from None
-    except (typer.Exit, typer.Abort, KeyboardInterrupt):
-        raise
+    except (typer.Exit, typer.Abort, TyperException, KeyboardInterrupt):
+        raise  # usage errors keep click's exit code 2
     except Exception as e:  # a bug: still one line, never a traceback unless --debug
         if state.debug:
             raise

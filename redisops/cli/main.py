@@ -7,7 +7,15 @@ from typing import Annotated
 import typer
 
 from redisops._version import __version__
-from redisops.cli import backup_cmd, config_cmd, inspect_cmd, k8s_pure_cmd, rehearse_cmd, sandbox_cmd
+from redisops.cli import (
+    backup_cmd,
+    config_cmd,
+    inspect_cmd,
+    k8s_pure_cmd,
+    rehearse_cmd,
+    restore_cmd,
+    sandbox_cmd,
+)
 from redisops.cli.common import state
 
 app = typer.Typer(
@@ -20,6 +28,7 @@ app = typer.Typer(
 app.add_typer(sandbox_cmd.app, name="sandbox")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(backup_cmd.app, name="backup")
+restore_cmd.register(app, backup_cmd.app)
 app.command(name="rehearse")(rehearse_cmd.rehearse)
 inspect_cmd.register(app)
 k8s_pure_cmd.register(app)

@@ -1,6 +1,6 @@
 """Typed deployment config: model, loaders (YAML, HCL) and the redis.conf renderer."""
 
-from redisops.config.loaders import config_from_mapping, load_config, load_hcl, load_yaml
+from redisops.config.loaders import apply_env, config_from_mapping, load_config, load_hcl, load_yaml
 from redisops.config.model import (
     AuthConfig,
     BackupTarget,
@@ -25,6 +25,7 @@ __all__ = [
     "Resources",
     "SavePoint",
     "SecurityContext",
+    "apply_env",
     "config_checksum",
     "config_from_mapping",
     "load_config",

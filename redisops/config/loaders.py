@@ -18,7 +18,35 @@ from pydantic import ValidationError
 from redisops.config.model import DeploymentConfig
 from redisops.errors import ConfigError
 
-__all__ = ["config_from_mapping", "load_config", "load_hcl", "load_yaml"]
+__all__ = ["apply_env", "config_from_mapping", "load_config", "load_hcl", "load_yaml"]
+
+#: env vars that override the backup target (what the backup CronJob / restore Job pods set)
+ENV_BACKUP_FIELDS = {
+    "REDISOPS_S3_BUCKET": "bucket",
+    "REDISOPS_S3_PREFIX": "prefix",
+    "AWS_REGION": "region",
+    "REDISOPS_S3_ENDPOINT_URL": "endpoint_url",
+    "REDISOPS_S3_FORCE_PATH_STYLE": "force_path_style",
+    "REDISOPS_S3_SSE": "server_side_encryption",
+    "REDISOPS_S3_KMS_KEY_ID": "kms_key_id",
+    "REDISOPS_BACKUP_KEEP_LAST": "keep_last",
+}
+
+
+def apply_env(cfg: DeploymentConfig, env: Mapping[str, str]) -> DeploymentConfig:
+    """``cfg`` with the backup target overridden by ``REDISOPS_S3_*`` env vars (empty values ignored).
+
+    The in-cluster backup CronJob and restore Job get their S3 settings this way (see the manifests).
+    """
+    updates: dict[str, Any] = {
+        field: env[name] for name, field in ENV_BACKUP_FIELDS.items() if env.get(name, "").strip()
+    }
+    if not updates:
+        return cfg
+    data = cfg.model_dump(mode="json")
+    data["backup"] = {**data["backup"], **updates}
+    return config_from_mapping(data, source="environment (REDISOPS_S3_*)")
+
 
 #: the HCL attribute that holds the write-up's Redis block
 HCL_BLOCK = "redis_k8s_config"

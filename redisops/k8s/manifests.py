@@ -557,12 +557,24 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
+def redis_version_of_image(image: str, default: str = "7.0.0") -> str:
+    """The Redis version an image tag names (``redis:7.2.4-alpine`` -> 7.2.4, ``redis:7.0`` -> 7.0.0).
+
+    The restore checks the backup's RDB version against it; an untagged or unusual image gives ``default``.
+    """
+    tag = image.rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else ""
+    m = re.match(r"^(\d+)\.(\d+)(?:\.(\d+))?", tag)
+    if not m:
+        return default
+    return f"{m.group(1)}.{m.group(2)}.{m.group(3) or 0}"
+
+
 def render_restore_job(
     cfg: DeploymentConfig,
     backup_id: str,
     tool_image: str = DEFAULT_TOOL_IMAGE,
     *,
-    command: Sequence[str] = ("redisops", "restore", "apply-local"),
+    command: Sequence[str] = ("redisops", "restore-data-dir"),
     options: RenderOptions | None = None,
 ) -> Manifest:
     """A one-shot Job that writes backup ``backup_id`` into the data PVC (mounted at /data).
@@ -578,7 +590,12 @@ def render_restore_job(
     opts = dataclasses.replace(options or RenderOptions(), tool_image=tool_image)
     names = _names(cfg)
     name = f"{names['restore']}-{_slug(backup_id)}"[:63].rstrip("-")
-    argv = [*command, "--data-dir", "/data", "--backup", backup_id]
+    sc = cfg.security_context
+    argv = [
+        *command, "--data-dir", "/data", "--backup", backup_id,
+        "--redis-version", redis_version_of_image(cfg.image),
+        "--uid", str(sc.run_as_user), "--gid", str(sc.run_as_group),
+    ]  # fmt: skip
     mounts = [{"name": _DATA_VOLUME, "mountPath": "/data"}, {"name": _TMP_VOLUME, "mountPath": _TMP_PATH}]
     container = _job_container(cfg, opts, "restore", argv, mounts)
     volumes = [_data_volume(cfg), _tmp_volume(cfg.persistence.size)]

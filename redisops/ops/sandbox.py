@@ -46,6 +46,7 @@ __all__ = [
     "sandbox_down",
     "sandbox_status",
     "sandbox_up",
+    "target_controls",
 ]
 
 STATE_FILE = "state.json"
@@ -290,6 +291,28 @@ def _create_bucket(url: str, bucket: str) -> None:
         aws_secret_access_key="sandbox",
     )
     s3.create_bucket(Bucket=bucket)
+
+
+def target_controls(state: SandboxState) -> tuple[Callable[[], None], Callable[[], None]]:
+    """``stop`` and ``start`` for the sandbox target (the restore flow's stand-in for scale 0 / 1).
+
+    ``start`` runs the same redis.conf on the same port and data dir and records the new pid.
+    """
+    svc = state._svc("target")
+    workdir = Path(svc.workdir)
+
+    def stop() -> None:
+        if pid_alive(svc.pid) and _is_ours(svc.pid, svc.name):
+            stop_pid(svc.pid, timeout=30)
+
+    def start() -> None:
+        conf = (workdir / "redis.conf").read_text()
+        proc = start_redis(conf, workdir, port=svc.port, name="target", detach=True)
+        svc.pid = proc.pid
+        svc.status = "running"
+        _save_state(state)
+
+    return stop, start
 
 
 def sandbox_down(state_dir: Path | None = None, *, progress: Progress | None = None) -> list[str]:

@@ -328,14 +328,9 @@ def test_restore_job():
     (c,) = pod["containers"]
     assert c["image"] == "img:1"
     assert c["command"] == [
-        "redisops",
-        "restore",
-        "apply-local",
-        "--data-dir",
-        "/data",
-        "--backup",
-        "20250101T000000Z-abcd",
-    ]
+        "redisops", "restore-data-dir", "--data-dir", "/data", "--backup", "20250101T000000Z-abcd",
+        "--redis-version", "7.1.0", "--uid", "999", "--gid", "999",
+    ]  # fmt: skip
     assert {"name": "data", "mountPath": "/data"} in c["volumeMounts"]
     assert {"name": "data", "persistentVolumeClaim": {"claimName": "redis-data"}} in pod["volumes"]
     assert pod["restartPolicy"] == "Never"

@@ -1,0 +1,321 @@
+"""Restore from the backup store: into the sandbox, into a data dir (the in-cluster Job), and drills.
+
+All three use one engine (:mod:`redisops.restore`): download with verification into a staging dir,
+refuse before touching anything when a hash, the RDB trailer or the RDB version does not fit, move the
+current files aside (the undo point), install the form the target config loads, verify after start.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from redisops.adapters.local import free_port, start_redis
+from redisops.adapters.redis_conn import RedisEndpoint, connect, raw_command
+from redisops.backup import BackupStore, Manifest
+from redisops.config import DeploymentConfig, render_redis_conf
+from redisops.errors import AbortedError, ConflictError, NotFoundError, RedisOpsError
+from redisops.inspect import parse_info
+from redisops.ops.backup import create_rdb_backup
+from redisops.ops.restore_local import LocalRestoreResult, LocalUndoResult, restore_local, undo_local
+from redisops.ops.sandbox import SandboxState, target_controls
+from redisops.restore import (
+    ExpectedBackup,
+    ExpectedFile,
+    RestoreResult,
+    TargetSettings,
+    plan_restore_in,
+    restore_aof_dir,
+    restore_rdb,
+)
+
+__all__ = [
+    "DrillResult",
+    "SandboxRestore",
+    "expected_from_manifest",
+    "last_drill",
+    "resolve_backup",
+    "restore_into_data_dir",
+    "restore_sandbox",
+    "run_drill",
+    "undo_sandbox_restore",
+]
+
+Progress = Callable[[str, int, int | None], None]
+
+
+def resolve_backup(store: BackupStore, backup_id: str) -> Manifest:
+    """The manifest of ``backup_id`` (or the newest for ``latest``)."""
+    if backup_id == "latest":
+        m = store.latest()
+        if m is None:
+            raise NotFoundError(f"there are no backups of {store.source} yet", hint="redisops backup create")
+        return m
+    return store.get(backup_id)
+
+
+def expected_from_manifest(m: Manifest) -> ExpectedBackup:
+    """What the restore must find, taken from the manifest (hashes, sizes, RDB version, key counts)."""
+    if m.kind == "rdb":
+        entry = next((o for o in m.objects if o.name == "dump.rdb"), None)
+        if entry is None:
+            raise NotFoundError(f"backup {m.id} has no dump.rdb object")
+        return ExpectedBackup.for_rdb(
+            m.id, sha256=entry.sha256, size=entry.size, rdb_version=m.rdb_version, key_counts=m.key_counts
+        )
+    files = {
+        o.name.removeprefix("aof/"): ExpectedFile(o.size, o.sha256)
+        for o in m.objects
+        if o.name.startswith("aof/")
+    }
+    return ExpectedBackup.for_aof(m.id, files, key_counts=m.key_counts)
+
+
+def _source(store: BackupStore, m: Manifest) -> Iterable[bytes] | Mapping[str, Iterable[bytes]]:
+    if m.kind == "rdb":
+        return store.open_object(m.id, "dump.rdb")
+    return {
+        o.name.removeprefix("aof/"): store.open_object(m.id, o.name)
+        for o in m.objects
+        if o.name.startswith("aof/")
+    }
+
+
+def _redis_version(ep: RedisEndpoint) -> str:
+    client = connect(ep)
+    try:
+        return parse_info(raw_command(client, "INFO", "server")).server.redis_version or "7.0.0"
+    finally:
+        client.close()
+
+
+@dataclass
+class SandboxRestore:
+    """The outcome of a sandbox restore: the plan (dry run) or the result, and the safety backup."""
+
+    backup_id: str
+    dry_run: bool
+    plan: list[str] = field(default_factory=list)
+    safety_backup: str | None = None
+    result: LocalRestoreResult | None = None
+
+
+def restore_sandbox(
+    state: SandboxState,
+    cfg: DeploymentConfig,
+    store: BackupStore,
+    backup_id: str = "latest",
+    *,
+    dry_run: bool = False,
+    force: bool = False,
+    safety_backup: bool = True,
+    confirmed: bool = False,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+) -> SandboxRestore:
+    """Restore a backup into the sandbox target (stop, engine, start, verify key counts).
+
+    Refuses a non-empty target unless ``force``; takes a safety backup of it first unless told not to;
+    needs ``confirmed`` (the front end asks) unless ``dry_run``.
+    """
+    when = now or datetime.now(UTC)
+    m = resolve_backup(store, backup_id)
+    ep = state.target
+    settings = TargetSettings.from_config(cfg, _redis_version(ep))
+    expected = expected_from_manifest(m)
+    out = SandboxRestore(backup_id=m.id, dry_run=dry_run)
+    out.plan = plan_restore_in(state.data_dir, settings, expected, when).describe()
+    if dry_run:
+        return out
+    keys = _total_keys(ep)
+    if keys and not force:
+        raise ConflictError(
+            f"the sandbox target holds {keys} keys; a restore replaces them",
+            hint="pass --force to replace them (a safety backup is taken first unless --no-safety-backup)",
+            context={"keys": keys},
+        )
+    if not confirmed:
+        raise AbortedError(f"restoring {m.id} into the sandbox target {ep.address} needs confirmation")
+    if safety_backup and keys:
+        out.safety_backup = create_rdb_backup(ep, store, notes=f"safety backup before restoring {m.id}").id
+    stop, start = target_controls(state)
+    out.result = restore_local(
+        stop=stop,
+        start=start,
+        data_dir=state.data_dir,
+        settings=settings,
+        source=_source(store, m),
+        expected=expected,
+        now=when,
+        verify_endpoint=ep,
+        on_progress=progress,
+    )
+    return out
+
+
+def undo_sandbox_restore(state: SandboxState, *, now: datetime | None = None) -> LocalUndoResult:
+    """Put back the files the last sandbox restore moved aside (stop, swap, start, verify it answers)."""
+    stop, start = target_controls(state)
+    return undo_local(
+        stop=stop,
+        start=start,
+        data_dir=state.data_dir,
+        now=now or datetime.now(UTC),
+        verify_endpoint=state.target,
+    )
+
+
+def restore_into_data_dir(
+    store: BackupStore,
+    backup_id: str,
+    data_dir: Path,
+    cfg: DeploymentConfig,
+    *,
+    redis_version: str,
+    uid: int | None = None,
+    gid: int | None = None,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+) -> RestoreResult:
+    """The engine alone on a mounted data dir (what the restore Job runs with Redis scaled to 0)."""
+    m = resolve_backup(store, backup_id)
+    settings = TargetSettings.from_config(cfg, redis_version, uid=uid, gid=gid)
+    expected = expected_from_manifest(m)
+    when = now or datetime.now(UTC)
+    source = _source(store, m)
+    if m.kind == "rdb":
+        assert not isinstance(source, Mapping)
+        return restore_rdb(source, data_dir, settings, expected, when, on_progress=progress)
+    assert isinstance(source, Mapping)
+    return restore_aof_dir(source, data_dir, settings, expected, when, on_progress=progress)
+
+
+def _total_keys(ep: RedisEndpoint) -> int:
+    client = connect(ep)
+    try:
+        return parse_info(raw_command(client, "INFO", "keyspace")).total_keys
+    finally:
+        client.close()
+
+
+@dataclass
+class DrillResult:
+    """A restore drill: RTO (restore wall time), RPO (backup age), verified key counts, when."""
+
+    backup_id: str
+    ok: bool
+    rto_seconds: float
+    rpo_seconds: float
+    at: datetime
+    key_counts: dict[int, int] = field(default_factory=dict)
+    problem: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (also the record kept in the store)."""
+        return {
+            "backup_id": self.backup_id,
+            "ok": self.ok,
+            "rto_seconds": round(self.rto_seconds, 3),
+            "rpo_seconds": round(self.rpo_seconds, 3),
+            "at": self.at.isoformat().replace("+00:00", "Z"),
+            "key_counts": {str(k): v for k, v in self.key_counts.items()},
+            "problem": self.problem,
+        }
+
+
+def _drill_key(store: BackupStore) -> str:
+    return f"{store.layout.root}/drills/{store.source}/last.json"
+
+
+def run_drill(
+    store: BackupStore,
+    backup_id: str = "latest",
+    *,
+    cfg: DeploymentConfig | None = None,
+    workdir: Path | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    load_timeout: float = 300.0,
+) -> DrillResult:
+    """Restore a backup into a scratch redis-server running the production config, verify, record.
+
+    RTO is the wall time from the start of the download to a verified, loaded server; RPO is the age
+    of the backup at that moment. The result is kept in the store (``drills/<source>/last.json``) so
+    health can report the last successful drill.
+    """
+    cfg = cfg or DeploymentConfig()
+    m = resolve_backup(store, backup_id)
+    tmp = Path(tempfile.mkdtemp(prefix="redisops-drill-", dir=workdir))
+    t0 = time.monotonic()
+    proc = None
+    counts: dict[int, int] = {}
+    problem = None
+    try:
+        data = tmp / "data"
+        data.mkdir()
+        port = free_port()
+        overrides = {"bind": "127.0.0.1", "port": str(port), "dir": str(data), "protected-mode": "no"}
+        conf = render_redis_conf(cfg, {**overrides, "logfile": '""'})
+        version = _server_version()
+        restore_into_data_dir(store, m.id, data, cfg, redis_version=version, now=now())
+        proc = start_redis(conf, tmp, port=port, name="drill", timeout=load_timeout)
+        from redisops.ops.restore_local import wait_loaded
+
+        info = wait_loaded(RedisEndpoint(port=port), timeout=load_timeout)
+        counts = {db: ks.keys for db, ks in info.keyspace.items()}
+        if m.key_counts is not None:
+            want = {db: c.keys for db, c in m.key_counts.items()}
+            live = {db: counts.get(db, 0) for db in want}
+            if any(live[db] > want[db] or live[db] < want[db] - m.key_counts[db].expires for db in want):
+                problem = f"key counts after restore {counts} do not match the backup's {want}"
+    except RedisOpsError as e:
+        problem = e.one_line()
+    finally:
+        if proc is not None:
+            proc.stop(timeout=10)
+        shutil.rmtree(tmp, ignore_errors=True)
+    at = now()
+    result = DrillResult(
+        backup_id=m.id,
+        ok=problem is None,
+        rto_seconds=time.monotonic() - t0,
+        rpo_seconds=(at - m.created_at).total_seconds(),
+        at=at,
+        key_counts=counts,
+        problem=problem,
+    )
+    store.s3.put_bytes(
+        _drill_key(store), json.dumps(result.to_dict()).encode(), content_type="application/json"
+    )
+    return result
+
+
+def last_drill(store: BackupStore) -> dict[str, Any] | None:
+    """The record of the last drill, or None when no drill ran yet."""
+    try:
+        data, _etag = store.s3.get_bytes(_drill_key(store))
+    except NotFoundError:
+        return None
+    record: dict[str, Any] = json.loads(data)
+    return record
+
+
+def _server_version() -> str:
+    """Version of the local redis-server binary (the drill's scratch server)."""
+    import subprocess
+
+    from redisops.adapters.local import require_program
+
+    out = subprocess.run(
+        [require_program("redis-server"), "--version"], capture_output=True, text=True, timeout=30
+    )
+    for part in out.stdout.split():
+        if part.startswith("v="):
+            return part[2:]
+    return "7.0.0"
