@@ -11,6 +11,7 @@ from redisops.cli import (
     backup_cmd,
     config_cmd,
     inspect_cmd,
+    k8s_cmd,
     k8s_pure_cmd,
     rehearse_cmd,
     restore_cmd,
@@ -31,6 +32,7 @@ app.add_typer(backup_cmd.app, name="backup")
 restore_cmd.register(app, backup_cmd.app)
 app.command(name="rehearse")(rehearse_cmd.rehearse)
 inspect_cmd.register(app)
+k8s_cmd.register(app)
 k8s_pure_cmd.register(app)
 
 
