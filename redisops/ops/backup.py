@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,7 @@ __all__ = [
     "create_aof_backup",
     "create_rdb_backup",
     "open_store",
+    "pick_stream_source",
     "store_for",
     "verify_backup",
 ]
@@ -91,8 +92,6 @@ def open_store(
     if credentials is not None:
         overrides["credentials"] = credentials
     if overrides:
-        from dataclasses import replace
-
         settings = replace(settings, **overrides)
     return BackupStore(target, S3Adapter(settings), source_name)
 
@@ -134,6 +133,27 @@ def _info(ep: RedisEndpoint) -> Info:
         client.close()
 
 
+def pick_stream_source(ep: RedisEndpoint, info: Info, *, max_lag: int = 10) -> RedisEndpoint:
+    """A replica of ``ep`` to stream from when one is online, reachable and not lagging; else ``ep``.
+
+    The fork for the snapshot then happens on the replica, not on the primary that serves traffic.
+    A replica address that cannot be reached from here (a pod IP seen from a laptop) is skipped.
+    """
+    if info.replication.role != "master":
+        return ep
+    for replica in info.replication.replicas:
+        if replica.state != "online" or (replica.lag is not None and replica.lag > max_lag):
+            continue
+        candidate = replace(ep, host=replica.ip, port=replica.port)
+        try:
+            client = connect(candidate)
+            client.close()
+        except RedisOpsError:
+            continue
+        return candidate
+    return ep
+
+
 def create_rdb_backup(
     ep: RedisEndpoint,
     store: BackupStore,
@@ -141,17 +161,25 @@ def create_rdb_backup(
     now: datetime | None = None,
     notes: str = "",
     timeout: float = 120.0,
+    prefer_replica: bool = True,
     progress: Progress | None = None,
 ) -> Manifest:
     """Stream an RDB from the live server at ``ep`` into ``store``, verified on the way; returns the manifest.
 
-    Nothing is listed unless every check passed and the manifest was written: a failure anywhere
-    (connection drop, S3 error, bad trailer) aborts the upload and releases the lock.
+    With ``prefer_replica`` an online, reachable replica of ``ep`` serves the stream (see
+    :func:`pick_stream_source`). Nothing is listed unless every check passed and the manifest was
+    written: a failure anywhere (connection drop, S3 error, bad trailer) aborts the upload and releases
+    the lock.
     """
     say = progress or (lambda _p: None)
     started = now or datetime.now(UTC)
     info = _info(ep)
     fingerprint = config_fingerprint(ep)
+    origin = ep
+    if prefer_replica:
+        ep = pick_stream_source(ep, info)
+        if ep != origin:
+            notes = f"{notes}; streamed from replica {ep.address}".lstrip("; ")
     say(BackupProgress("connecting"))
     with store.begin("rdb", started) as writer:
         received = [0]
@@ -175,7 +203,7 @@ def create_rdb_backup(
         counts = getattr(detail, "db_key_counts", None)
         say(BackupProgress("committing", received[0], received[0]))
         manifest = writer.commit(
-            source_address=ep.address,
+            source_address=origin.address,
             redis_version=info.server.redis_version,
             rdb_version=rdb_version,
             key_counts=counts,

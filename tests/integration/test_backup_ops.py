@@ -258,3 +258,26 @@ def test_verify_refuses_a_backup_whose_manifest_lies(redis_server, s3_endpoint, 
     with pytest.raises(VerificationError):
         res.ok or (_ for _ in ()).throw(VerificationError("x"))
     shutil.rmtree(redis_server.workdir / "nothing", ignore_errors=True)
+
+
+def test_backup_prefers_an_online_replica(redis_factory, s3_endpoint, s3_bucket):
+    from redisops.ops.backup import pick_stream_source
+    from redisops.ops.inspect import fetch_info
+
+    primary = redis_factory(name="primary")
+    populate(primary.endpoint, SMALL, seed=9)
+    replica = redis_factory(name="replica")
+    replica.client().replicaof("127.0.0.1", primary.endpoint.port)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        info = fetch_info(primary.endpoint)
+        if any(r.state == "online" for r in info.replication.replicas):
+            break
+        time.sleep(0.1)
+    chosen = pick_stream_source(primary.endpoint, fetch_info(primary.endpoint))
+    assert chosen.port == replica.endpoint.port
+    forks = int(primary.client().info("stats")["total_forks"])
+    m = create_rdb_backup(primary.endpoint, store_at(s3_endpoint.url, s3_bucket))
+    assert int(primary.client().info("stats")["total_forks"]) == forks  # the primary did not fork
+    assert f"replica 127.0.0.1:{replica.endpoint.port}" in m.notes
+    assert m.key_counts[2].keys == 150 and m.source.address == f"127.0.0.1:{primary.endpoint.port}"
