@@ -23,6 +23,8 @@ from redisops.adapters.redis_conn import RedisEndpoint
 from redisops.ops.datasets import DatasetSpec, populate
 
 MiB = 1024 * 1024
+#: CPU seconds (user + system) of the last run_measured child
+LAST_CPU_S = 0.0
 
 
 @dataclass
@@ -97,6 +99,8 @@ def run_measured(
     text = out.decode(errors="replace") + err.decode(errors="replace")
     if proc.returncode != 0 and not (ok_if and ok_if in text):
         raise RuntimeError(f"{argv[0]} failed ({proc.returncode}): {text[-800:]}")
+    global LAST_CPU_S
+    LAST_CPU_S = usage.ru_utime + usage.ru_stime
     return wall, usage.ru_maxrss * 1024, out.decode(errors="replace")
 
 

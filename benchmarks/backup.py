@@ -23,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks import _common
 from benchmarks._common import MiB, bench_env, redisops_bin, run_measured, say
 
 
@@ -44,6 +45,7 @@ def measure(size_mib: int) -> dict[str, float]:
             [redisops_bin(), "backup", "create", "--url", f"redis://127.0.0.1:{port}", "--config", str(cfg),
              "-o", "json"], env=child_env,
         )  # fmt: skip
+        cpu_ops = _common.LAST_CPU_S
         rdb_bytes = sum(o["size"] for o in json.loads(out)["objects"])
 
         say(f"[{size_mib} MiB] production floor: redis-cli --rdb /dev/null")
@@ -62,6 +64,7 @@ def measure(size_mib: int) -> dict[str, float]:
         t_up, _, _ = run_measured(
             [sys.executable, "-c", upload, env.s3_url, str(dump), env.bucket], child_env
         )
+        cpu_up = _common.LAST_CPU_S
         dump.unlink()
     seq = t_dump + t_up
     bound = max(t_floor, t_up)
@@ -75,6 +78,9 @@ def measure(size_mib: int) -> dict[str, float]:
         "ratio_vs_sequential": round(t_ops / seq, 3),
         "ratio_vs_max_floor_upload": round(t_ops / bound, 3),
         "redisops_peak_rss_mib": round(rss_ops / MiB, 1),
+        # CPU of the client processes: on 2 cores the redis fork, moto and the client compete
+        "redisops_cpu_s": round(cpu_ops, 2),
+        "upload_client_cpu_s": round(cpu_up, 2),
     }
 
 

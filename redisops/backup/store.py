@@ -718,7 +718,7 @@ class BackupWriter:
             verified = True
             self._details[name] = detail
             sha = getattr(detail, "sha256", None)
-            if isinstance(sha, str) and sha != result.sha256:
+            if isinstance(sha, str) and sha and sha != result.sha256:
                 raise VerificationError(
                     f"object {name}: the verifier hashed different bytes than were uploaded",
                     context={"object": name},

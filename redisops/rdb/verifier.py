@@ -104,11 +104,13 @@ class RdbStreamVerifier:
 
     Args:
         count_keys: also walk the dump to count keys per database (default True).
+        sha256: also hash the dump (default True); off when the caller hashes the same bytes anyway
+            (the S3 uploader does), so the result's ``sha256`` is then "".
     """
 
-    def __init__(self, *, count_keys: bool = True) -> None:
+    def __init__(self, *, count_keys: bool = True, sha256: bool = True) -> None:
         self._crc = Crc64()
-        self._sha = hashlib.sha256()
+        self._sha = hashlib.sha256() if sha256 else None
         self._tail = b""  # the last (up to) 8 bytes seen: not yet folded into the CRC
         self._last_crc_byte: int | None = None
         self._head = b""
@@ -142,7 +144,8 @@ class RdbStreamVerifier:
         if self._rdb_version is None:
             self._check_header(chunk)
         self._size += n
-        self._sha.update(chunk)
+        if self._sha is not None:
+            self._sha.update(chunk)
         if self._scanner is not None:
             self._scanner.feed(chunk)
         if n >= _TRAILER:
@@ -250,7 +253,7 @@ class RdbStreamVerifier:
             size=self._size,
             crc64=computed,
             checksum_disabled=checksum_disabled,
-            sha256=self._sha.hexdigest(),
+            sha256=self._sha.hexdigest() if self._sha is not None else "",
             db_key_counts=scan.dbs if scan is not None else None,
             counts_unavailable_reason=("key counting disabled" if scan is None else scan.counts_unavailable),
             aux=scan.aux if scan is not None else MappingProxyType({}),
