@@ -67,6 +67,9 @@ def rehearse(
         ("application writes to the target", _step_app_writes),
         ("backup streamed to the local S3", _step_backup),
         ("backups listed and verified (deep)", _step_list_and_verify),
+        ("health of the target", _step_health),
+        ("restore of the newest backup into the target", _step_restore),
+        ("lint of the deployment config", _step_lint),
     ]
     for name, fn in steps:
         say(f"step: {name}")
@@ -172,3 +175,44 @@ def _step_list_and_verify(state: SandboxState, cfg: DeploymentConfig) -> tuple[s
         f"redis-server: keys {res.loaded_key_counts}",
         {"backups": [b.id for b in backups], "loaded_key_counts": res.loaded_key_counts},
     )
+
+
+def _step_health(state: SandboxState, cfg: DeploymentConfig) -> tuple[str, dict[str, Any]]:
+    from redisops.ops.health import run_health
+
+    report = run_health(state.target, cfg)
+    counts = {k: v for k, v in report.counts().items() if v}
+    crit = [c.name for c in report.checks if c.status.value == "crit"]
+    if crit:
+        raise PlatformError(f"critical health checks on the target: {', '.join(crit)}")
+    worst = [f"{c.name}={c.status.value}" for c in report.checks if c.status.value == "warn"]
+    detail = f"overall {report.overall.value}: {counts}" + (
+        f"; warnings: {', '.join(worst)}" if worst else ""
+    )
+    return detail, {"overall": report.overall.value, "counts": counts}
+
+
+def _step_restore(state: SandboxState, cfg: DeploymentConfig) -> tuple[str, dict[str, Any]]:
+    from redisops.ops.backup import store_for
+    from redisops.ops.restore import restore_sandbox
+
+    store = store_for(cfg.backup, sandbox=state, source_name=cfg.service_name)
+    res = restore_sandbox(state, cfg, store, "latest", force=True, safety_backup=False, confirmed=True)
+    took = f"{res.result.total_seconds:.2f}s" if res.result is not None else "-"
+    return (
+        f"backup {res.backup_id} restored in {took}: verified download, old files moved aside "
+        "(redisops restore undo), AOF base + manifest installed, key counts verified after start",
+        {"backup_id": res.backup_id},
+    )
+
+
+def _step_lint(state: SandboxState, cfg: DeploymentConfig) -> tuple[str, dict[str, Any]]:
+    from redisops.lint import lint_config, summarize
+
+    findings = lint_config(cfg)
+    summary = summarize(findings)
+    ids = sorted({f.rule_id for f in findings if f.severity != "info"})
+    return f"{summary}: {', '.join(ids) or 'clean'} (details: redisops lint)", {
+        "summary": summary,
+        "rules": ids,
+    }

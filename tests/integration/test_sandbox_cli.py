@@ -106,6 +106,8 @@ def test_rehearse_runs_the_main_job(state):
     names = [s["name"] for s in report["steps"]]
     assert "backup streamed to the local S3" in names
     assert "backups listed and verified (deep)" in names
+    assert "restore of the newest backup into the target" in names
+    assert "health of the target" in names
     assert all(s["ok"] for s in report["steps"])
 
 
