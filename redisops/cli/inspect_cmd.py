@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from redisops.adapters.redis_conn import RedisEndpoint
     from redisops.config.model import DeploymentConfig
     from redisops.health.model import HealthReport, Thresholds
+    from redisops.health.platform import PlatformProbe
 
 __all__ = ["register"]
 
@@ -182,6 +183,39 @@ def _deployment(config: Path | None, target: _Target) -> DeploymentConfig | None
     return None
 
 
+def _backup_probe(
+    backups: bool | None, cfg: DeploymentConfig | None, limits: Thresholds
+) -> PlatformProbe | None:
+    """A :class:`StoreProbe` on the deployment's backup store, or None (backup checks ``unknown``).
+
+    ``backups`` None = on when a store can be resolved: the sandbox's S3 is running or the backup
+    target (config file, ``REDISOPS_S3_*`` env) names an endpoint. True = always (e.g. AWS S3 with
+    the default credential chain/IRSA); False = never.
+    """
+    import os
+
+    from redisops.config import DeploymentConfig, apply_env
+    from redisops.errors import RedisOpsError
+    from redisops.ops.backup import store_for
+    from redisops.ops.health_probes import StoreProbe, StoreUnavailable, fail_fast
+    from redisops.ops.sandbox import sandbox_status
+
+    if backups is False:
+        return None
+    base = apply_env(cfg or DeploymentConfig(), os.environ)
+    state = sandbox_status()
+    s3 = state.services.get("s3") if state is not None else None
+    if s3 is None or s3.status != "running":
+        state = None
+    if backups is None and state is None and base.backup.endpoint_url is None:
+        return None
+    try:
+        store = store_for(base.backup, sandbox=state, source_name=base.service_name)
+    except RedisOpsError as e:
+        return StoreUnavailable(f"backup store not usable: {e.one_line()}")
+    return StoreProbe(fail_fast(store), thresholds=limits)
+
+
 def _print_report(report: HealthReport, strict: bool) -> None:
     table = Table(title=f"health of {report.target}")
     for col in ("status", "check", "value", "threshold", "hint / reason"):
@@ -216,6 +250,15 @@ def health(
         Path | None, typer.Option("--thresholds", help="YAML mapping of threshold overrides")
     ] = None,
     strict: Annotated[bool, typer.Option("--strict", help="count unknown checks as warn")] = False,
+    backups: Annotated[
+        bool | None,
+        typer.Option(
+            "--backups/--no-backups",
+            help="check backup age and the last restore drill in the backup store "
+            "[default: on when the sandbox S3 runs or the config names an S3 endpoint]",
+            show_default=False,
+        ),
+    ] = None,
     watch: WatchOpt = None,
     count: CountOpt = None,
     output: OutputOpt = Output.text,
@@ -228,7 +271,8 @@ def health(
         target = _target(url, password_file, password_env, ask_password, user, tls_ca, tls_insecure, timeout)
         cfg = _deployment(config, target)
         limits = _load_thresholds(thresholds)
-        with HealthPoller(target.endpoint, cfg, limits) as poller:
+        probe = _backup_probe(backups, cfg, limits)
+        with HealthPoller(target.endpoint, cfg, limits, probe) as poller:
 
             def once(i: int) -> None:
                 nonlocal code

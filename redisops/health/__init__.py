@@ -11,9 +11,9 @@ Example::
 
 from __future__ import annotations
 
-from redisops.health.graders import backup_age_check, pod_check, pvc_check, service_check
+from redisops.health.graders import backup_age_check, drill_check, pod_check, pvc_check, service_check
 from redisops.health.model import CheckResult, HealthReport, Status, Thresholds
-from redisops.health.platform import BackupAge, NoPlatform, PlatformProbe, platform_unknown
+from redisops.health.platform import BackupAge, DrillProbe, NoPlatform, PlatformProbe, platform_unknown
 from redisops.health.rules import CHECKS, CheckSpec, HealthInputs, container_memory_limit, evaluate
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "BackupAge",
     "CheckResult",
     "CheckSpec",
+    "DrillProbe",
     "HealthInputs",
     "HealthReport",
     "NoPlatform",
@@ -29,6 +30,7 @@ __all__ = [
     "Thresholds",
     "backup_age_check",
     "container_memory_limit",
+    "drill_check",
     "evaluate",
     "platform_unknown",
     "pod_check",

@@ -201,6 +201,8 @@ class Thresholds:
     #: backup age (awesome-prometheus-alerts: 48 h crit; 24 h warn)
     backup_warn_s: float = 24 * 3600.0
     backup_crit_s: float = 48 * 3600.0
+    #: last restore drill older than this many days warns (team policy (issue 5): drills on a schedule)
+    drill_warn_days: float = 7.0
     #: PVC (kubernetes-mixin): used share above warn, free share below crit
     pvc_used_warn_ratio: float = 0.85
     pvc_free_crit_ratio: float = 0.03

@@ -1,9 +1,12 @@
 """The platform side of the health report: Kubernetes and backup checks plug in through a Protocol.
 
 The Kubernetes adapter (and the backup store) implement :class:`PlatformProbe`, turning what they
-observe into checks with the graders of :mod:`redisops.health.rules` (``pod_check``, ``pvc_check``,
-``service_check``, ``backup_age_check``). Until one is configured, :class:`NoPlatform` reports each
-of those checks as ``unknown`` with the reason.
+observe into checks with the graders of :mod:`redisops.health.graders` (``pod_check``, ``pvc_check``,
+``service_check``, ``backup_age_check``, ``drill_check``). Until one is configured, :class:`NoPlatform`
+reports each of those checks as ``unknown`` with the reason.
+
+Restore drills are an optional extra: a probe that also has ``drill_checks()`` (see :class:`DrillProbe`)
+reports them; for any other probe the runner reports ``drill`` as ``unknown``.
 """
 
 from __future__ import annotations
@@ -11,17 +14,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from redisops.health.graders import DRILL_SOURCE
 from redisops.health.model import CheckResult, Status
 
-__all__ = ["BackupAge", "NoPlatform", "PlatformProbe", "platform_unknown"]
+__all__ = ["BackupAge", "DrillProbe", "NoPlatform", "PlatformProbe", "platform_unknown"]
 
 
 @dataclass(frozen=True, slots=True)
 class BackupAge:
-    """Age in seconds of the newest complete backup, or None with the reason."""
+    """Age in seconds of the newest complete backup, or None with the reason.
+
+    ``missing`` tells "the store was read and holds no usable backup" (graded ``warn``) from "the store
+    could not be read" (``unknown``). With an age, ``reason`` is a note (e.g. the backup's id).
+    """
 
     age_s: float | None
     reason: str | None = None
+    missing: bool = False
 
 
 @runtime_checkable
@@ -43,6 +52,15 @@ class PlatformProbe(Protocol):
 
     def backup_age(self) -> BackupAge:
         """Age of the newest complete backup."""
+        ...
+
+
+@runtime_checkable
+class DrillProbe(Protocol):
+    """The optional part of a platform probe: the restore-drill check(s)."""
+
+    def drill_checks(self) -> list[CheckResult]:
+        """The ``drill`` check (see :func:`redisops.health.graders.drill_check`)."""
         ...
 
 
@@ -72,3 +90,7 @@ class NoPlatform:
     def backup_age(self) -> BackupAge:
         """No store: unknown."""
         return BackupAge(None, self.BACKUP_REASON)
+
+    def drill_checks(self) -> list[CheckResult]:
+        """``drill`` unknown."""
+        return [platform_unknown("drill", self.BACKUP_REASON, category="backup", source=DRILL_SOURCE)]

@@ -26,6 +26,7 @@ from redisops.config.model import DeploymentConfig
 from redisops.errors import AuthError, ParseError, PlatformError, RedisOpsError
 from redisops.health import (
     CheckResult,
+    DrillProbe,
     HealthInputs,
     HealthReport,
     NoPlatform,
@@ -146,7 +147,8 @@ def gather_inputs(
 
 
 def platform_checks(platform: PlatformProbe, thresholds: Thresholds | None = None) -> list[CheckResult]:
-    """The Kubernetes and backup checks; a probe that raises gives ``unknown`` with the reason."""
+    """The Kubernetes and backup checks (backup age, and restore drills when the probe is a
+    :class:`DrillProbe`); a probe that raises gives ``unknown`` with the reason."""
     results: list[CheckResult] = []
     for name, method in (
         ("pod", platform.pod_checks),
@@ -159,11 +161,20 @@ def platform_checks(platform: PlatformProbe, thresholds: Thresholds | None = Non
             results.append(platform_unknown(name, f"{type(e).__name__}: {_message(e)}"))
     try:
         age = platform.backup_age()
-        results.append(backup_age_check(age.age_s, reason=age.reason, thresholds=thresholds))
+        results.append(
+            backup_age_check(age.age_s, reason=age.reason, missing=age.missing, thresholds=thresholds)
+        )
     except Exception as e:
         results.append(
             platform_unknown("backup_age", f"{type(e).__name__}: {_message(e)}", category="backup")
         )
+    if isinstance(platform, DrillProbe):
+        try:
+            results.extend(platform.drill_checks())
+        except Exception as e:
+            results.append(platform_unknown("drill", f"{type(e).__name__}: {_message(e)}", category="backup"))
+    else:
+        results.append(platform_unknown("drill", NoPlatform.BACKUP_REASON, category="backup"))
     return results
 
 

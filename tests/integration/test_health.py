@@ -1,8 +1,8 @@
 """Health checks against real redis-server processes: each check is provoked into warn/crit.
 
-Fragmentation is provoked by filling then deleting most small keys; fork cost (a slow fork needs a
-multi-GB dataset) and aof_last_write_status (needs a failing write on an open AOF file) are covered
-on literal inputs in tests/unit/test_health_rules.py.
+Fragmentation is provoked by filling then deleting most small keys; fork cost (graded with thresholds
+set around a real fork's measured speed) and aof_last_write_status (a real ENOSPC on a full tmpfs) are
+provoked in tests/integration/test_health_provoked.py; backup age and drills in test_health_probes.py.
 """
 
 from __future__ import annotations
@@ -65,10 +65,11 @@ def test_production_config_is_healthy_apart_from_unknown_platform(redis_factory:
     inst = redis_factory()
     report = run_health(inst.endpoint, inst.config, NO_RESTART)
     not_ok = {c.name: c.status for c in report.checks if c.status is not Status.OK}
-    assert not_ok == {n: Status.UNKNOWN for n in ("pod", "pvc", "service", "backup_age")}
+    assert not_ok == {n: Status.UNKNOWN for n in ("pod", "pvc", "service", "backup_age", "drill")}
     assert report.exit_code() == 0 and report.exit_code(strict=True) == 1
     assert report.get("pod").reason == "Kubernetes adapter not configured"
     assert report.get("backup_age").reason == "no backup store configured"
+    assert report.get("drill").reason == "no backup store configured"
     assert status(run_health(inst.endpoint, inst.config), "uptime") is Status.WARN  # recent restart
 
 
