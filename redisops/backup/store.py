@@ -425,12 +425,16 @@ class BackupStore:
                 return m
         return None
 
-    def open_object(self, backup_id: str, name: str, *, chunk_size: int = _CHUNK) -> Iterator[bytes]:
+    def open_object(
+        self, backup_id: str, name: str, *, chunk_size: int = _CHUNK, hash_check: bool = True
+    ) -> Iterator[bytes]:
         """Stream object ``name`` of a backup; the size and SHA-256 are checked at the end.
 
         The manifest is read now (NotFoundError for an unknown backup or object); the download starts on
         the first ``next()``. Raises VerificationError (after the last chunk, or as soon as the object
-        is longer than recorded) when the content does not match the manifest.
+        is longer than recorded) when the content does not match the manifest. ``hash_check=False``
+        skips only the SHA-256 (the size is still checked), for a consumer that hashes the bytes
+        against the manifest itself (the restore engine does).
         """
         m = self.get(backup_id)
         try:
@@ -440,23 +444,26 @@ class BackupStore:
                 f"backup {backup_id} of {self.source} has no object {name!r}",
                 context={"backup_id": backup_id, "objects": [o.name for o in m.objects]},
             ) from None
-        return self._verified_stream(backup_id, entry, chunk_size)
+        return self._verified_stream(backup_id, entry, chunk_size, hash_check)
 
-    def _verified_stream(self, backup_id: str, entry: ObjectEntry, chunk_size: int) -> Iterator[bytes]:
+    def _verified_stream(
+        self, backup_id: str, entry: ObjectEntry, chunk_size: int, hash_check: bool = True
+    ) -> Iterator[bytes]:
         key = self.layout.object_key(self.source, backup_id, entry.name)
-        sha = hashlib.sha256()
+        sha = hashlib.sha256() if hash_check else None
         size = 0
         for chunk in self.s3.iter_chunks(key, chunk_size=chunk_size):
             size += len(chunk)
             if size > entry.size:
                 raise self._mismatch(backup_id, entry, f"longer than the {entry.size} bytes recorded")
-            sha.update(chunk)
+            if sha is not None:
+                sha.update(chunk)
             yield chunk
         if size != entry.size:
             raise self._mismatch(
                 backup_id, entry, f"{size} bytes, the manifest records {entry.size} (truncated)"
             )
-        if sha.hexdigest() != entry.sha256:
+        if sha is not None and sha.hexdigest() != entry.sha256:
             raise self._mismatch(backup_id, entry, "SHA-256 differs from the manifest (corrupt)")
 
     def _mismatch(self, backup_id: str, entry: ObjectEntry, what: str) -> VerificationError:

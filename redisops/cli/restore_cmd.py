@@ -1,4 +1,9 @@
-"""``redisops restore [ID|latest|undo]``, ``redisops restore-data-dir`` (in-cluster) and ``backup drill``."""
+"""``redisops restore [ID|latest|undo]``, ``redisops restore-data-dir`` (in-cluster) and ``backup drill``.
+
+``--target sandbox`` restores into the local sandbox; ``--target k8s`` into the Redis PVC of a cluster
+(scale to 0, a restore Job running ``restore-data-dir`` on the PVC, scale back, verify: see
+docs/restore.md), choosing the cluster like the deploy commands (``--kubeconfig``, ``--context``, ``-n``).
+"""
 
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ from redisops.cli.common import (
     error_boundary,
     progress_printer,
 )
+from redisops.cli.k8s_cmd import ContextOpt, KubeconfigOpt, NamespaceOpt
 
 
 def _progress(output: Output) -> Any:
@@ -40,7 +46,7 @@ def restore(
         str, typer.Argument(help="backup id, 'latest', or 'undo' (put back the previous files)")
     ] = "latest",
     target: Annotated[
-        str, typer.Option("--target", help="sandbox (the local target); k8s: see docs/restore.md")
+        str, typer.Option("--target", help="sandbox (the local target) or k8s (the Redis PVC in a cluster)")
     ] = "sandbox",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="print the plan, change nothing")] = False,
     force: Annotated[bool, typer.Option("--force", help="replace a target that holds keys")] = False,
@@ -51,6 +57,15 @@ def restore(
     source: SourceOpt = None,
     config: ConfigOpt = None,
     state_dir: StateDirOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+    namespace: NamespaceOpt = None,
+    tool_image: Annotated[
+        str | None, typer.Option("--tool-image", help="k8s: the redisops image the restore Job runs")
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="k8s: seconds for each wait (pods gone, Job, rollout)")
+    ] = 600.0,
     output: OutputOpt = Output.text,
 ) -> None:
     """Restore a backup into the target: verified download, undo point, the form the config loads, verify."""
@@ -58,12 +73,16 @@ def restore(
     from redisops.ops.restore import restore_sandbox, undo_sandbox_restore
 
     with error_boundary(output):
+        if target == "k8s":
+            _restore_k8s(
+                what, dry_run=dry_run, force=force, safety_backup=not no_safety_backup, yes=yes,
+                source=source, config=config, kubeconfig=kubeconfig, context=context, namespace=namespace,
+                tool_image=tool_image, timeout=timeout, output=output,
+            )  # fmt: skip
+            return
         cfg, state = _context(config, state_dir)
         if target != "sandbox":
-            raise ConfigError(
-                f"--target {target} is not available from this command yet",
-                hint="in Kubernetes: scale Redis to 0, run the Job of `redisops manifests --restore-job ID`",
-            )
+            raise ConfigError(f"unknown --target {target}", hint="use sandbox or k8s")
         if state is None:
             raise NotFoundError("the sandbox is not running", hint="redisops sandbox up")
         if what == "undo":
@@ -101,8 +120,92 @@ def restore(
         emit(output, res, text)
 
 
+def _restore_k8s(
+    what: str,
+    *,
+    dry_run: bool,
+    force: bool,
+    safety_backup: bool,
+    yes: bool,
+    source: str | None,
+    config: Path | None,
+    kubeconfig: Path | None,
+    context: str | None,
+    namespace: str | None,
+    tool_image: str | None,
+    timeout: float,
+    output: Output,
+) -> None:
+    """``restore --target k8s``: the restore (or undo) Job dance of :mod:`redisops.ops.restore_k8s`."""
+    from redisops.cli.k8s_cmd import _config, _kube
+    from redisops.config import apply_env
+    from redisops.k8s import DEFAULT_TOOL_IMAGE
+    from redisops.ops.restore_k8s import restore_k8s, undo_restore_k8s
+
+    cfg = apply_env(_config(config, namespace), os.environ)
+    image = tool_image or DEFAULT_TOOL_IMAGE
+    say = progress_printer(output)
+    where = f"namespace {cfg.namespace}, Deployment {cfg.service_name}, PVC {cfg.service_name}-data"
+    with _kube(kubeconfig, context, cfg) as kube:
+        if kube.context:
+            where += f" (context {kube.context})"
+        if what == "undo":
+            if not dry_run:
+                confirm(
+                    f"scale Redis to 0 and put back the files the last restore replaced in {where}?", yes=yes
+                )
+            undone = undo_restore_k8s(
+                kube, cfg, tool_image=image, confirmed=True, dry_run=dry_run, timeout=timeout, progress=say
+            )
+
+            def undo_text() -> None:
+                console.print(f"{'plan' if dry_run else 'undone'} ({where}):", markup=False)
+                for line in undone.plan if dry_run else []:
+                    console.print(f"  - {line}", markup=False)
+                if not dry_run:
+                    console.print(
+                        f"Job {undone.job} put the previous files back; key counts {undone.key_counts}"
+                    )
+
+            emit(output, undone, undo_text)
+            return
+        store = _store(cfg, None, source)
+        if not dry_run:
+            confirm(f"scale Redis to 0 and restore backup {what} into the data volume ({where})?", yes=yes)
+        res = restore_k8s(
+            kube, cfg, store, what, tool_image=image, force=force, safety_backup=safety_backup,
+            confirmed=True, dry_run=dry_run, timeout=timeout, progress=say,
+        )  # fmt: skip
+
+        def text() -> None:
+            console.print(
+                f"{'plan for' if dry_run else 'restored'} backup {res.backup_id} ({where}):", markup=False
+            )
+            for line in res.plan if dry_run else []:
+                console.print(f"  - {line}", markup=False)
+            if res.safety_backup:
+                console.print(f"safety backup of the previous data: {res.safety_backup}")
+            if not dry_run:
+                counts = {db: keys for db, (keys, _) in res.key_counts.items()}
+                console.print(f"verified: key counts {counts}; timings {res.timings}", markup=False)
+                console.print("undo with: redisops restore undo --target k8s", markup=False)
+
+        emit(output, res, text)
+
+
 def restore_data_dir(
-    backup: Annotated[str, typer.Option("--backup", help="backup id or 'latest'")],
+    backup: Annotated[
+        str | None, typer.Option("--backup", help="backup id or 'latest' (not with --undo/--adopt)")
+    ] = None,
+    undo: Annotated[
+        bool, typer.Option("--undo", help="put back the files the last restore moved aside")
+    ] = False,
+    adopt: Annotated[
+        bool,
+        typer.Option(
+            "--adopt", help="install a lone dump.rdb as the AOF base (after a Velero restore); else nothing"
+        ),
+    ] = False,
     data_dir: Annotated[
         Path, typer.Option("--data-dir", help="the mounted PVC (Redis must be stopped)")
     ] = Path("/data"),
@@ -115,11 +218,39 @@ def restore_data_dir(
     config: ConfigOpt = None,
     output: OutputOpt = Output.json,
 ) -> None:
-    """The engine alone on a mounted data dir: what the restore Job runs while Redis is scaled to 0."""
+    """The engine alone on a mounted data dir: what the restore Job runs while Redis is scaled to 0.
+
+    ``--undo`` undoes the last restore there; ``--adopt`` (the Velero init restore hook) installs a
+    ``dump.rdb`` Redis would ignore (``appendonly yes`` without a valid AOF) as the AOF base.
+    """
+    from datetime import UTC, datetime
+
+    from redisops.errors import ConfigError
     from redisops.ops.restore import restore_into_data_dir
 
     with error_boundary(output):
+        if sum((backup is not None, undo, adopt)) != 1:
+            raise ConfigError("pass exactly one of --backup ID, --undo or --adopt")
         cfg, _ = _context(config, Path(os.environ.get("REDISOPS_STATE_DIR", "/nonexistent")))
+        if undo:
+            from redisops.restore import undo_restore
+
+            undone = undo_restore(data_dir, datetime.now(UTC))
+            emit(output, undone, lambda: console.print(f"undone in {data_dir}: {undone}", markup=False))
+            return
+        if adopt:
+            from redisops.restore import TargetSettings
+            from redisops.restore.adopt import adopt_data_dir
+
+            settings = TargetSettings.from_config(cfg, redis_version, uid=uid, gid=gid)
+            adopted = adopt_data_dir(data_dir, settings, datetime.now(UTC))
+            emit(
+                output,
+                adopted,
+                lambda: console.print(f"{adopted.action}: {adopted.reason} ({data_dir})", markup=False),
+            )
+            return
+        assert backup is not None
         store = _store(cfg, None, source)
         res = restore_into_data_dir(
             store,

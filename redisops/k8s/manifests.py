@@ -30,7 +30,9 @@ __all__ = [
     "BACKUP_COMPONENT",
     "CHECKSUM_ANNOTATION",
     "DEFAULT_TOOL_IMAGE",
+    "LAST_RESTORE_ANNOTATION",
     "VELERO_PRE_HOOK_COMMAND",
+    "VELERO_RESTORE_INIT_CONTAINER",
     "Manifest",
     "RenderOptions",
     "common_labels",
@@ -45,7 +47,11 @@ __all__ = [
     "render_restore_job",
     "render_service",
     "render_storage_class",
+    "render_undo_job",
+    "render_velero_restore_hooks",
     "to_yaml",
+    "velero_post_restore_command",
+    "velero_restore_init_command",
 ]
 
 Manifest = dict[str, Any]
@@ -78,6 +84,11 @@ VELERO_PRE_HOOK_COMMAND = [
     'for i in $(seq 60); do [ "$(redis-cli -p ${REDIS_PORT_NUMBER} SAVE)" = OK ] && exit 0; sleep 1; done; '
     "echo 'redis-cli SAVE did not succeed in 60s' >&2; exit 1",
 ]
+
+#: the init container Velero adds to a restored Redis pod (init restore hook)
+VELERO_RESTORE_INIT_CONTAINER = "redisops-restore-init"
+#: Deployment annotation naming the last restore redisops ran into the PVC (JSON: job, backup id, time)
+LAST_RESTORE_ANNOTATION = "redisops.io/last-restore"
 
 _DATA_VOLUME = "data"
 _CONFIG_VOLUME = "config"
@@ -323,8 +334,85 @@ def render_configmap(cfg: DeploymentConfig, *, revision: str | None = None) -> M
     }
 
 
-def render_deployment(cfg: DeploymentConfig, *, revision: str | None = None) -> Manifest:
-    """The Redis Deployment: 1 replica, Recreate, hardened pod, probes, checksum and Velero annotations."""
+def velero_restore_init_command(cfg: DeploymentConfig) -> list[str]:
+    """What Velero's init restore hook runs before Redis starts on a restored PVC: adopt a lone
+    ``dump.rdb`` as the AOF base (see :mod:`redisops.restore.adopt`); a valid AOF is left alone."""
+    return [
+        "redisops", "restore-data-dir", "--adopt", "--data-dir", "/data",
+        "--redis-version", redis_version_of_image(cfg.image),
+    ]  # fmt: skip
+
+
+def velero_post_restore_command(cfg: DeploymentConfig) -> list[str]:
+    """Velero's post-restore hook (in the redis container): wait until Redis has loaded the restored
+    data (``loading:0``, up to 300 s), print the keyspace, and fail when ``aof_enabled`` differs from
+    the config's ``appendonly`` (a restore that came up without its AOF is reported, not hidden)."""
+    aof = "1" if cfg.config.appendonly else "0"
+    script = (
+        "for i in $(seq 300); do info=$(redis-cli -p ${REDIS_PORT_NUMBER} INFO persistence 2>/dev/null); "
+        'case "$info" in *loading:0*) break;; esac; sleep 1; done; '
+        'case "$info" in *loading:0*) ;; *) echo "Redis did not finish loading in 300s" >&2; exit 1;; esac; '
+        "redis-cli -p ${REDIS_PORT_NUMBER} INFO keyspace; "
+        f'echo "$info" | grep -q "aof_enabled:{aof}" || {{ echo "aof_enabled is not {aof}" >&2; exit 1; }}'
+    )
+    return ["/bin/sh", "-c", script]
+
+
+def _velero_restore_annotations(cfg: DeploymentConfig, tool_image: str) -> dict[str, str]:
+    """The Velero post-restore hook: wait until Redis has loaded the restored data and check AOF.
+
+    No init hook here: Velero builds an annotation-declared init container without volume mounts, so
+    it could not see /data. The adopt step lives in the Restore spec's hooks instead
+    (:func:`render_velero_restore_hooks`), where the data volume can be mounted.
+    """
+    return {
+        "post.hook.restore.velero.io/container": "redis",
+        "post.hook.restore.velero.io/command": json.dumps(velero_post_restore_command(cfg)),
+        "post.hook.restore.velero.io/on-error": "Fail",
+        "post.hook.restore.velero.io/exec-timeout": "330s",
+        "post.hook.restore.velero.io/wait-timeout": "10m",
+    }
+
+
+def render_velero_restore_hooks(cfg: DeploymentConfig, options: RenderOptions | None = None) -> Manifest:
+    """The ``spec.hooks`` of a Velero ``Restore`` that adopts the restored data dir: the same init
+    container as the pod annotations, but with the data volume mounted at /data (Velero gives an
+    init container declared by annotations image, name and command only, no volume mounts), and the
+    post-restore check in the redis container."""
+    opts = options or RenderOptions()
+    init = {
+        "name": VELERO_RESTORE_INIT_CONTAINER,
+        "image": opts.tool_image,
+        "command": velero_restore_init_command(cfg),
+        "securityContext": _container_security(cfg),
+        "volumeMounts": [{"name": _DATA_VOLUME, "mountPath": "/data"}],
+    }
+    post = {
+        "container": "redis",
+        "command": velero_post_restore_command(cfg),
+        "onError": "Fail",
+        "execTimeout": "330s",
+        "waitTimeout": "10m",
+    }
+    return {
+        "resources": [
+            {
+                "name": f"{cfg.service_name}-adopt-data-dir",
+                "includedNamespaces": [cfg.namespace],
+                "includedResources": ["pods"],
+                "labelSelector": {"matchLabels": dict(cfg.labels)},
+                "postHooks": [{"init": {"initContainers": [init], "timeout": "10m"}}, {"exec": post}],
+            }
+        ]
+    }
+
+
+def render_deployment(
+    cfg: DeploymentConfig, *, revision: str | None = None, options: RenderOptions | None = None
+) -> Manifest:
+    """The Redis Deployment: 1 replica, Recreate, hardened pod, probes, checksum and Velero annotations
+    (the pre-backup SAVE; with persistence, the restore hooks that run ``options.tool_image``)."""
+    opts = options or RenderOptions()
     names = _names(cfg)
     port = cfg.port
     pod_labels = {**common_labels(cfg), COMPONENT_LABEL: "server"}
@@ -345,6 +433,7 @@ def render_deployment(cfg: DeploymentConfig, *, revision: str | None = None) -> 
     }
     if cfg.persistence.enabled:
         annotations["backup.velero.io/backup-volumes"] = _DATA_VOLUME
+        annotations.update(_velero_restore_annotations(cfg, opts.tool_image))
     container: dict[str, Any] = {
         "name": "redis",
         "image": cfg.image,
@@ -615,6 +704,42 @@ def render_restore_job(
     }
 
 
+def render_undo_job(
+    cfg: DeploymentConfig,
+    tool_image: str = DEFAULT_TOOL_IMAGE,
+    *,
+    suffix: str = "",
+    options: RenderOptions | None = None,
+) -> Manifest:
+    """The Job that undoes the last restore in the data PVC (``restore-data-dir --undo``): the files
+    the restore moved aside go back, the restored ones go into a new undo folder. Run it while Redis
+    is scaled to 0, like :func:`render_restore_job`. ``suffix`` (e.g. a timestamp) keeps names unique.
+    """
+    if not cfg.persistence.enabled:
+        raise ConfigError("persistence is disabled: there is no data volume to undo a restore in")
+    opts = dataclasses.replace(options or RenderOptions(), tool_image=tool_image)
+    name = f"{_names(cfg)['restore']}-undo" + (f"-{_slug(suffix)}" if suffix else "")
+    name = name[:63].rstrip("-")
+    argv = [
+        "redisops", "restore-data-dir", "--undo", "--data-dir", "/data",
+    ]  # fmt: skip
+    mounts = [{"name": _DATA_VOLUME, "mountPath": "/data"}, {"name": _TMP_VOLUME, "mountPath": _TMP_PATH}]
+    container = _job_container(cfg, opts, "restore-undo", argv, mounts)
+    pod = _job_pod_spec(cfg, container=container, volumes=[_data_volume(cfg), _tmp_volume("64Mi")])
+    meta = _meta(cfg, name, component=RESTORE_COMPONENT)
+    meta["annotations"] = {"redisops.io/operation": "undo"}
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": meta,
+        "spec": {
+            "backoffLimit": 0,
+            "activeDeadlineSeconds": 3600,
+            "template": {"metadata": {"labels": _job_pod_labels(cfg, RESTORE_COMPONENT)}, "spec": pod},
+        },
+    }
+
+
 def render_manifests(
     cfg: DeploymentConfig, *, revision: str | None = None, options: RenderOptions | None = None
 ) -> list[Manifest]:
@@ -637,7 +762,7 @@ def render_manifests(
     out.append(render_configmap(cfg, revision=revision))
     # always rendered: the restore Job runs under it too, even without scheduled backups
     out.append(render_backup_service_account(cfg, opts, revision=revision))
-    out.append(render_deployment(cfg, revision=revision))
+    out.append(render_deployment(cfg, revision=revision, options=opts))
     out.append(render_service(cfg, revision=revision))
     out.append(render_ingress_policy(cfg, revision=revision))
     if opts.include_client_egress:

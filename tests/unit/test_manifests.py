@@ -24,7 +24,10 @@ from redisops.k8s.manifests import (
     render_deployment,
     render_manifests,
     render_restore_job,
+    render_undo_job,
+    render_velero_restore_hooks,
     to_yaml,
+    velero_restore_init_command,
 )
 
 kv = pytest.importorskip("kubernetes_validate")
@@ -59,6 +62,7 @@ def _all(cfg: DeploymentConfig) -> list[dict]:
     docs = render_manifests(cfg)
     if cfg.persistence.enabled:
         docs.append(render_restore_job(cfg, "20250101T000000Z-abcd"))
+        docs.append(render_undo_job(cfg, suffix="20250101t000000"))
     return docs
 
 
@@ -195,6 +199,30 @@ def test_velero_hook_annotations():
     assert ann["backup.velero.io/backup-volumes"] == "data"
     no_pvc = render_deployment(_cfg("no-persistence"))["spec"]["template"]["metadata"]["annotations"]
     assert "backup.velero.io/backup-volumes" not in no_pvc
+    assert not any(".hook.restore.velero.io/" in k for k in no_pvc)
+
+
+def test_velero_restore_hook_annotations():
+    cfg = DeploymentConfig()
+    ann = render_deployment(cfg, options=RenderOptions(tool_image="img:2"))["spec"]["template"]["metadata"][
+        "annotations"
+    ]
+    # an annotation-declared init container gets no volume mounts: it is in the Restore spec instead
+    assert not any(k.startswith("init.hook.restore.velero.io/") for k in ann)
+    init = velero_restore_init_command(cfg)
+    assert init[:5] == ["redisops", "restore-data-dir", "--adopt", "--data-dir", "/data"]
+    assert init[5:] == ["--redis-version", "7.1.0"]
+    assert ann["post.hook.restore.velero.io/container"] == "redis"
+    post = json.loads(ann["post.hook.restore.velero.io/command"])
+    assert post[:2] == ["/bin/sh", "-c"] and "loading:0" in post[2] and "aof_enabled:1" in post[2]
+    assert ann["post.hook.restore.velero.io/on-error"] == "Fail"
+    # render_manifests passes its options: the default tool image
+    dep = next(d for d in render_manifests(cfg) if d["kind"] == "Deployment")
+    tmpl = dep["spec"]["template"]["metadata"]["annotations"]
+    assert tmpl["post.hook.restore.velero.io/container"] == "redis"
+    no_aof = config_from_mapping({"config": {"appendonly": "no"}})
+    no_aof_ann = render_deployment(no_aof)["spec"]["template"]["metadata"]["annotations"]
+    assert "aof_enabled:0" in json.loads(no_aof_ann["post.hook.restore.velero.io/command"])[2]
 
 
 def _checksum(cfg: DeploymentConfig) -> str:
@@ -353,6 +381,44 @@ def test_restore_job():
         render_restore_job(cfg, "has space")
     with pytest.raises(ConfigError):
         render_restore_job(_cfg("no-persistence"), "x")
+
+
+def test_velero_restore_spec_hooks_mount_the_data_volume():
+    cfg = DeploymentConfig()
+    (res,) = render_velero_restore_hooks(cfg, RenderOptions(tool_image="img:3"))["resources"]
+    assert res["includedNamespaces"] == ["llm-judge"] and res["labelSelector"] == {"matchLabels": cfg.labels}
+    init, post = res["postHooks"]
+    (c,) = init["init"]["initContainers"]
+    assert c["image"] == "img:3" and c["command"] == velero_restore_init_command(cfg)
+    assert c["volumeMounts"] == [{"name": "data", "mountPath": "/data"}]
+    assert c["securityContext"]["allowPrivilegeEscalation"] is False
+    assert post["exec"]["container"] == "redis" and post["exec"]["onError"] == "Fail"
+    dep = render_deployment(cfg)
+    assert {"name": "data", "persistentVolumeClaim": {"claimName": "redis-data"}} in dep["spec"]["template"][
+        "spec"
+    ]["volumes"]
+    # the init container is a valid Kubernetes container
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [c]}}
+    kv.validate(pod, NEWEST, strict=True)
+
+
+def test_undo_job():
+    cfg = DeploymentConfig()
+    job = render_undo_job(cfg, "img:1", suffix="20250301T120000")
+    assert job["metadata"]["name"] == "redis-restore-undo-20250301t120000"
+    assert job["spec"]["backoffLimit"] == 0
+    pod = job["spec"]["template"]["spec"]
+    (c,) = pod["containers"]
+    assert c["image"] == "img:1"
+    assert c["command"] == ["redisops", "restore-data-dir", "--undo", "--data-dir", "/data"]
+    assert {"name": "data", "persistentVolumeClaim": {"claimName": "redis-data"}} in pod["volumes"]
+    assert pod["securityContext"]["runAsUser"] == 999 and pod["restartPolicy"] == "Never"
+    assert not selector_matches(
+        {"matchLabels": dict(cfg.labels)}, job["spec"]["template"]["metadata"]["labels"]
+    )
+    assert render_undo_job(cfg)["metadata"]["name"] == "redis-restore-undo"
+    with pytest.raises(ConfigError):
+        render_undo_job(_cfg("no-persistence"))
 
 
 def test_labels_that_would_select_job_pods_are_refused():

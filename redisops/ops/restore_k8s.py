@@ -1,0 +1,592 @@
+"""Restore a backup into the Redis PVC on Kubernetes, and undo it, with the same engine as locally.
+
+The Redis Deployment mounts an RWO volume that only a stopped Redis may have its files changed in, so
+:func:`restore_k8s` does the dance:
+
+1. resolve the backup's manifest; ``dry_run`` returns the plan as text and changes nothing;
+2. through a port-forward to the Redis pod: count the keys (``INFO keyspace``); a non-empty target is
+   refused (ConflictError) without ``force``; take a safety backup of it unless told not to;
+3. record the replica count N (at least 1 comes back), scale the Deployment to 0 and wait until no pod
+   matches its selector (a timeout scales back and raises OperationTimeout);
+4. create the restore Job (:func:`redisops.k8s.render_restore_job`, checked with
+   :func:`redisops.k8s.check_manifest` first): it mounts the PVC and runs ``redisops restore-data-dir``
+   (the engine: stage + verify, move aside, install, record) with the backup store's credentials and
+   the Redis security context; wait for ``Complete`` or ``Failed``; fetch its pod's log;
+5. scale back to N and wait for the rollout, whatever the Job's outcome. A failed Job raises
+   VerificationError with the log tail: the engine refuses before it moves any file and puts the files
+   back when an install step fails, so the PVC holds the previous data;
+6. verify (:func:`redisops.ops.deploy.verify_deployment`: pod ready, PVC bound, Service endpoints,
+   PING, INFO persistence) and compare per-db key counts with the backup's through a port-forward
+   (``keys - expires`` equal, ``keys`` not larger: keys with a TTL may expire meanwhile);
+7. record the Job and backup id on the Deployment (annotation ``redisops.io/last-restore``).
+
+:func:`undo_restore_k8s` runs the same dance with the undo Job (``restore-data-dir --undo``).
+
+Example::
+
+    with Kube.connect(context="prod") as kube:
+        res = restore_k8s(kube, cfg, store, "latest", force=True, confirmed=True, progress=print)
+        res.job, res.key_counts, res.timings
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from redisops.adapters.redis_conn import RedisEndpoint, read_password
+from redisops.backup import BackupStore
+from redisops.config.model import DeploymentConfig
+from redisops.errors import (
+    AbortedError,
+    ConfigError,
+    ConflictError,
+    NotFoundError,
+    OperationTimeout,
+    RedisOpsError,
+    VerificationError,
+)
+from redisops.inspect import Info
+from redisops.k8s import DEFAULT_TOOL_IMAGE, check_manifest, render_restore_job
+from redisops.k8s.manifests import LAST_RESTORE_ANNOTATION, render_undo_job
+from redisops.ops.backup import create_rdb_backup
+from redisops.ops.deploy import VerifyCheck, verify_deployment
+from redisops.ops.restore import resolve_backup
+from redisops.ops.restore_local import wait_loaded
+
+if TYPE_CHECKING:
+    from redisops.adapters.kube import Kube
+
+__all__ = [
+    "K8sRestoreResult",
+    "K8sUndoResult",
+    "compare_key_counts",
+    "restore_k8s",
+    "undo_restore_k8s",
+]
+
+Progress = Callable[[str], None]
+Clock = Callable[[], float]
+Sleep = Callable[[float], None]
+#: log lines of the Job's pod kept in the result and shown in errors
+LOG_TAIL = 40
+
+
+def _noop(_msg: str) -> None:
+    pass
+
+
+@dataclass
+class K8sRestoreResult:
+    """The outcome of :func:`restore_k8s` (``dry_run``: only ``plan`` and the names are filled in).
+
+    Attributes:
+        plan: the steps, as text.
+        previous_replicas: the replica count scaled back to (at least 1).
+        target_keys: keys the target held before (None when no pod was ready to ask).
+        safety_backup: id of the backup taken of the target first, None when none was taken.
+        job_log: the tail of the restore Job's log.
+        key_counts: db -> (keys, expires) on the restored server.
+        expired_meanwhile: keys with a TTL in the backup that did not come back (expired).
+        checks: the post-restore verification (pod, PVC, endpoints, PING, persistence).
+        timings: seconds per phase (``scale_down``, ``job``, ``scale_up``, ``verify``, ``total``) and
+            ``downtime`` (from the scale to 0 until the rollout is back).
+    """
+
+    backup_id: str
+    namespace: str
+    deployment: str
+    pvc: str
+    job: str
+    dry_run: bool
+    plan: list[str] = field(default_factory=list)
+    previous_replicas: int = 1
+    target_keys: int | None = None
+    safety_backup: str | None = None
+    job_log: str = ""
+    key_counts: dict[int, tuple[int, int]] = field(default_factory=dict)
+    expired_meanwhile: int = 0
+    checks: list[VerifyCheck] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class K8sUndoResult:
+    """The outcome of :func:`undo_restore_k8s`."""
+
+    namespace: str
+    deployment: str
+    pvc: str
+    job: str
+    dry_run: bool
+    plan: list[str] = field(default_factory=list)
+    previous_replicas: int = 1
+    job_log: str = ""
+    key_counts: dict[int, tuple[int, int]] = field(default_factory=dict)
+    checks: list[VerifyCheck] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def compare_key_counts(
+    want: Mapping[int, tuple[int, int]], live: Mapping[int, tuple[int, int]]
+) -> tuple[list[str], int]:
+    """(problems, keys expired meanwhile) of a restored server's per-db ``(keys, expires)`` against
+    the backup's: ``keys - expires`` must be equal and ``keys`` no larger (the rule of
+    :func:`redisops.ops.restore_local.restore_local`)."""
+    problems: list[str] = []
+    expired = 0
+    for db in sorted(set(want) | set(live)):
+        w_keys, w_exp = want.get(db, (0, 0))
+        l_keys, l_exp = live.get(db, (0, 0))
+        if l_keys - l_exp != w_keys - w_exp or l_keys > w_keys:
+            problems.append(
+                f"db{db}: {l_keys} keys ({l_exp} with TTL) loaded, "
+                f"the backup holds {w_keys} ({w_exp} with TTL)"
+            )
+        else:
+            expired += w_keys - l_keys
+    return problems, expired
+
+
+# --- cluster helpers -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Target:
+    namespace: str
+    deployment: str
+    pvc: str
+    selector: dict[str, str]
+    replicas: int
+
+
+def _target(kube: Kube, cfg: DeploymentConfig) -> _Target:
+    ns, name = cfg.namespace, cfg.service_name
+    dep = kube.get("Deployment", name, ns)
+    if dep is None:
+        raise NotFoundError(
+            f"Deployment {ns}/{name} not found",
+            hint="deploy first (redisops deploy), or pass the right --namespace / config",
+            context={"namespace": ns, "deployment": name},
+        )
+    spec = dep.get("spec") or {}
+    selector = dict((spec.get("selector") or {}).get("matchLabels") or cfg.labels)
+    replicas = spec.get("replicas")
+    return _Target(ns, name, f"{name}-data", selector, int(1 if replicas is None else replicas))
+
+
+def _ready_pod(kube: Kube, t: _Target) -> str | None:
+    from redisops.adapters.kube import is_pod_ready
+
+    for pod in kube.pods(t.selector, t.namespace):
+        if is_pod_ready(pod):
+            return str(pod["metadata"]["name"])
+    return None
+
+
+def _endpoint(cfg: DeploymentConfig, host: str, port: int, password: str | None) -> RedisEndpoint:
+    return RedisEndpoint(
+        host=host,
+        port=port,
+        username=cfg.auth.username,
+        password=password,
+        connect_timeout=5.0,
+        socket_timeout=30.0,
+    )
+
+
+def _loaded_info(kube: Kube, cfg: DeploymentConfig, pod: str, password: str | None, timeout: float) -> Info:
+    with kube.port_forward(cfg.namespace, pod, cfg.port) as (host, port):
+        return wait_loaded(_endpoint(cfg, host, port, password), timeout=timeout)
+
+
+def _counts(info: Info) -> dict[int, tuple[int, int]]:
+    return {db: (k.keys, k.expires) for db, k in info.keyspace.items() if k.keys}
+
+
+def _wait_no_pods(kube: Kube, t: _Target, timeout: float, clock: Clock, sleep: Sleep) -> float:
+    start = clock()
+    while True:
+        pods = kube.pods(t.selector, t.namespace)
+        if not pods:
+            return clock() - start
+        if clock() - start >= timeout:
+            names = ", ".join(p["metadata"]["name"] for p in pods)
+            raise OperationTimeout(
+                f"the Redis pods of Deployment {t.namespace}/{t.deployment} were still there "
+                f"{timeout:g}s after scaling to 0: {names}",
+                hint="a pod may be stuck terminating; check `kubectl describe pod`",
+                context={"pods": [p["metadata"]["name"] for p in pods]},
+            )
+        sleep(0.2)
+
+
+def _job_state(job: Mapping[str, Any]) -> str | None:
+    for cond in (job.get("status") or {}).get("conditions") or []:
+        if cond.get("type") in ("Complete", "Failed") and cond.get("status") == "True":
+            return str(cond["type"])
+    return None
+
+
+def _wait_job(
+    kube: Kube, ns: str, name: str, timeout: float, clock: Clock, sleep: Sleep
+) -> tuple[str, dict[str, Any]]:
+    start = clock()
+    while True:
+        job = kube.get("Job", name, ns)
+        if job is None:
+            raise NotFoundError(f"Job {ns}/{name} disappeared while running", context={"job": name})
+        state = _job_state(job)
+        if state is not None:
+            return state, job
+        if clock() - start >= timeout:
+            raise OperationTimeout(
+                f"Job {ns}/{name} did not finish within {timeout:g}s",
+                hint=(
+                    f"it may still be writing into the PVC, so Redis was left scaled to 0: check "
+                    f"`kubectl -n {ns} logs job/{name}`, then scale the Deployment back"
+                ),
+                context={"job": name, "namespace": ns},
+                retryable=False,
+            )
+        sleep(0.2)
+
+
+def _job_log(kube: Kube, ns: str, name: str) -> str:
+    logs: list[str] = []
+    for pod in kube.pods({"job-name": name}, ns):
+        try:
+            logs.append(kube.logs(pod["metadata"]["name"], ns, tail=LOG_TAIL))
+        except RedisOpsError as e:
+            logs.append(f"(log of {pod['metadata']['name']} not available: {e.message})")
+    return "".join(logs)
+
+
+def _tail(text: str, lines: int = 15) -> str:
+    return "\n".join(text.rstrip("\n").splitlines()[-lines:])
+
+
+def _create_job(kube: Kube, job: dict[str, Any], say: Progress) -> str:
+    issues = check_manifest(job)
+    if issues:
+        raise ConfigError(
+            "the rendered Job is not valid: " + "; ".join(str(i) for i in issues),
+            context={"issues": [str(i) for i in issues]},
+        )
+    ns, name = job["metadata"]["namespace"], job["metadata"]["name"]
+    old = kube.get("Job", name, ns)
+    if old is not None:
+        if _job_state(old) is None:
+            raise ConflictError(
+                f"Job {ns}/{name} already exists and has not finished: another restore is running",
+                hint=f"wait for it (kubectl -n {ns} get job {name}) or delete it",
+                context={"job": name},
+            )
+        say(f"deleting the finished Job {name} of an earlier run")
+        kube.delete("Job", name, ns)
+        for pod in kube.pods({"job-name": name}, ns):
+            kube.delete("Pod", pod["metadata"]["name"], ns)
+    kube.create(job)
+    return str(name)
+
+
+@dataclass
+class _Dance:
+    """Scale to 0, run a Job on the PVC, scale back: the shared part of restore and undo."""
+
+    kube: Kube
+    cfg: DeploymentConfig
+    target: _Target
+    timeout: float
+    say: Progress
+    clock: Clock
+    sleep: Sleep
+    timings: dict[str, float] = field(default_factory=dict)
+    log: str = ""
+
+    def scale_back(self) -> None:
+        t = self.target
+        self.say(f"scaling Deployment {t.deployment} back to {t.replicas}")
+        t0 = self.clock()
+        self.kube.scale(t.deployment, t.replicas, t.namespace)
+        self.kube.wait_rollout(
+            t.deployment, t.namespace, self.timeout, clock=self.clock, sleep=self.sleep, progress=self.say
+        )
+        self.timings["scale_up"] = round(self.clock() - t0, 3)
+
+    def run(self, job: dict[str, Any], what: str, on_failure_hint: str) -> None:
+        """Scale down, run ``job``, scale back; raise VerificationError when the Job failed."""
+        t = self.target
+        self.say(f"scaling Deployment {t.deployment} from {t.replicas} to 0")
+        t0 = self.clock()
+        self.kube.scale(t.deployment, 0, t.namespace)
+        try:
+            _wait_no_pods(self.kube, t, self.timeout, self.clock, self.sleep)
+        except OperationTimeout:
+            self.scale_back()
+            raise
+        self.timings["scale_down"] = round(self.clock() - t0, 3)
+        try:
+            name = _create_job(self.kube, job, self.say)
+        except RedisOpsError:
+            self.scale_back()  # nothing ran on the PVC: bring Redis back on its data
+            raise
+        self.say(
+            f"created Job {name}: {' '.join(job['spec']['template']['spec']['containers'][0]['command'])}"
+        )
+        t1 = self.clock()
+        state, _ = _wait_job(self.kube, t.namespace, name, self.timeout, self.clock, self.sleep)
+        self.timings["job"] = round(self.clock() - t1, 3)
+        self.log = _job_log(self.kube, t.namespace, name)
+        for line in self.log.splitlines():
+            self.say(f"[{name}] {line}")
+        self.say(f"Job {name} {'completed' if state == 'Complete' else 'FAILED'}")
+        if state == "Failed":
+            try:
+                self.scale_back()
+            except RedisOpsError as e:
+                on_failure_hint += f"; scaling back failed too: {e.message}"
+            tail = _tail(self.log) or "(the Job's pod left no log)"
+            raise VerificationError(
+                f"the {what} Job {t.namespace}/{name} failed; its log ends with:\n{tail}",
+                hint=on_failure_hint,
+                context={"job": name, "namespace": t.namespace, "log_tail": tail},
+            )
+        self.scale_back()
+        self.timings["downtime"] = round(self.clock() - t0, 3)
+
+
+def _password(cfg: DeploymentConfig, password: str | None) -> str | None:
+    if password is None and cfg.auth.enabled:
+        return read_password(cfg.auth.password_env, cfg.auth.password_file)
+    return password
+
+
+def _checks_or_raise(checks: list[VerifyCheck], what: str, hint: str) -> None:
+    failed = [c for c in checks if not c.ok]
+    if failed:
+        raise VerificationError(
+            f"after the {what}: " + "; ".join(f"{c.name}: {c.detail}" for c in failed),
+            hint=hint,
+            context={"failed": [c.name for c in failed]},
+        )
+
+
+# --- restore ---------------------------------------------------------------------------------------
+
+
+def restore_k8s(
+    kube: Kube,
+    cfg: DeploymentConfig,
+    store: BackupStore,
+    backup_id: str = "latest",
+    *,
+    tool_image: str = DEFAULT_TOOL_IMAGE,
+    force: bool = False,
+    safety_backup: bool = True,
+    confirmed: bool = False,
+    dry_run: bool = False,
+    timeout: float = 600.0,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+    password: str | None = None,
+    settle_timeout: float = 30.0,
+    clock: Clock = time.monotonic,
+    sleep: Sleep = time.sleep,
+) -> K8sRestoreResult:
+    """Restore backup ``backup_id`` (or ``latest``) into the Redis PVC (see the module docstring).
+
+    ``timeout`` bounds each wait (pods gone, the Job, the rollout). ``confirmed`` is required unless
+    ``dry_run`` (the front end asks, naming the namespace, Deployment and PVC).
+
+    Raises:
+        ConflictError: the target holds keys (or cannot be asked) and ``force`` is not set.
+        AbortedError: not ``confirmed``.
+        OperationTimeout: pods did not go away (scaled back), the Job did not finish (left at 0).
+        VerificationError: the Job failed (PVC unchanged, scaled back; the log tail in the message),
+            or the restored server does not hold the backup's key counts (undo: ``restore undo``).
+    """
+    say = progress or _noop
+    start = clock()
+    when = now or datetime.now(UTC)
+    m = resolve_backup(store, backup_id)
+    t = _target(kube, cfg)
+    back_to = max(1, t.replicas)
+    t = _Target(t.namespace, t.deployment, t.pvc, t.selector, back_to)
+    job = render_restore_job(cfg, m.id, tool_image)
+    job_name = str(job["metadata"]["name"])
+    want = {db: (c.keys, c.expires) for db, c in (m.key_counts or {}).items() if c.keys}
+    out = K8sRestoreResult(
+        m.id, t.namespace, t.deployment, t.pvc, job_name, dry_run, previous_replicas=back_to
+    )
+    command = " ".join(job["spec"]["template"]["spec"]["containers"][0]["command"])
+    out.plan = [
+        f"backup {m.id} ({m.kind}, {m.size} bytes, taken {m.created_at.isoformat()})",
+        f"scale Deployment {t.namespace}/{t.deployment} from {back_to} to 0 and wait until its pods are gone",
+        f"create Job {job_name} mounting PVC {t.pvc} at /data, running: {command}",
+        f"scale Deployment {t.deployment} back to {back_to} and wait for the rollout",
+        "verify: pod ready, PVC bound, Service endpoints, PING, INFO persistence; key counts "
+        + (
+            json.dumps({str(k): v[0] for k, v in sorted(want.items())})
+            if m.key_counts is not None
+            else "(none recorded)"
+        ),
+        f"record the restore on Deployment {t.deployment} ({LAST_RESTORE_ANNOTATION})",
+    ]
+    pw = _password(cfg, password)
+    pod = _ready_pod(kube, t)
+    if pod is not None:
+        say(f"counting the keys in {t.namespace}/{pod} through a port-forward")
+        out.target_keys = _loaded_info(kube, cfg, pod, pw, settle_timeout).total_keys
+    if dry_run:
+        if out.target_keys:
+            out.plan.insert(
+                1, f"the target holds {out.target_keys} keys: a safety backup first, needs --force"
+            )
+        out.timings["total"] = round(clock() - start, 3)
+        return out
+    if out.target_keys is None and not force:
+        raise ConflictError(
+            f"no ready Redis pod in {t.namespace}: cannot check whether the PVC {t.pvc} holds data",
+            hint="pass --force to restore anyway (no safety backup can be taken; the engine still moves "
+            "the current files aside)",
+            context={"namespace": t.namespace},
+        )
+    if out.target_keys and not force:
+        raise ConflictError(
+            f"the target {t.namespace}/{t.deployment} holds {out.target_keys} keys; a restore replaces them",
+            hint="pass --force to replace them (a safety backup is taken first unless --no-safety-backup)",
+            context={"keys": out.target_keys},
+        )
+    if not confirmed:
+        raise AbortedError(
+            f"restoring {m.id} into PVC {t.namespace}/{t.pvc} (Deployment {t.deployment}) needs confirmation"
+        )
+    if safety_backup and out.target_keys and pod is not None:
+        say(f"taking a safety backup of the {out.target_keys} keys through a port-forward")
+        with kube.port_forward(t.namespace, pod, cfg.port) as (host, port):
+            safety = create_rdb_backup(
+                _endpoint(cfg, host, port, pw),
+                store,
+                notes=f"safety backup before restoring {m.id} into {t.namespace}/{t.deployment}",
+                prefer_replica=False,
+            )
+        out.safety_backup = safety.id
+        say(f"safety backup {safety.id}")
+    elif out.target_keys is None:
+        out.notes.append("no ready pod: no safety backup taken, the target's key count is unknown")
+    dance = _Dance(kube, cfg, t, timeout, say, clock, sleep)
+    hint = (
+        f"the PVC {t.pvc} is unchanged: the restore engine refuses before it moves any file and puts "
+        f"the files back when installing fails; Redis was scaled back to {back_to}"
+    )
+    dance.run(job, "restore", hint)
+    out.job_log = dance.log
+    t2 = clock()
+    say("verifying: pod, PVC, Service endpoints, PING, INFO persistence and key counts")
+    out.checks = verify_deployment(
+        kube, cfg, password=pw, settle_timeout=settle_timeout, clock=clock, sleep=sleep
+    )
+    undo_hint = "the previous files are in the PVC's undo folder: `redisops restore undo --target k8s`"
+    _checks_or_raise(out.checks, "restore", undo_hint)
+    pod = _ready_pod(kube, t)
+    if pod is None:
+        raise VerificationError("no ready Redis pod after the restore", hint=undo_hint)
+    out.key_counts = _counts(_loaded_info(kube, cfg, pod, pw, max(settle_timeout, 60.0)))
+    if m.key_counts is None:
+        out.notes.append("the backup recorded no key counts: only loading and persistence were checked")
+    else:
+        problems, out.expired_meanwhile = compare_key_counts(want, out.key_counts)
+        if problems:
+            raise VerificationError(
+                "the restored server does not hold the backup's dataset: " + "; ".join(problems),
+                hint=undo_hint,
+                context={"problems": problems, "job": job_name},
+            )
+        if out.expired_meanwhile:
+            out.notes.append(
+                f"{out.expired_meanwhile} keys with a TTL expired between the backup and the load"
+            )
+    out.timings["verify"] = round(clock() - t2, 3)
+    record = {"backup_id": m.id, "job": job_name, "time": when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    kube.patch(
+        "Deployment",
+        t.deployment,
+        {"metadata": {"annotations": {LAST_RESTORE_ANNOTATION: json.dumps(record)}}},
+        t.namespace,
+        patch_type="merge",
+    )
+    out.timings.update(dance.timings)
+    out.timings["total"] = round(clock() - start, 3)
+    say(f"restored {m.id}: {sum(k for k, _ in out.key_counts.values())} keys verified")
+    return out
+
+
+# --- undo ------------------------------------------------------------------------------------------
+
+
+def undo_restore_k8s(
+    kube: Kube,
+    cfg: DeploymentConfig,
+    *,
+    tool_image: str = DEFAULT_TOOL_IMAGE,
+    confirmed: bool = False,
+    dry_run: bool = False,
+    timeout: float = 600.0,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+    password: str | None = None,
+    settle_timeout: float = 30.0,
+    clock: Clock = time.monotonic,
+    sleep: Sleep = time.sleep,
+) -> K8sUndoResult:
+    """Put back the files the last restore (or undo) moved aside in the PVC: scale to 0, run the undo
+    Job (``redisops restore-data-dir --undo``), scale back, verify Redis answers and has loaded.
+
+    Raises:
+        AbortedError: not ``confirmed`` (and not ``dry_run``).
+        VerificationError: the undo Job failed (nothing to undo, or the undo folder is incomplete: the
+            engine then changes nothing); Redis was scaled back.
+        OperationTimeout: as for :func:`restore_k8s`.
+    """
+    say = progress or _noop
+    start = clock()
+    when = now or datetime.now(UTC)
+    t = _target(kube, cfg)
+    back_to = max(1, t.replicas)
+    t = _Target(t.namespace, t.deployment, t.pvc, t.selector, back_to)
+    job = render_undo_job(cfg, tool_image, suffix=when.astimezone(UTC).strftime("%Y%m%dt%H%M%S"))
+    name = str(job["metadata"]["name"])
+    out = K8sUndoResult(t.namespace, t.deployment, t.pvc, name, dry_run, previous_replicas=back_to)
+    command = " ".join(job["spec"]["template"]["spec"]["containers"][0]["command"])
+    out.plan = [
+        f"scale Deployment {t.namespace}/{t.deployment} from {back_to} to 0 and wait until its pods are gone",
+        f"create Job {name} mounting PVC {t.pvc} at /data, running: {command}",
+        f"scale Deployment {t.deployment} back to {back_to} and wait for the rollout",
+        "verify: pod ready, PVC bound, Service endpoints, PING, INFO persistence",
+    ]
+    if dry_run:
+        return out
+    if not confirmed:
+        raise AbortedError(f"undoing the last restore in PVC {t.namespace}/{t.pvc} needs confirmation")
+    pw = _password(cfg, password)
+    dance = _Dance(kube, cfg, t, timeout, say, clock, sleep)
+    dance.run(job, "undo", f"nothing was changed in the PVC {t.pvc}; Redis was scaled back to {back_to}")
+    out.job_log = dance.log
+    t2 = clock()
+    out.checks = verify_deployment(
+        kube, cfg, password=pw, settle_timeout=settle_timeout, clock=clock, sleep=sleep
+    )
+    _checks_or_raise(out.checks, "undo", "undo again (`redisops restore undo --target k8s`) to re-install")
+    pod = _ready_pod(kube, t)
+    if pod is not None:
+        out.key_counts = _counts(_loaded_info(kube, cfg, pod, pw, max(settle_timeout, 60.0)))
+    out.timings.update(dance.timings)
+    out.timings["verify"] = round(clock() - t2, 3)
+    out.timings["total"] = round(clock() - start, 3)
+    return out
