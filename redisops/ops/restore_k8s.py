@@ -56,7 +56,7 @@ from redisops.k8s.manifests import LAST_RESTORE_ANNOTATION, render_undo_job
 from redisops.ops.backup import create_rdb_backup
 from redisops.ops.deploy import VerifyCheck, verify_deployment
 from redisops.ops.restore import resolve_backup
-from redisops.ops.restore_local import wait_loaded
+from redisops.ops.restore_local import compare_key_counts, wait_loaded
 
 if TYPE_CHECKING:
     from redisops.adapters.kube import Kube
@@ -64,7 +64,6 @@ if TYPE_CHECKING:
 __all__ = [
     "K8sRestoreResult",
     "K8sUndoResult",
-    "compare_key_counts",
     "restore_k8s",
     "undo_restore_k8s",
 ]
@@ -130,27 +129,6 @@ class K8sUndoResult:
     key_counts: dict[int, tuple[int, int]] = field(default_factory=dict)
     checks: list[VerifyCheck] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
-
-
-def compare_key_counts(
-    want: Mapping[int, tuple[int, int]], live: Mapping[int, tuple[int, int]]
-) -> tuple[list[str], int]:
-    """(problems, keys expired meanwhile) of a restored server's per-db ``(keys, expires)`` against
-    the backup's: ``keys - expires`` must be equal and ``keys`` no larger (the rule of
-    :func:`redisops.ops.restore_local.restore_local`)."""
-    problems: list[str] = []
-    expired = 0
-    for db in sorted(set(want) | set(live)):
-        w_keys, w_exp = want.get(db, (0, 0))
-        l_keys, l_exp = live.get(db, (0, 0))
-        if l_keys - l_exp != w_keys - w_exp or l_keys > w_keys:
-            problems.append(
-                f"db{db}: {l_keys} keys ({l_exp} with TTL) loaded, "
-                f"the backup holds {w_keys} ({w_exp} with TTL)"
-            )
-        else:
-            expired += w_keys - l_keys
-    return problems, expired
 
 
 # --- cluster helpers -------------------------------------------------------------------------------

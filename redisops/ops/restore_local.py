@@ -42,7 +42,14 @@ from redisops.restore import (
     undo_restore,
 )
 
-__all__ = ["LocalRestoreResult", "LocalUndoResult", "restore_local", "undo_local", "wait_loaded"]
+__all__ = [
+    "LocalRestoreResult",
+    "LocalUndoResult",
+    "compare_key_counts",
+    "restore_local",
+    "undo_local",
+    "wait_loaded",
+]
 
 
 @dataclass(frozen=True)
@@ -104,6 +111,27 @@ def wait_loaded(endpoint: RedisEndpoint, *, timeout: float = 300.0, interval: fl
                 context={"endpoint": str(endpoint)},
             )
         time.sleep(interval)
+
+
+def compare_key_counts(
+    want: Mapping[int, tuple[int, int]], live: Mapping[int, tuple[int, int]]
+) -> tuple[list[str], int]:
+    """(problems, keys expired meanwhile) of a restored server's per-db ``(keys, expires)`` against
+    the backup's: ``keys - expires`` must be equal and ``keys`` no larger (keys with a TTL may expire
+    between the backup and the load). Used by the local and the Kubernetes restore."""
+    problems: list[str] = []
+    expired = 0
+    for db in sorted(set(want) | set(live)):
+        w_keys, w_exp = want.get(db, (0, 0))
+        l_keys, l_exp = live.get(db, (0, 0))
+        if l_keys - l_exp != w_keys - w_exp or l_keys > w_keys:
+            problems.append(
+                f"db{db}: {l_keys} keys ({l_exp} with TTL) loaded, "
+                f"the backup holds {w_keys} ({w_exp} with TTL)"
+            )
+        else:
+            expired += w_keys - l_keys
+    return problems, expired
 
 
 def _counts(info: Info) -> dict[int, tuple[int, int]]:
@@ -196,16 +224,8 @@ def restore_local(
         notes.append("the backup recorded no key counts: only loading and aof_enabled were checked")
     else:
         want = {db: (c.keys, c.expires) for db, c in expected.key_counts.items() if c.keys}
-        for db in sorted(set(want) | set(live)):
-            w_keys, w_exp = want.get(db, (0, 0))
-            l_keys, l_exp = live.get(db, (0, 0))
-            if l_keys - l_exp != w_keys - w_exp or l_keys > w_keys:
-                problems.append(
-                    f"db{db}: {l_keys} keys ({l_exp} with TTL) loaded, "
-                    f"the backup holds {w_keys} ({w_exp} with TTL)"
-                )
-            else:
-                expired += w_keys - l_keys
+        count_problems, expired = compare_key_counts(want, live)
+        problems += count_problems
         if expired:
             notes.append(f"{expired} keys with a TTL expired between the backup and the load")
     if problems:

@@ -30,7 +30,8 @@ from redisops.k8s import check_manifest, render_manifests, render_restore_job
 from redisops.ops.backup import create_rdb_backup, open_store
 from redisops.ops.datasets import DatasetSpec, populate
 from redisops.ops.restore import _server_version
-from redisops.ops.restore_k8s import compare_key_counts, restore_k8s, undo_restore_k8s
+from redisops.ops.restore_k8s import restore_k8s, undo_restore_k8s
+from redisops.ops.restore_local import compare_key_counts
 from redisops.restore import TargetSettings, undo_restore
 from redisops.restore.adopt import adopt_data_dir
 from tests.harness.plugin import local_overrides
