@@ -335,6 +335,9 @@ def schedule(
     count: Annotated[
         int, typer.Option("--count", help="stop after N backups (0 = run until interrupted)")
     ] = 0,
+    drill: Annotated[
+        bool, typer.Option("--drill", help="also run a restore drill of each new backup")
+    ] = False,
     url: UrlOpt = None,
     password_env: PasswordEnvOpt = "REDIS_PASSWORD",
     password_file: PasswordFileOpt = None,
@@ -343,7 +346,8 @@ def schedule(
     state_dir: StateDirOpt = None,
     output: OutputOpt = Output.text,
 ) -> None:
-    """Run the automated backup job on a timer (the sandbox's stand-in for the CronJob): backup + prune."""
+    """Run the automated backup job on a timer (the sandbox's stand-in for the CronJob): backup + prune
+    (+ with --drill a restore drill of each new backup, recorded for `health`)."""
     from redisops.backup import RetentionRules
     from redisops.ops.backup import create_rdb_backup
 
@@ -357,9 +361,15 @@ def schedule(
             started = time.monotonic()
             m = create_rdb_backup(ep, store)
             pruned = store.prune(RetentionRules(keep_last=cfg.backup.keep_last))
-            taken.append({"id": m.id, "pruned": [p.id for p in pruned.delete]})
+            entry: dict[str, Any] = {"id": m.id, "pruned": [p.id for p in pruned.delete]}
+            if drill:
+                from redisops.ops.restore import run_drill
+
+                entry["drill"] = run_drill(store, m.id, cfg=cfg).to_dict()
+            taken.append(entry)
             if output is Output.text:
-                console.print(f"backup {m.id} taken; pruned {len(pruned.delete)}")
+                drilled = f"; drill {'ok' if entry['drill']['ok'] else 'FAILED'}" if drill else ""
+                console.print(f"backup {m.id} taken; pruned {len(pruned.delete)}{drilled}")
             n += 1
             if count == 0 or n < count:
                 time.sleep(max(0.0, every - (time.monotonic() - started)))

@@ -141,6 +141,9 @@ def test_cli_restore_undo_and_drill(redis_server, sandbox, tmp_path):
     run("restore", "undo", "--yes")
     drill = run("backup", "drill")
     assert drill["ok"] is True and drill["rto_seconds"] > 0
+    scheduled = run("backup", "schedule", "--every", "0", "--count", "2", "--drill")
+    assert len(scheduled) == 2 and all(s["drill"]["ok"] for s in scheduled)
+    assert len({s["id"] for s in scheduled}) == 2
 
 
 def test_restore_data_dir_is_the_engine_alone(redis_server, s3_endpoint, s3_bucket, tmp_path):
