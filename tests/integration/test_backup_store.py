@@ -235,7 +235,7 @@ def test_endpoint_killed_mid_upload(tmp_path: Path) -> None:
     port = free_port()
     proc = start_moto(tmp_path / "moto", port=port)
     secret = AwsCredentials(
-        "AKIAKILLTESTKEY00001", "kill/Test+Secret/Value0123456789abcdef", "SESSIONTOKENxyz"
+        "TESTONLYKILLKEY00001", "kill/Test+Secret/Value0123456789abcdef", "SESSIONTOKENxyz"
     )
     try:
         s = settings(

@@ -18,7 +18,7 @@ from redisops.backup.velero import (
 from redisops.errors import ConfigError
 
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
-ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
+ACCESS_KEY = "TESTONLYACCESSKEY001"
 TOKEN = "FQoGZXIvYXdzEXAMPLETOKEN"
 CREDS = f"""
 [default]
