@@ -35,6 +35,8 @@ from redisops.errors import (
     VerificationError,
 )
 from redisops.inspect import Info, parse_config_get, parse_info
+from redisops.ops.inspect import fetch_info
+from redisops.ops.restore_local import wait_loaded
 from redisops.ops.sandbox import SandboxState
 from redisops.rdb import RdbStreamVerifier
 
@@ -125,14 +127,6 @@ def config_fingerprint(ep: RedisEndpoint) -> str | None:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _info(ep: RedisEndpoint) -> Info:
-    client = connect(ep)
-    try:
-        return parse_info(raw_command(client, "INFO", "everything"))
-    finally:
-        client.close()
-
-
 def pick_stream_source(ep: RedisEndpoint, info: Info, *, max_lag: int = 10) -> RedisEndpoint:
     """A replica of ``ep`` to stream from when one is online, reachable and not lagging; else ``ep``.
 
@@ -173,7 +167,7 @@ def create_rdb_backup(
     """
     say = progress or (lambda _p: None)
     started = now or datetime.now(UTC)
-    info = _info(ep)
+    info = fetch_info(ep)
     fingerprint = config_fingerprint(ep)
     origin = ep
     if prefer_replica:
@@ -391,17 +385,7 @@ def _load_and_count(data_dir: Path, timeout: float) -> dict[int, int]:
     )
     proc = start_redis(conf, data_dir / "scratch", port=port, name="verify-scratch", timeout=timeout)
     try:
-        ep = RedisEndpoint(port=port)
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                info = _info(ep)
-                if not info.persistence.loading:
-                    return {db: ks.keys for db, ks in info.keyspace.items()}
-            except RedisOpsError:
-                pass
-            if time.monotonic() > deadline:
-                raise OperationTimeout(f"the scratch redis-server did not finish loading in {timeout:.0f}s")
-            time.sleep(0.05)
+        info = wait_loaded(RedisEndpoint(port=port), timeout=timeout)
+        return {db: ks.keys for db, ks in info.keyspace.items()}
     finally:
         proc.stop(timeout=5)

@@ -16,8 +16,8 @@ from typing import Any
 from redisops.adapters.redis_conn import connect, raw_command, redis_errors
 from redisops.config import DeploymentConfig
 from redisops.errors import PlatformError, RedisOpsError
-from redisops.inspect import parse_info
 from redisops.ops.datasets import DatasetSpec, populate
+from redisops.ops.inspect import fetch_info
 from redisops.ops.sandbox import SandboxState, sandbox_up
 
 __all__ = ["RehearsalReport", "RehearsalStep", "rehearse"]
@@ -85,11 +85,7 @@ def rehearse(
 
 def _step_target_config(state: SandboxState, cfg: DeploymentConfig) -> tuple[str, dict[str, Any]]:
     ep = state.target
-    client = connect(ep)
-    try:
-        info = parse_info(raw_command(client, "INFO", "everything"))
-    finally:
-        client.close()
+    info = fetch_info(ep)
     aof = bool(info.persistence.aof_enabled)
     if aof != cfg.config.appendonly:
         raise PlatformError(
@@ -143,11 +139,7 @@ def _step_backup(state: SandboxState, cfg: DeploymentConfig) -> tuple[str, dict[
     store = store_for(cfg.backup, sandbox=state, source_name=cfg.service_name)
     m = create_rdb_backup(state.target, store, notes="rehearsal")
     counts = {db: c.keys for db, c in (m.key_counts or {}).items()}
-    client = connect(state.target)
-    try:
-        info = parse_info(raw_command(client, "INFO", "keyspace"))
-    finally:
-        client.close()
+    info = fetch_info(state.target, ("keyspace",))
     live = {db: ks.keys for db, ks in info.keyspace.items()}
     if counts != live:
         raise PlatformError(f"backup key counts {counts} differ from the live keyspace {live}")

@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from redisops.adapters.local import free_port, start_redis
-from redisops.adapters.redis_conn import RedisEndpoint, connect, raw_command
+from redisops.adapters.redis_conn import RedisEndpoint
 from redisops.backup import BackupStore, Manifest
 from redisops.config import DeploymentConfig, render_redis_conf
 from redisops.errors import AbortedError, ConflictError, NotFoundError, RedisOpsError
-from redisops.inspect import parse_info
 from redisops.ops.backup import create_rdb_backup
+from redisops.ops.inspect import fetch_info
 from redisops.ops.restore_local import LocalRestoreResult, LocalUndoResult, restore_local, undo_local
 from redisops.ops.sandbox import SandboxState, target_controls
 from redisops.restore import (
@@ -90,11 +90,7 @@ def _source(store: BackupStore, m: Manifest) -> Iterable[bytes] | Mapping[str, I
 
 
 def _redis_version(ep: RedisEndpoint) -> str:
-    client = connect(ep)
-    try:
-        return parse_info(raw_command(client, "INFO", "server")).server.redis_version or "7.0.0"
-    finally:
-        client.close()
+    return fetch_info(ep, ("server",)).server.redis_version or "7.0.0"
 
 
 @dataclass
@@ -199,11 +195,7 @@ def restore_into_data_dir(
 
 
 def _total_keys(ep: RedisEndpoint) -> int:
-    client = connect(ep)
-    try:
-        return parse_info(raw_command(client, "INFO", "keyspace")).total_keys
-    finally:
-        client.close()
+    return fetch_info(ep, ("keyspace",)).total_keys
 
 
 @dataclass
