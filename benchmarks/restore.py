@@ -58,7 +58,12 @@ def main() -> None:
         key = f"{store.layout.root}/backups/bench/{m.id}/dump.rdb"
         size = sum(o.size for o in m.objects)
         say(f"backup {m.id}: {size / MiB:.0f} MiB")
+        # the production config, with maxmemory sized to hold the dataset: a 256mb allkeys-lru target
+        # evicts most of a 1 GiB restore right after loading (and the eviction was timed as start-up)
         cfg = DeploymentConfig()
+        cfg = cfg.model_copy(
+            update={"config": cfg.config.model_copy(update={"maxmemory": f"{args.size * 2}mb"})}
+        )
 
         # redisops: verified download + install, then start with the production config
         data = env.workdir / "ops" / "data"

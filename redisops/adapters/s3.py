@@ -29,6 +29,7 @@ import concurrent.futures as cf
 import contextlib
 import hashlib
 import logging
+import queue
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -254,6 +255,53 @@ def part_size_plan(
     needed = -(-expected_size // 9000)
     needed = -(-needed // MIB) * MIB
     return PartSizePlan(base=min(MAX_PART_SIZE, max(min_part_size, needed)), grow_after=9000, grow_every=250)
+
+
+_DONE = object()
+
+
+def _read_ahead(chunks: Iterator[bytes], depth: int) -> Iterator[bytes]:
+    """Yield ``chunks`` while a thread reads up to ``depth`` of them ahead.
+
+    The reader's exception is re-raised here, in order. When the consumer stops early (an error of its
+    own, ``close()``), the reader is told to stop and joined before this returns, so the caller can
+    close the underlying stream safely.
+    """
+    q: queue.Queue[object] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def reader() -> None:
+        try:
+            for chunk in chunks:
+                if not put(chunk):
+                    return
+            put(_DONE)
+        except BaseException as e:  # handed to the consumer, which raises it in its own thread
+            put(e)
+
+    thread = threading.Thread(target=reader, name="s3-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if isinstance(item, BaseException):
+                raise item
+            if not isinstance(item, bytes):  # _DONE
+                return
+            yield item
+    finally:
+        stop.set()
+        # the reader finishes the chunk it is reading; a stalled read is cut by the caller closing the body
+        thread.join(timeout=5)
 
 
 # --- error translation --------------------------------------------------------------------------------
@@ -490,16 +538,19 @@ class S3Adapter:
             body.close()
         return bytes(data), str(resp.get("ETag", ""))
 
-    def iter_chunks(self, key: str, *, chunk_size: int = MIB) -> Iterator[bytes]:
+    def iter_chunks(self, key: str, *, chunk_size: int = MIB, read_ahead: int = 0) -> Iterator[bytes]:
         """Stream object ``key`` as chunks of up to ``chunk_size`` bytes.
 
         The GET is sent on the first ``next()``; a connection cut mid-stream raises ConnectionFailed.
-        Close the iterator (or exhaust it) to release the connection.
+        Close the iterator (or exhaust it) to release the connection. ``read_ahead`` > 0 reads up to
+        that many chunks ahead on a thread, so the network wait overlaps the consumer's work (hashing,
+        writing); memory stays bounded by ``(read_ahead + 2) × chunk_size``.
         """
         resp = self._call("GetObject", key, self._client.get_object, Key=key)
         body = resp["Body"]
         try:
-            yield from body.iter_chunks(chunk_size)
+            chunks: Iterator[bytes] = body.iter_chunks(chunk_size)
+            yield from (_read_ahead(chunks, read_ahead) if read_ahead > 0 else chunks)
         except Exception as e:
             if _is_foreign(e):
                 raise self._translate(e, "GetObject", key) from e

@@ -69,6 +69,8 @@ log = logging.getLogger(__name__)
 DEFAULT_STALE_AFTER = timedelta(hours=6)
 DEFAULT_GC_GRACE = timedelta(hours=24)
 _CHUNK = 1024 * 1024
+#: chunks read ahead of the consumer on a thread (network wait overlaps hashing and writing)
+_READ_AHEAD = 4
 
 
 class StreamVerifier(Protocol):
@@ -452,7 +454,7 @@ class BackupStore:
         key = self.layout.object_key(self.source, backup_id, entry.name)
         sha = hashlib.sha256() if hash_check else None
         size = 0
-        for chunk in self.s3.iter_chunks(key, chunk_size=chunk_size):
+        for chunk in self.s3.iter_chunks(key, chunk_size=chunk_size, read_ahead=_READ_AHEAD):
             size += len(chunk)
             if size > entry.size:
                 raise self._mismatch(backup_id, entry, f"longer than the {entry.size} bytes recorded")
@@ -489,7 +491,7 @@ class BackupStore:
             sha = hashlib.sha256()
             size = 0
             try:
-                for chunk in self.s3.iter_chunks(key):
+                for chunk in self.s3.iter_chunks(key, read_ahead=_READ_AHEAD):
                     sha.update(chunk)
                     size += len(chunk)
                     if verifier is not None:

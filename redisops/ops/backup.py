@@ -290,7 +290,7 @@ def create_aof_backup(
                 done = 0
                 total = sum(sizes.values())
                 for name in files:
-                    verifier = RdbStreamVerifier() if name.endswith(".rdb") else None
+                    verifier = RdbStreamVerifier(sha256=False) if name.endswith(".rdb") else None
                     writer.write_object(
                         f"aof/{name}", _read_prefix(appenddir / name, sizes[name]), verifier=verifier
                     )
@@ -341,7 +341,7 @@ def verify_backup(
     result = VerifyResult(backup_id=backup_id, ok=True)
 
     def factory(entry: Any) -> RdbStreamVerifier | None:
-        return RdbStreamVerifier() if str(entry.name).endswith(".rdb") else None
+        return RdbStreamVerifier(sha256=False) if str(entry.name).endswith(".rdb") else None
 
     report = store.verify(backup_id, verifier_factory=factory)
     result.checks.append(f"{len(manifest.objects)} objects: size, sha256, RDB header and CRC64 trailer")

@@ -34,10 +34,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal
 
-from redisops.errors import ConflictError, NotFoundError, RedisOpsError, VerificationError
+from redisops.errors import ConflictError, NotFoundError, PlatformError, RedisOpsError, VerificationError
 from redisops.rdb import RdbStreamVerifier, RdbVerification, check_rdb_loadable
+from redisops.restore.durable import DIR_MODE, Checker, fsync_dir, stage_file, write_atomic
 from redisops.restore.plan import (
     RECORD_NAME,
     UNDO_DIR_NAME,
@@ -71,8 +72,6 @@ __all__ = [
 ProgressCallback = Callable[[str, int, int | None], None]
 """Called with (phase, bytes done, bytes total or None); phases: ``stage``."""
 
-_FILE_MODE = 0o644
-_DIR_MODE = 0o755
 _BACKUP_HINT = "the backup is corrupt or incomplete; pick another backup or take a new one"
 
 
@@ -199,26 +198,6 @@ def read_record(data_dir: Path) -> RestoreRecord | None:
 # -- low-level file helpers --------------------------------------------------------------------
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f"{path.name}.tmp-{secrets.token_hex(3)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _FILE_MODE)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
 def _sha256_file(path: Path) -> tuple[int, str]:
     h = hashlib.sha256()
     size = 0
@@ -276,17 +255,11 @@ def tree_digest(root: Path, *, exclude: Iterable[str] = ()) -> dict[str, tuple[s
 # -- staging -----------------------------------------------------------------------------------
 
 
-class _Checker(Protocol):
-    def feed(self, chunk: bytes) -> None: ...
-
-    def finish(self) -> RdbVerification | None: ...
-
-
 class _RdbChecker:
     """RDB structure, CRC64, version (checked as soon as the header arrives) and key counts."""
 
     def __init__(self, settings: TargetSettings, expected: ExpectedBackup | None, name: str) -> None:
-        self._v = RdbStreamVerifier()
+        self._v = RdbStreamVerifier(sha256=False)  # _stage_file hashes the same bytes
         self._settings = settings
         self._expected = expected
         self._name = name
@@ -427,56 +400,6 @@ class _BaseChecker:
         return self._inner.finish()
 
 
-def _stage_file(
-    chunks: Iterable[bytes],
-    path: Path,
-    want: ExpectedFile,
-    checker: _Checker,
-    name: str,
-    progress: Callable[[int], None],
-) -> RdbVerification | None:
-    """Write ``chunks`` to ``path`` while hashing and checking; raise VerificationError on a mismatch."""
-    sha = hashlib.sha256()
-    size = 0
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _FILE_MODE)
-    try:
-        for chunk in chunks:
-            if not chunk:
-                continue
-            size += len(chunk)
-            if size > want.size:
-                raise VerificationError(
-                    f"{name}: more bytes than the backup's recorded size {want.size}",
-                    hint="the backup object does not match its manifest; pick another backup",
-                    context={"file": name, "expected_size": want.size},
-                )
-            data = bytes(chunk)
-            sha.update(data)
-            checker.feed(data)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            progress(len(data))
-        if size != want.size:
-            raise VerificationError(
-                f"{name} is truncated: {size} bytes, the backup's recorded size is {want.size}",
-                hint="the download ended early or the object is damaged; retry, or pick another backup",
-                context={"file": name, "size": size, "expected_size": want.size},
-            )
-        digest = sha.hexdigest()
-        if digest != want.sha256:
-            raise VerificationError(
-                f"{name}: sha256 {digest} differs from the backup's recorded {want.sha256}",
-                hint="the bytes changed since the backup was made (corruption); pick another backup",
-                context={"file": name, "sha256": digest, "expected_sha256": want.sha256},
-            )
-        result = checker.finish()
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return result
-
-
 # -- the restore -------------------------------------------------------------------------------
 
 
@@ -525,20 +448,20 @@ def restore_rdb(
         top = staging / plan.installed[0]
         stage_action = next(a for a in plan.actions if a.kind == "stage")
         target = data_dir / stage_action.target
-        target.parent.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
+        target.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
         checker = _RdbChecker(settings, expected, f"backup {expected.backup_id}")
-        verification = _stage_file(chunks, target, want, checker, f"backup {expected.backup_id}", progress)
+        verification = stage_file(chunks, target, want, checker, f"backup {expected.backup_id}", progress)
         files = [InstalledFile(stage_action.target.split("/", 1)[1], want.size, want.sha256)]
         if plan.form == "aof":
             manifest = aof_manifest_line(settings.appendfilename).encode()
             m_action = next(a for a in plan.actions if a.kind == "write_manifest")
-            _write_atomic(data_dir / m_action.target, manifest)
+            write_atomic(data_dir / m_action.target, manifest)
             files.append(
                 InstalledFile(
                     m_action.target.split("/", 1)[1], len(manifest), hashlib.sha256(manifest).hexdigest()
                 )
             )
-            _fsync_dir(top)
+            fsync_dir(top)
         return _Staged(files, verification, want.size)
 
     return _run(plan, data_dir, settings, expected, now, stage, on_progress)
@@ -600,10 +523,10 @@ def restore_aof_dir(
 
     def stage(staging: Path, progress: Callable[[int], None]) -> _Staged:
         top = staging / plan.installed[0]
-        top.mkdir(mode=_DIR_MODE, parents=True)
+        top.mkdir(mode=DIR_MODE, parents=True)
         # the manifest first: it says which file is the base and which are incr files
         mf = expected.files[manifest_name]  # type: ignore[index]
-        _stage_file(sources[manifest_name], top / manifest_name, mf, _NullChecker(), manifest_name, progress)
+        stage_file(sources[manifest_name], top / manifest_name, mf, _NullChecker(), manifest_name, progress)
         kinds = _parse_manifest((top / manifest_name).read_bytes(), manifest_name)
         listed = {n for n, k in kinds.items() if k in ("b", "i")}
         given = set(names) - {manifest_name}
@@ -620,15 +543,15 @@ def restore_aof_dir(
         total = mf.size
         for name in sorted(given):
             want = expected.files[name]  # type: ignore[index]
-            checker: _Checker = _BaseChecker(settings, name) if kinds.get(name) == "b" else _AofChecker(name)
+            checker: Checker = _BaseChecker(settings, name) if kinds.get(name) == "b" else _AofChecker(name)
             if kinds.get(name) == "h":
                 checker = _NullChecker()
-            result = _stage_file(sources[name], top / name, want, checker, name, progress)
+            result = stage_file(sources[name], top / name, want, checker, name, progress)
             if kinds.get(name) == "b":
                 verification = result
             staged.append(InstalledFile(f"{plan.installed[0]}/{name}", want.size, want.sha256))
             total += want.size
-        _fsync_dir(top)
+        fsync_dir(top)
         return _Staged(staged, verification, total)
 
     return _run(plan, data_dir, settings, expected, now, stage, on_progress)
@@ -698,12 +621,18 @@ def _run(
             on_progress("stage", done, total)
 
     t0 = time.monotonic()
-    staging.mkdir(mode=_DIR_MODE)
+    staging.mkdir(mode=DIR_MODE)
     try:
         staged = stage(staging, progress)
-        _fsync_dir(staging)
-    except BaseException:
+        fsync_dir(staging)
+    except BaseException as e:
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(e, OSError):
+            raise PlatformError(
+                f"restore failed while staging the backup in {data_dir}: {e}; nothing was changed",
+                hint="check the data dir's filesystem (free space, permissions, disk errors), then retry",
+                context={"data_dir": str(data_dir)},
+            ) from e
         raise
     t1 = time.monotonic()
 
@@ -731,25 +660,25 @@ def _run(
     moved: list[str] = []
     installed = False
     try:
-        undo_root.mkdir(mode=_DIR_MODE, exist_ok=True)
-        undo.mkdir(mode=_DIR_MODE)
+        undo_root.mkdir(mode=DIR_MODE, exist_ok=True)
+        undo.mkdir(mode=DIR_MODE)
         if previous_record is not None:
-            _write_atomic(undo / "previous-record.json", previous_record)
-        _fsync_dir(undo_root)
-        _write_atomic(data_dir / RECORD_NAME, record.to_json())
+            write_atomic(undo / "previous-record.json", previous_record)
+        fsync_dir(undo_root)
+        write_atomic(data_dir / RECORD_NAME, record.to_json())
         for name in plan.moved_aside:
             os.rename(data_dir / name, undo / name)
             moved.append(name)
-        _fsync_dir(undo)
+        fsync_dir(undo)
         os.rename(staging / top, data_dir / top)
         installed = True
-        _fsync_dir(data_dir)
+        fsync_dir(data_dir)
         _chown_tree(data_dir / top, settings.uid, settings.gid)
         for p in (undo_root, undo, undo / "previous-record.json", data_dir / RECORD_NAME):
             _chown_path(p, settings)
         done_record = record.with_status("complete")
-        _write_atomic(data_dir / RECORD_NAME, done_record.to_json())
-        _write_atomic(undo / "record.json", done_record.to_json())
+        write_atomic(data_dir / RECORD_NAME, done_record.to_json())
+        write_atomic(undo / "record.json", done_record.to_json())
         for p in (data_dir / RECORD_NAME, undo / "record.json"):
             _chown_path(p, settings)
     except BaseException as e:
@@ -763,7 +692,7 @@ def _run(
             ) from e
         raise
     shutil.rmtree(staging, ignore_errors=True)
-    _fsync_dir(data_dir)
+    fsync_dir(data_dir)
     t2 = time.monotonic()
     return RestoreResult(
         operation_id=plan.operation_id,
@@ -828,14 +757,14 @@ def _rollback(
         if previous_record is None:
             (data_dir / RECORD_NAME).unlink(missing_ok=True)
         else:
-            _write_atomic(data_dir / RECORD_NAME, previous_record)
+            write_atomic(data_dir / RECORD_NAME, previous_record)
         (undo / "previous-record.json").unlink(missing_ok=True)
         undo.rmdir()
         if created_undo_root:
             undo.parent.rmdir()
     shutil.rmtree(staging, ignore_errors=True)
     with contextlib.suppress(OSError):
-        _fsync_dir(data_dir)
+        fsync_dir(data_dir)
 
 
 # -- undo --------------------------------------------------------------------------------------
@@ -885,10 +814,10 @@ def undo_restore(data_dir: Path, now: datetime, *, operation_id: str | None = No
     undo = data_dir / rel_undo
     if undo.exists():
         raise ConflictError(f"undo folder {rel_undo} already exists", hint="use a new operation id")
-    (data_dir / UNDO_DIR_NAME).mkdir(mode=_DIR_MODE, exist_ok=True)
-    undo.mkdir(mode=_DIR_MODE)
+    (data_dir / UNDO_DIR_NAME).mkdir(mode=DIR_MODE, exist_ok=True)
+    undo.mkdir(mode=DIR_MODE)
     previous_record = (data_dir / RECORD_NAME).read_bytes()
-    _write_atomic(undo / "previous-record.json", previous_record)
+    write_atomic(undo / "previous-record.json", previous_record)
     aside: list[MovedEntry] = []
     for name in managed:
         current = data_dir / name
@@ -898,14 +827,14 @@ def undo_restore(data_dir: Path, now: datetime, *, operation_id: str | None = No
             kind: Literal["file", "dir"] = "dir" if current.is_dir() else "file"
             os.rename(current, undo / name)
             aside.append(MovedEntry(name, f"{rel_undo}/{name}", kind))
-    _fsync_dir(undo)
+    fsync_dir(undo)
     put_back: list[str] = []
     for name in managed:
         if name in back:
             os.rename(back[name], data_dir / name)
             put_back.append(name)
-    _fsync_dir(data_dir)
-    _fsync_dir(old_undo)
+    fsync_dir(data_dir)
+    fsync_dir(old_undo)
     installed = tuple(
         InstalledFile(rel, *_sha256_file(p))
         for name in put_back
@@ -925,8 +854,8 @@ def undo_restore(data_dir: Path, now: datetime, *, operation_id: str | None = No
         undoes=record.operation_id,
         extra=dict(record.extra),
     )
-    _write_atomic(data_dir / RECORD_NAME, new.to_json())
-    _write_atomic(undo / "record.json", new.to_json())
+    write_atomic(data_dir / RECORD_NAME, new.to_json())
+    write_atomic(undo / "record.json", new.to_json())
     target = record.extra.get("target")
     if isinstance(target, dict):
         uid, gid = target.get("uid"), target.get("gid")

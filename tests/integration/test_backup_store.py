@@ -7,6 +7,7 @@ import logging
 import os
 import random
 import signal
+import threading
 import time
 import tracemalloc
 from collections.abc import Iterator
@@ -35,6 +36,7 @@ from redisops.errors import (
     VerificationError,
 )
 from tests.harness.plugin import S3Endpoint
+from tests.harness.proxy import TcpProxy
 
 PART = 5 * MIB  # S3's minimum part size: forces multipart on small test data
 CREDS = AwsCredentials("testing", "testing")
@@ -549,6 +551,44 @@ def test_conditional_writes_and_errors(s3_endpoint: S3Endpoint, s3_bucket: str) 
     with pytest.raises(NotFoundError):
         missing_bucket.list_keys("")
     assert s3.delete_keys([f"redisops/many/{i}" for i in range(1500)]) == 1500  # two batches
+
+
+# --- read-ahead download -----------------------------------------------------------------------------
+def _read_ahead_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name == "s3-read-ahead"]
+
+
+def test_read_ahead_download_is_exact_and_stops_when_closed(s3_endpoint: S3Endpoint, s3_bucket: str) -> None:
+    s3 = S3Adapter(settings(s3_endpoint.url, s3_bucket))
+    data = os.urandom(7 * MIB + 123)
+    s3.put_bytes("redisops/ra/obj", data)
+    chunks = list(s3.iter_chunks("redisops/ra/obj", chunk_size=MIB, read_ahead=3))
+    assert b"".join(chunks) == data
+    assert max(len(c) for c in chunks) <= MIB
+    # a consumer that stops early (an error of its own, close()) stops the reader thread too
+    it = s3.iter_chunks("redisops/ra/obj", chunk_size=MIB // 4, read_ahead=2)
+    assert len(next(it)) == MIB // 4
+    it.close()
+    assert _read_ahead_threads() == []
+    assert s3.get_bytes("redisops/ra/obj")[0] == data  # the connection pool is still usable
+
+
+def test_read_ahead_download_cut_midway_raises_connection_failed(
+    s3_endpoint: S3Endpoint, s3_bucket: str
+) -> None:
+    direct = S3Adapter(settings(s3_endpoint.url, s3_bucket))
+    direct.put_bytes("redisops/ra/big", os.urandom(12 * MIB))
+    host, port = s3_endpoint.url.removeprefix("http://").split(":")
+    with TcpProxy((host, int(port))) as proxy:
+        s3 = S3Adapter(settings(f"http://127.0.0.1:{proxy.port}", s3_bucket, max_attempts=1))
+        got = 0
+        with pytest.raises(ConnectionFailed):
+            for chunk in s3.iter_chunks("redisops/ra/big", chunk_size=MIB, read_ahead=4):
+                got += len(chunk)
+                if got >= 2 * MIB and proxy.cut_count == 0:
+                    proxy.cut()
+        assert got < 12 * MIB
+    assert _read_ahead_threads() == []
 
 
 # --- memory ----------------------------------------------------------------------------------------------
