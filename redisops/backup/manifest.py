@@ -41,6 +41,7 @@ BackupKind = Literal["rdb", "aof"]
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _CRC64_RE = re.compile(r"^[0-9a-f]{16}$")
 _FIELDS = {
+    "used_memory_dataset",
     "format",
     "format_version",
     "id",
@@ -166,6 +167,7 @@ class Manifest:
     key_counts: Mapping[int, DbCounts] | None = None
     config_fingerprint: str | None = None
     notes: str = ""
+    used_memory_dataset: int | None = None
     format_version: int = field(default=FORMAT_VERSION)
 
     def __post_init__(self) -> None:
@@ -188,6 +190,8 @@ class Manifest:
         names = [o.name for o in self.objects]
         if len(set(names)) != len(names):
             _bad("object names are not unique", id=self.id)
+        if self.used_memory_dataset is not None and self.used_memory_dataset < 0:
+            _bad(f"used_memory_dataset {self.used_memory_dataset} is negative", id=self.id)
         if self.rdb_version is not None and not 1 <= self.rdb_version <= 255:
             _bad(f"rdb_version {self.rdb_version} is out of range", id=self.id)
         if self.key_counts is not None:
@@ -236,6 +240,7 @@ class Manifest:
             if self.key_counts is None
             else {str(db): {"keys": c.keys, "expires": c.expires} for db, c in self.key_counts.items()},
             "config_fingerprint": self.config_fingerprint,
+            "used_memory_dataset": self.used_memory_dataset,
             "tool_version": self.tool_version,
             "notes": self.notes,
         }
@@ -329,6 +334,7 @@ class Manifest:
             key_counts=key_counts,
             config_fingerprint=r.opt_str("config_fingerprint"),
             notes=r.opt_str("notes") or "",
+            used_memory_dataset=r.opt_int("used_memory_dataset"),
         )
 
 

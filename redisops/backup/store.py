@@ -753,12 +753,14 @@ class BackupWriter:
         config_fingerprint: str | None = None,
         notes: str = "",
         now: datetime | None = None,
+        used_memory_dataset: int | None = None,
     ) -> Manifest:
         """Write manifest.json LAST (the commit marker) and release the lock; returns the manifest.
 
         ``source_address`` loses any credentials; ``key_counts`` maps db -> DbCounts, a mapping with
         ``keys``/``expires`` or an object with those attributes (e.g. the RDB scanner's DbKeyCounts).
-        ``now`` (default: the clock) is the completion time.
+        ``now`` (default: the clock) is the completion time. ``used_memory_dataset`` (INFO memory of
+        the source) lets a restore refuse a target whose maxmemory cannot hold the data.
         """
         self._check_open()
         if not self._entries:
@@ -777,6 +779,7 @@ class BackupWriter:
             key_counts=None if key_counts is None else {int(db): _counts(c) for db, c in key_counts.items()},
             config_fingerprint=config_fingerprint,
             notes=notes,
+            used_memory_dataset=used_memory_dataset,
         )
         key = self.store.layout.manifest_key(self.store.source, self.backup_id)
         self.store.s3.put_bytes(key, manifest.to_json(), if_none_match=True, content_type="application/json")

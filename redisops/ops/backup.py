@@ -204,6 +204,7 @@ def create_rdb_backup(
             key_counts=counts,
             config_fingerprint=fingerprint,
             notes=notes,
+            used_memory_dataset=info.memory.used_memory_dataset,
         )
     say(BackupProgress("done", received[0], received[0]))
     return manifest
@@ -304,6 +305,7 @@ def create_aof_backup(
                     key_counts=None,  # the incr files change the base's counts; only a load can tell
                     config_fingerprint=config_fingerprint(ep),
                     notes=notes or "AOF directory",
+                    used_memory_dataset=info.memory.used_memory_dataset,
                 )
         finally:
             raw_command(client, "CONFIG", "SET", "auto-aof-rewrite-percentage", old_pct)

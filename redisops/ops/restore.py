@@ -68,14 +68,19 @@ def expected_from_manifest(m: Manifest) -> ExpectedBackup:
         if entry is None:
             raise NotFoundError(f"backup {m.id} has no dump.rdb object")
         return ExpectedBackup.for_rdb(
-            m.id, sha256=entry.sha256, size=entry.size, rdb_version=m.rdb_version, key_counts=m.key_counts
+            m.id,
+            sha256=entry.sha256,
+            size=entry.size,
+            rdb_version=m.rdb_version,
+            key_counts=m.key_counts,
+            dataset_bytes=m.used_memory_dataset,
         )
     files = {
         o.name.removeprefix("aof/"): ExpectedFile(o.size, o.sha256)
         for o in m.objects
         if o.name.startswith("aof/")
     }
-    return ExpectedBackup.for_aof(m.id, files, key_counts=m.key_counts)
+    return ExpectedBackup.for_aof(m.id, files, key_counts=m.key_counts, dataset_bytes=m.used_memory_dataset)
 
 
 def _source(store: BackupStore, m: Manifest) -> Iterable[bytes] | Mapping[str, Iterable[bytes]]:

@@ -55,8 +55,9 @@ from redisops.k8s import DEFAULT_TOOL_IMAGE, check_manifest, render_restore_job
 from redisops.k8s.manifests import LAST_RESTORE_ANNOTATION, render_undo_job
 from redisops.ops.backup import create_rdb_backup
 from redisops.ops.deploy import VerifyCheck, verify_deployment
-from redisops.ops.restore import resolve_backup
+from redisops.ops.restore import expected_from_manifest, resolve_backup
 from redisops.ops.restore_local import compare_key_counts, wait_loaded
+from redisops.restore import memory_fit
 
 if TYPE_CHECKING:
     from redisops.adapters.kube import Kube
@@ -416,6 +417,16 @@ def restore_k8s(
         ),
         f"record the restore on Deployment {t.deployment} ({LAST_RESTORE_ANNOTATION})",
     ]
+    # refuse before scaling anything down: the Job's engine would refuse the same plan in-cluster
+    too_big, tight = memory_fit(
+        expected_from_manifest(m), cfg.config.maxmemory_bytes, cfg.config.maxmemory_policy
+    )
+    if tight is not None:
+        out.plan.append(f"warning: {tight}")
+    if too_big is not None:
+        if not dry_run:
+            raise too_big
+        out.plan.insert(0, f"refused: {too_big.message}")
     pw = _password(cfg, password)
     pod = _ready_pod(kube, t)
     if pod is not None:

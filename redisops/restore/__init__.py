@@ -40,6 +40,7 @@ from redisops.restore.plan import (
     ExpectedFile,
     RestorePlan,
     TargetSettings,
+    memory_fit,
     plan_restore,
     running_signs,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "TargetSettings",
     "UndoResult",
     "list_data_dir",
+    "memory_fit",
     "plan_restore",
     "plan_restore_in",
     "read_record",

@@ -43,6 +43,7 @@ __all__ = [
     "aof_base_name",
     "aof_manifest_line",
     "aof_manifest_name",
+    "memory_fit",
     "new_operation_id",
     "operation_folder_name",
     "plan_restore",
@@ -84,6 +85,9 @@ class TargetSettings:
         redis_version: the target's Redis version (``7.0.15``): an RDB newer than it can load is refused.
         uid, gid: chown installed files to these (the redis user, 999 in the official image); None
             leaves ownership alone.
+        maxmemory: the target's maxmemory in bytes (0 = no limit); a backup whose data does not fit
+            is refused (Redis would evict keys right after loading, or refuse every write).
+        maxmemory_policy: the target's eviction policy (named in that refusal).
     """
 
     appendonly: bool
@@ -93,6 +97,8 @@ class TargetSettings:
     dbfilename: str = "dump.rdb"
     uid: int | None = None
     gid: int | None = None
+    maxmemory: int = 0
+    maxmemory_policy: str = "noeviction"
 
     def __post_init__(self) -> None:
         for name in ("appenddirname", "appendfilename", "dbfilename"):
@@ -116,6 +122,8 @@ class TargetSettings:
             dbfilename=r.dbfilename,
             uid=uid,
             gid=gid,
+            maxmemory=r.maxmemory_bytes,
+            maxmemory_policy=r.maxmemory_policy,
         )
 
     @property
@@ -151,6 +159,7 @@ class ExpectedBackup:
     rdb_version: int | None = None
     key_counts: Mapping[int, KeyCountsLike] | None = None
     files: Mapping[str, ExpectedFile] | None = None
+    dataset_bytes: int | None = None
 
     def __post_init__(self) -> None:
         if self.kind == "rdb":
@@ -168,9 +177,11 @@ class ExpectedBackup:
         size: int,
         rdb_version: int | None = None,
         key_counts: Mapping[int, KeyCountsLike] | None = None,
+        dataset_bytes: int | None = None,
     ) -> ExpectedBackup:
-        """Facts of an RDB backup (one ``dump.rdb`` object)."""
-        return cls(backup_id, "rdb", sha256, size, rdb_version, key_counts)
+        """Facts of an RDB backup (one ``dump.rdb`` object); ``dataset_bytes``: the source's
+        ``used_memory_dataset`` when the backup was taken."""
+        return cls(backup_id, "rdb", sha256, size, rdb_version, key_counts, dataset_bytes=dataset_bytes)
 
     @classmethod
     def for_aof(
@@ -179,9 +190,10 @@ class ExpectedBackup:
         files: Mapping[str, ExpectedFile],
         *,
         key_counts: Mapping[int, KeyCountsLike] | None = None,
+        dataset_bytes: int | None = None,
     ) -> ExpectedBackup:
         """Facts of an AOF backup: every file of the ``appendonlydir`` (manifest included) by name."""
-        return cls(backup_id, "aof", key_counts=key_counts, files=dict(files))
+        return cls(backup_id, "aof", key_counts=key_counts, files=dict(files), dataset_bytes=dataset_bytes)
 
     @property
     def total_size(self) -> int:
@@ -320,6 +332,56 @@ def running_signs(listing: DataDirListing, appenddirname: str) -> list[str]:
     return signs
 
 
+#: a restored dataset above this share of maxmemory is reported (writes will soon evict or fail)
+MEMORY_WARN_SHARE = 0.9
+
+
+def memory_fit(
+    expected: ExpectedBackup, maxmemory: int, policy: str = "noeviction"
+) -> tuple[ConfigError | None, str | None]:
+    """Whether the backup's data fits a target's ``maxmemory`` (bytes, 0 = no limit) under eviction
+    ``policy``: (refusal, warning), at most one of them set.
+
+    The need is the source's ``used_memory_dataset`` when the backup recorded it; otherwise the RDB's
+    size, a lower bound (values are at least as big in memory as in the compressed file). Loading
+    ignores maxmemory, so an oversized restore loads completely and then, on the first command, Redis
+    evicts keys until it fits (``allkeys-*``/``volatile-*``) or refuses every write (``noeviction``).
+    """
+    limit = maxmemory
+    if limit <= 0:
+        return None, None
+    if expected.dataset_bytes is not None:
+        need, what = expected.dataset_bytes, "used"
+    elif expected.kind == "rdb" and expected.size:
+        need, what = expected.size, "needs at least (its RDB size)"
+    else:
+        return None, None
+    mib = 1024 * 1024
+    if need > limit:
+        effect = (
+            "refuse every write (noeviction)"
+            if policy == "noeviction"
+            else f"evict keys right after loading ({policy}): data would be lost"
+        )
+        return (
+            ConfigError(
+                f"backup {expected.backup_id} does not fit the target: its data {what} {need / mib:.0f} MiB, "
+                f"the target's maxmemory is {limit / mib:.0f} MiB, so Redis would {effect}",
+                hint=f"raise maxmemory (config.maxmemory) to more than {need / mib:.0f} MiB, deploy that, "
+                "then restore; or restore into a bigger scratch server to extract what you need",
+                context={"need_bytes": need, "maxmemory": limit, "policy": policy},
+            ),
+            None,
+        )
+    if need > limit * MEMORY_WARN_SHARE:
+        soon = "fail" if policy == "noeviction" else "evict keys"
+        return None, (
+            f"the restored data ({need / mib:.0f} MiB) fills {need / limit:.0%} of maxmemory "
+            f"({limit / mib:.0f} MiB): new writes will soon {soon}"
+        )
+    return None, None
+
+
 def plan_restore(
     listing: DataDirListing,
     settings: TargetSettings,
@@ -380,6 +442,11 @@ def plan_restore(
                 context={"free_bytes": listing.free_bytes, "needed": expected.total_size},
             )
         )
+    too_big, tight = memory_fit(expected, settings.maxmemory, settings.maxmemory_policy)
+    if too_big is not None:
+        errors.append(too_big)
+    if tight is not None:
+        warnings.append(tight)
     for name in settings.managed_names:
         entry = listing.entries.get(name)
         if entry is not None and entry.kind == "other":

@@ -80,6 +80,7 @@ def test_backup_under_write_load_verifies_deep(redis_server, redis_factory, s3_e
     assert m.key_counts[2].keys == 150 and m.key_counts[5].keys == 150
     assert m.key_counts[0].keys >= 150  # the benchmark's keys land in db0 too
     assert m.config_fingerprint
+    assert m.used_memory_dataset and m.used_memory_dataset > 0  # lets a restore check the target fits
     res = verify_backup(store, m.id, deep=True)
     assert res.ok, res.problems
     assert res.loaded_key_counts == {db: c.keys for db, c in m.key_counts.items()}

@@ -21,7 +21,7 @@ import pytest
 from redisops.adapters.local import free_port, start_redis
 from redisops.adapters.redis_conn import RedisEndpoint, connect, raw_command
 from redisops.config import config_from_mapping, render_redis_conf
-from redisops.errors import ConflictError, VerificationError
+from redisops.errors import ConfigError, ConflictError, VerificationError
 from redisops.inspect import parse_info
 from redisops.ops.compare import compare_datasets
 from redisops.ops.datasets import DatasetSpec, populate
@@ -161,6 +161,40 @@ def test_naive_dump_rdb_copy_into_appendonly_server_comes_up_empty(source, redis
     assert _dbsizes(target.endpoint) == {}
     target.restart()  # the shutdown save overwrites the copied dump.rdb with the empty dataset
     assert hashlib.sha256((target.data_dir / "dump.rdb").read_bytes()).hexdigest() != v.sha256
+
+
+def test_dataset_over_maxmemory_is_evicted_after_loading_so_the_engine_refuses(source, redis_factory):
+    """Loading ignores maxmemory; the first command then evicts: the engine refuses such a restore."""
+    chunks, v = _snapshot(source)
+    client = connect(source.endpoint, check=False)
+    try:
+        dataset = parse_info(raw_command(client, "INFO", "memory")).memory.used_memory_dataset
+    finally:
+        client.close()
+    assert dataset and dataset > 4 * 1024 * 1024
+    small = redis_factory(
+        config={"config": {"appendonly": "no", "maxmemory": "3mb", "maxmemory_policy": "allkeys-lru"}},
+        name="small",
+    )
+    # the trap: the same RDB loaded by a server whose maxmemory is too small loses keys silently
+    small.process.stop()
+    (small.data_dir / "dump.rdb").write_bytes(b"".join(chunks))
+    _start(small)
+    wait_loaded(small.endpoint)
+    deadline = time.monotonic() + 10
+    while sum(_dbsizes(small.endpoint).values()) >= (v.total_keys or 0) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sum(_dbsizes(small.endpoint).values()) < (v.total_keys or 0)
+    small.process.stop()
+    # the engine refuses the restore before touching anything
+    expected = ExpectedBackup.for_rdb(
+        "bk-big", sha256=v.sha256, size=v.size, rdb_version=v.rdb_version, dataset_bytes=dataset
+    )
+    before = tree_digest(small.data_dir)
+    with pytest.raises(ConfigError, match="does not fit") as err:
+        restore_rdb(_chunked(b"".join(chunks)), small.data_dir, _settings(small), expected, NOW)
+    assert "allkeys-lru" in err.value.message and "maxmemory" in err.value.hint
+    assert tree_digest(small.data_dir) == before
 
 
 # -- round trips -------------------------------------------------------------------------------

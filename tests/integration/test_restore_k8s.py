@@ -25,7 +25,7 @@ from redisops.adapters.kube import Kube
 from redisops.adapters.local import free_port, start_redis
 from redisops.adapters.s3 import AwsCredentials
 from redisops.config import BackupTarget, DeploymentConfig, render_redis_conf
-from redisops.errors import ConflictError, VerificationError
+from redisops.errors import ConfigError, ConflictError, VerificationError
 from redisops.k8s import check_manifest, render_manifests, render_restore_job
 from redisops.ops.backup import create_rdb_backup, open_store
 from redisops.ops.datasets import DatasetSpec, populate
@@ -218,6 +218,22 @@ def test_non_empty_target_is_refused_without_force(k: Kube, env: Any, cfg, store
     assert env.objects("Job", NS) == []
     assert _deployment(k)["metadata"]["resourceVersion"] == since
     assert store.list() == [store.get(backup.id)]  # no safety backup either
+
+
+def test_backup_bigger_than_maxmemory_is_refused_before_scaling(
+    k: Kube, env: Any, cfg, store, backup
+) -> None:
+    need = backup.used_memory_dataset
+    assert need
+    small = cfg.model_copy(update={"config": cfg.config.model_copy(update={"maxmemory": str(need // 2)})})
+    since = _deployment(k)["metadata"]["resourceVersion"]
+    with pytest.raises(ConfigError, match="does not fit") as err:
+        restore_k8s(k, small, store, backup.id, confirmed=True, force=True)
+    assert "raise maxmemory" in err.value.hint
+    assert env.objects("Job", NS) == []
+    assert _deployment(k)["metadata"]["resourceVersion"] == since
+    plan = restore_k8s(k, small, store, backup.id, dry_run=True).plan
+    assert plan[0].startswith("refused: backup") and "does not fit" in plan[0]
 
 
 def test_compare_key_counts_tolerates_expired_keys_only() -> None:

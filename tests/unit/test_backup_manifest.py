@@ -39,6 +39,7 @@ def sample(**kw: Any) -> Manifest:
         "key_counts": {0: DbCounts(10, 2), 3: DbCounts(1, 0)},
         "config_fingerprint": "sha256:" + "cd" * 32,
         "notes": "before cutover",
+        "used_memory_dataset": 123456,
     }
     fields.update(kw)
     return Manifest(**fields)
@@ -59,10 +60,24 @@ def test_round_trip() -> None:
 
 
 def test_optional_fields_may_be_absent_or_null() -> None:
-    m = sample(key_counts=None, redis_version=None, rdb_version=None, config_fingerprint=None, notes="")
+    m = sample(
+        key_counts=None,
+        redis_version=None,
+        rdb_version=None,
+        config_fingerprint=None,
+        notes="",
+        used_memory_dataset=None,
+    )
     assert Manifest.from_json(m.to_json()) == m
     doc = json.loads(m.to_json())
-    for k in ("key_counts", "redis_version", "rdb_version", "config_fingerprint", "notes"):
+    for k in (
+        "key_counts",
+        "redis_version",
+        "rdb_version",
+        "config_fingerprint",
+        "notes",
+        "used_memory_dataset",
+    ):
         del doc[k]
     assert Manifest.from_dict(doc) == m
     assert not sample(objects=(ObjectEntry("dump.rdb", 1, SHA),)).verified
@@ -101,6 +116,8 @@ def test_unknown_format_version_is_rejected(version: object) -> None:
         (lambda d: d.update(completed_at="2020-01-01T00:00:00Z"), VerificationError),
         (lambda d: d["source"].update(address="redis://u:secret@h:6379"), VerificationError),
         (lambda d: d.update(key_counts={"0": {"keys": 1, "expires": 5}}), VerificationError),
+        (lambda d: d.update(used_memory_dataset=-1), VerificationError),
+        (lambda d: d.update(used_memory_dataset="1mb"), ParseError),
     ],
 )
 def test_malformed_manifests_are_rejected(mutate: Any, error: type[Exception]) -> None:

@@ -18,6 +18,7 @@ from redisops.restore import (
     MovedEntry,
     RestoreRecord,
     TargetSettings,
+    memory_fit,
     plan_restore,
     running_signs,
 )
@@ -292,3 +293,51 @@ def test_manifest_parsing():
     ):
         with pytest.raises(VerificationError):
             _parse_manifest(bad, "m")
+
+
+# -- maxmemory: a restore that cannot fit would lose data right after loading ---------------------
+MIB = 1024 * 1024
+
+
+def test_memory_fit_refuses_a_dataset_bigger_than_maxmemory() -> None:
+    big = ExpectedBackup.for_rdb("bk-big", sha256=SHA, size=100 * MIB, dataset_bytes=300 * MIB)
+    err, warn = memory_fit(big, 256 * MIB, "allkeys-lru")
+    assert err is not None and warn is None
+    assert "300 MiB" in err.message and "256 MiB" in err.message and "evict" in err.message
+    assert "maxmemory" in err.hint
+    err, _ = memory_fit(big, 256 * MIB, "noeviction")
+    assert err is not None and "refuse every write" in err.message
+    assert memory_fit(big, 0, "allkeys-lru") == (None, None)  # no limit
+    assert memory_fit(big, 512 * MIB, "allkeys-lru") == (None, None)
+
+
+def test_memory_fit_without_a_recorded_dataset_uses_the_rdb_size_as_a_lower_bound() -> None:
+    err, _ = memory_fit(ExpectedBackup.for_rdb("bk", sha256=SHA, size=300 * MIB), 256 * MIB)
+    assert err is not None and "at least" in err.message
+    assert memory_fit(ExpectedBackup.for_rdb("bk", sha256=SHA, size=10 * MIB), 256 * MIB) == (None, None)
+    aof = ExpectedBackup.for_aof("bk", {"appendonly.aof.manifest": ExpectedFile(10, SHA)})
+    assert memory_fit(aof, 1) == (None, None)  # unknown: nothing to say
+
+
+def test_memory_fit_warns_when_the_dataset_nearly_fills_maxmemory() -> None:
+    tight = ExpectedBackup.for_rdb("bk", sha256=SHA, size=MIB, dataset_bytes=240 * MIB)
+    err, warn = memory_fit(tight, 256 * MIB, "allkeys-lru")
+    assert err is None and warn is not None and "94%" in warn and "evict" in warn
+
+
+def test_plan_is_blocked_when_the_backup_does_not_fit_the_target() -> None:
+    small_target = TargetSettings(
+        appendonly=True, redis_version="7.0.15", maxmemory=64 * MIB, maxmemory_policy="allkeys-lru"
+    )
+    big = ExpectedBackup.for_rdb("bk-big", sha256=SHA, size=1000, dataset_bytes=100 * MIB)
+    plan = plan_restore(_listing(), small_target, big, NOW, "op1")
+    assert any("does not fit" in b for b in plan.blockers)
+    with pytest.raises(ConfigError, match="does not fit"):
+        plan.raise_if_blocked()
+    assert not plan_restore(_listing(), small_target, RDB, NOW, "op2").blockers
+
+
+def test_target_settings_from_config_carry_maxmemory() -> None:
+    cfg = config_from_mapping({"config": {"maxmemory": "1gb", "maxmemory_policy": "noeviction"}})
+    s = TargetSettings.from_config(cfg, "7.0.15")
+    assert (s.maxmemory, s.maxmemory_policy) == (1024**3, "noeviction")
