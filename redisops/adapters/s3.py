@@ -110,7 +110,9 @@ class S3Settings:
         server_side_encryption: ``AES256`` (default), ``aws:kms`` (with ``kms_key_id`` or the account
             default key) or ``none``.
         kms_key_id: the KMS key for ``aws:kms``.
-        checksum_algorithm: None = botocore's default (CRC32 when supported); ``""`` = only when required
+        checksum_algorithm: None = botocore's default (CRC32 when supported; multipart uploads declare
+            CRC32 up front, as boto3's transfer manager does, so S3 keeps a composite checksum of the
+            parts instead of computing a full-object one at completion); ``""`` = only when required
             (for S3-compatibles without checksum support); ``CRC32``/``CRC32C``/``SHA1``/``SHA256`` = send it.
         verify_tls: False = accept any certificate (Velero's ``insecureSkipTLSVerify``).
         profile: a named profile of the default credential chain (ignored when ``credentials`` is given).
@@ -494,6 +496,13 @@ class S3Adapter:
         alg = self.settings.checksum_algorithm
         return {"ChecksumAlgorithm": alg.upper()} if alg else {}
 
+    def _multipart_checksum_args(self) -> dict[str, str]:
+        # botocore's default already sends a CRC32 with every part; declaring it on the upload keeps
+        # the parts and the upload consistent (a composite checksum, cheap to complete)
+        if self.settings.checksum_algorithm is None:
+            return {"ChecksumAlgorithm": "CRC32"}
+        return self._checksum_args()
+
     # --- single objects --------------------------------------------------------------------------------
     def put_bytes(
         self,
@@ -832,7 +841,7 @@ class _StreamUpload:
             Key=self.key,
             ContentType=self.content_type,
             **self.s3._sse_args(),
-            **self.s3._checksum_args(),
+            **self.s3._multipart_checksum_args(),
         )
         self.upload_id = str(resp["UploadId"])
 
@@ -845,7 +854,7 @@ class _StreamUpload:
             UploadId=self.upload_id,
             PartNumber=number,
             Body=data,
-            **self.s3._checksum_args(),
+            **self.s3._multipart_checksum_args(),
         )
         entry: dict[str, Any] = {"PartNumber": number, "ETag": resp["ETag"]}
         for k in ("ChecksumCRC32", "ChecksumCRC32C", "ChecksumSHA1", "ChecksumSHA256", "ChecksumCRC64NVME"):

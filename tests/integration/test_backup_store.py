@@ -520,8 +520,12 @@ def test_server_side_encryption(
             assert head.kms_key_id == kms
 
 
-@pytest.mark.parametrize("checksum", ["", "CRC32", "SHA256"])
-def test_checksum_settings(s3_endpoint: S3Endpoint, s3_bucket: str, checksum: str) -> None:
+@pytest.mark.parametrize(
+    ("checksum", "stored"), [(None, "CRC32"), ("", None), ("CRC32", "CRC32"), ("SHA256", "SHA256")]
+)
+def test_checksum_settings(
+    s3_endpoint: S3Endpoint, s3_bucket: str, checksum: str | None, stored: str | None
+) -> None:
     s3 = S3Adapter(
         settings(s3_endpoint.url, s3_bucket, checksum_algorithm=checksum, server_side_encryption="none")
     )
@@ -530,6 +534,11 @@ def test_checksum_settings(s3_endpoint: S3Endpoint, s3_bucket: str, checksum: st
     assert r.parts == 3 and r.sha256 == hashlib.sha256(data).hexdigest()
     assert b"".join(s3.iter_chunks("redisops/c/obj")) == data
     assert s3.head("redisops/c/obj").server_side_encryption in (None, "AES256")
+    if stored is not None:  # the upload declared this algorithm: S3 keeps a composite checksum of the parts
+        attrs = s3.client.get_object_attributes(
+            Bucket=s3_bucket, Key="redisops/c/obj", ObjectAttributes=["Checksum"]
+        )
+        assert f"Checksum{stored}" in attrs["Checksum"] and attrs["Checksum"]["ChecksumType"] == "COMPOSITE"
 
 
 def test_conditional_writes_and_errors(s3_endpoint: S3Endpoint, s3_bucket: str) -> None:
