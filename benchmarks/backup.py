@@ -46,7 +46,9 @@ def measure(size_mib: int) -> dict[str, float]:
              "-o", "json"], env=child_env,
         )  # fmt: skip
         cpu_ops = _common.LAST_CPU_S
-        rdb_bytes = sum(o["size"] for o in json.loads(out)["objects"])
+        result = json.loads(out)
+        rdb_bytes = sum(o["size"] for o in result["objects"])
+        phases = result["timings"]
 
         say(f"[{size_mib} MiB] production floor: redis-cli --rdb /dev/null")
         # redis-cli cannot fsync /dev/null and exits 1 after a successful transfer
@@ -57,11 +59,16 @@ def measure(size_mib: int) -> dict[str, float]:
         dump = env.workdir / "peer.rdb"
         say(f"[{size_mib} MiB] sequential peer: redis-cli --rdb FILE + boto3 upload_file")
         t_dump, _, _ = run_measured(["redis-cli", "-p", str(port), "--rdb", str(dump)])
+        # the same upload as the aws cli (boto3's transfer manager); it prints how long the server took
+        # to complete the multipart upload (moto re-reads every part then: a cost per byte)
         upload = (
-            "import boto3,sys; s3=boto3.client('s3',endpoint_url=sys.argv[1],region_name='us-east-1');"
-            "s3.upload_file(sys.argv[2], sys.argv[3], 'peer/dump.rdb')"
+            "import boto3,sys,time; s3=boto3.client('s3',endpoint_url=sys.argv[1],region_name='us-east-1');"
+            "t={}; ev=s3.meta.events; op='s3.CompleteMultipartUpload';"
+            "ev.register('before-call.'+op, lambda **k: t.setdefault('a', time.monotonic()) and None);"
+            "ev.register('after-call.'+op, lambda **k: t.setdefault('b', time.monotonic()) and None);"
+            "s3.upload_file(sys.argv[2], sys.argv[3], 'peer/dump.rdb'); print(t['b'] - t['a'])"
         )
-        t_up, _, _ = run_measured(
+        t_up, _, up_out = run_measured(
             [sys.executable, "-c", upload, env.s3_url, str(dump), env.bucket], child_env
         )
         cpu_up = _common.LAST_CPU_S
@@ -78,6 +85,17 @@ def measure(size_mib: int) -> dict[str, float]:
         "ratio_vs_sequential": round(t_ops / seq, 3),
         "ratio_vs_max_floor_upload": round(t_ops / bound, 3),
         "redisops_peak_rss_mib": round(rss_ops / MiB, 1),
+        # where redisops's time went: process start-up (imports, S3 client), connect (lock, INFO,
+        # handshake), stream (bytes flowing; the floor is the same work alone), finish (the last parts
+        # and the server's multipart completion)
+        "redisops_startup_s": round(t_ops - phases["total"], 2),
+        "redisops_connect_s": phases.get("connect"),
+        "redisops_stream_s": phases.get("stream"),
+        "redisops_finish_upload_s": phases.get("finish_upload"),
+        "peer_complete_multipart_s": round(float(up_out.strip()), 2),
+        # no streaming client can beat this: the stream cannot be faster than the floor, and the
+        # server completes the upload only after its last byte
+        "floor_plus_completion_s": round(t_floor + phases.get("finish_upload", 0.0), 2),
         # CPU of the client processes: on 2 cores the redis fork, moto and the client compete
         "redisops_cpu_s": round(cpu_ops, 2),
         "upload_client_cpu_s": round(cpu_up, 2),

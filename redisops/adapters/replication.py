@@ -194,17 +194,27 @@ class ReplicationRdbStream:
         assert self._sock is not None
         try:
             return self._sock.recv(size)
-        except TimeoutError as e:
-            raise OperationTimeout(
+        except OSError as e:
+            raise self._recv_error(e, during) from e
+
+    def _recv_into(self, into: memoryview, during: str) -> int:
+        assert self._sock is not None
+        try:
+            return self._sock.recv_into(into)
+        except OSError as e:
+            raise self._recv_error(e, during) from e
+
+    def _recv_error(self, e: OSError, during: str) -> RedisOpsError:
+        if isinstance(e, TimeoutError):
+            return OperationTimeout(
                 f"Redis at {self._where} sent nothing for {self.timeout:g} s {during}",
                 hint="the server may be overloaded or the network stalled; retry, or raise the timeout",
                 context=self._ctx(bytes_received=self.bytes_received),
-            ) from e
-        except OSError as e:
-            raise ConnectionFailed(
-                f"connection to {self._where} failed {during}: {e.strerror or e}",
-                context=self._ctx(bytes_received=self.bytes_received),
-            ) from e
+            )
+        return ConnectionFailed(
+            f"connection to {self._where} failed {during}: {e.strerror or e}",
+            context=self._ctx(bytes_received=self.bytes_received),
+        )
 
     def _send_command(self, *args: str) -> None:
         assert self._sock is not None
@@ -365,40 +375,68 @@ class ReplicationRdbStream:
         if self._on_progress is not None:
             self._on_progress(self.bytes_received, self.expected_size)
 
+    def _low_water(self) -> int:
+        # a chunk is handed on once less than this much room is left in the buffer: Redis writes the
+        # payload in ~16 KB pieces, and per-piece work downstream (hashing, parsing, progress) costs
+        # more than the bytes; whole chunks keep it proportional to the data
+        return max(1, min(64 * 1024, self.chunk_size // 4))
+
     def _length_payload(self) -> Iterator[bytes]:
         assert self.expected_size is not None
         remaining = self.expected_size
         pending, self._buf = bytes(self._buf[:remaining]), bytearray()
-        while True:
-            if pending:
-                remaining -= len(pending)
-                self._progress(len(pending))
-                yield pending
-            if remaining <= 0:
-                return
-            pending = self._recv(min(self.chunk_size, remaining), "while streaming the snapshot")
-            if not pending:
-                raise self._truncated(f"{self.bytes_received} of {self.expected_size} bytes")
+        if pending:
+            remaining -= len(pending)
+            self._progress(len(pending))
+            yield pending
+        buf = bytearray(self.chunk_size)
+        view = memoryview(buf)
+        low = self._low_water()
+        try:
+            while remaining > 0:
+                have, want = 0, min(self.chunk_size, remaining)
+                while have < want and (have == 0 or want - have >= low):
+                    n = self._recv_into(view[have:want], "while streaming the snapshot")
+                    if not n:
+                        got = self.bytes_received + have
+                        raise self._truncated(f"{got} of {self.expected_size} bytes")
+                    have += n
+                remaining -= have
+                self._progress(have)
+                yield bytes(view[:have])
+        finally:
+            view.release()
 
     def _eof_payload(self) -> Iterator[bytes]:
-        mark = self._eof_mark
-        held, self._buf = bytes(self._buf), bytearray()  # the last bytes seen, possibly the mark
-        while True:
-            if len(held) >= EOF_MARK_SIZE and held[-EOF_MARK_SIZE:] == mark:
-                body = held[:-EOF_MARK_SIZE]
-                if body:
-                    self._progress(len(body))
-                    yield body
-                return
-            if len(held) > EOF_MARK_SIZE:
-                body, held = held[:-EOF_MARK_SIZE], held[-EOF_MARK_SIZE:]
-                self._progress(len(body))
-                yield body
-            data = self._recv(self.chunk_size, "while streaming the snapshot")
-            if not data:
-                got = self.bytes_received + len(held)
-                raise self._truncated(f"{got} bytes (size unknown: diskless transfer) and no end mark")
-            held += data
+        # One buffer: the last EOF_MARK_SIZE bytes seen (possibly the mark) followed by what the next
+        # recv_into calls bring; everything but that tail is handed on once the buffer is nearly full.
+        # The mark is checked after every recv: nothing follows it.
+        mark, keep = self._eof_mark, EOF_MARK_SIZE
+        buf = bytearray(max(self.chunk_size, len(self._buf)) + keep)
+        have = len(self._buf)
+        buf[:have], self._buf = self._buf, bytearray()
+        view = memoryview(buf)
+        low = self._low_water()
+        try:
+            while True:
+                if have >= keep and view[have - keep : have] == mark:
+                    if have > keep:
+                        self._progress(have - keep)
+                        yield bytes(view[: have - keep])
+                    return
+                if have > keep and len(buf) - have < low:
+                    body = have - keep
+                    self._progress(body)
+                    yield bytes(view[:body])
+                    buf[:keep] = bytes(view[body:have])
+                    have = keep
+                n = self._recv_into(view[have:], "while streaming the snapshot")
+                if not n:
+                    got = self.bytes_received + have
+                    raise self._truncated(f"{got} bytes (size unknown: diskless transfer) and no end mark")
+                have += n
+        finally:
+            view.release()
 
     def _truncated(self, what: str) -> ConnectionFailed:
         return ConnectionFailed(

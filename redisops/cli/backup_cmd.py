@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -110,6 +110,39 @@ def _bar(output: Output, label: str) -> Iterator[Any]:
         yield update
 
 
+class _PhaseClock:
+    """Wraps a progress callback; records when each phase started (``timings`` in the JSON output)."""
+
+    def __init__(self, inner: Callable[[BackupProgress], None]) -> None:
+        self._inner = inner
+        self._t0 = time.monotonic()
+        self._first: dict[str, float] = {}
+        self._last_stream = 0.0
+
+    def __call__(self, p: BackupProgress) -> None:
+        now = time.monotonic()
+        self._first.setdefault(p.phase, now)
+        if p.phase in ("streaming", "copying"):
+            self._last_stream = now
+        self._inner(p)
+
+    def timings(self) -> dict[str, float]:
+        """Seconds: connect (lock, INFO, handshake), stream (bytes flowing), finish_upload (the last parts
+        and the multipart completion), commit (manifest, lock release), total."""
+        f, end = self._first, time.monotonic()
+        start = f.get("streaming", f.get("copying"))
+        out = {"total": end - self._t0}
+        if start is not None:
+            committing = f.get("committing", end)
+            out |= {
+                "connect": start - self._t0,
+                "stream": self._last_stream - start,
+                "finish_upload": committing - self._last_stream,
+                "commit": f.get("done", end) - committing,
+            }
+        return {k: round(v, 3) for k, v in out.items()}
+
+
 def _manifest_dict(m: Manifest) -> dict[str, Any]:
     return m.to_dict()
 
@@ -161,7 +194,8 @@ def create(
         cfg, state = _context(config, state_dir)
         ep = _endpoint(url, password_env, password_file, state)
         store = _store(cfg, state, source)
-        with _bar(output, f"backup {kind}") as progress:
+        with _bar(output, f"backup {kind}") as bar:
+            progress = _PhaseClock(bar)
             if kind == "rdb":
                 m = create_rdb_backup(ep, store, notes=notes, progress=progress)
             elif kind == "aof":
@@ -173,7 +207,7 @@ def create(
                 raise ConfigError(f"unknown backup kind {kind!r}", hint="use --kind rdb or --kind aof")
         emit(
             output,
-            _manifest_dict(m),
+            {**_manifest_dict(m), "timings": progress.timings()},
             lambda: console.print(f"backup {m.id} complete ({_human(sum(o.size for o in m.objects))})"),
         )
 
