@@ -214,6 +214,14 @@ def restore_data_dir(
     ] = "7.0.15",
     uid: Annotated[int | None, typer.Option("--uid", help="owner of the installed files")] = None,
     gid: Annotated[int | None, typer.Option("--gid", help="group of the installed files")] = None,
+    redis_conf: Annotated[
+        Path | None,
+        typer.Option(
+            "--redis-conf",
+            help="the redis.conf the target loads (the Jobs mount its ConfigMap): appendonly, file names "
+            "and maxmemory come from it instead of the redisops config",
+        ),
+    ] = None,
     source: SourceOpt = None,
     config: ConfigOpt = None,
     output: OutputOpt = Output.json,
@@ -232,6 +240,7 @@ def restore_data_dir(
         if sum((backup is not None, undo, adopt)) != 1:
             raise ConfigError("pass exactly one of --backup ID, --undo or --adopt")
         cfg, _ = _context(config, Path(os.environ.get("REDISOPS_STATE_DIR", "/nonexistent")))
+        conf_text = _read_redis_conf(redis_conf)
         if undo:
             from redisops.restore import undo_restore
 
@@ -242,7 +251,11 @@ def restore_data_dir(
             from redisops.restore import TargetSettings
             from redisops.restore.adopt import adopt_data_dir
 
-            settings = TargetSettings.from_config(cfg, redis_version, uid=uid, gid=gid)
+            settings = (
+                TargetSettings.from_redis_conf(conf_text, redis_version, uid=uid, gid=gid)
+                if conf_text is not None
+                else TargetSettings.from_config(cfg, redis_version, uid=uid, gid=gid)
+            )
             adopted = adopt_data_dir(data_dir, settings, datetime.now(UTC))
             emit(
                 output,
@@ -261,12 +274,35 @@ def restore_data_dir(
             uid=uid,
             gid=gid,
             progress=_progress(output),
+            redis_conf=conf_text,
         )
         emit(output, res, lambda: console.print(f"installed into {data_dir}: {res}", markup=False))
 
 
+def _read_redis_conf(path: Path | None) -> str | None:
+    from redisops.errors import ConfigError
+
+    if path is None:
+        return None
+    try:
+        return path.read_text()
+    except OSError as e:
+        raise ConfigError(
+            f"cannot read the redis.conf {path}: {e.strerror or e}",
+            hint="pass the path where the Redis ConfigMap is mounted (/etc/redis/redis.conf in the Jobs)",
+        ) from None
+
+
 def drill(
     backup_id: Annotated[str, typer.Argument(help="backup id, or 'latest'")] = "latest",
+    redis_conf: Annotated[
+        Path | None,
+        typer.Option(
+            "--redis-conf",
+            help="the redis.conf production loads (the drill CronJob mounts its ConfigMap); default: "
+            "rendered from the redisops config",
+        ),
+    ] = None,
     source: SourceOpt = None,
     config: ConfigOpt = None,
     state_dir: StateDirOpt = None,
@@ -278,7 +314,9 @@ def drill(
 
     with error_boundary(output):
         cfg, state = _context(config, state_dir)
-        res = run_drill(_store(cfg, state, source), backup_id, cfg=cfg)
+        res = run_drill(
+            _store(cfg, state, source), backup_id, cfg=cfg, redis_conf=_read_redis_conf(redis_conf)
+        )
         emit(
             output,
             res.to_dict(),

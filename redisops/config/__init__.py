@@ -13,7 +13,12 @@ from redisops.config.model import (
     SecurityContext,
     parse_memory,
 )
-from redisops.config.redisconf import config_checksum, render_redis_conf
+from redisops.config.redisconf import (
+    config_checksum,
+    override_redis_conf,
+    parse_redis_conf,
+    render_redis_conf,
+)
 
 __all__ = [
     "AuthConfig",
@@ -31,6 +36,8 @@ __all__ = [
     "load_config",
     "load_hcl",
     "load_yaml",
+    "override_redis_conf",
     "parse_memory",
+    "parse_redis_conf",
     "render_redis_conf",
 ]

@@ -287,6 +287,10 @@ class BackupTarget(_Strict):
     kms_key_id: str | None = None
     velero_bsl: str | None = Field(default=None, description="name of a Velero BSL to take settings from")
     schedule: str | None = Field(default="0 */6 * * *", description="cron schedule of automated backups")
+    drill_schedule: str | None = Field(
+        default="30 4 * * 0",
+        description="cron schedule of restore drills (restore the latest backup into a scratch server)",
+    )
     keep_last: int = Field(default=7, ge=1)
 
     @field_validator("bucket")

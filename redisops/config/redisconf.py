@@ -7,11 +7,12 @@ never rendered: a password reaches Redis through ``--requirepass`` from an env v
 from __future__ import annotations
 
 import hashlib
+import shlex
 from collections.abc import Mapping
 
 from redisops.config.model import DeploymentConfig
 
-__all__ = ["config_checksum", "render_redis_conf"]
+__all__ = ["config_checksum", "override_redis_conf", "parse_redis_conf", "render_redis_conf"]
 
 #: directives that would put secrets or unsafe behaviour into a ConfigMap
 _FORBIDDEN_EXTRA = {"requirepass", "masterauth", "include", "dir"}
@@ -68,3 +69,41 @@ def render_redis_conf(cfg: DeploymentConfig, overrides: Mapping[str, str] | None
 def config_checksum(text: str) -> str:
     """SHA-256 of a rendered redis.conf (the pod-template annotation that rolls pods on change)."""
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def parse_redis_conf(text: str) -> dict[str, str]:
+    """Directive -> value of a redis.conf text (names lower-cased, quotes removed, the last one wins).
+
+    Enough to read what a server will load (``appendonly``, ``dir``, ``maxmemory``...) from the
+    ConfigMap a Job mounts; multi-valued directives (``save``) keep their last line only. ``include``
+    is not followed. Raises ValueError on a line with unbalanced quotes.
+    """
+    out: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            words = shlex.split(line, comments=False, posix=True)
+        except ValueError as e:
+            raise ValueError(f"redis.conf line {number}: {e}") from None
+        if words:
+            out[words[0].lower()] = " ".join(words[1:])
+    return out
+
+
+def override_redis_conf(text: str, overrides: Mapping[str, str]) -> str:
+    """``text`` with every line of an overridden directive removed and the overrides appended.
+
+    Appending alone is not enough: Redis acts on some directives while it parses (``dir`` chdirs at
+    once, so a ``dir /data`` that does not exist here stops it before a later ``dir`` is read).
+    """
+    names = {k.lower() for k in overrides}
+    kept = []
+    for line in text.splitlines():
+        words = line.split(None, 1)
+        if words and not words[0].startswith("#") and words[0].lower() in names:
+            continue
+        kept.append(line)
+    kept += [f"{k} {v}" for k, v in overrides.items()]
+    return "\n".join(kept) + "\n"

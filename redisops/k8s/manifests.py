@@ -31,6 +31,7 @@ __all__ = [
     "CHECKSUM_ANNOTATION",
     "DEFAULT_TOOL_IMAGE",
     "LAST_RESTORE_ANNOTATION",
+    "REDIS_CONF_PATH",
     "VELERO_PRE_HOOK_COMMAND",
     "VELERO_RESTORE_INIT_CONTAINER",
     "Manifest",
@@ -41,6 +42,7 @@ __all__ = [
     "render_client_egress_policy",
     "render_configmap",
     "render_deployment",
+    "render_drill_cronjob",
     "render_ingress_policy",
     "render_manifests",
     "render_pvc",
@@ -63,6 +65,7 @@ REVISION_ANNOTATION = "redisops.io/revision"
 COMPONENT_LABEL = "app.kubernetes.io/component"
 BACKUP_COMPONENT = "redisops-backup"
 RESTORE_COMPONENT = "redisops-restore"
+DRILL_COMPONENT = "redisops-drill"
 #: kinds in the order ``render_manifests`` returns them (and ``kubectl apply`` should create them)
 APPLY_ORDER = (
     "StorageClass",
@@ -146,6 +149,7 @@ def _names(cfg: DeploymentConfig) -> dict[str, str]:
         "backup": f"{svc}-backup",
         "ops_sa": f"{svc}-ops",
         "restore": f"{svc}-restore",
+        "drill": f"{svc}-drill",
     }
 
 
@@ -247,6 +251,22 @@ def _tmp_volume(size: str) -> dict[str, Any]:
     return {"name": _TMP_VOLUME, "emptyDir": {"sizeLimit": size}}
 
 
+def _config_volume(cfg: DeploymentConfig) -> dict[str, Any]:
+    """The ConfigMap's redis.conf: Redis loads it, and the Jobs read the target's settings from it."""
+    return {
+        "name": _CONFIG_VOLUME,
+        "configMap": {
+            "name": _names(cfg)["configmap"],
+            "items": [{"key": "redis.conf", "path": "redis.conf"}],
+        },
+    }
+
+
+_CONFIG_MOUNT: dict[str, Any] = {"name": _CONFIG_VOLUME, "mountPath": "/etc/redis", "readOnly": True}
+#: where the Redis pod and the Jobs see the ConfigMap's redis.conf
+REDIS_CONF_PATH = "/etc/redis/redis.conf"
+
+
 def _data_volume(cfg: DeploymentConfig) -> dict[str, Any]:
     if cfg.persistence.enabled:
         return {"name": _DATA_VOLUME, "persistentVolumeClaim": {"claimName": _names(cfg)["pvc"]}}
@@ -339,7 +359,7 @@ def velero_restore_init_command(cfg: DeploymentConfig) -> list[str]:
     ``dump.rdb`` as the AOF base (see :mod:`redisops.restore.adopt`); a valid AOF is left alone."""
     return [
         "redisops", "restore-data-dir", "--adopt", "--data-dir", "/data",
-        "--redis-version", redis_version_of_image(cfg.image),
+        "--redis-version", redis_version_of_image(cfg.image), "--redis-conf", REDIS_CONF_PATH,
     ]  # fmt: skip
 
 
@@ -385,7 +405,7 @@ def render_velero_restore_hooks(cfg: DeploymentConfig, options: RenderOptions | 
         "image": opts.tool_image,
         "command": velero_restore_init_command(cfg),
         "securityContext": _container_security(cfg),
-        "volumeMounts": [{"name": _DATA_VOLUME, "mountPath": "/data"}],
+        "volumeMounts": [{"name": _DATA_VOLUME, "mountPath": "/data"}, dict(_CONFIG_MOUNT)],
     }
     post = {
         "container": "redis",
@@ -465,7 +485,7 @@ def render_deployment(
         "securityContext": _container_security(cfg),
         "volumeMounts": [
             {"name": _DATA_VOLUME, "mountPath": "/data"},
-            {"name": _CONFIG_VOLUME, "mountPath": "/etc/redis", "readOnly": True},
+            dict(_CONFIG_MOUNT),
             {"name": _TMP_VOLUME, "mountPath": _TMP_PATH},
         ],
     }
@@ -503,17 +523,7 @@ def render_deployment(
                         }
                     },
                     "containers": [container],
-                    "volumes": [
-                        _data_volume(cfg),
-                        {
-                            "name": _CONFIG_VOLUME,
-                            "configMap": {
-                                "name": names["configmap"],
-                                "items": [{"key": "redis.conf", "path": "redis.conf"}],
-                            },
-                        },
-                        _tmp_volume("64Mi"),
-                    ],
+                    "volumes": [_data_volume(cfg), _config_volume(cfg), _tmp_volume("64Mi")],
                 },
             },
         },
@@ -642,6 +652,48 @@ def render_backup_cronjob(
     }
 
 
+def render_drill_cronjob(
+    cfg: DeploymentConfig, options: RenderOptions | None = None, *, revision: str | None = None
+) -> Manifest:
+    """The restore-drill CronJob (``cfg.backup.drill_schedule``, UTC): ``redisops backup drill``
+    restores the latest backup into a scratch redis-server inside the Job's pod, with the ConfigMap's
+    redis.conf, verifies the key counts and records RTO/RPO in the store (``redisops health`` reports
+    the last drill). The pod gets Redis's own resources: the scratch server holds the whole dataset."""
+    opts = options or RenderOptions()
+    if not cfg.backup.drill_schedule:
+        raise ConfigError("backup.drill_schedule is not set: there is no drill CronJob to render")
+    names = _names(cfg)
+    command = ["redisops", "backup", "drill", "--redis-conf", REDIS_CONF_PATH, "--output", "json"]
+    mounts = [{"name": _TMP_VOLUME, "mountPath": _TMP_PATH}, dict(_CONFIG_MOUNT)]
+    container = _job_container(cfg, opts, "drill", command, mounts)
+    container["resources"] = cfg.resources.model_dump(exclude_none=True)
+    pod = _job_pod_spec(
+        cfg, container=container, volumes=[_tmp_volume(cfg.persistence.size), _config_volume(cfg)]
+    )
+    labels = _job_pod_labels(cfg, DRILL_COMPONENT)
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": _meta(cfg, names["drill"], revision=revision, component=DRILL_COMPONENT),
+        "spec": {
+            "schedule": cfg.backup.drill_schedule,
+            "timeZone": "Etc/UTC",
+            "concurrencyPolicy": "Forbid",
+            "startingDeadlineSeconds": opts.starting_deadline_seconds,
+            "successfulJobsHistoryLimit": 3,
+            "failedJobsHistoryLimit": 3,
+            "jobTemplate": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "backoffLimit": 0,
+                    "activeDeadlineSeconds": 3600,
+                    "template": {"metadata": {"labels": labels}, "spec": pod},
+                },
+            },
+        },
+    }
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
@@ -684,10 +736,15 @@ def render_restore_job(
         *command, "--data-dir", "/data", "--backup", backup_id,
         "--redis-version", redis_version_of_image(cfg.image),
         "--uid", str(sc.run_as_user), "--gid", str(sc.run_as_group),
+        "--redis-conf", REDIS_CONF_PATH,
     ]  # fmt: skip
-    mounts = [{"name": _DATA_VOLUME, "mountPath": "/data"}, {"name": _TMP_VOLUME, "mountPath": _TMP_PATH}]
+    mounts = [
+        {"name": _DATA_VOLUME, "mountPath": "/data"},
+        {"name": _TMP_VOLUME, "mountPath": _TMP_PATH},
+        dict(_CONFIG_MOUNT),
+    ]
     container = _job_container(cfg, opts, "restore", argv, mounts)
-    volumes = [_data_volume(cfg), _tmp_volume(cfg.persistence.size)]
+    volumes = [_data_volume(cfg), _tmp_volume(cfg.persistence.size), _config_volume(cfg)]
     pod = _job_pod_spec(cfg, container=container, volumes=volumes)
     labels = _job_pod_labels(cfg, RESTORE_COMPONENT)
     meta = _meta(cfg, name, component=RESTORE_COMPONENT)
@@ -769,6 +826,8 @@ def render_manifests(
         out.append(render_client_egress_policy(cfg, opts, revision=revision))
     if cfg.backup.schedule:
         out.append(render_backup_cronjob(cfg, opts, revision=revision))
+    if cfg.backup.drill_schedule:
+        out.append(render_drill_cronjob(cfg, opts, revision=revision))
     return out
 
 

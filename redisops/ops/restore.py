@@ -20,7 +20,7 @@ from typing import Any
 from redisops.adapters.local import free_port, start_redis
 from redisops.adapters.redis_conn import RedisEndpoint
 from redisops.backup import BackupStore, Manifest
-from redisops.config import DeploymentConfig, render_redis_conf
+from redisops.config import DeploymentConfig, override_redis_conf, render_redis_conf
 from redisops.errors import AbortedError, ConflictError, NotFoundError, RedisOpsError
 from redisops.ops.backup import create_rdb_backup
 from redisops.ops.inspect import fetch_info
@@ -74,6 +74,7 @@ def expected_from_manifest(m: Manifest) -> ExpectedBackup:
             rdb_version=m.rdb_version,
             key_counts=m.key_counts,
             dataset_bytes=m.used_memory_dataset,
+            content_verified=entry.verified is True and m.key_counts is not None,
         )
     files = {
         o.name.removeprefix("aof/"): ExpectedFile(o.size, o.sha256)
@@ -185,10 +186,19 @@ def restore_into_data_dir(
     gid: int | None = None,
     now: datetime | None = None,
     progress: Progress | None = None,
+    redis_conf: str | None = None,
 ) -> RestoreResult:
-    """The engine alone on a mounted data dir (what the restore Job runs with Redis scaled to 0)."""
+    """The engine alone on a mounted data dir (what the restore Job runs with Redis scaled to 0).
+
+    The target's settings (appendonly, file names, maxmemory) come from ``redis_conf`` (the text of the
+    redis.conf it will load, e.g. its ConfigMap mounted in the Job) when given, else from ``cfg``.
+    """
     m = resolve_backup(store, backup_id)
-    settings = TargetSettings.from_config(cfg, redis_version, uid=uid, gid=gid)
+    settings = (
+        TargetSettings.from_redis_conf(redis_conf, redis_version, uid=uid, gid=gid)
+        if redis_conf is not None
+        else TargetSettings.from_config(cfg, redis_version, uid=uid, gid=gid)
+    )
     expected = expected_from_manifest(m)
     when = now or datetime.now(UTC)
     source = _source(store, m)
@@ -240,12 +250,16 @@ def run_drill(
     workdir: Path | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     load_timeout: float = 300.0,
+    redis_conf: str | None = None,
 ) -> DrillResult:
     """Restore a backup into a scratch redis-server running the production config, verify, record.
 
-    RTO is the wall time from the start of the download to a verified, loaded server; RPO is the age
-    of the backup at that moment. The result is kept in the store (``drills/<source>/last.json``) so
-    health can report the last successful drill.
+    The production config is ``redis_conf`` (the text of the redis.conf production loads, e.g. the
+    ConfigMap the drill CronJob mounts) when given, else the one rendered from ``cfg``; the scratch
+    server overrides only where it listens and its data dir. RTO is the wall time from the start of
+    the download to a verified, loaded server; RPO is the age of the backup at that moment. The
+    result is kept in the store (``drills/<source>/last.json``) so health can report the last
+    successful drill.
     """
     cfg = cfg or DeploymentConfig()
     m = resolve_backup(store, backup_id)
@@ -259,9 +273,13 @@ def run_drill(
         data.mkdir()
         port = free_port()
         overrides = {"bind": "127.0.0.1", "port": str(port), "dir": str(data), "protected-mode": "no"}
-        conf = render_redis_conf(cfg, {**overrides, "logfile": '""'})
+        overrides["logfile"] = '""'
+        if redis_conf is not None:
+            conf = override_redis_conf(redis_conf, overrides)
+        else:
+            conf = render_redis_conf(cfg, overrides)
         version = _server_version()
-        restore_into_data_dir(store, m.id, data, cfg, redis_version=version, now=now())
+        restore_into_data_dir(store, m.id, data, cfg, redis_version=version, now=now(), redis_conf=redis_conf)
         proc = start_redis(conf, tmp, port=port, name="drill", timeout=load_timeout)
         from redisops.ops.restore_local import wait_loaded
 

@@ -259,7 +259,10 @@ class _RdbChecker:
     """RDB structure, CRC64, version (checked as soon as the header arrives) and key counts."""
 
     def __init__(self, settings: TargetSettings, expected: ExpectedBackup | None, name: str) -> None:
-        self._v = RdbStreamVerifier(sha256=False)  # _stage_file hashes the same bytes
+        # stage_file hashes the same bytes; keys are counted unless the backup's own verifier already
+        # counted these exact bytes (ExpectedBackup.content_verified)
+        walk = not (expected is not None and expected.content_verified)
+        self._v = RdbStreamVerifier(sha256=False, count_keys=walk)
         self._settings = settings
         self._expected = expected
         self._name = name

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal, Protocol
 
-from redisops.config import DeploymentConfig
+from redisops.config import DeploymentConfig, parse_memory, parse_redis_conf
 from redisops.errors import ConfigError, ConflictError, PlatformError, RedisOpsError
 
 __all__ = [
@@ -126,6 +126,34 @@ class TargetSettings:
             maxmemory_policy=r.maxmemory_policy,
         )
 
+    @classmethod
+    def from_redis_conf(
+        cls, text: str, redis_version: str, *, uid: int | None = None, gid: int | None = None
+    ) -> TargetSettings:
+        """The settings of the redis.conf the target will load (e.g. its ConfigMap mounted in a Job);
+        Redis's defaults for the directives it does not set. ConfigError when it cannot be read."""
+        try:
+            conf = parse_redis_conf(text)
+            maxmemory = parse_memory(conf.get("maxmemory", "0"))
+        except ValueError as e:
+            raise ConfigError(
+                f"cannot read the target's redis.conf: {e}", hint="pass the redis.conf the target loads"
+            ) from None
+        appendonly = conf.get("appendonly", "no").lower()
+        if appendonly not in ("yes", "no"):
+            raise ConfigError(f"redis.conf: appendonly is {appendonly!r}, not yes or no")
+        return cls(
+            appendonly=appendonly == "yes",
+            redis_version=redis_version,
+            appenddirname=conf.get("appenddirname", "appendonlydir"),
+            appendfilename=conf.get("appendfilename", "appendonly.aof"),
+            dbfilename=conf.get("dbfilename", "dump.rdb"),
+            uid=uid,
+            gid=gid,
+            maxmemory=maxmemory,
+            maxmemory_policy=conf.get("maxmemory-policy", "noeviction"),
+        )
+
     @property
     def managed_names(self) -> tuple[str, str]:
         """The data-dir entries a restore replaces: the RDB file and the AOF directory."""
@@ -160,6 +188,10 @@ class ExpectedBackup:
     key_counts: Mapping[int, KeyCountsLike] | None = None
     files: Mapping[str, ExpectedFile] | None = None
     dataset_bytes: int | None = None
+    #: the RDB's structure, CRC64 and key counts were verified on these exact bytes when the backup
+    #: was written (the manifest says so); the SHA-256 check proves the restored bytes are the same,
+    #: so the restore checks header, version and CRC64 but does not walk every key again
+    content_verified: bool = False
 
     def __post_init__(self) -> None:
         if self.kind == "rdb":
@@ -178,10 +210,20 @@ class ExpectedBackup:
         rdb_version: int | None = None,
         key_counts: Mapping[int, KeyCountsLike] | None = None,
         dataset_bytes: int | None = None,
+        content_verified: bool = False,
     ) -> ExpectedBackup:
         """Facts of an RDB backup (one ``dump.rdb`` object); ``dataset_bytes``: the source's
         ``used_memory_dataset`` when the backup was taken."""
-        return cls(backup_id, "rdb", sha256, size, rdb_version, key_counts, dataset_bytes=dataset_bytes)
+        return cls(
+            backup_id,
+            "rdb",
+            sha256,
+            size,
+            rdb_version,
+            key_counts,
+            dataset_bytes=dataset_bytes,
+            content_verified=content_verified,
+        )
 
     @classmethod
     def for_aof(

@@ -8,6 +8,7 @@ back the exact previous files, and ownership is applied.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -20,6 +21,7 @@ import pytest
 
 from redisops.adapters.local import free_port, start_redis
 from redisops.adapters.redis_conn import RedisEndpoint, connect, raw_command
+from redisops.backup.manifest import DbCounts
 from redisops.config import config_from_mapping, render_redis_conf
 from redisops.errors import ConfigError, ConflictError, VerificationError
 from redisops.inspect import parse_info
@@ -338,9 +340,12 @@ def _flip(data: bytes, at: int) -> bytes:
         ("longer_than_recorded", "more bytes"),
     ],
 )
-def test_corrupt_backup_refused_and_data_dir_unchanged(rdb_backup, fake_data_dir, case, message):
+@pytest.mark.parametrize("content_verified", [False, True], ids=["walk-keys", "verified-at-backup"])
+def test_corrupt_backup_refused_and_data_dir_unchanged(
+    rdb_backup, fake_data_dir, case, message, content_verified
+):
     payload, v = rdb_backup
-    expected = _expected(v)
+    expected = dataclasses.replace(_expected(v), content_verified=content_verified)
     settings = TargetSettings(appendonly=True, redis_version=REDIS_VERSION)
     data = payload
     if case == "bitflip":
@@ -361,6 +366,30 @@ def test_corrupt_backup_refused_and_data_dir_unchanged(rdb_backup, fake_data_dir
         restore_rdb(_chunked(data), fake_data_dir, settings, expected, NOW)
     assert err.value.hint
     assert tree_digest(fake_data_dir) == before
+
+
+def test_key_counts_are_walked_unless_the_backup_verified_these_bytes(rdb_backup, tmp_path):
+    """Counts that differ from the manifest are refused after a walk; a backup whose own verifier
+    counted these exact bytes (same SHA-256) is not walked again."""
+    payload, v = rdb_backup
+    wrong = {db: DbCounts(c.keys + 1, c.expires) for db, c in (v.db_key_counts or {}).items()}
+    lying = ExpectedBackup.for_rdb("bk", sha256=v.sha256, size=v.size, key_counts=wrong)
+    walked = tmp_path / "walked"
+    walked.mkdir()
+    with pytest.raises(VerificationError, match="key counts per db"):
+        restore_rdb(_chunked(payload), walked, TargetSettings(True, REDIS_VERSION), lying, NOW)
+    assert list(walked.iterdir()) == []
+    trusted = tmp_path / "trusted"
+    trusted.mkdir()
+    res = restore_rdb(
+        _chunked(payload),
+        trusted,
+        TargetSettings(True, REDIS_VERSION),
+        dataclasses.replace(lying, content_verified=True),
+        NOW,
+    )
+    assert res.verification is not None and res.verification.db_key_counts is None
+    assert not res.verification.checksum_disabled and res.verification.crc64  # the trailer was checked
 
 
 def test_corrupt_aof_incr_refused_and_data_dir_unchanged(fake_data_dir, tmp_path):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from redisops.config import DeploymentConfig
+from redisops.config import DeploymentConfig, config_from_mapping, render_redis_conf
 from redisops.errors import AbortedError, ConflictError
 from redisops.ops.backup import create_rdb_backup, store_for
 from redisops.ops.compare import compare_datasets
@@ -176,3 +176,68 @@ def test_restore_data_dir_is_the_engine_alone(redis_server, s3_endpoint, s3_buck
     assert (data / "appendonlydir" / "appendonly.aof.manifest").read_text() == (
         "file appendonly.aof.1.base.rdb seq 1 type b\n"
     )
+    # as the Job runs it now: the target's settings from the redis.conf Redis loads (its ConfigMap),
+    # not from the defaults: appendonly no and another dbfilename install that file, nothing else
+    conf = tmp_path / "redis.conf"
+    cfg = config_from_mapping({"config": {"appendonly": "no", "dbfilename": "snap.rdb", "maxmemory": "1gb"}})
+    conf.write_text(render_redis_conf(cfg))
+    other = tmp_path / "pvc2"
+    other.mkdir()
+    p = subprocess.run(
+        [redisops, "restore-data-dir", "--backup", "latest", "--data-dir", str(other), "--redis-conf",
+         str(conf), "-o", "json"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    assert sorted(x.name for x in other.iterdir() if not x.name.startswith(".redisops")) == ["snap.rdb"]
+    # a target whose maxmemory cannot hold the backup is refused before anything changes
+    tiny = config_from_mapping({"config": {"maxmemory": "1kb"}})
+    conf.write_text(render_redis_conf(tiny))
+    third = tmp_path / "pvc3"
+    third.mkdir()
+    p = subprocess.run(
+        [redisops, "restore-data-dir", "--backup", "latest", "--data-dir", str(third), "--redis-conf",
+         str(conf), "-o", "json"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert p.returncode == 3, p.stdout + p.stderr
+    err = json.loads(p.stdout)
+    assert "does not fit" in err["message"] and "maxmemory" in err["hint"]
+    assert list(third.iterdir()) == []
+    missing = subprocess.run(
+        [redisops, "restore-data-dir", "--backup", "latest", "--data-dir", str(third), "--redis-conf",
+         str(tmp_path / "nope.conf"), "-o", "json"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert missing.returncode == 3 and "cannot read the redis.conf" in json.loads(missing.stdout)["message"]
+
+
+def test_drill_with_the_configmaps_redis_conf(redis_server, s3_endpoint, s3_bucket, tmp_path):
+    """What the drill CronJob runs: backup drill --redis-conf (the production redis.conf)."""
+    populate(redis_server.endpoint, SPEC, seed=9)
+    env = {
+        **os.environ,
+        "REDISOPS_S3_BUCKET": s3_bucket,
+        "REDISOPS_S3_ENDPOINT_URL": s3_endpoint.url,
+        "REDISOPS_S3_FORCE_PATH_STYLE": "true",
+        "REDISOPS_STATE_DIR": str(tmp_path / "none"),
+        "TMPDIR": str(tmp_path),
+    }
+    redisops = str(Path(sys.executable).with_name("redisops"))
+    url = f"redis://127.0.0.1:{redis_server.endpoint.port}"
+    made = subprocess.run(
+        [redisops, "backup", "create", "--url", url, "-o", "json"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    conf = tmp_path / "redis.conf"
+    conf.write_text(render_redis_conf(DeploymentConfig()))  # what the ConfigMap holds: port 6379, dir /data
+    p = subprocess.run(
+        [redisops, "backup", "drill", "--redis-conf", str(conf), "--output", "json"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert p.returncode == 0, p.stdout + p.stderr
+    drill = json.loads(p.stdout)
+    assert drill["ok"] is True and drill["backup_id"] == json.loads(made.stdout)["id"]
+    assert sum(drill["key_counts"].values()) >= 3 * 200 * 0.7  # TTL'd keys may expire meanwhile
+    assert [x for x in tmp_path.iterdir() if x.name.startswith("redisops-drill-")] == []  # cleaned up

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 import redisops
 from redisops.config import DeploymentConfig, config_from_mapping, load_hcl, render_redis_conf
 from redisops.errors import ConfigError
-from redisops.k8s.checks import check_manifests, selector_matches
+from redisops.k8s.checks import check_manifest, check_manifests, selector_matches
 from redisops.k8s.manifests import (
     APPLY_ORDER,
     BACKUP_COMPONENT,
@@ -22,6 +22,7 @@ from redisops.k8s.manifests import (
     VELERO_PRE_HOOK_COMMAND,
     RenderOptions,
     render_deployment,
+    render_drill_cronjob,
     render_manifests,
     render_restore_job,
     render_undo_job,
@@ -41,7 +42,7 @@ CONFIGS = {
     "defaults": {},
     "auth": {"auth": {"enabled": True, "secret_name": "redis-auth", "secret_key": "password"}},
     "no-persistence": {"persistence": {"enabled": False}, "config": {"appendonly": "no", "save": ""}},
-    "no-backups": {"backup": {"schedule": None}},
+    "no-backups": {"backup": {"schedule": None, "drill_schedule": None}},
     "custom": {
         "namespace": "cache",
         "service_name": "session-store",
@@ -270,7 +271,9 @@ def test_ingress_policy_admits_clients_and_backups_only():
         {"podSelector": {"matchLabels": {"app.kubernetes.io/component": BACKUP_COMPONENT}}},
     ]
     assert rule["ports"] == [{"protocol": "TCP", "port": 6379}]
-    backup_pod = _kind(docs, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+    backup_pod = _kind(docs, "CronJob", "redis-backup")["spec"]["jobTemplate"]["spec"]["template"][
+        "metadata"
+    ]["labels"]
     assert any(selector_matches(peer["podSelector"], backup_pod) for peer in rule["from"])
     # ...and the Service must not send client traffic to backup pods
     assert not selector_matches({"matchLabels": _kind(docs, "Service")["spec"]["selector"]}, backup_pod)
@@ -296,7 +299,7 @@ def test_client_egress_policy_is_the_write_ups_rule_plus_dns():
 def test_backup_cronjob():
     cfg = DeploymentConfig()
     docs = render_manifests(cfg)
-    cj = _kind(docs, "CronJob")
+    cj = _kind(docs, "CronJob", "redis-backup")
     spec = cj["spec"]
     assert spec["schedule"] == "0 */6 * * *"
     assert spec["concurrencyPolicy"] == "Forbid"
@@ -330,6 +333,41 @@ def test_backup_cronjob():
     assert "limits" in c["resources"]
 
 
+def test_drill_cronjob():
+    cfg = DeploymentConfig()
+    docs = render_manifests(cfg)
+    cj = _kind(docs, "CronJob", "redis-drill")
+    spec = cj["spec"]
+    assert spec["schedule"] == "30 4 * * 0" and spec["concurrencyPolicy"] == "Forbid"
+    job = spec["jobTemplate"]["spec"]
+    assert job["backoffLimit"] == 0  # a failed drill is a finding, not something to retry
+    pod = job["template"]["spec"]
+    (c,) = pod["containers"]
+    assert c["command"] == [
+        "redisops", "backup", "drill", "--redis-conf", "/etc/redis/redis.conf", "--output", "json",
+    ]  # fmt: skip
+    # the scratch server holds the whole dataset: Redis's own resources, scratch space as big as the PVC
+    assert c["resources"] == cfg.resources.model_dump(exclude_none=True)
+    assert {"name": "tmp", "emptyDir": {"sizeLimit": cfg.persistence.size}} in pod["volumes"]
+    assert {"name": "config", "mountPath": "/etc/redis", "readOnly": True} in c["volumeMounts"]
+    assert pod["serviceAccountName"] == "redis-ops" and pod["automountServiceAccountToken"] is False
+    assert c["securityContext"]["readOnlyRootFilesystem"] is True
+    labels = job["template"]["metadata"]["labels"]
+    assert not selector_matches({"matchLabels": dict(cfg.labels)}, labels)
+    # it needs only S3: the ingress policy does not admit it to Redis
+    ing = _kind(docs, "NetworkPolicy", "redis-ingress")["spec"]["ingress"][0]["from"]
+    assert not any(selector_matches(f.get("podSelector", {}), labels) for f in ing if "podSelector" in f)
+    for version in (OLDEST, NEWEST):
+        kv.validate(cj, version, strict=True)
+    assert check_manifest(cj) == []
+    no_drill = config_from_mapping({"backup": {"drill_schedule": None}})
+    assert [d["metadata"]["name"] for d in render_manifests(no_drill) if d["kind"] == "CronJob"] == [
+        "redis-backup"
+    ]
+    with pytest.raises(ConfigError, match="drill_schedule"):
+        render_drill_cronjob(no_drill)
+
+
 def test_backup_credentials_and_irsa_options():
     opts = RenderOptions(
         tool_image="registry.local/redisops:1.2.3",
@@ -337,7 +375,9 @@ def test_backup_credentials_and_irsa_options():
         backup_service_account_annotations={"eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/r"},
     )
     docs = render_manifests(DeploymentConfig(), options=opts)
-    c = _kind(docs, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    c = _kind(docs, "CronJob", "redis-backup")["spec"]["jobTemplate"]["spec"]["template"]["spec"][
+        "containers"
+    ][0]
     assert c["image"] == "registry.local/redisops:1.2.3"
     assert c["envFrom"] == [{"secretRef": {"name": "redisops-s3"}}]
     sa = _kind(docs, "ServiceAccount")
@@ -357,10 +397,16 @@ def test_restore_job():
     assert c["image"] == "img:1"
     assert c["command"] == [
         "redisops", "restore-data-dir", "--data-dir", "/data", "--backup", "20250101T000000Z-abcd",
-        "--redis-version", "7.1.0", "--uid", "999", "--gid", "999",
+        "--redis-version", "7.1.0", "--uid", "999", "--gid", "999", "--redis-conf", "/etc/redis/redis.conf",
     ]  # fmt: skip
     assert {"name": "data", "mountPath": "/data"} in c["volumeMounts"]
     assert {"name": "data", "persistentVolumeClaim": {"claimName": "redis-data"}} in pod["volumes"]
+    # the target's settings come from the redis.conf Redis itself loads (the ConfigMap)
+    assert {"name": "config", "mountPath": "/etc/redis", "readOnly": True} in c["volumeMounts"]
+    assert {
+        "name": "config",
+        "configMap": {"name": "redis-config", "items": [{"key": "redis.conf", "path": "redis.conf"}]},
+    } in pod["volumes"]
     assert pod["restartPolicy"] == "Never"
     assert pod["securityContext"]["runAsUser"] == 999 and c["securityContext"]["capabilities"]["drop"] == [
         "ALL"
@@ -390,7 +436,11 @@ def test_velero_restore_spec_hooks_mount_the_data_volume():
     init, post = res["postHooks"]
     (c,) = init["init"]["initContainers"]
     assert c["image"] == "img:3" and c["command"] == velero_restore_init_command(cfg)
-    assert c["volumeMounts"] == [{"name": "data", "mountPath": "/data"}]
+    assert c["volumeMounts"] == [
+        {"name": "data", "mountPath": "/data"},
+        {"name": "config", "mountPath": "/etc/redis", "readOnly": True},  # a volume of the Redis pod
+    ]
+    assert c["command"][-2:] == ["--redis-conf", "/etc/redis/redis.conf"]
     assert c["securityContext"]["allowPrivilegeEscalation"] is False
     assert post["exec"]["container"] == "redis" and post["exec"]["onError"] == "Fail"
     dep = render_deployment(cfg)
@@ -441,7 +491,9 @@ def test_auth_uses_the_secret_by_reference_only(monkeypatch):
     ref = {"secretKeyRef": {"name": "redis-auth", "key": "password"}}
     assert env["REDIS_PASSWORD"]["valueFrom"] == ref
     assert env["REDISCLI_AUTH"]["valueFrom"] == ref  # probes and the Velero hook authenticate
-    backup = _kind(docs, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    backup = _kind(docs, "CronJob", "redis-backup")["spec"]["jobTemplate"]["spec"]["template"]["spec"][
+        "containers"
+    ][0]
     assert {"name": "REDIS_PASSWORD", "valueFrom": ref} in backup["env"]
     assert "s3cr3t" not in json.dumps(docs)
 
@@ -461,7 +513,7 @@ def test_custom_names_and_ports_follow_the_config():
     assert ing["ingress"][0]["from"][0] == {"podSelector": {"matchLabels": {"redis-client": "true"}}}
     assert ing["ingress"][0]["ports"] == [{"protocol": "TCP", "port": 6380}]
     assert _kind(docs, "PersistentVolumeClaim")["spec"]["accessModes"] == ["ReadWriteOncePod"]
-    cj = _kind(docs, "CronJob")
+    cj = _kind(docs, "CronJob", "session-store-backup")
     assert cj["spec"]["schedule"] == "@daily"
     cmd = cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["command"]
     assert "redis://session-store.cache.svc.cluster.local:6380" in cmd

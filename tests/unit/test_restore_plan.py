@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from redisops.config import config_from_mapping
+from redisops.config import config_from_mapping, override_redis_conf, parse_redis_conf, render_redis_conf
 from redisops.errors import ConfigError, ConflictError, ParseError, PlatformError, VerificationError
 from redisops.restore import (
     RECORD_NAME,
@@ -341,3 +341,43 @@ def test_target_settings_from_config_carry_maxmemory() -> None:
     cfg = config_from_mapping({"config": {"maxmemory": "1gb", "maxmemory_policy": "noeviction"}})
     s = TargetSettings.from_config(cfg, "7.0.15")
     assert (s.maxmemory, s.maxmemory_policy) == (1024**3, "noeviction")
+
+
+# -- the target's settings from the redis.conf it loads (the ConfigMap mounted in the Jobs) -------
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {},
+        {"appendonly": "no", "dbfilename": "snap.rdb", "maxmemory": "2gb", "maxmemory_policy": "noeviction"},
+        {"appenddirname": "aof", "appendfilename": "x.aof", "maxmemory": "0"},
+    ],
+)
+def test_target_settings_from_the_rendered_redis_conf_equal_those_from_the_config(settings) -> None:
+    cfg = config_from_mapping({"config": settings})
+    text = render_redis_conf(cfg)
+    assert TargetSettings.from_redis_conf(text, "7.0.15", uid=999, gid=999) == TargetSettings.from_config(
+        cfg, "7.0.15", uid=999, gid=999
+    )
+
+
+def test_redis_conf_parsing_defaults_quotes_comments_and_errors() -> None:
+    conf = parse_redis_conf(
+        '# comment\n\nAppendOnly yes\nsave 900 1\nsave 60 100\ndbfilename "my dump.rdb"\n'
+    )
+    assert conf == {"appendonly": "yes", "save": "60 100", "dbfilename": "my dump.rdb"}
+    bare = TargetSettings.from_redis_conf("port 6379\n", "7.0.15")  # Redis's own defaults
+    assert (bare.appendonly, bare.dbfilename, bare.maxmemory, bare.maxmemory_policy) == (
+        False,
+        "dump.rdb",
+        0,
+        "noeviction",
+    )
+    for bad in ('dbfilename "open\n', "maxmemory lots\n", "appendonly maybe\n"):
+        with pytest.raises(ConfigError, match=r"redis\.conf"):
+            TargetSettings.from_redis_conf(bad, "7.0.15")
+
+
+def test_override_redis_conf_replaces_directives_instead_of_repeating_them() -> None:
+    text = "bind 0.0.0.0\nDIR /data\n# dir /commented\nsave 900 1\nport 6379\n"
+    out = override_redis_conf(text, {"dir": "/srv/x", "port": "7000"})
+    assert out == "bind 0.0.0.0\n# dir /commented\nsave 900 1\ndir /srv/x\nport 7000\n"
