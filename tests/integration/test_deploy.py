@@ -288,7 +288,7 @@ def test_cli_deploy_history_rollback_via_subprocess(env: Any, tmp_path: Path) ->
     out = run_cli("deploy", "--dry-run", "-o", "json", "-c", str(conf), kubeconfig=kc)
     assert out.returncode == 0, out.stderr
     plan = json.loads(out.stdout)["plan"]
-    assert plan["summary"] == "update 2, unchanged 7"
+    assert plan["summary"] == "update 2, unchanged 8"  # ConfigMap + Deployment; 8 others incl. 2 CronJobs
     # no terminal and no --yes: refused with the AbortedError exit code, nothing applied
     out = run_cli("deploy", "-c", str(conf), kubeconfig=kc)
     assert out.returncode == 10, out.stderr

@@ -212,7 +212,7 @@ def test_velero_restore_hook_annotations():
     assert not any(k.startswith("init.hook.restore.velero.io/") for k in ann)
     init = velero_restore_init_command(cfg)
     assert init[:5] == ["redisops", "restore-data-dir", "--adopt", "--data-dir", "/data"]
-    assert init[5:] == ["--redis-version", "7.1.0"]
+    assert init[5:] == ["--redis-version", "7.1.0", "--redis-conf", "/etc/redis/redis.conf"]
     assert ann["post.hook.restore.velero.io/container"] == "redis"
     post = json.loads(ann["post.hook.restore.velero.io/command"])
     assert post[:2] == ["/bin/sh", "-c"] and "loading:0" in post[2] and "aof_enabled:1" in post[2]
