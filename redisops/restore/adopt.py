@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Literal
 
 from redisops.errors import VerificationError
-from redisops.restore.engine import RestoreResult, _parse_manifest, restore_rdb
+from redisops.restore.engine import RestoreResult, parse_aof_manifest, restore_rdb
 from redisops.restore.plan import ExpectedBackup, TargetSettings, aof_manifest_name
 
 __all__ = ["ADOPT_BACKUP_ID", "AdoptResult", "adopt_data_dir", "aof_manifest_problem"]
@@ -56,7 +56,7 @@ def aof_manifest_problem(data_dir: Path, settings: TargetSettings) -> str | None
     if not manifest.is_file():
         return f"no AOF manifest {settings.appenddirname}/{manifest.name}"
     try:
-        kinds = _parse_manifest(manifest.read_bytes(), manifest.name)
+        kinds = parse_aof_manifest(manifest.read_bytes(), manifest.name)
     except VerificationError as e:
         return e.message
     missing = sorted(n for n, k in kinds.items() if k in ("b", "i") and not (aof_dir / n).is_file())

@@ -1,7 +1,7 @@
 """The restore engine: file operations on a Redis data dir, nothing else (no Redis, no S3).
 
 It runs wherever the data dir is mounted: the sandbox's directory, or a Kubernetes Job that mounts
-the PVC while the StatefulSet is scaled to 0. The order is what makes it safe:
+the PVC while the Redis Deployment is scaled to 0. The order is what makes it safe:
 
 1. **stage first**: the incoming bytes go to ``<data_dir>/.redisops-staging-<id>/`` (same filesystem,
    so installing is a rename) while SHA-256, size, the RDB structure and CRC64 and the RDB version are
@@ -61,6 +61,7 @@ __all__ = [
     "RestoreResult",
     "UndoResult",
     "list_data_dir",
+    "parse_aof_manifest",
     "plan_restore_in",
     "read_record",
     "restore_aof_dir",
@@ -530,7 +531,7 @@ def restore_aof_dir(
         # the manifest first: it says which file is the base and which are incr files
         mf = expected.files[manifest_name]  # type: ignore[index]
         stage_file(sources[manifest_name], top / manifest_name, mf, _NullChecker(), manifest_name, progress)
-        kinds = _parse_manifest((top / manifest_name).read_bytes(), manifest_name)
+        kinds = parse_aof_manifest((top / manifest_name).read_bytes(), manifest_name)
         listed = {n for n, k in kinds.items() if k in ("b", "i")}
         given = set(names) - {manifest_name}
         if listed - given or given - set(kinds):
@@ -574,7 +575,7 @@ def _read_chunks(path: Path, size: int = 1 << 20) -> Iterator[bytes]:
             yield block
 
 
-def _parse_manifest(data: bytes, name: str) -> dict[str, str]:
+def parse_aof_manifest(data: bytes, name: str) -> dict[str, str]:
     """file name -> type (b/h/i) from a Redis 7 AOF manifest (``file X seq N type T`` lines)."""
     kinds: dict[str, str] = {}
     try:

@@ -456,7 +456,7 @@ def plan_restore(
         errors.append(
             ConflictError(
                 f"Redis appears to be running on {listing.path}: " + "; ".join(signs),
-                hint="stop the redis-server that uses this data dir (scale the StatefulSet to 0, or stop "
+                hint="stop the redis-server that uses this data dir (scale the Deployment to 0, or stop "
                 "the local process) and run the restore again; remove stale temp-* files of a crashed "
                 "server only after checking it is down",
                 context={"data_dir": listing.path, "signs": signs},

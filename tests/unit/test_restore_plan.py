@@ -22,7 +22,7 @@ from redisops.restore import (
     plan_restore,
     running_signs,
 )
-from redisops.restore.engine import _AofChecker, _parse_manifest
+from redisops.restore.engine import _AofChecker, parse_aof_manifest
 from redisops.restore.plan import aof_manifest_line, operation_folder_name
 
 NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -275,7 +275,7 @@ def test_aof_checker_refuses_broken_files(data):
 
 
 def test_manifest_parsing():
-    kinds = _parse_manifest(
+    kinds = parse_aof_manifest(
         b"file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.1.base.rdb seq 1 type h\n"
         b"file appendonly.aof.3.incr.aof seq 3 type i\n",
         "m",
@@ -292,7 +292,7 @@ def test_manifest_parsing():
         b"file a seq 1 type b\nfile b seq 2 type b\n",
     ):
         with pytest.raises(VerificationError):
-            _parse_manifest(bad, "m")
+            parse_aof_manifest(bad, "m")
 
 
 # -- maxmemory: a restore that cannot fit would lose data right after loading ---------------------
