@@ -626,26 +626,39 @@ def render_backup_cronjob(
     command = [*opts.backup_command, "--url", url, "--output", "json"]
     container = _job_container(cfg, opts, "backup", command, [{"name": _TMP_VOLUME, "mountPath": _TMP_PATH}])
     pod = _job_pod_spec(cfg, container=container, volumes=[_tmp_volume(cfg.persistence.size)])
+    meta = _meta(cfg, names["backup"], revision=revision, component=BACKUP_COMPONENT)
+    return _cronjob(cfg, opts, meta, cfg.backup.schedule, BACKUP_COMPONENT, pod, backoff_limit=1)
+
+
+def _cronjob(
+    cfg: DeploymentConfig,
+    opts: RenderOptions,
+    meta: dict[str, Any],
+    schedule: str,
+    component: str,
+    pod: dict[str, Any],
+    *,
+    backoff_limit: int,
+) -> Manifest:
+    """A CronJob in UTC that never overlaps itself, keeps 3 + 3 Jobs and gives each an hour."""
+    labels = _job_pod_labels(cfg, component)
     return {
         "apiVersion": "batch/v1",
         "kind": "CronJob",
-        "metadata": _meta(cfg, names["backup"], revision=revision, component=BACKUP_COMPONENT),
+        "metadata": meta,
         "spec": {
-            "schedule": cfg.backup.schedule,
+            "schedule": schedule,
             "timeZone": "Etc/UTC",
             "concurrencyPolicy": "Forbid",
             "startingDeadlineSeconds": opts.starting_deadline_seconds,
             "successfulJobsHistoryLimit": 3,
             "failedJobsHistoryLimit": 3,
             "jobTemplate": {
-                "metadata": {"labels": _job_pod_labels(cfg, BACKUP_COMPONENT)},
+                "metadata": {"labels": labels},
                 "spec": {
-                    "backoffLimit": 1,
+                    "backoffLimit": backoff_limit,
                     "activeDeadlineSeconds": 3600,
-                    "template": {
-                        "metadata": {"labels": _job_pod_labels(cfg, BACKUP_COMPONENT)},
-                        "spec": pod,
-                    },
+                    "template": {"metadata": {"labels": labels}, "spec": pod},
                 },
             },
         },
@@ -670,28 +683,9 @@ def render_drill_cronjob(
     pod = _job_pod_spec(
         cfg, container=container, volumes=[_tmp_volume(cfg.persistence.size), _config_volume(cfg)]
     )
-    labels = _job_pod_labels(cfg, DRILL_COMPONENT)
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "CronJob",
-        "metadata": _meta(cfg, names["drill"], revision=revision, component=DRILL_COMPONENT),
-        "spec": {
-            "schedule": cfg.backup.drill_schedule,
-            "timeZone": "Etc/UTC",
-            "concurrencyPolicy": "Forbid",
-            "startingDeadlineSeconds": opts.starting_deadline_seconds,
-            "successfulJobsHistoryLimit": 3,
-            "failedJobsHistoryLimit": 3,
-            "jobTemplate": {
-                "metadata": {"labels": labels},
-                "spec": {
-                    "backoffLimit": 0,
-                    "activeDeadlineSeconds": 3600,
-                    "template": {"metadata": {"labels": labels}, "spec": pod},
-                },
-            },
-        },
-    }
+    meta = _meta(cfg, names["drill"], revision=revision, component=DRILL_COMPONENT)
+    # a failed drill is a finding to look at, not something to retry
+    return _cronjob(cfg, opts, meta, cfg.backup.drill_schedule, DRILL_COMPONENT, pod, backoff_limit=0)
 
 
 def _slug(text: str) -> str:

@@ -146,30 +146,54 @@ def test_cli_restore_undo_and_drill(redis_server, sandbox, tmp_path):
     assert len({s["id"] for s in scheduled}) == 2
 
 
-def test_restore_data_dir_is_the_engine_alone(redis_server, s3_endpoint, s3_bucket, tmp_path):
-    """What the in-cluster Job runs: S3 settings from the REDISOPS_S3_* env, engine on a data dir."""
-    populate(redis_server.endpoint, SPEC, seed=8)
-    env = {
+REDISOPS = str(Path(sys.executable).with_name("redisops"))
+
+
+def _job_env(s3_endpoint, s3_bucket, tmp_path: Path) -> dict[str, str]:
+    """The environment the in-cluster Jobs get: S3 settings from REDISOPS_S3_*, no sandbox."""
+    return {
         **os.environ,
         "REDISOPS_S3_BUCKET": s3_bucket,
         "REDISOPS_S3_ENDPOINT_URL": s3_endpoint.url,
         "REDISOPS_S3_FORCE_PATH_STYLE": "true",
         "REDISOPS_STATE_DIR": str(tmp_path / "none"),
+        "TMPDIR": str(tmp_path),
     }
-    redisops = str(Path(sys.executable).with_name("redisops"))
-    url = f"redis://127.0.0.1:{redis_server.endpoint.port}"
-    made = subprocess.run(
-        [redisops, "backup", "create", "--url", url, "-o", "json"],
-        capture_output=True, text=True, env=env, timeout=120,
-    )  # fmt: skip
+
+
+def _cli(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([REDISOPS, *args], capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def _backup_via_cli(redis_server, env: dict[str, str]) -> dict:
+    made = _cli(
+        env, "backup", "create", "--url", f"redis://127.0.0.1:{redis_server.endpoint.port}", "-o", "json"
+    )
     assert made.returncode == 0, made.stderr
+    return json.loads(made.stdout)
+
+
+def test_restore_data_dir_is_the_engine_alone(redis_server, s3_endpoint, s3_bucket, tmp_path):
+    """What the in-cluster Job runs: S3 settings from the REDISOPS_S3_* env, engine on a data dir."""
+    populate(redis_server.endpoint, SPEC, seed=8)
+    env = _job_env(s3_endpoint, s3_bucket, tmp_path)
+    _backup_via_cli(redis_server, env)
     data = tmp_path / "pvc"
     data.mkdir()
-    p = subprocess.run(
-        [redisops, "restore-data-dir", "--backup", "latest", "--data-dir", str(data), "--uid", "999",
-         "--gid", "999", "-o", "json"],
-        capture_output=True, text=True, env=env, timeout=120,
-    )  # fmt: skip
+    p = _cli(
+        env,
+        "restore-data-dir",
+        "--backup",
+        "latest",
+        "--data-dir",
+        str(data),
+        "--uid",
+        "999",
+        "--gid",
+        "999",
+        "-o",
+        "json",
+    )
     assert p.returncode == 0, p.stderr
     base = data / "appendonlydir" / "appendonly.aof.1.base.rdb"
     assert base.exists() and base.stat().st_uid == 999
@@ -183,11 +207,18 @@ def test_restore_data_dir_is_the_engine_alone(redis_server, s3_endpoint, s3_buck
     conf.write_text(render_redis_conf(cfg))
     other = tmp_path / "pvc2"
     other.mkdir()
-    p = subprocess.run(
-        [redisops, "restore-data-dir", "--backup", "latest", "--data-dir", str(other), "--redis-conf",
-         str(conf), "-o", "json"],
-        capture_output=True, text=True, env=env, timeout=120,
-    )  # fmt: skip
+    p = _cli(
+        env,
+        "restore-data-dir",
+        "--backup",
+        "latest",
+        "--data-dir",
+        str(other),
+        "--redis-conf",
+        str(conf),
+        "-o",
+        "json",
+    )
     assert p.returncode == 0, p.stderr
     assert sorted(x.name for x in other.iterdir() if not x.name.startswith(".redisops")) == ["snap.rdb"]
     # a target whose maxmemory cannot hold the backup is refused before anything changes
@@ -195,49 +226,47 @@ def test_restore_data_dir_is_the_engine_alone(redis_server, s3_endpoint, s3_buck
     conf.write_text(render_redis_conf(tiny))
     third = tmp_path / "pvc3"
     third.mkdir()
-    p = subprocess.run(
-        [redisops, "restore-data-dir", "--backup", "latest", "--data-dir", str(third), "--redis-conf",
-         str(conf), "-o", "json"],
-        capture_output=True, text=True, env=env, timeout=120,
-    )  # fmt: skip
+    p = _cli(
+        env,
+        "restore-data-dir",
+        "--backup",
+        "latest",
+        "--data-dir",
+        str(third),
+        "--redis-conf",
+        str(conf),
+        "-o",
+        "json",
+    )
     assert p.returncode == 3, p.stdout + p.stderr
     err = json.loads(p.stdout)
     assert "does not fit" in err["message"] and "maxmemory" in err["hint"]
     assert list(third.iterdir()) == []
-    missing = subprocess.run(
-        [redisops, "restore-data-dir", "--backup", "latest", "--data-dir", str(third), "--redis-conf",
-         str(tmp_path / "nope.conf"), "-o", "json"],
-        capture_output=True, text=True, env=env, timeout=120,
-    )  # fmt: skip
+    missing = _cli(
+        env,
+        "restore-data-dir",
+        "--backup",
+        "latest",
+        "--data-dir",
+        str(third),
+        "--redis-conf",
+        str(tmp_path / "nope.conf"),
+        "-o",
+        "json",
+    )
     assert missing.returncode == 3 and "cannot read the redis.conf" in json.loads(missing.stdout)["message"]
 
 
 def test_drill_with_the_configmaps_redis_conf(redis_server, s3_endpoint, s3_bucket, tmp_path):
     """What the drill CronJob runs: backup drill --redis-conf (the production redis.conf)."""
     populate(redis_server.endpoint, SPEC, seed=9)
-    env = {
-        **os.environ,
-        "REDISOPS_S3_BUCKET": s3_bucket,
-        "REDISOPS_S3_ENDPOINT_URL": s3_endpoint.url,
-        "REDISOPS_S3_FORCE_PATH_STYLE": "true",
-        "REDISOPS_STATE_DIR": str(tmp_path / "none"),
-        "TMPDIR": str(tmp_path),
-    }
-    redisops = str(Path(sys.executable).with_name("redisops"))
-    url = f"redis://127.0.0.1:{redis_server.endpoint.port}"
-    made = subprocess.run(
-        [redisops, "backup", "create", "--url", url, "-o", "json"],
-        capture_output=True, text=True, env=env, timeout=120,
-    )  # fmt: skip
-    assert made.returncode == 0, made.stderr
+    env = _job_env(s3_endpoint, s3_bucket, tmp_path)
+    made = _backup_via_cli(redis_server, env)
     conf = tmp_path / "redis.conf"
     conf.write_text(render_redis_conf(DeploymentConfig()))  # what the ConfigMap holds: port 6379, dir /data
-    p = subprocess.run(
-        [redisops, "backup", "drill", "--redis-conf", str(conf), "--output", "json"],
-        capture_output=True, text=True, env=env, timeout=300,
-    )  # fmt: skip
+    p = _cli(env, "backup", "drill", "--redis-conf", str(conf), "--output", "json", timeout=300)
     assert p.returncode == 0, p.stdout + p.stderr
     drill = json.loads(p.stdout)
-    assert drill["ok"] is True and drill["backup_id"] == json.loads(made.stdout)["id"]
+    assert drill["ok"] is True and drill["backup_id"] == made["id"]
     assert sum(drill["key_counts"].values()) >= 3 * 200 * 0.7  # TTL'd keys may expire meanwhile
     assert [x for x in tmp_path.iterdir() if x.name.startswith("redisops-drill-")] == []  # cleaned up
