@@ -248,14 +248,10 @@ def restore_data_dir(
             emit(output, undone, lambda: console.print(f"undone in {data_dir}: {undone}", markup=False))
             return
         if adopt:
-            from redisops.restore import TargetSettings
+            from redisops.ops.restore import target_settings
             from redisops.restore.adopt import adopt_data_dir
 
-            settings = (
-                TargetSettings.from_redis_conf(conf_text, redis_version, uid=uid, gid=gid)
-                if conf_text is not None
-                else TargetSettings.from_config(cfg, redis_version, uid=uid, gid=gid)
-            )
+            settings = target_settings(cfg, redis_version, uid=uid, gid=gid, redis_conf=conf_text)
             adopted = adopt_data_dir(data_dir, settings, datetime.now(UTC))
             emit(
                 output,

@@ -175,6 +175,21 @@ def undo_sandbox_restore(state: SandboxState, *, now: datetime | None = None) ->
     )
 
 
+def target_settings(
+    cfg: DeploymentConfig,
+    redis_version: str,
+    *,
+    uid: int | None = None,
+    gid: int | None = None,
+    redis_conf: str | None = None,
+) -> TargetSettings:
+    """The settings of the Redis that will load a data dir: from ``redis_conf`` (the text of the
+    redis.conf it loads, e.g. its ConfigMap mounted in a Job) when given, else from ``cfg``."""
+    if redis_conf is not None:
+        return TargetSettings.from_redis_conf(redis_conf, redis_version, uid=uid, gid=gid)
+    return TargetSettings.from_config(cfg, redis_version, uid=uid, gid=gid)
+
+
 def restore_into_data_dir(
     store: BackupStore,
     backup_id: str,
@@ -194,11 +209,7 @@ def restore_into_data_dir(
     redis.conf it will load, e.g. its ConfigMap mounted in the Job) when given, else from ``cfg``.
     """
     m = resolve_backup(store, backup_id)
-    settings = (
-        TargetSettings.from_redis_conf(redis_conf, redis_version, uid=uid, gid=gid)
-        if redis_conf is not None
-        else TargetSettings.from_config(cfg, redis_version, uid=uid, gid=gid)
-    )
+    settings = target_settings(cfg, redis_version, uid=uid, gid=gid, redis_conf=redis_conf)
     expected = expected_from_manifest(m)
     when = now or datetime.now(UTC)
     source = _source(store, m)
@@ -272,8 +283,13 @@ def run_drill(
         data = tmp / "data"
         data.mkdir()
         port = free_port()
-        overrides = {"bind": "127.0.0.1", "port": str(port), "dir": str(data), "protected-mode": "no"}
-        overrides["logfile"] = '""'
+        overrides = {
+            "bind": "127.0.0.1",
+            "port": str(port),
+            "dir": str(data),
+            "protected-mode": "no",
+            "logfile": '""',
+        }
         if redis_conf is not None:
             conf = override_redis_conf(redis_conf, overrides)
         else:
