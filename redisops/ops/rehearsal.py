@@ -7,6 +7,7 @@ every piece working before touching production. Each step returns facts; a faile
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -124,7 +125,10 @@ def _step_source_blocked(state: SandboxState, cfg: DeploymentConfig) -> tuple[st
 
 
 def _step_app_writes(state: SandboxState, cfg: DeploymentConfig) -> tuple[str, dict[str, Any]]:
-    spec = DatasetSpec(keys_per_db=120, dbs=(0, 2), value_bytes=256, prefix="rehearsal")
+    # a prefix of its own per run: the sandbox keeps its data across runs (and `sandbox down`), and the
+    # dataset's streams use fixed entry ids, which a second run's XADD would be refused
+    run = secrets.token_hex(3)
+    spec = DatasetSpec(keys_per_db=120, dbs=(0, 2), value_bytes=256, prefix=f"rehearsal-{run}")
     res = populate(state.target, spec, seed=int(time.time()))
     total = sum(res.keys.values())
     return f"{total} keys of every type written (db0, db2; {res.value_bytes // 1024} KiB of values)", {
