@@ -8,12 +8,14 @@ executor decides on retries from ``retryable``; the TUI shows a notification.
 Adapters translate third-party exceptions (redis-py, botocore, kubernetes) into these with
 ``raise ... from e`` so nothing above them ever sees a foreign exception type.
 
-Exit codes are part of the public contract (documented in docs/errors.md):
+Exit codes are part of the public contract (documented in docs/errors.md). Every code has one meaning
+for the whole tool, with and without ``--debug``; :class:`ExitCode` lists them all:
 
 ====  =========================  ==========================================================
 code  class                      meaning
 ====  =========================  ==========================================================
 1     RedisOpsError              an operation failed (generic)
+2     InvalidArgument            an argument is malformed or out of range (as click's usage errors)
 3     ConfigError                configuration invalid or unreadable
 4     ConnectionFailed           could not reach a service (Redis, S3, Kubernetes API)
 5     AuthError                  authentication or permission (NOAUTH, WRONGPASS, NOPERM)
@@ -26,13 +28,18 @@ code  class                      meaning
 12    DependencyMissing          a program or package redisops needs is not installed
 13    PlatformError              the Kubernetes API or local platform refused an action
 14    StorageError               the backup store (S3) refused an action
+15    PlanBlocked                a plan (dry run) found what the real run would refuse
+130   Interrupted                stopped by Ctrl-C / SIGINT (the shell convention)
 ====  =========================  ==========================================================
 
-Exit code 2 is left to the CLI framework (usage errors); ``health`` uses 0/1/2 for ok/warn/crit.
+Results that are not errors have codes of their own: checks (``health``, ``lint``) exit 20 when the
+worst finding is a warning and 21 when it is critical (an error); 22 (a comparison found differences)
+and 30-35 (runbooks) are reserved in :class:`ExitCode`.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -43,14 +50,49 @@ __all__ = [
     "ConflictError",
     "ConnectionFailed",
     "DependencyMissing",
+    "ExitCode",
+    "Interrupted",
+    "InvalidArgument",
     "NotFoundError",
     "OperationTimeout",
     "ParseError",
+    "PlanBlocked",
     "PlatformError",
     "RedisOpsError",
     "StorageError",
     "VerificationError",
 ]
+
+
+class ExitCode(enum.IntEnum):
+    """Every exit code of the ``redisops`` CLI, one meaning each (docs/errors.md is the same table)."""
+
+    OK = 0
+    FAILED = 1
+    USAGE = 2
+    CONFIG = 3
+    CONNECTION = 4
+    AUTH = 5
+    NOT_FOUND = 6
+    CONFLICT = 7
+    VERIFICATION = 8
+    PARSE = 9
+    ABORTED = 10
+    TIMEOUT = 11
+    DEPENDENCY = 12
+    PLATFORM = 13
+    STORAGE = 14
+    PLAN_BLOCKED = 15
+    CHECK_WARNING = 20
+    CHECK_CRITICAL = 21
+    DIFFERENCES = 22
+    RUNBOOK_STEP_FAILED = 30
+    RUNBOOK_EXPECTATION_FAILED = 31
+    RUNBOOK_PRECONDITION_FAILED = 32
+    RUNBOOK_DECLINED = 33
+    RUNBOOK_TIMEOUT = 34
+    RUNBOOK_INTERRUPTED = 35
+    INTERRUPTED = 130
 
 
 class RedisOpsError(Exception):
@@ -186,3 +228,31 @@ class StorageError(RedisOpsError):
     """The backup store (S3) refused or failed an action."""
 
     exit_code = 14
+
+
+class InvalidArgument(RedisOpsError):
+    """An argument is malformed or out of range (a bad backup id, an unknown kind, a negative count).
+
+    The CLI exits 2 for it, the same code as click's own usage errors, so a script sees one code for
+    "you called it wrong" whether the option parser or the operation noticed.
+    """
+
+    exit_code = 2
+    default_hint = "check the command's arguments (--help lists them)"
+
+
+class PlanBlocked(RedisOpsError):
+    """A plan (a dry run) found something the real run would refuse; nothing was changed.
+
+    Scripts use dry runs as a pre-flight gate: this is the one code that says "the real run would stop".
+    """
+
+    exit_code = 15
+    default_hint = "resolve the blocking findings listed above, then run the plan again"
+
+
+class Interrupted(RedisOpsError):
+    """The operation was stopped by Ctrl-C (SIGINT); the message says what was kept or cleaned up."""
+
+    exit_code = 130
+    default_hint = ""
