@@ -24,11 +24,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import select
-import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,14 +34,13 @@ from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import quote
 
+from redisops.adapters.kube_errors import api_call as _api_call
+from redisops.adapters.kube_errors import translate_api_error
+from redisops.adapters.kube_stream import KubeStreams
 from redisops.errors import (
-    AuthError,
     ConfigError,
-    ConflictError,
-    ConnectionFailed,
     NotFoundError,
     OperationTimeout,
-    PlatformError,
     RedisOpsError,
 )
 
@@ -132,69 +129,6 @@ class RolloutStatus:
     pods: list[str] = field(default_factory=list)
 
 
-def translate_api_error(exc: BaseException, what: str = "Kubernetes API") -> RedisOpsError:
-    """The redisops error for a ``kubernetes`` client exception (no headers, no tokens)."""
-    status = getattr(exc, "status", None)
-    if status is None or status == 0:
-        text = str(getattr(exc, "reason", "") or exc).split("\n")[0][:300]
-        if _is_connection_error(exc) or status == 0:
-            return ConnectionFailed(
-                f"cannot reach the Kubernetes API for {what}: {text}",
-                hint="check the kubeconfig context and that the cluster is reachable",
-            )
-        return PlatformError(f"{what}: {type(exc).__name__}: {text}")
-    message = _api_message(exc)
-    ctx = {"status": status}
-    if status == 404:
-        return NotFoundError(f"{what}: not found ({message})", context=ctx)
-    if status in (401, 403):
-        return AuthError(
-            f"{what}: the Kubernetes API refused access ({status}): {message}",
-            hint="check the kubeconfig user and its RBAC role",
-            context=ctx,
-        )
-    if status == 409:
-        return ConflictError(f"{what}: conflict: {message}", context=ctx)
-    if status == 422:
-        return ConfigError(f"{what}: the API server rejected the object: {message}", context=ctx)
-    return PlatformError(f"{what}: the Kubernetes API answered {status}: {message}", context=ctx)
-
-
-def _api_message(exc: BaseException) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", "replace")
-    if isinstance(body, str) and body:
-        try:
-            doc = json.loads(body)
-        except ValueError:
-            return body[:300]
-        if isinstance(doc, dict) and doc.get("message"):
-            return str(doc["message"])[:500]
-    return str(getattr(exc, "reason", "") or "")[:300]
-
-
-def _is_connection_error(exc: BaseException) -> bool:
-    names = {"MaxRetryError", "NewConnectionError", "ProtocolError", "ConnectionError", "TimeoutError"}
-    seen: BaseException | None = exc
-    while seen is not None:
-        if type(seen).__name__ in names or isinstance(seen, OSError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-@contextlib.contextmanager
-def _api_call(what: str) -> Iterator[None]:
-    """Translate ``kubernetes``/urllib3/websocket exceptions raised in the block."""
-    try:
-        yield
-    except RedisOpsError:
-        raise
-    except Exception as e:
-        raise translate_api_error(e, what) from e
-
-
 def is_pod_ready(pod: Mapping[str, Any]) -> bool:
     """True when the pod's ``Ready`` condition is ``True``."""
     for cond in (pod.get("status") or {}).get("conditions") or []:
@@ -243,7 +177,7 @@ def _now_rfc3339() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class Kube:
+class Kube(KubeStreams):
     """One Kubernetes cluster connection (see the module docstring).
 
     Build it with :meth:`connect`, :meth:`from_kubeconfig` or :meth:`in_cluster`; or from an
@@ -717,103 +651,6 @@ class Kube:
         text: str = self._request("GET", path + "/log", query=query, raw=True, what=f"logs of pod {pod}")
         return text
 
-    def exec(
-        self,
-        pod: str,
-        argv: Sequence[str],
-        namespace: str | None = None,
-        *,
-        container: str | None = None,
-        timeout: float = 30.0,
-    ) -> tuple[int, str, str]:
-        """Run ``argv`` in a pod's container; ``(exit_code, stdout, stderr)``."""
-        from kubernetes import client as k8s_client
-        from kubernetes.stream import stream
-
-        ns = namespace or self.namespace
-        kwargs: dict[str, Any] = {
-            "command": list(argv),
-            "stderr": True,
-            "stdin": False,
-            "stdout": True,
-            "tty": False,
-            "_preload_content": False,
-        }
-        if container:
-            kwargs["container"] = container
-        with _api_call(f"exec in pod {ns}/{pod}"), self._ws_lock:
-            core = k8s_client.CoreV1Api(self._ws_client)
-            ws = stream(core.connect_get_namespaced_pod_exec, pod, ns, **kwargs)
-        try:
-            ws.run_forever(timeout=timeout)
-            if ws.is_open():
-                raise OperationTimeout(
-                    f"exec of {argv[0]!r} in pod {ns}/{pod} did not finish in {timeout:g}s",
-                    context={"pod": pod, "namespace": ns},
-                )
-            stdout = str(ws.read_channel(1, timeout=0) or "")
-            stderr = str(ws.read_channel(2, timeout=0) or "")
-            code = _exec_code(str(ws.read_channel(3, timeout=0) or ""), pod, ns)
-        finally:
-            ws.close()
-            sock = getattr(ws, "sock", None)
-            if sock is not None:
-                with contextlib.suppress(Exception):
-                    sock.shutdown()
-        return code, stdout, stderr
-
-    @contextlib.contextmanager
-    def port_forward(self, namespace: str | None, pod: str, port: int) -> Iterator[tuple[str, int]]:
-        """Forward a local port on 127.0.0.1 to ``port`` of ``pod`` while the block runs.
-
-        Yields ``(host, local_port)``. Each accepted connection gets its own port-forward stream, so
-        connection pools (redis-py) work. Everything (listener, streams, relay threads) is closed on
-        exit.
-        """
-        forwarder = _PortForwarder(self, namespace or self.namespace, pod, port)
-        forwarder.start()
-        try:
-            yield forwarder.address
-        finally:
-            forwarder.stop()
-
-    def _open_forward(self, ns: str, pod: str, port: int) -> tuple[Any, Any, threading.Thread | None]:
-        """(PortForward, its socket, its proxy thread) — one stream to ``pod:port``."""
-        from kubernetes import client as k8s_client
-        from kubernetes.stream import portforward
-
-        with _api_call(f"port-forward to pod {ns}/{pod}"), self._ws_lock:
-            before = {t.ident for t in threading.enumerate()}
-            core = k8s_client.CoreV1Api(self._ws_client)
-            pf = portforward(core.connect_get_namespaced_pod_portforward, pod, ns, ports=str(port))
-            proxy = next(
-                (
-                    t
-                    for t in threading.enumerate()
-                    if t.ident not in before and t.name.startswith("Kubernetes port forward proxy")
-                ),
-                None,
-            )
-        return pf, pf.socket(port), proxy
-
-
-def _exec_code(error_channel: str, pod: str, ns: str) -> int:
-    if not error_channel.strip():
-        return 0
-    try:
-        doc = json.loads(error_channel)
-    except ValueError:
-        import yaml
-
-        doc = yaml.safe_load(error_channel)
-    if not isinstance(doc, dict) or doc.get("status") == "Success":
-        return 0
-    details = doc.get("details") or {}
-    for cause in details.get("causes") or []:
-        if cause.get("reason") == "ExitCode":
-            return int(cause.get("message", 1))
-    raise PlatformError(f"exec in pod {ns}/{pod} failed: {doc.get('message', error_channel)[:300]}")
-
 
 def selector_string(selector: str | Mapping[str, str]) -> str:
     """``{"app": "redis"}`` → ``"app=redis"`` (strings pass through)."""
@@ -867,103 +704,3 @@ def _rollout_status(dep: Mapping[str, Any], ns: str) -> RolloutStatus:
         done = True
         msg = f"successfully rolled out ({available}/{want} available)"
     return RolloutStatus(name, ns, done, gen, observed, replicas, updated, ready, available, msg)
-
-
-class _PortForwarder:
-    """A local TCP listener relaying each connection over its own port-forward stream."""
-
-    def __init__(self, kube: Kube, ns: str, pod: str, port: int) -> None:
-        self.kube, self.ns, self.pod, self.port = kube, ns, pod, port
-        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(16)
-        self.address: tuple[str, int] = ("127.0.0.1", int(self._listener.getsockname()[1]))
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-        self._lock = threading.Lock()
-        self.errors: list[str] = []
-
-    def start(self) -> None:
-        t = threading.Thread(
-            target=self._accept_loop, name=f"redisops-pf-{self.pod}:{self.port}", daemon=True
-        )
-        self._threads.append(t)
-        t.start()
-
-    def _accept_loop(self) -> None:
-        while not self._stop.is_set():
-            ready, _, _ = select.select([self._listener], [], [], 0.1)
-            if not ready:
-                continue
-            try:
-                conn, _ = self._listener.accept()
-            except OSError:
-                continue
-            t = threading.Thread(target=self._relay, args=(conn,), name="redisops-pf-relay", daemon=True)
-            with self._lock:
-                self._threads.append(t)
-            t.start()
-
-    def _relay(self, conn: socket.socket) -> None:
-        pf = remote = proxy = None
-        try:
-            try:
-                pf, remote, proxy = self.kube._open_forward(self.ns, self.pod, self.port)
-            except RedisOpsError as e:
-                self.errors.append(e.message)
-                return
-            except Exception as e:  # never let a relay thread die with a traceback
-                self.errors.append(f"{type(e).__name__}: {e}")
-                return
-            pairs = {conn.fileno(): (conn, remote), remote.fileno(): (remote, conn)}
-            while not self._stop.is_set():
-                ready, _, _ = select.select(list(pairs), [], [], 0.1)
-                done = False
-                for fd in ready:
-                    src, dst = pairs[fd]
-                    try:
-                        data = src.recv(65536)
-                    except OSError:
-                        data = b""
-                    if not data:
-                        done = True
-                        break
-                    try:
-                        dst.sendall(data)
-                    except OSError:
-                        done = True
-                        break
-                if done:
-                    break
-        finally:
-            conn.close()
-            if remote is not None:
-                remote.close()
-            if proxy is not None:
-                proxy.join(timeout=5)
-            if pf is not None:
-                err = pf.error(self.port)
-                if err:
-                    self.errors.append(str(err).strip())
-                ws = getattr(pf, "websocket", None)
-                if ws is not None:
-                    with contextlib.suppress(Exception):
-                        ws.shutdown()
-
-    def stop(self) -> None:
-        self._stop.set()
-        try:
-            self._join()
-        finally:
-            self._listener.close()
-
-    def _join(self) -> None:
-        while True:
-            with self._lock:
-                pending = [t for t in self._threads if t.is_alive()]
-            if not pending:
-                break
-            for t in pending:
-                t.join(timeout=10)
-            if any(t.is_alive() for t in pending):
-                break
