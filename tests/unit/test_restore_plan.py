@@ -22,7 +22,8 @@ from redisops.restore import (
     plan_restore,
     running_signs,
 )
-from redisops.restore.engine import _AofChecker, parse_aof_manifest
+from redisops.restore.checks import AofChecker as _AofChecker
+from redisops.restore.checks import parse_aof_manifest
 from redisops.restore.plan import aof_manifest_line, operation_folder_name
 
 NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
