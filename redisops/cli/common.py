@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.text import Text
 from typer.exceptions import TyperException
 
-from redisops.errors import AbortedError, RedisOpsError
+from redisops.errors import AbortedError, Interrupted, RedisOpsError
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -100,26 +100,50 @@ def confirm(question: str, *, yes: bool) -> None:
         raise AbortedError("declined; nothing was changed", hint="")
 
 
+def _print_error(output: Output, err: RedisOpsError) -> None:
+    if output is Output.json:
+        sys.stdout.write(json.dumps(err.to_dict(), indent=2) + "\n")
+        return
+    err_console.print(Text.assemble(("error: ", "bold red"), err.message), soft_wrap=True)
+    if err.hint:
+        err_console.print(Text.assemble(("hint: ", "yellow"), err.hint), soft_wrap=True)
+
+
+def _traceback() -> None:
+    """With ``--debug``: the traceback on stderr (the exit code stays the error's own)."""
+    import traceback
+
+    sys.stderr.write(traceback.format_exc())
+
+
 @contextmanager
 def error_boundary(output: Output = Output.text) -> Iterator[None]:
-    """Turn a RedisOpsError into one line (or a JSON object) and its exit code; no traceback."""
+    """Turn errors into one line (or a JSON object) and their documented exit code; no traceback.
+
+    * a :class:`RedisOpsError` exits with its class's code (docs/errors.md);
+    * Ctrl-C exits 130 with one line; an operation that knows what it kept raises
+      :class:`~redisops.errors.Interrupted` with that in its message;
+    * anything else is a bug: one line, exit 1.
+
+    ``--debug`` adds the traceback and changes nothing else: the same error has the same exit code.
+    """
     try:
         yield
     except RedisOpsError as e:
         if state.debug:
-            raise
-        if output is Output.json:
-            sys.stdout.write(json.dumps(e.to_dict(), indent=2) + "\n")
-        else:
-            err_console.print(Text.assemble(("error: ", "bold red"), e.message), soft_wrap=True)
-            if e.hint:
-                err_console.print(Text.assemble(("hint: ", "yellow"), e.hint), soft_wrap=True)
+            _traceback()
+        _print_error(output, e)
         raise typer.Exit(e.exit_code) from None
-    except (typer.Exit, typer.Abort, TyperException, KeyboardInterrupt):
+    except KeyboardInterrupt:
+        if state.debug:
+            _traceback()
+        _print_error(output, Interrupted("interrupted"))
+        raise typer.Exit(Interrupted.exit_code) from None
+    except (typer.Exit, typer.Abort, TyperException):
         raise  # usage errors keep click's exit code 2
     except Exception as e:  # a bug: still one line, never a traceback unless --debug
         if state.debug:
-            raise
+            _traceback()
         msg = f"unexpected error: {type(e).__name__}: {e}"
         if output is Output.json:
             sys.stdout.write(json.dumps({"error": "InternalError", "message": msg, "exit_code": 1}) + "\n")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import sys
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -10,38 +11,60 @@ from redisops.cli.common import ConfigOpt, Output, OutputOpt, console, emit, err
 
 app = typer.Typer(help="The typed deployment config.", no_args_is_help=True)
 
+FileArg = Annotated[
+    Path | None,
+    typer.Argument(
+        help="config file (.yaml or the write-up's configuration.hcl); same as --config", show_default=False
+    ),
+]
+
+
+def _one_file(file: Path | None, config: Path | None) -> Path | None:
+    """The config file given positionally or with --config (not both, unless they agree)."""
+    if file is not None and config is not None and file != config:
+        raise typer.BadParameter(f"two config files given ({file} and --config {config}); pass one")
+    return file or config
+
 
 @app.command()
-def show(config: ConfigOpt = None, output: OutputOpt = Output.text) -> None:
+def show(file: FileArg = None, config: ConfigOpt = None, output: OutputOpt = Output.text) -> None:
     """Print the effective config (file values over the write-up's defaults)."""
     import yaml
 
     from redisops.config import load_config
 
+    path = _one_file(file, config)
     with error_boundary(output):
-        cfg = load_config(config)
+        cfg = load_config(path)
         data = cfg.model_dump(mode="json")
         emit(output, data, lambda: console.print(yaml.safe_dump(data, sort_keys=False), end="", markup=False))
 
 
 @app.command()
-def validate(config: ConfigOpt = None, output: OutputOpt = Output.text) -> None:
+def validate(file: FileArg = None, config: ConfigOpt = None, output: OutputOpt = Output.text) -> None:
     """Check a config file; exit 3 with every problem named when it is invalid."""
     from redisops.config import load_config
 
+    path = _one_file(file, config)
     with error_boundary(output):
-        load_config(config)
+        load_config(path)
         emit(
             output,
-            {"valid": True, "file": str(config) if config else None},
-            lambda: console.print(f"{config or 'defaults'}: valid"),
+            {"valid": True, "file": str(path) if path else None},
+            lambda: console.print(f"{path or 'defaults'}: valid", markup=False),
         )
 
 
 @app.command()
-def render(config: ConfigOpt = None) -> None:
+def render(file: FileArg = None, config: ConfigOpt = None, output: OutputOpt = Output.text) -> None:
     """Print the redis.conf the config renders to (the ConfigMap's content)."""
     from redisops.config import load_config, render_redis_conf
 
-    with error_boundary():
-        sys.stdout.write(render_redis_conf(load_config(config)))
+    path = _one_file(file, config)
+    with error_boundary(output):
+        text = render_redis_conf(load_config(path))
+        emit(
+            output,
+            {"file": str(path) if path else None, "redis_conf": text},
+            lambda: console.out(text, end="", highlight=False),
+        )

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import enum
+import os
+import platform
+import sys
+from importlib import metadata
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup, TyperOption
 
 from redisops._version import __version__
 from redisops.cli import (
@@ -17,7 +23,33 @@ from redisops.cli import (
     restore_cmd,
     sandbox_cmd,
 )
-from redisops.cli.common import state
+from redisops.cli.common import Output, OutputOpt, console, emit, error_boundary, state
+
+
+def _flag_type(self: TyperOption, ctx: Any) -> str | None:
+    """Plain flags (``--debug``, ``--yes``) show no ``<bool>`` type in help: they take no value."""
+    if self.is_flag and not self.count:
+        return None
+    return _typed_display(self, ctx)
+
+
+_typed_display = TyperOption.display_type_rich
+TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
+
+
+class _RootGroup(TyperGroup):
+    """The root command group: ``--debug`` is accepted anywhere on the line, not only first.
+
+    ``redisops backup create --debug`` means what ``redisops --debug backup create`` does; everything
+    after ``--`` is left alone.
+    """
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        cut = args.index("--") if "--" in args else len(args)
+        state.debug = "--debug" in args[:cut]  # each invocation decides afresh
+        args = [a for a in args[:cut] if a != "--debug"] + args[cut:]
+        return super().parse_args(ctx, args)
+
 
 app = typer.Typer(
     name="redisops",
@@ -25,6 +57,10 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # help texts are plain text: a URL shape such as "redis://host[:port][/db]" is not markup
+    rich_markup_mode=None,
+    cls=_RootGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(sandbox_cmd.app, name="sandbox")
 app.add_typer(config_cmd.app, name="config")
@@ -36,7 +72,7 @@ k8s_cmd.register(app)
 k8s_pure_cmd.register(app)
 
 
-def _version(value: bool) -> None:
+def _version_flag(value: bool) -> None:
     if value:
         typer.echo(f"redisops {__version__}")
         raise typer.Exit()
@@ -44,16 +80,118 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    debug: Annotated[bool, typer.Option("--debug", help="show tracebacks for errors")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="show tracebacks for errors (exit codes stay the same)")
+    ] = False,
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version")
+        bool, typer.Option("--version", callback=_version_flag, is_eager=True, help="print the version")
     ] = False,
 ) -> None:
-    state.debug = debug
+    if debug:  # normally taken out of the line by _RootGroup, wherever it stood
+        state.debug = True
+
+
+def _dist_version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+@app.command(name="version")
+def version_cmd(
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url",
+            help="also ask this Redis for its version (redis://host:port); default: the sandbox target "
+            "when it is up",
+            show_default=False,
+        ),
+    ] = None,
+    output: OutputOpt = Output.text,
+) -> None:
+    """Print the versions of redisops, Python, its client libraries and the target Redis server."""
+    with error_boundary(output):
+        data: dict[str, Any] = {
+            "redisops": __version__,
+            "python": platform.python_version(),
+            "redis-py": _dist_version("redis"),
+            "boto3": _dist_version("boto3"),
+            "kubernetes": _dist_version("kubernetes"),
+            "textual": _dist_version("textual"),
+            "server": _server_version(url),
+        }
+
+        def text() -> None:
+            for key, value in data.items():
+                if key == "server" and value is None:
+                    value = "(no target reachable)"
+                console.print(f"{key:<11} {value if value is not None else '(not installed)'}", markup=False)
+
+        emit(output, data, text)
+
+
+def _server_version(url: str | None) -> dict[str, Any] | None:
+    """The target's ``redis_version`` when it answers within a second; None when there is none."""
+    import dataclasses
+
+    from redisops.errors import RedisOpsError
+
+    try:
+        from redisops.adapters.redis_conn import RedisEndpoint, connect, redis_errors
+
+        if url is not None:
+            ep = RedisEndpoint.from_url(url, password_env="REDIS_PASSWORD")
+        else:
+            from redisops.ops.sandbox import load_state
+
+            st = load_state(None)
+            if st is None or "target" not in st.services:
+                return None
+            ep = st.target
+        ep = dataclasses.replace(ep, connect_timeout=1.0, socket_timeout=1.0)
+        with redis_errors(ep):
+            client = connect(ep)
+            server = client.info("server")
+            client.close()
+        return {"url": ep.url(), "redis_version": server.get("redis_version")}
+    except RedisOpsError:
+        return None
+
+
+_COMPLETE_VAR = "_REDISOPS_COMPLETE"
+
+
+class Shell(enum.StrEnum):
+    """Shells whose completion script click can write."""
+
+    bash = "bash"
+    zsh = "zsh"
+    fish = "fish"
+
+
+@app.command(name="completion")
+def completion_cmd(
+    shell: Annotated[Shell, typer.Argument(help="bash, zsh or fish")],
+) -> None:
+    """Print the shell completion script, e.g. ``eval "$(redisops completion bash)"`` in ~/.bashrc."""
+    from typer._click.shell_completion import get_completion_class
+    from typer._completion_classes import completion_init
+
+    completion_init()
+    cls = get_completion_class(shell.value)
+    assert cls is not None  # the enum lists only the shells click supports
+    command = typer.main.get_command(app)
+    sys.stdout.write(cls(command, {}, "redisops", _COMPLETE_VAR).source() + "\n")
 
 
 def main() -> None:
     """Console-script entry point."""
+    if _COMPLETE_VAR in os.environ:  # the shell asks for completions (see `redisops completion`)
+        from typer._completion_classes import completion_init
+
+        completion_init()
     app()
 
 
