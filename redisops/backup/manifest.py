@@ -1,8 +1,16 @@
 """The backup manifest: what a backup holds, written LAST as its commit marker. Pure: no I/O.
 
 A manifest is JSON (UTF-8, sorted keys) with ``format`` = ``redisops-backup-manifest`` and
-``format_version`` = 1. Readers reject other formats and versions; an unknown field is an error too
-(a newer writer must bump the version). Errors:
+``format_version`` = 1. Compatibility rules (docs/backup-layout.md):
+
+* a field this version does not know (added by a newer redisops) is optional by definition: it is kept
+  (:attr:`Manifest.extra`, written back by :meth:`Manifest.to_dict`) and otherwise ignored;
+* a change an older reader must not ignore bumps ``format_version``; a reader refuses a newer version
+  with "written by redisops X; upgrade to read it";
+* new optional fields are written only when they differ from their default (``purpose`` is absent for
+  manual backups), so older readers keep reading what they can.
+
+Errors:
 
 * :class:`~redisops.errors.ParseError`: not JSON, not an object, wrong types, unknown format or version.
 * :class:`~redisops.errors.VerificationError`: well-formed but inconsistent (bad sha256, negative size,
@@ -19,13 +27,16 @@ from datetime import UTC, datetime
 from typing import Any, Literal, NoReturn, cast
 from urllib.parse import urlsplit, urlunsplit
 
+from redisops._version import __version__
 from redisops.backup.layout import MANIFEST_NAME, check_object_name, is_backup_id
 from redisops.errors import ConfigError, ParseError, VerificationError
 
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
+    "PURPOSES",
     "BackupKind",
+    "BackupPurpose",
     "DbCounts",
     "Manifest",
     "ObjectEntry",
@@ -37,10 +48,18 @@ FORMAT = "redisops-backup-manifest"
 FORMAT_VERSION = 1
 
 BackupKind = Literal["rdb", "aof"]
+#: why a backup was taken: by someone (manual), by the schedule (CronJob), or by a restore before it
+#: replaced the data (safety; ``latest`` skips those unless asked)
+BackupPurpose = Literal["manual", "scheduled", "safety"]
+PURPOSES: tuple[BackupPurpose, ...] = ("manual", "scheduled", "safety")
 
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _CRC64_RE = re.compile(r"^[0-9a-f]{16}$")
+#: a purpose a newer redisops may add is read as written (a lower-case word)
+_PURPOSE_RE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+_OBJECT_FIELDS = {"name", "size", "sha256", "crc64", "verified"}
 _FIELDS = {
+    "purpose",
     "used_memory_dataset",
     "format",
     "format_version",
@@ -120,6 +139,7 @@ class ObjectEntry:
         crc64: the RDB trailer CRC-64 as 16 hex digits (RDB objects), if known.
         verified: True when a content verifier (e.g. the RDB trailer check) passed while it was written;
             None when none ran.
+        extra: fields a newer redisops wrote that this one does not know (kept, ignored).
     """
 
     name: str
@@ -127,6 +147,7 @@ class ObjectEntry:
     sha256: str
     crc64: str | None = None
     verified: bool | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         try:
@@ -143,6 +164,7 @@ class ObjectEntry:
     def to_dict(self) -> dict[str, Any]:
         """The JSON form."""
         return {
+            **self.extra,
             "name": self.name,
             "size": self.size,
             "sha256": self.sha256,
@@ -153,7 +175,11 @@ class ObjectEntry:
 
 @dataclass(frozen=True)
 class Manifest:
-    """A committed backup. Build one with keyword arguments; it validates itself (VerificationError)."""
+    """A committed backup. Build one with keyword arguments; it validates itself (VerificationError).
+
+    ``purpose`` says why it was taken (:data:`PURPOSES`; a newer redisops may write others, read as
+    written). ``extra`` holds the fields a newer redisops wrote that this one does not know.
+    """
 
     id: str
     created_at: datetime
@@ -168,6 +194,8 @@ class Manifest:
     config_fingerprint: str | None = None
     notes: str = ""
     used_memory_dataset: int | None = None
+    purpose: str = "manual"
+    extra: Mapping[str, Any] = field(default_factory=dict)
     format_version: int = field(default=FORMAT_VERSION)
 
     def __post_init__(self) -> None:
@@ -190,6 +218,8 @@ class Manifest:
         names = [o.name for o in self.objects]
         if len(set(names)) != len(names):
             _bad("object names are not unique", id=self.id)
+        if not isinstance(self.purpose, str) or not _PURPOSE_RE.match(self.purpose):
+            _bad(f"purpose {self.purpose!r} is not a lower-case word", id=self.id)
         if self.used_memory_dataset is not None and self.used_memory_dataset < 0:
             _bad(f"used_memory_dataset {self.used_memory_dataset} is negative", id=self.id)
         if self.rdb_version is not None and not 1 <= self.rdb_version <= 255:
@@ -211,6 +241,11 @@ class Manifest:
         return all(o.verified is True for o in self.objects)
 
     @property
+    def is_safety(self) -> bool:
+        """True for a backup a restore took of the data it was about to replace."""
+        return self.purpose == "safety"
+
+    @property
     def total_keys(self) -> int | None:
         """Keys over all databases, or None when counts are unknown."""
         return None if self.key_counts is None else sum(c.keys for c in self.key_counts.values())
@@ -224,8 +259,9 @@ class Manifest:
 
     # --- JSON ------------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """The JSON-ready form."""
+        """The JSON-ready form (with ``purpose`` always; :meth:`to_json` omits it for manual backups)."""
         return {
+            **self.extra,
             "format": FORMAT,
             "format_version": self.format_version,
             "id": self.id,
@@ -243,11 +279,19 @@ class Manifest:
             "used_memory_dataset": self.used_memory_dataset,
             "tool_version": self.tool_version,
             "notes": self.notes,
+            "purpose": self.purpose,
         }
 
     def to_json(self) -> bytes:
-        """UTF-8 JSON, indented, keys sorted (stable bytes for the same manifest)."""
-        return (json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n").encode()
+        """UTF-8 JSON, indented, keys sorted (stable bytes for the same manifest).
+
+        ``purpose`` is left out for a manual backup (its default), so redisops versions that predate
+        the field still read it.
+        """
+        doc = self.to_dict()
+        if self.purpose == "manual":
+            del doc["purpose"]
+        return (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode()
 
     @classmethod
     def from_json(cls, data: bytes | str, *, where: str = MANIFEST_NAME) -> Manifest:
@@ -271,22 +315,29 @@ class Manifest:
         if doc.get("format") != FORMAT:
             r.fail(f"format is {doc.get('format')!r}, not {FORMAT!r}")
         version = doc.get("format_version")
-        if version != FORMAT_VERSION:
+        if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
+            writer = doc.get("tool_version")
+            by = f"redisops {writer}" if isinstance(writer, str) and writer else "a newer redisops"
+            raise ParseError(
+                f"{where} has format_version {version}: written by {by}; upgrade to read it "
+                f"(this redisops {__version__} reads format_version {FORMAT_VERSION})",
+                hint=f"upgrade redisops to {writer} or later to read this backup"
+                if isinstance(writer, str) and writer
+                else "upgrade redisops to read this backup",
+                context={"where": where, "format_version": version, "written_by": writer},
+            )
+        if type(version) is not int or version != FORMAT_VERSION:
             raise ParseError(
                 f"{where} has format_version {version!r}; this redisops reads version {FORMAT_VERSION}",
-                hint="a newer redisops wrote it: upgrade redisops to read this backup"
-                if isinstance(version, int) and version > FORMAT_VERSION
-                else "the manifest is corrupt; this backup cannot be used",
+                hint="the manifest is corrupt; this backup cannot be used",
                 context={"where": where, "format_version": version},
             )
-        unknown = set(doc) - _FIELDS
-        if unknown:
-            r.fail(f"unknown fields {sorted(unknown)}")
+        extra = {k: v for k, v in doc.items() if k not in _FIELDS}
         src = r.req_obj("source")
         objects_raw = r.req_list("objects")
         objects = []
         for i, o in enumerate(objects_raw):
-            if not isinstance(o, dict) or set(o) - {"name", "size", "sha256", "crc64", "verified"}:
+            if not isinstance(o, dict):
                 r.fail(f"objects[{i}] is not an object entry")
             orr = _Reader(o, f"{where} objects[{i}]")
             objects.append(
@@ -296,6 +347,7 @@ class Manifest:
                     sha256=orr.req_str("sha256"),
                     crc64=orr.opt_str("crc64"),
                     verified=orr.opt_bool("verified"),
+                    extra={k: v for k, v in o.items() if k not in _OBJECT_FIELDS},
                 )
             )
         counts_raw = doc.get("key_counts")
@@ -305,15 +357,7 @@ class Manifest:
                 r.fail("key_counts is not an object")
             key_counts = {}
             for db, c in counts_raw.items():
-                if (
-                    not (isinstance(db, str) and db.isdigit())
-                    or not isinstance(c, dict)
-                    or set(c)
-                    - {
-                        "keys",
-                        "expires",
-                    }
-                ):
+                if not (isinstance(db, str) and db.isdigit()) or not isinstance(c, dict):
                     r.fail(f"key_counts[{db!r}] is invalid")
                 cr = _Reader(c, f"{where} key_counts[{db}]")
                 key_counts[int(db)] = DbCounts(keys=cr.req_int("keys"), expires=cr.req_int("expires"))
@@ -335,6 +379,8 @@ class Manifest:
             config_fingerprint=r.opt_str("config_fingerprint"),
             notes=r.opt_str("notes") or "",
             used_memory_dataset=r.opt_int("used_memory_dataset"),
+            purpose=r.opt_str("purpose") or "manual",
+            extra=extra,
         )
 
 

@@ -41,12 +41,22 @@ from redisops.backup.layout import (
     is_backup_id,
     new_backup_id,
 )
-from redisops.backup.manifest import BackupKind, DbCounts, Manifest, ObjectEntry, SourceInfo, redact_address
+from redisops.backup.manifest import (
+    PURPOSES,
+    BackupKind,
+    BackupPurpose,
+    DbCounts,
+    Manifest,
+    ObjectEntry,
+    SourceInfo,
+    redact_address,
+)
 from redisops.backup.retention import BackupRef, RetentionPlan, RetentionRules, plan_retention
 from redisops.config.model import BackupTarget
 from redisops.errors import (
     ConfigError,
     ConflictError,
+    InvalidArgument,
     NotFoundError,
     ParseError,
     RedisOpsError,
@@ -420,9 +430,16 @@ class BackupStore:
             )
         return m
 
-    def latest(self, *, verified_only: bool = False) -> Manifest | None:
-        """The newest committed backup (optionally only among write-time verified ones), or None."""
+    def latest(self, *, verified_only: bool = False, include_safety: bool = False) -> Manifest | None:
+        """The newest committed backup, or None.
+
+        Safety backups (``purpose`` "safety": what a restore took of the data it was about to replace)
+        are skipped unless ``include_safety``: after a refused restore, "latest" still means the backup
+        the operator meant. ``verified_only`` considers only write-time verified backups.
+        """
         for m in self.list():
+            if m.is_safety and not include_safety:
+                continue
             if m.verified or not verified_only:
                 return m
         return None
@@ -754,15 +771,21 @@ class BackupWriter:
         notes: str = "",
         now: datetime | None = None,
         used_memory_dataset: int | None = None,
+        purpose: BackupPurpose = "manual",
     ) -> Manifest:
         """Write manifest.json LAST (the commit marker) and release the lock; returns the manifest.
 
         ``source_address`` loses any credentials; ``key_counts`` maps db -> DbCounts, a mapping with
         ``keys``/``expires`` or an object with those attributes (e.g. the RDB scanner's DbKeyCounts).
         ``now`` (default: the clock) is the completion time. ``used_memory_dataset`` (INFO memory of
-        the source) lets a restore refuse a target whose maxmemory cannot hold the data.
+        the source) lets a restore refuse a target whose maxmemory cannot hold the data. ``purpose``
+        labels the backup (``safety`` ones are skipped by :meth:`BackupStore.latest`).
         """
         self._check_open()
+        if purpose not in PURPOSES:
+            raise InvalidArgument(
+                f"unknown backup purpose {purpose!r}", hint=f"use one of {', '.join(PURPOSES)}"
+            )
         if not self._entries:
             raise VerificationError(f"backup {self.backup_id} has no objects; nothing to commit")
         completed = (now or datetime.now(UTC)).astimezone(UTC)
@@ -780,6 +803,7 @@ class BackupWriter:
             config_fingerprint=config_fingerprint,
             notes=notes,
             used_memory_dataset=used_memory_dataset,
+            purpose=purpose,
         )
         key = self.store.layout.manifest_key(self.store.source, self.backup_id)
         self.store.s3.put_bytes(key, manifest.to_json(), if_none_match=True, content_type="application/json")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich import box
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -36,7 +38,7 @@ from redisops.cli.common import (
 
 if TYPE_CHECKING:
     from redisops.adapters.redis_conn import RedisEndpoint
-    from redisops.backup import BackupStore, Manifest
+    from redisops.backup import BackupPurpose, BackupStore, Manifest
     from redisops.config import DeploymentConfig
     from redisops.ops.backup import BackupProgress
 
@@ -54,6 +56,20 @@ PasswordFileOpt = Annotated[
 SourceOpt = Annotated[
     str | None, typer.Option("--source", help="source name in the store [default: the config's service_name]")
 ]
+
+
+class Kind(enum.StrEnum):
+    """Backup kinds ``backup create`` takes."""
+
+    rdb = "rdb"
+    aof = "aof"
+
+
+class Purpose(enum.StrEnum):
+    """Labels ``backup create`` may give (a restore labels its own backups ``safety``)."""
+
+    manual = "manual"
+    scheduled = "scheduled"
 
 
 def _context(config: Path | None, state_dir: Path | None) -> tuple[DeploymentConfig, Any]:
@@ -147,20 +163,45 @@ def _manifest_dict(m: Manifest) -> dict[str, Any]:
     return m.to_dict()
 
 
-def _print_manifests(items: list[Manifest]) -> None:
-    table = Table(title="backups (newest first)")
-    table.add_column("id", no_wrap=True)
-    for col in ("kind", "created", "size", "keys", "redis", "verified"):
-        table.add_column(col)
+#: below this console width the "created" column is left out (the id starts with the creation time)
+_WIDE = 100
+
+
+def _manifest_table(items: list[Manifest], width: int, source: str = "") -> Table:
+    """The ``backup list`` table: every value whole at 80 columns (nothing is cut with an ellipsis)."""
+    wide = width >= _WIDE
+    title = f"backups of {source} (newest first)" if source else "backups (newest first)"
+    table = Table(
+        title=title,
+        caption=None if wide else "ids start with the creation time (UTC)",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        padding=(0, 2, 0, 0),
+        title_justify="left",
+        caption_justify="left",
+    )
+    cols = ["id", "created (UTC)", "kind", "size", "keys", "redis", "verified", "purpose"]
+    if not wide:
+        cols.remove("created (UTC)")
+    for col in cols:
+        justify = "right" if col in ("size", "keys") else "left"
+        table.add_column(col, no_wrap=True, overflow="fold", justify=justify)  # type: ignore[arg-type]
     for m in items:
-        size = sum(o.size for o in m.objects)
-        keys = sum(c.keys for c in m.key_counts.values()) if m.key_counts else "-"
+        keys = str(m.total_keys) if m.total_keys is not None else "-"
         verified = "yes" if all(o.verified for o in m.objects if o.verified is not None) else "no"
-        table.add_row(
-            m.id, m.kind, m.created_at.strftime("%Y-%m-%d %H:%M:%SZ"), _human(size), str(keys),
-            m.redis_version or "?", verified,
-        )  # fmt: skip
-    console.print(table)
+        row = [m.id, m.created_at.strftime("%Y-%m-%d %H:%M:%S"), m.kind, _human(m.size), keys,
+               m.redis_version or "?", verified, m.purpose]  # fmt: skip
+        if not wide:
+            del row[1]
+        table.add_row(*row)
+    return table
+
+
+def _print_manifests(items: list[Manifest], source: str = "") -> None:
+    if not items:
+        console.print(f"no backups of {source} yet (take one: redisops backup create)")
+        return
+    console.print(_manifest_table(items, console.width, source))
 
 
 def _human(n: float) -> str:
@@ -174,10 +215,21 @@ def _human(n: float) -> str:
 @app.command()
 def create(
     kind: Annotated[
-        str, typer.Option("--kind", help="rdb (streamed from the server) or aof (from a data dir)")
-    ] = "rdb",
+        Kind,
+        typer.Option(
+            "--kind", help="rdb (streamed from the server) or aof (from a data dir)", case_sensitive=False
+        ),
+    ] = Kind.rdb,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Redis data dir (AOF backups)")] = None,
     notes: Annotated[str, typer.Option("--notes", help="free text stored in the manifest")] = "",
+    purpose: Annotated[
+        Purpose,
+        typer.Option(
+            "--purpose",
+            help="label in the manifest: manual, or scheduled (the backup CronJob passes it)",
+            case_sensitive=False,
+        ),
+    ] = Purpose.manual,
     url: UrlOpt = None,
     password_env: PasswordEnvOpt = "REDIS_PASSWORD",
     password_file: PasswordFileOpt = None,
@@ -187,28 +239,30 @@ def create(
     output: OutputOpt = Output.text,
 ) -> None:
     """Take a backup now; it is listed only once complete and verified."""
-    from redisops.errors import ConfigError
+    from redisops.errors import InvalidArgument
     from redisops.ops.backup import create_aof_backup, create_rdb_backup
 
     with error_boundary(output):
         cfg, state = _context(config, state_dir)
         ep = _endpoint(url, password_env, password_file, state)
         store = _store(cfg, state, source)
-        with _bar(output, f"backup {kind}") as bar:
+        label: BackupPurpose = "scheduled" if purpose is Purpose.scheduled else "manual"
+        with _bar(output, f"backup {kind.value}") as bar:
             progress = _PhaseClock(bar)
-            if kind == "rdb":
-                m = create_rdb_backup(ep, store, notes=notes, progress=progress)
-            elif kind == "aof":
+            if kind is Kind.rdb:
+                m = create_rdb_backup(ep, store, notes=notes, progress=progress, purpose=label)
+            else:
                 d = data_dir or (state.data_dir if state is not None and not url else None)
                 if d is None:
-                    raise ConfigError("an AOF backup needs --data-dir (where the Redis data dir is mounted)")
-                m = create_aof_backup(ep, d, store, notes=notes, progress=progress)
-            else:
-                raise ConfigError(f"unknown backup kind {kind!r}", hint="use --kind rdb or --kind aof")
+                    raise InvalidArgument(
+                        "an AOF backup needs --data-dir (where the Redis data dir is mounted)",
+                        hint="pass --data-dir DIR, or use --kind rdb (streamed, needs no data dir)",
+                    )
+                m = create_aof_backup(ep, d, store, notes=notes, progress=progress, purpose=label)
         emit(
             output,
             {**_manifest_dict(m), "timings": progress.timings()},
-            lambda: console.print(f"backup {m.id} complete ({_human(sum(o.size for o in m.objects))})"),
+            lambda: console.print(f"backup {m.id} ({m.purpose}) complete ({_human(m.size)})"),
         )
 
 
@@ -222,8 +276,9 @@ def list_(
     """List complete backups (those with a manifest), newest first."""
     with error_boundary(output):
         cfg, state = _context(config, state_dir)
-        items = _store(cfg, state, source).list()
-        emit(output, [_manifest_dict(m) for m in items], lambda: _print_manifests(items))
+        store = _store(cfg, state, source)
+        items = store.list()
+        emit(output, [_manifest_dict(m) for m in items], lambda: _print_manifests(items, store.source))
 
 
 @app.command()
@@ -393,7 +448,7 @@ def schedule(
         n = 0
         while count == 0 or n < count:
             started = time.monotonic()
-            m = create_rdb_backup(ep, store)
+            m = create_rdb_backup(ep, store, purpose="scheduled")
             pruned = store.prune(RetentionRules(keep_last=cfg.backup.keep_last))
             entry: dict[str, Any] = {"id": m.id, "pruned": [p.id for p in pruned.delete]}
             if drill:

@@ -23,7 +23,7 @@ from redisops.adapters.local import free_port, require_program, start_redis
 from redisops.adapters.redis_conn import RedisEndpoint, connect, raw_command
 from redisops.adapters.replication import ReplicationRdbStream
 from redisops.adapters.s3 import AwsCredentials, S3Adapter, S3Settings
-from redisops.backup import BackupStore, Manifest
+from redisops.backup import BackupPurpose, BackupStore, Manifest
 from redisops.config import BackupTarget
 from redisops.errors import (
     AuthError,
@@ -157,10 +157,13 @@ def create_rdb_backup(
     timeout: float = 120.0,
     prefer_replica: bool = True,
     progress: Progress | None = None,
+    purpose: BackupPurpose = "manual",
 ) -> Manifest:
     """Stream an RDB from the live server at ``ep`` into ``store``, verified on the way; returns the manifest.
 
-    With ``prefer_replica`` an online, reachable replica of ``ep`` serves the stream (see
+    ``purpose`` labels the backup: ``manual`` (default), ``scheduled`` (the backup job) or ``safety``
+    (a restore's backup of the data it is about to replace; ``store.latest()`` skips those). With
+    ``prefer_replica`` an online, reachable replica of ``ep`` serves the stream (see
     :func:`pick_stream_source`). Nothing is listed unless every check passed and the manifest was
     written: a failure anywhere (connection drop, S3 error, bad trailer) aborts the upload and releases
     the lock.
@@ -205,6 +208,7 @@ def create_rdb_backup(
             config_fingerprint=fingerprint,
             notes=notes,
             used_memory_dataset=info.memory.used_memory_dataset,
+            purpose=purpose,
         )
     say(BackupProgress("done", received[0], received[0]))
     return manifest
@@ -253,8 +257,11 @@ def create_aof_backup(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     progress: Progress | None = None,
+    purpose: BackupPurpose = "manual",
 ) -> Manifest:
     """Copy the multi-part AOF directory consistently (Redis docs' procedure) into ``store``.
+
+    ``purpose`` labels the backup as for :func:`create_rdb_backup`.
 
     Pauses automatic rewrites (``auto-aof-rewrite-percentage 0``), waits until no rewrite runs, copies
     every file the manifest names (base files are immutable; incr files are copied up to the size they
@@ -306,6 +313,7 @@ def create_aof_backup(
                     config_fingerprint=config_fingerprint(ep),
                     notes=notes or "AOF directory",
                     used_memory_dataset=info.memory.used_memory_dataset,
+                    purpose=purpose,
                 )
         finally:
             raw_command(client, "CONFIG", "SET", "auto-aof-rewrite-percentage", old_pct)
