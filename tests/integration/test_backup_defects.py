@@ -135,3 +135,31 @@ def test_cli_create_and_schedule_label_scheduled(
     r = cli("create", "--url", url)
     assert r.exit_code == 0, r.output
     assert "(manual)" in r.stdout
+
+
+# --- item 5: manifests stay readable across versions ------------------------------------------------------
+def test_store_reads_a_backup_written_by_a_newer_version(
+    s3_endpoint: S3Endpoint, s3_bucket: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from redisops.errors import ParseError
+
+    store = make_store(s3_endpoint, s3_bucket)
+    bid = put_backup(store, T0)
+    key = store.layout.manifest_key("redis", bid)
+    doc = json.loads(store.s3.get_bytes(key)[0])
+    doc.update(tool_version="2.0.0", used_memory_peak=123, compression={"algorithm": "zstd"})
+    store.s3.put_bytes(key, json.dumps(doc).encode())
+    m = store.get(bid)
+    assert m.tool_version == "2.0.0" and m.extra["compression"] == {"algorithm": "zstd"}
+    assert [b.id for b in store.list()] == [bid]
+
+    newer = put_backup(store, T0 + timedelta(minutes=5))
+    key = store.layout.manifest_key("redis", newer)
+    doc = json.loads(store.s3.get_bytes(key)[0])
+    doc.update(format_version=2, tool_version="3.0.0")
+    store.s3.put_bytes(key, json.dumps(doc).encode())
+    with pytest.raises(ParseError, match=r"written by redisops 3\.0\.0; upgrade to read it"):
+        store.get(newer)
+    with caplog.at_level("WARNING"):
+        assert [b.id for b in store.list()] == [bid]
+    assert f"skipping backup {newer}" in caplog.text and "upgrade" in caplog.text
