@@ -33,6 +33,7 @@ from redisops.cli.common import (
 
 if TYPE_CHECKING:
     from redisops.adapters.kube import Kube
+    from redisops.backup import BackupStore
     from redisops.config.model import DeploymentConfig
     from redisops.ops.deploy import DeployPlan, DeployResult
 
@@ -48,8 +49,45 @@ ContextOpt = Annotated[str | None, typer.Option("--context", help="kubeconfig co
 NamespaceOpt = Annotated[
     str | None, typer.Option("--namespace", "-n", help="namespace [default: the config's namespace]")
 ]
-TimeoutOpt = Annotated[float, typer.Option("--timeout", help="seconds to wait for each rollout")]
-DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="show the diff against the live objects only")]
+TimeoutOpt = Annotated[
+    float, typer.Option("--timeout", min=1, max=86400, help="seconds to wait for each rollout")
+]
+DryRunOpt = Annotated[
+    bool,
+    typer.Option(
+        "--dry-run",
+        help="show the diff against the live objects only; exit 15 when the real run would refuse",
+    ),
+]
+NoBackupOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-backup", help="do not back up the running Redis before upgrading it (a backup is the default)"
+    ),
+]
+
+
+def _check_allow(values: list[str] | None) -> list[str] | None:
+    from redisops.lint.rules import RULES
+
+    known = {r.id for r in RULES}
+    unknown = sorted({v for v in values or [] if v not in known})
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown lint rule(s) {', '.join(unknown)}; `redisops lint --list-rules` lists them"
+        )
+    return values
+
+
+AllowOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allow",
+        metavar="RULE",
+        callback=_check_allow,
+        help="go ahead despite this error-level lint finding (repeatable; a rule id from `redisops lint`)",
+    ),
+]
 TakeOverOpt = Annotated[
     bool, typer.Option("--take-over", help="take over objects a Helm release (or another manager) owns")
 ]
@@ -86,6 +124,13 @@ def _config(path: Path | None, namespace: str | None) -> DeploymentConfig:
     return cfg
 
 
+def _store(cfg: DeploymentConfig) -> BackupStore:
+    """The config's backup store (where an upgrade's backup goes and backups' versions are read)."""
+    from redisops.ops.backup import store_for
+
+    return store_for(cfg.backup, source_name=cfg.service_name)
+
+
 def _kube(kubeconfig: Path | None, context: str | None, cfg: DeploymentConfig) -> Kube:
     from redisops.adapters.kube import Kube
 
@@ -118,10 +163,14 @@ def deploy_cmd(
     dry_run: DryRunOpt = False,
     take_over: TakeOverOpt = False,
     timeout: TimeoutOpt = 300.0,
+    allow: AllowOpt = None,
+    no_backup: NoBackupOpt = False,
     yes: YesOpt = False,
     output: OutputOpt = Output.text,
 ) -> None:
-    """Apply the rendered manifests (server-side apply), wait for the rollout, verify, record a revision."""
+    """Lint, then apply the rendered manifests (server-side apply), wait for the rollout, verify, record
+    a revision. Refuses (exit 15, also with --dry-run) on lint errors not waived with --allow RULE and
+    on an image whose Redis cannot read the data; backs up the running Redis before an upgrade."""
     from redisops.k8s import render_manifests
     from redisops.ops.deploy import deploy
 
@@ -139,13 +188,16 @@ def deploy_cmd(
                 timeout=timeout,
                 progress=progress_printer(output),
                 confirm=_confirmer(output, yes, kube, "apply"),
+                allow=allow or (),
+                store=_store(cfg),
+                backup=not no_backup,
             )
             emit(output, _result_json(result, kube), lambda: _print_result(result))
 
 
 def rollback_cmd(
     to: Annotated[
-        int | None, typer.Option("--to", help="revision to roll back to [default: previous]")
+        int | None, typer.Option("--to", min=1, help="revision to roll back to [default: previous]")
     ] = None,
     config: ConfigOpt = None,
     kubeconfig: KubeconfigOpt = None,
@@ -154,10 +206,12 @@ def rollback_cmd(
     dry_run: DryRunOpt = False,
     take_over: TakeOverOpt = False,
     timeout: TimeoutOpt = 300.0,
+    no_backup: NoBackupOpt = False,
     yes: YesOpt = False,
     output: OutputOpt = Output.text,
 ) -> None:
-    """Re-apply a recorded revision, wait, verify and record a new revision ("rollback to N")."""
+    """Re-apply a recorded revision, wait, verify and record a new revision ("rollback to N").
+    Refuses (exit 15, also with --dry-run) a Redis image that cannot read the data."""
     from redisops.ops.deploy import rollback
 
     with error_boundary(output):
@@ -173,6 +227,8 @@ def rollback_cmd(
                 timeout=timeout,
                 progress=progress_printer(output),
                 confirm=_confirmer(output, yes, kube, "rollback:"),
+                store=_store(cfg),
+                backup=not no_backup,
             )
             emit(output, _result_json(result, kube), lambda: _print_result(result))
 
@@ -263,7 +319,7 @@ def verify_clients_cmd(
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
     namespace: NamespaceOpt = None,
-    tail: Annotated[int, typer.Option("--tail", help="log lines to scan per pod")] = 200,
+    tail: Annotated[int, typer.Option("--tail", min=1, max=100000, help="log lines to scan per pod")] = 200,
     output: OutputOpt = Output.text,
 ) -> None:
     """Check that client pods reach Redis (nc -zv from inside) and their logs show no Redis errors."""
@@ -309,9 +365,12 @@ def _result_json(result: DeployResult, kube: Kube) -> dict[str, Any]:
         "applied": result.applied,
         "revision": result.revision,
         "what": result.what,
+        "backup_id": result.backup_id,
+        "lint": [f.to_dict() for f in result.lint],
         "plan": {
             "summary": plan.summary(),
             "changed": plan.changed,
+            "notes": plan.notes,
             "changes": [
                 {
                     "kind": c.kind,
@@ -343,6 +402,8 @@ def _print_plan(plan: DeployPlan) -> None:
             console.print(Text(f"          {line}"), soft_wrap=True)
         if len(c.diff) > 60:
             console.print(Text(f"          ... {len(c.diff) - 60} more lines", style="dim"))
+    for note in plan.notes:
+        console.print(Text(f"note: {note}", style="yellow"), soft_wrap=True)
     console.print(f"plan: {plan.summary()}")
 
 
@@ -351,6 +412,11 @@ def _print_result(result: DeployResult) -> None:
         _print_plan(result.plan)
         console.print("[dim]dry run: nothing was changed[/dim]")
         return
+    if not result.applied:  # else the plan (with its notes) was shown before applying
+        for note in result.plan.notes:
+            console.print(Text(f"note: {note}", style="yellow"), soft_wrap=True)
+    if result.backup_id:
+        console.print(f"backup {result.backup_id} taken before the upgrade", soft_wrap=True)
     for r in result.rollouts:
         console.print(f"rollout {r.name}: {r.message} in {r.elapsed_s:.1f}s ({', '.join(r.pods)})")
     for c in result.checks:

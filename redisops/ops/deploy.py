@@ -21,30 +21,34 @@ Example::
 from __future__ import annotations
 
 import base64
+import dataclasses
 import difflib
 import getpass
 import gzip
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
-from redisops.adapters.redis_conn import RedisEndpoint, connect, raw_command, read_password, redis_errors
+from redisops.adapters.redis_conn import read_password
 from redisops.config.model import DeploymentConfig
 from redisops.errors import (
     ConflictError,
     NotFoundError,
     OperationTimeout,
-    RedisOpsError,
+    PlanBlocked,
     VerificationError,
 )
-from redisops.inspect import parse_info
+from redisops.lint import Finding
+from redisops.ops.deploy_guard import VersionPlan, backup_before_upgrade, check_versions, lint_gate
+from redisops.ops.deploy_verify import VerifyCheck, verify_deployment
 
 if TYPE_CHECKING:
     from redisops.adapters.kube import Kube, RolloutStatus
+    from redisops.backup import BackupStore
 
 __all__ = [
     "CHECKSUM_ANNOTATION",
@@ -123,6 +127,8 @@ class DeployPlan:
     namespace: str
     changes: list[ObjectChange]
     namespace_exists: bool = True
+    #: what the deploy goes ahead with or does besides applying: lint warnings, version notes, backups
+    notes: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -141,15 +147,6 @@ class DeployPlan:
             counts[c.action] = counts.get(c.action, 0) + 1
         order = ("create", "update", "delete", "conflict", "unchanged")
         return ", ".join(f"{a} {counts[a]}" for a in order if counts.get(a)) or "nothing"
-
-
-@dataclass(frozen=True)
-class VerifyCheck:
-    """One post-deploy check."""
-
-    name: str
-    ok: bool
-    detail: str
 
 
 @dataclass(frozen=True)
@@ -179,6 +176,10 @@ class DeployResult:
     rollouts: list[RolloutStatus] = field(default_factory=list)
     checks: list[VerifyCheck] = field(default_factory=list)
     elapsed_s: float = 0.0
+    #: lint findings the deploy went ahead with (warnings, and errors waived with ``allow``)
+    lint: list[Finding] = field(default_factory=list)
+    #: the backup taken before an upgrade
+    backup_id: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -327,173 +328,6 @@ def plan_deploy(
     return DeployPlan(ns, changes, ns_exists)
 
 
-# --- verification --------------------------------------------------------------------------------
-
-
-def _conf_directives(manifests: Sequence[Mapping[str, Any]]) -> dict[str, str]:
-    """The persistence directives of the redis.conf in the manifests' ConfigMap."""
-    for m in manifests:
-        if m.get("kind") == "ConfigMap" and "redis.conf" in (m.get("data") or {}):
-            out: dict[str, str] = {}
-            for line in str(m["data"]["redis.conf"]).splitlines():
-                parts = line.strip().split(None, 1)
-                if len(parts) == 2 and parts[0].lower() in ("appendonly", "appendfsync", "save"):
-                    value = parts[1].strip()
-                    out[parts[0].lower()] = "" if value in ('""', "''") else value
-            return out
-    return {}
-
-
-def _expected(cfg: DeploymentConfig, manifests: Sequence[Mapping[str, Any]]) -> dict[str, str]:
-    r = cfg.config
-    expected = {
-        "appendonly": "yes" if r.appendonly else "no",
-        "appendfsync": r.appendfsync,
-        "save": " ".join(f"{p.seconds} {p.changes}" for p in r.save),
-    }
-    expected.update(_conf_directives(manifests))
-    return expected
-
-
-def _deployment_of(cfg: DeploymentConfig, manifests: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    for m in manifests:
-        if m.get("kind") == "Deployment":
-            return dict(m)
-    return {
-        "metadata": {"name": cfg.service_name},
-        "spec": {"replicas": 1, "selector": {"matchLabels": dict(cfg.labels)}},
-    }
-
-
-def _k8s_checks(
-    kube: Kube, cfg: DeploymentConfig, manifests: Sequence[Mapping[str, Any]]
-) -> tuple[list[VerifyCheck], str | None]:
-    from redisops.adapters.kube import is_pod_ready
-
-    ns = cfg.namespace
-    dep = _deployment_of(cfg, manifests)
-    selector = dep["spec"]["selector"]["matchLabels"]
-    want = int(dep["spec"].get("replicas", 1))
-    pods = kube.pods(selector, ns)
-    ready = [p["metadata"]["name"] for p in pods if is_pod_ready(p)]
-    checks = [
-        VerifyCheck(
-            "pod-ready",
-            len(ready) >= want and len(pods) == len(ready),
-            f"{len(ready)}/{want} ready: {', '.join(ready) or 'none'}"
-            + (f" ({len(pods) - len(ready)} not ready)" if len(pods) > len(ready) else ""),
-        )
-    ]
-    pvcs = [str(m["metadata"]["name"]) for m in manifests if m.get("kind") == "PersistentVolumeClaim"]
-    if not manifests and cfg.persistence.enabled:
-        pvcs = [f"{cfg.service_name}-data"]
-    for name in pvcs:
-        pvc = kube.get("PersistentVolumeClaim", name, ns)
-        phase = ((pvc or {}).get("status") or {}).get("phase", "missing")
-        checks.append(VerifyCheck(f"pvc-bound:{name}", phase == "Bound", f"PVC {name} is {phase}"))
-    services = [str(m["metadata"]["name"]) for m in manifests if m.get("kind") == "Service"]
-    for name in services or [cfg.service_name]:
-        ep = kube.get("Endpoints", name, ns) or {}
-        addrs = [a.get("ip", "?") for s in ep.get("subsets") or [] for a in s.get("addresses") or []]
-        detail = (
-            f"Service {name} endpoints: {', '.join(addrs)}" if addrs else f"Service {name} has no endpoints"
-        )
-        checks.append(VerifyCheck(f"service-endpoints:{name}", bool(addrs), detail))
-    return checks, (ready[0] if ready else None)
-
-
-def _redis_checks(
-    kube: Kube,
-    cfg: DeploymentConfig,
-    pod: str,
-    expected: Mapping[str, str],
-    password: str | None,
-) -> list[VerifyCheck]:
-    with kube.port_forward(cfg.namespace, pod, cfg.port) as (host, port):
-        ep = RedisEndpoint(
-            host=host,
-            port=port,
-            username=cfg.auth.username,
-            password=password,
-            connect_timeout=5.0,
-            socket_timeout=10.0,
-        )
-        client = connect(ep, check=False)
-        try:
-            with redis_errors(ep):
-                client.ping()
-            checks = [VerifyCheck("redis-ping", True, f"PONG from pod {pod} through a port-forward")]
-            info = parse_info(raw_command(client, "INFO", "persistence"))
-            problems: list[str] = []
-            aof = info.persistence.aof_enabled
-            want_aof = expected.get("appendonly", "yes") == "yes"
-            if aof is not None and aof != want_aof:
-                problems.append(
-                    f"aof_enabled is {int(aof)}, the config says appendonly {expected['appendonly']}"
-                )
-            notes = [f"aof_enabled:{int(bool(aof))}"]
-            try:
-                live = _config_get(client, ("appendfsync", "save"))
-            except RedisOpsError as e:
-                notes.append(f"CONFIG GET not allowed ({e.message}); save points not checked")
-                live = {}
-            for name in ("appendfsync", "save"):
-                if name in live and name in expected and live[name] != expected[name]:
-                    problems.append(f"{name} is {live[name]!r}, the config says {expected[name]!r}")
-                elif name in live:
-                    notes.append(f"{name}={live[name]!r}")
-            detail = "; ".join(problems) if problems else ", ".join(notes)
-            checks.append(VerifyCheck("persistence", not problems, detail))
-            return checks
-        finally:
-            client.close()
-
-
-def _config_get(client: Any, names: Sequence[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for name in names:
-        reply = raw_command(client, "CONFIG", "GET", name)
-        items = [x.decode() if isinstance(x, bytes) else str(x) for x in reply or []]
-        out.update(dict(zip(items[::2], items[1::2], strict=True)))
-    return out
-
-
-def verify_deployment(
-    kube: Kube,
-    cfg: DeploymentConfig,
-    manifests: Sequence[Mapping[str, Any]] = (),
-    *,
-    password: str | None = None,
-    settle_timeout: float = 30.0,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
-) -> list[VerifyCheck]:
-    """Check the running deployment: pod ready, PVC bound, Service endpoints, PING and ``INFO
-    persistence`` (plus ``CONFIG GET appendfsync/save`` when allowed) through a port-forward.
-
-    Expected persistence settings come from the redis.conf in ``manifests`` (else from ``cfg``).
-    Failing checks are retried until ``settle_timeout`` (endpoints and PVCs can lag the rollout).
-    """
-    if password is None and cfg.auth.enabled:
-        password = read_password(cfg.auth.password_env, cfg.auth.password_file)
-    expected = _expected(cfg, manifests)
-    deadline = clock() + settle_timeout
-    while True:
-        checks, pod = _k8s_checks(kube, cfg, manifests)
-        if pod is None:
-            checks.append(VerifyCheck("redis-ping", False, "no ready Redis pod to forward to"))
-        else:
-            try:
-                checks += _redis_checks(kube, cfg, pod, expected, password)
-            except RedisOpsError as e:
-                checks.append(
-                    VerifyCheck("redis-ping", False, f"through a port-forward to {pod}: {e.message}")
-                )
-        if all(c.ok for c in checks) or clock() >= deadline:
-            return checks
-        sleep(0.5)
-
-
 # --- revisions -----------------------------------------------------------------------------------
 
 
@@ -600,6 +434,22 @@ def _what(plan: DeployPlan) -> str:
 # --- deploy / rollback ---------------------------------------------------------------------------
 
 
+def _versions(
+    kube: Kube,
+    cfg: DeploymentConfig,
+    manifests: Sequence[Mapping[str, Any]],
+    plan: DeployPlan,
+    store: BackupStore | None,
+    password: str | None,
+) -> VersionPlan | None:
+    """The version check, when the plan creates or changes a Deployment (else nothing rolls)."""
+    if not any(c.kind == "Deployment" and c.action in ("create", "update") for c in plan.changes):
+        return None
+    new_pvc = any(c.kind == "PersistentVolumeClaim" and c.action == "create" for c in plan.changes)
+    pvc_exists = plan.namespace_exists and not new_pvc and cfg.persistence.enabled
+    return check_versions(kube, cfg, manifests, store=store, password=password, pvc_exists=pvc_exists)
+
+
 def deploy(
     kube: Kube,
     cfg: DeploymentConfig,
@@ -619,23 +469,40 @@ def deploy(
     settle_timeout: float = 30.0,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    lint: bool = True,
+    allow: Collection[str] = (),
+    store: BackupStore | None = None,
+    backup: bool = True,
+    check_version: bool = True,
 ) -> DeployResult:
-    """Plan, apply, wait for the rollout, verify and record a revision (see the module docstring).
+    """Lint, plan, check versions, apply, wait for the rollout, verify and record a revision (see the
+    module docstring).
 
-    ``confirm(plan)`` is called before anything changes (raise AbortedError to stop). A deploy that
-    changes nothing records no revision unless ``record_unchanged``. A timed-out rollout or a failed
-    verification is recorded with status ``failed`` and raised (OperationTimeout, VerificationError).
-    Objects managed by a Helm release raise ConflictError unless ``take_over`` (which also forces
-    field ownership conflicts).
+    With ``lint`` (the default) error-level lint findings of ``cfg``/``manifests`` raise PlanBlocked
+    unless their rule id is in ``allow``; the warnings gone ahead with are in ``result.lint``. With
+    ``check_version`` a changed Redis Deployment is checked against the data's RDB version
+    (:func:`redisops.ops.deploy_guard.check_versions`): a target that cannot load the data raises
+    PlanBlocked; an upgrade of a running server first takes a backup into ``store`` (``backup=False``
+    skips it; without a store an upgrade is refused). Dry runs raise the same PlanBlocked errors and
+    change nothing. ``confirm(plan)`` is called before anything changes (raise AbortedError to stop).
+    A deploy that changes nothing records no revision unless ``record_unchanged``. A timed-out rollout
+    or a failed verification is recorded with status ``failed`` and raised (OperationTimeout,
+    VerificationError). Objects managed by a Helm release raise ConflictError unless ``take_over``
+    (which also forces field ownership conflicts).
     """
     say = progress or _noop
     start = clock()
     ns = cfg.namespace
+    findings: list[Finding] = []
+    if lint:
+        findings = lint_gate(cfg, manifests, allow)
+        for f in findings:
+            waived = " (waived with allow)" if f.severity == "error" else ""
+            say(f"lint {f.severity}{waived}: {f.rule_id} ({f.path}): going ahead")
     revs = history(kube, cfg) if kube.get("Namespace", ns) is not None else []
     previous = revs[-1].manifests if revs else []
     say(f"planning {len(manifests)} objects in namespace {ns}")
     plan = plan_deploy(kube, manifests, force=take_over, previous=previous, namespace=ns)
-    result = DeployResult(ns, plan, dry_run, applied=False, what=what or _what(plan))
     helm = plan.helm_managed
     if helm and not take_over:
         releases = sorted({c.helm_release or "" for c in helm})
@@ -652,12 +519,41 @@ def deploy(
             hint="another field manager owns these fields; pass --take-over to force",
             context={"objects": [c.ref for c in conflicts]},
         )
+    if password is None and cfg.auth.enabled:
+        password = read_password(cfg.auth.password_env, cfg.auth.password_file)
+    versions = _versions(kube, cfg, manifests, plan, store, password) if check_version else None
+    notes = [
+        f"lint {f.severity}{' (waived)' if f.severity == 'error' else ''} {f.rule_id}: {f.message}"
+        for f in findings
+    ]
+    notes += versions.notes if versions else []
+    take_backup = versions is not None and versions.backup_pod is not None and backup
+    if versions is not None and versions.backup_pod is not None and versions.data is not None:
+        upgrade = f"upgrade of Redis {versions.data.redis_version} to {versions.target_version}"
+        if not backup:
+            notes.append(f"{upgrade} without a backup first (backup skipped on request)")
+        elif store is None:
+            raise PlanBlocked(
+                f"the {upgrade} takes a backup first, but no backup store was given",
+                hint="configure the backup store in the config, or skip the backup with --no-backup",
+            )
+        else:
+            verb = "would take" if dry_run else "takes"
+            notes.append(f"{upgrade}: {verb} a backup of pod {versions.backup_pod} first")
+    plan = dataclasses.replace(plan, notes=notes)
+    result = DeployResult(ns, plan, dry_run, applied=False, what=what or _what(plan), lint=findings)
     if dry_run:
         result.elapsed_s = round(clock() - start, 3)
         return result
     if plan.changed or record_unchanged:
         if confirm is not None:
             confirm(plan)
+        if take_backup and versions is not None and store is not None:
+            manifest = backup_before_upgrade(
+                kube, cfg, versions, store, password=password, timeout=timeout, progress=say
+            )
+            result.backup_id = manifest.id
+            say(f"backup {manifest.id} taken")
         if not plan.namespace_exists:
             say(f"creating namespace {ns}")
             kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
@@ -731,9 +627,14 @@ def rollback(
     settle_timeout: float = 30.0,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    store: BackupStore | None = None,
+    backup: bool = True,
 ) -> DeployResult:
     """Re-apply revision ``to`` (default: the newest successful revision before the current one),
-    wait, verify, and record a new revision ``rollback to N``."""
+    wait, verify, and record a new revision ``rollback to N``.
+
+    The recorded manifests are not linted again (they are what ran); the version check of
+    :func:`deploy` applies: a rollback to a Redis that cannot read the data raises PlanBlocked."""
     revs = history(kube, cfg)
     if not revs:
         raise NotFoundError(
@@ -775,4 +676,7 @@ def rollback(
         settle_timeout=settle_timeout,
         clock=clock,
         sleep=sleep,
+        lint=False,
+        store=store,
+        backup=backup,
     )
