@@ -16,6 +16,15 @@ from redisops.backup.layout import (
     new_backup_id,
     root_for_velero,
 )
+from redisops.backup.lock import (
+    POD_NAME_ENV,
+    POD_NAMESPACE_ENV,
+    POD_UID_ENV,
+    HolderAlive,
+    LockInfo,
+    PodRef,
+    this_pod,
+)
 from redisops.backup.manifest import (
     FORMAT,
     FORMAT_VERSION,
@@ -33,7 +42,6 @@ from redisops.backup.store import (
     BackupStore,
     BackupWriter,
     GcReport,
-    LockInfo,
     ObjectCheck,
     StreamVerifier,
     VerifierFactory,
@@ -54,6 +62,9 @@ __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
     "MANIFEST_NAME",
+    "POD_NAMESPACE_ENV",
+    "POD_NAME_ENV",
+    "POD_UID_ENV",
     "PURPOSES",
     "VELERO_TOP_LEVEL",
     "BackupKind",
@@ -63,6 +74,7 @@ __all__ = [
     "BackupWriter",
     "DbCounts",
     "GcReport",
+    "HolderAlive",
     "KeptBackup",
     "KeyInfo",
     "Layout",
@@ -71,6 +83,7 @@ __all__ = [
     "ObjectCheck",
     "ObjectEntry",
     "Placement",
+    "PodRef",
     "RetentionPlan",
     "RetentionRules",
     "SourceInfo",
@@ -88,4 +101,5 @@ __all__ = [
     "plan_retention",
     "redact_address",
     "root_for_velero",
+    "this_pod",
 ]

@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import builtins
 import hashlib
-import json
 import logging
 import os
 import socket
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol
@@ -41,6 +40,7 @@ from redisops.backup.layout import (
     is_backup_id,
     new_backup_id,
 )
+from redisops.backup.lock import HolderAlive, LockInfo, PodRef, fmt_age, this_pod
 from redisops.backup.manifest import (
     PURPOSES,
     BackupKind,
@@ -100,65 +100,6 @@ class StreamVerifier(Protocol):
 
 #: builds a verifier for an object of a manifest (None = no content check for that object)
 VerifierFactory = Callable[[ObjectEntry], StreamVerifier | None]
-
-
-# --- the lock ------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class LockInfo:
-    """Who holds a source's lock, and since when."""
-
-    source: str
-    backup_id: str
-    host: str
-    pid: int
-    started_at: datetime
-    tool_version: str = __version__
-    etag: str = field(default="", compare=False)
-
-    def age(self, now: datetime) -> timedelta:
-        """How long the lock has been held at ``now``."""
-        return now - self.started_at
-
-    def to_json(self) -> bytes:
-        """The lock object's content."""
-        return json.dumps(
-            {
-                "source": self.source,
-                "backup_id": self.backup_id,
-                "host": self.host,
-                "pid": self.pid,
-                "started_at": self.started_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-                "tool_version": self.tool_version,
-            },
-            sort_keys=True,
-        ).encode()
-
-    @classmethod
-    def from_json(cls, data: bytes, etag: str = "") -> LockInfo:
-        """Parse a lock object (ParseError when it is not one)."""
-        try:
-            d = json.loads(data)
-            started = datetime.fromisoformat(d["started_at"])
-            if started.tzinfo is None:
-                raise ValueError("no time zone")
-            return cls(
-                source=str(d["source"]),
-                backup_id=str(d["backup_id"]),
-                host=str(d["host"]),
-                pid=int(d["pid"]),
-                started_at=started.astimezone(UTC),
-                tool_version=str(d.get("tool_version", "")),
-                etag=etag,
-            )
-        except (ValueError, KeyError, TypeError) as e:
-            raise ParseError(f"the lock object is not valid ({type(e).__name__})") from None
-
-
-def _fmt_age(age: timedelta) -> str:
-    secs = max(0, int(age.total_seconds()))
-    h, rem = divmod(secs, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"
 
 
 # --- reports -------------------------------------------------------------------------------------------
@@ -232,6 +173,11 @@ class BackupStore:
         host: recorded in the lock (default: this host's name).
         stale_after: a lock older than this is reported as stale and may be broken with ``break_lock``.
         tool_version: recorded in manifests.
+        pod: the pod this process runs in, recorded in the lock (default: :func:`this_pod` when ``host``
+            is not given, else none).
+        holder_alive: asked whether the pod holding the lock (from another host) still runs: False breaks
+            the lock (a dead CronJob pod no longer stops every later backup), None or True refuse.
+        on_notice: told, in one sentence, what the store did on its own (a lock it broke); also logged.
     """
 
     def __init__(
@@ -243,13 +189,19 @@ class BackupStore:
         host: str | None = None,
         stale_after: timedelta = DEFAULT_STALE_AFTER,
         tool_version: str = __version__,
+        pod: PodRef | None = None,
+        holder_alive: HolderAlive | None = None,
+        on_notice: Callable[[str], None] | None = None,
     ) -> None:
         self.layout = target if isinstance(target, Layout) else Layout(root=target.prefix)
         self.s3 = s3
         self.source = check_source_name(source_name)
+        self.pod = pod if pod is not None or host is not None else this_pod()
         self.host = host or socket.gethostname()
         self.stale_after = stale_after
         self.tool_version = tool_version
+        self.holder_alive = holder_alive
+        self.on_notice = on_notice
 
     @classmethod
     def from_target(cls, target: BackupTarget, source_name: str, **s3_overrides: Any) -> BackupStore:
@@ -275,7 +227,13 @@ class BackupStore:
     def _acquire(self, backup_id: str, now: datetime) -> LockInfo:
         key = self.layout.lock_key(self.source)
         mine = LockInfo(
-            self.source, backup_id, self.host, os.getpid(), now.astimezone(UTC), self.tool_version
+            self.source,
+            backup_id,
+            self.host,
+            os.getpid(),
+            now.astimezone(UTC),
+            self.tool_version,
+            pod=self.pod,
         )
         for _ in range(3):
             try:
@@ -302,24 +260,61 @@ class BackupStore:
                 )
                 self._release(holder)
                 continue
-            raise self._held_error(holder, now)
+            alive = self._pod_alive(holder)
+            if alive is False:
+                self._notice(
+                    f"broke the lock of backup {holder.backup_id}: its pod {holder.pod} no longer exists "
+                    "(or has terminated)"
+                )
+                self._release(holder)  # conditional (If-Match): a lock retaken in between stays
+                continue
+            raise self._held_error(holder, now, pod_alive=alive)
         raise ConflictError(
             f"could not take the backup lock of {self.source}: it keeps changing",
             hint="another backup is starting at the same time; try again",
             context={"source": self.source},
         )
 
-    def _held_error(self, holder: LockInfo, now: datetime) -> ConflictError:
+    def _pod_alive(self, holder: LockInfo) -> bool | None:
+        """Whether the holder's pod (on another host) still runs; None when unknown or not a pod."""
+        if holder.pod is None or holder.host == self.host or self.holder_alive is None:
+            return None
+        try:
+            return self.holder_alive(holder)
+        except RedisOpsError as e:
+            log.warning("could not tell whether pod %s still runs: %s", holder.pod, e.message)
+            return None
+
+    def _notice(self, message: str) -> None:
+        log.warning("%s", message)
+        if self.on_notice is not None:
+            self.on_notice(message)
+
+    def _held_error(self, holder: LockInfo, now: datetime, *, pod_alive: bool | None = None) -> ConflictError:
         age = holder.age(now)
         stale = age > self.stale_after
         since = holder.started_at.isoformat().replace("+00:00", "Z")
+        where = f"pod {holder.pod} on {holder.host}" if holder.pod else holder.host
         msg = (
-            f"a backup of {self.source} is already running: lock held by {holder.host} "
-            f"(pid {holder.pid}, backup {holder.backup_id}) since {since} ({_fmt_age(age)} ago)"
+            f"a backup of {self.source} is already running: lock held by {where} "
+            f"(pid {holder.pid}, backup {holder.backup_id}) since {since} ({fmt_age(age)} ago)"
         )
         if stale:
-            msg += f"; the lock is stale (older than {_fmt_age(self.stale_after)})"
-            hint = "if that backup is dead, break the lock explicitly (break_lock / `redisops backup unlock`)"
+            msg += f"; the lock is stale (older than {fmt_age(self.stale_after)})"
+        unlock = "`redisops backup unlock`"
+        look = f"kubectl -n {holder.pod.namespace} get pod {holder.pod.name}" if holder.pod else ""
+        if holder.pod is not None and pod_alive is True:
+            msg += f"; its pod {holder.pod} is still running"
+            hint = f"wait for it to finish, or look at it: {look}"
+        elif holder.pod is not None:
+            msg += f"; whether its pod {holder.pod} still runs could not be checked"
+            hint = (
+                f"check it: {look}; if it is gone, run "
+                f"{unlock} (running in the cluster, redisops checks by itself when its ServiceAccount may "
+                "get pods)"
+            )
+        elif stale:
+            hint = f"if that backup is dead, break the lock explicitly (break_lock / {unlock})"
         else:
             hint = "wait for it to finish, or check that host"
         return ConflictError(
@@ -333,6 +328,8 @@ class BackupStore:
                 "since": since,
                 "age_seconds": int(age.total_seconds()),
                 "stale": stale,
+                "pod": str(holder.pod) if holder.pod else None,
+                "pod_alive": pod_alive,
             },
         )
 
@@ -367,7 +364,7 @@ class BackupStore:
             )
         if not force and holder.age(now) <= self.stale_after:
             err = self._held_error(holder, now)
-            limit = _fmt_age(self.stale_after)
+            limit = fmt_age(self.stale_after)
             err.hint = f"the lock is younger than {limit}; force only if the holder is dead"
             raise err
         self.s3.delete(self.layout.lock_key(self.source), if_match=holder.etag or None)

@@ -38,7 +38,7 @@ from redisops.cli.common import (
 
 if TYPE_CHECKING:
     from redisops.adapters.redis_conn import RedisEndpoint
-    from redisops.backup import BackupPurpose, BackupStore, Manifest
+    from redisops.backup import BackupPurpose, BackupStore, LockInfo, Manifest
     from redisops.config import DeploymentConfig
     from redisops.ops.backup import BackupProgress
 
@@ -86,7 +86,33 @@ def _context(config: Path | None, state_dir: Path | None) -> tuple[DeploymentCon
 def _store(cfg: DeploymentConfig, state: Any, source: str | None) -> BackupStore:
     from redisops.ops.backup import store_for
 
-    return store_for(cfg.backup, sandbox=state, source_name=source or cfg.service_name)
+    store = store_for(cfg.backup, sandbox=state, source_name=source or cfg.service_name)
+    store.on_notice = lambda msg: err_console.print(f"note: {msg}", soft_wrap=True)
+    store.holder_alive = _pod_liveness()
+    return store
+
+
+def _pod_liveness() -> Callable[[LockInfo], bool | None] | None:
+    """In a Kubernetes pod: ask the API whether a lock's pod still runs; elsewhere None (not asked)."""
+    from redisops.backup.lock import IN_CLUSTER_ENV
+
+    if not os.environ.get(IN_CLUSTER_ENV):
+        return None
+    from redisops.adapters.kube import Kube
+    from redisops.errors import RedisOpsError
+    from redisops.ops.backup import pod_liveness
+
+    kube: list[Kube] = []
+
+    def alive(lock: LockInfo) -> bool | None:
+        if not kube:
+            try:
+                kube.append(Kube.in_cluster())
+            except RedisOpsError:
+                return None  # no service account token mounted: cannot know
+        return pod_liveness(kube[0])(lock)
+
+    return alive
 
 
 def _endpoint(url: str | None, password_env: str, password_file: Path | None, state: Any) -> RedisEndpoint:

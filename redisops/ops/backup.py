@@ -17,13 +17,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from redisops.adapters.local import free_port, require_program, start_redis
 from redisops.adapters.redis_conn import RedisEndpoint, connect, raw_command
 from redisops.adapters.replication import ReplicationRdbStream
 from redisops.adapters.s3 import AwsCredentials, S3Adapter, S3Settings
-from redisops.backup import BackupPurpose, BackupStore, Manifest
+from redisops.backup import BackupPurpose, BackupStore, LockInfo, Manifest
 from redisops.config import BackupTarget
 from redisops.errors import (
     AuthError,
@@ -40,6 +40,9 @@ from redisops.ops.restore_local import wait_loaded
 from redisops.ops.sandbox import SandboxState
 from redisops.rdb import RdbStreamVerifier
 
+if TYPE_CHECKING:
+    from redisops.adapters.kube import Kube
+
 __all__ = [
     "BackupProgress",
     "VerifyResult",
@@ -48,6 +51,7 @@ __all__ = [
     "create_rdb_backup",
     "open_store",
     "pick_stream_source",
+    "pod_liveness",
     "store_for",
     "verify_backup",
 ]
@@ -112,6 +116,31 @@ def store_for(
             credentials=AwsCredentials("sandbox", "sandbox"),
         )
     return open_store(target, source_name)
+
+
+def pod_liveness(kube: Kube) -> Callable[[LockInfo], bool | None]:
+    """A :class:`BackupStore` ``holder_alive`` callback that asks the Kubernetes API about the lock's pod.
+
+    False when the pod does not exist, is another pod of the same name (uid differs) or has terminated
+    (phase Succeeded/Failed: evicted, OOMKilled without restart); True when it runs; None when the API
+    cannot tell (unreachable, no permission to get pods). Needs only ``get`` on pods in its namespace.
+    """
+
+    def alive(lock: LockInfo) -> bool | None:
+        if lock.pod is None:
+            return None
+        try:
+            pod = kube.get("Pod", lock.pod.name, lock.pod.namespace, api_version="v1")
+        except RedisOpsError:
+            return None
+        if pod is None:
+            return False
+        meta = pod.get("metadata") or {}
+        if lock.pod.uid and meta.get("uid") and meta.get("uid") != lock.pod.uid:
+            return False
+        return (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+
+    return alive
 
 
 def config_fingerprint(ep: RedisEndpoint) -> str | None:

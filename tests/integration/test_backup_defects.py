@@ -163,3 +163,157 @@ def test_store_reads_a_backup_written_by_a_newer_version(
     with caplog.at_level("WARNING"):
         assert [b.id for b in store.list()] == [bid]
     assert f"skipping backup {newer}" in caplog.text and "upgrade" in caplog.text
+
+
+# --- item 7: a lock left by a dead backup pod is broken when the Kubernetes API says the pod is gone --------
+NS = "default"
+
+
+def pod_manifest(name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": NS, "labels": {"app": "redisops-backup"}},
+        "spec": {"restartPolicy": "Never", "containers": [{"name": "backup", "image": "redisops"}]},
+    }
+
+
+def lock_of_pod(store: BackupStore, pod: str, at: datetime, uid: str | None = None) -> str:
+    """Leave a lock as a backup pod on another node would (then it dies)."""
+    from redisops.backup import LockInfo, PodRef, new_backup_id
+
+    bid = new_backup_id(at)
+    lock = LockInfo("redis", bid, pod, 1, at, "0.1.0", pod=PodRef(NS, pod, uid))
+    store.s3.put_bytes(store.layout.lock_key("redis"), lock.to_json(), if_none_match=True)
+    return bid
+
+
+def wait_phase(kube: Any, name: str, phase: str) -> None:
+    import time
+
+    for _ in range(200):
+        if ((kube.get("Pod", name, NS) or {}).get("status") or {}).get("phase") == phase:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"pod {name} never reached {phase}")
+
+
+def test_lock_of_a_pod_is_kept_while_it_runs_and_broken_when_it_is_gone(
+    kube: Any, s3_endpoint: S3Endpoint, s3_bucket: str
+) -> None:
+    from redisops.adapters.kube import Kube
+    from redisops.errors import ConflictError
+    from redisops.ops.backup import pod_liveness
+
+    notices: list[str] = []
+    with Kube.from_kubeconfig(kube.kubeconfig_path, namespace=NS) as client:
+        store = make_store(
+            s3_endpoint,
+            s3_bucket,
+            host="backup-next-pod",
+            holder_alive=pod_liveness(client),
+            on_notice=notices.append,
+        )
+        now = datetime.now(UTC)
+        kube.create(pod_manifest("backup-running"))
+        wait_phase(kube, "backup-running", "Running")
+        held = lock_of_pod(store, "backup-running", now - timedelta(minutes=3))
+        # the pod exists and runs: the lock is kept, the error says so
+        with pytest.raises(ConflictError, match="is still running") as e:
+            store.begin("rdb", now)
+        assert e.value.context["pod_alive"] is True and "kubectl -n default get pod" in e.value.hint
+        assert store.lock_info() is not None and store.lock_info().backup_id == held  # type: ignore[union-attr]
+        assert notices == []
+
+        # the pod is gone (OOMKilled and deleted, node lost): the next backup breaks the lock and says so
+        kube.delete("Pod", "backup-running", NS)
+        w = store.begin("rdb", now)
+        gone = "its pod default/backup-running no longer exists (or has terminated)"
+        assert notices == [f"broke the lock of backup {held}: {gone}"]
+        w.abort()
+        assert store.lock_info() is None
+
+        # evicted: the pod object stays, phase Failed: it no longer runs
+        kube.create(pod_manifest("backup-evicted"))
+        wait_phase(kube, "backup-evicted", "Running")
+        kube.patch_status("Pod", "backup-evicted", NS, {"phase": "Failed", "reason": "Evicted"})
+        wait_phase(kube, "backup-evicted", "Failed")
+        evicted = lock_of_pod(store, "backup-evicted", now)
+        with store.begin("rdb", now) as w2:
+            w2.write_bytes("dump.rdb", b"x")
+            w2.commit()
+        assert f"broke the lock of backup {evicted}" in notices[-1]
+
+        # same name, another pod (uid differs): the holder is gone
+        kube.create(pod_manifest("backup-reused"))
+        lock_of_pod(store, "backup-reused", now, uid="00000000-0000-0000-0000-000000000000")
+        store.begin("rdb", now + timedelta(seconds=1)).abort()
+        assert "backup-reused" in notices[-1]
+
+
+def test_lock_of_a_pod_is_refused_when_the_api_cannot_tell(
+    kube: Any, tmp_path: Path, s3_endpoint: S3Endpoint, s3_bucket: str
+) -> None:
+    import yaml
+
+    from redisops.adapters.kube import Kube
+    from redisops.adapters.local import free_port
+    from redisops.errors import ConflictError
+    from redisops.ops.backup import pod_liveness
+
+    cfg = kube.kubeconfig(context="gone", namespace=NS)
+    cfg["clusters"][0]["cluster"]["server"] = f"http://127.0.0.1:{free_port()}"  # nothing listens
+    path = tmp_path / "unreachable"
+    path.write_text(yaml.safe_dump(cfg))
+    notices: list[str] = []
+    with Kube.from_kubeconfig(path) as client:
+        store = make_store(
+            s3_endpoint,
+            s3_bucket,
+            host="backup-next-pod",
+            holder_alive=pod_liveness(client),
+            on_notice=notices.append,
+        )
+        now = datetime.now(UTC)
+        held = lock_of_pod(store, "backup-gone", now - timedelta(hours=8))  # stale, and the pod is gone
+        with pytest.raises(ConflictError, match="could not be checked") as e:
+            store.begin("rdb", now)
+    assert e.value.context["pod_alive"] is None
+    assert "backup unlock" in e.value.hint and "kubectl -n default get pod backup-gone" in e.value.hint
+    assert store.lock_info().backup_id == held and notices == []  # type: ignore[union-attr]
+    # without a liveness callback (outside the cluster) it is refused as well
+    plain = make_store(s3_endpoint, s3_bucket, host="laptop")
+    with pytest.raises(ConflictError, match="could not be checked"):
+        plain.begin("rdb", now)
+
+
+def test_the_lock_records_the_pod_from_the_environment(tmp_path: Path) -> None:
+    from redisops.backup import LockInfo, PodRef, this_pod
+
+    ns_file = tmp_path / "namespace"
+    assert this_pod({}, namespace_file=ns_file) is None
+    assert this_pod({"POD_NAME": "b-1"}, namespace_file=ns_file) is None  # namespace unknown
+    ns_file.write_text("llm-judge\n")
+    assert this_pod(
+        {"KUBERNETES_SERVICE_HOST": "10.0.0.1"}, namespace_file=ns_file, hostname="b-2"
+    ) == PodRef("llm-judge", "b-2")
+    env = {"POD_NAME": "b-3", "POD_NAMESPACE": "prod", "POD_UID": "u-1"}
+    pod = this_pod(env, namespace_file=ns_file)
+    assert pod == PodRef("prod", "b-3", "u-1")
+    lock = LockInfo("redis", "20261125T155321Z-3f9a", "b-3", 7, T0, pod=pod)
+    assert LockInfo.from_json(lock.to_json()) == lock
+    old = LockInfo("redis", "20261125T155321Z-3f9a", "h", 7, T0)  # written before pods were recorded
+    assert LockInfo.from_json(old.to_json()).pod is None
+
+
+def test_cli_in_a_pod_without_api_access_refuses_with_a_hint(
+    cli: Cli, redis_server: Any, s3_endpoint: S3Endpoint, s3_bucket: str
+) -> None:
+    store = make_store(s3_endpoint, s3_bucket)
+    held = lock_of_pod(store, "backup-29000000-abcde", datetime.now(UTC) - timedelta(hours=1))
+    cli.env["KUBERNETES_SERVICE_HOST"] = "10.96.0.1"  # in a pod, but no service account token mounted
+    r = cli("create", "--url", f"redis://127.0.0.1:{redis_server.endpoint.port}")
+    assert r.exit_code == 7, r.output
+    assert "whether its pod default/backup-29000000-abcde still runs could not be checked" in r.stderr
+    assert "kubectl -n default get pod backup-29000000-abcde" in r.stderr and "backup unlock" in r.stderr
+    assert store.lock_info().backup_id == held  # type: ignore[union-attr]
