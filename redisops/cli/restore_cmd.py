@@ -69,8 +69,8 @@ def restore(
     output: OutputOpt = Output.text,
 ) -> None:
     """Restore a backup into the target: verified download, undo point, the form the config loads, verify."""
-    from redisops.errors import ConfigError, NotFoundError
-    from redisops.ops.restore import restore_sandbox, undo_sandbox_restore
+    from redisops.errors import InvalidArgument, NotFoundError
+    from redisops.ops.restore import restore_sandbox
 
     with error_boundary(output):
         if target == "k8s":
@@ -82,17 +82,11 @@ def restore(
             return
         cfg, state = _context(config, state_dir)
         if target != "sandbox":
-            raise ConfigError(f"unknown --target {target}", hint="use sandbox or k8s")
+            raise InvalidArgument(f"unknown --target {target}", hint="use sandbox or k8s")
         if state is None:
             raise NotFoundError("the sandbox is not running", hint="redisops sandbox up")
         if what == "undo":
-            confirm(f"put back the files the last restore moved aside in {state.data_dir}?", yes=yes)
-            undone = undo_sandbox_restore(state)
-            emit(
-                output,
-                undone,
-                lambda: console.print(f"undone: the previous files are back in {state.data_dir}"),
-            )
+            _undo_sandbox(state, dry_run=dry_run, yes=yes, output=output)
             return
         store = _store(cfg, state, source)
         if not dry_run:
@@ -105,19 +99,50 @@ def restore(
             dry_run=dry_run, force=force, safety_backup=not no_safety_backup, confirmed=True,
             progress=_progress(output),
         )  # fmt: skip
+        if dry_run:
+            _show_plan(output, res.to_dict(), f"plan for backup {res.backup_id}:", res.plan, res.blockers)
+            return
+        emit(output, res.to_dict(), lambda: _lines(res.summary()))
 
-        def text() -> None:
-            console.print(f"{'plan for' if dry_run else 'restored'} backup {res.backup_id}:")
-            for line in res.plan:
-                console.print(f"  - {line}", markup=False)
-            if res.safety_backup:
-                console.print(f"safety backup of the previous data: {res.safety_backup}")
-            if res.result is not None:
-                console.print(
-                    f"verified after start; undo with: redisops restore undo ({res.result})", markup=False
-                )
 
-        emit(output, res, text)
+def _lines(lines: list[str]) -> None:
+    for line in lines:
+        console.print(line, markup=False, soft_wrap=True)
+
+
+def _show_plan(output: Output, doc: Any, title: str, lines: list[str], blockers: list[str]) -> None:
+    """Print a dry run's plan; a blocked plan then exits 15 (PlanBlocked): scripts use dry runs as a
+    pre-flight gate. With ``-o json`` the plan (``"blocked": true``) is the only output."""
+    from redisops.errors import ExitCode, PlanBlocked
+
+    def text() -> None:
+        console.print(title, markup=False)
+        for line in lines:
+            console.print(f"  {line}", markup=False, soft_wrap=True)
+
+    emit(output, doc, text)
+    if not blockers:
+        return
+    if output is Output.json:
+        raise typer.Exit(ExitCode.PLAN_BLOCKED)
+    more = f" (and {len(blockers) - 1} more, listed above)" if len(blockers) > 1 else ""
+    raise PlanBlocked(
+        f"the real run would refuse: {blockers[0]}{more}; nothing was changed",
+        context={"blockers": blockers},
+    )
+
+
+def _undo_sandbox(state: Any, *, dry_run: bool, yes: bool, output: Output) -> None:
+    """``restore undo`` on the sandbox: the plan (``--dry-run``, changes nothing) or the undo."""
+    from redisops.ops.restore import plan_sandbox_undo, undo_sandbox_restore
+
+    if dry_run:
+        plan = plan_sandbox_undo(state)
+        _show_plan(output, plan.to_dict(), "plan:", plan.describe(), list(plan.blockers))
+        return
+    confirm(f"put back the files the last restore moved aside in {state.data_dir}?", yes=yes)
+    undone = undo_sandbox_restore(state)
+    emit(output, undone.to_dict(), lambda: _lines(undone.summary()))
 
 
 def _restore_k8s(
@@ -157,17 +182,10 @@ def _restore_k8s(
             undone = undo_restore_k8s(
                 kube, cfg, tool_image=image, confirmed=True, dry_run=dry_run, timeout=timeout, progress=say
             )
-
-            def undo_text() -> None:
-                console.print(f"{'plan' if dry_run else 'undone'} ({where}):", markup=False)
-                for line in undone.plan if dry_run else []:
-                    console.print(f"  - {line}", markup=False)
-                if not dry_run:
-                    console.print(
-                        f"Job {undone.job} put the previous files back; key counts {undone.key_counts}"
-                    )
-
-            emit(output, undone, undo_text)
+            if dry_run:
+                _show_plan(output, undone.to_dict(), f"plan ({where}):", undone.plan, [])
+                return
+            emit(output, undone.to_dict(), lambda: _lines(undone.summary()))
             return
         store = _store(cfg, None, source)
         if not dry_run:
@@ -176,21 +194,11 @@ def _restore_k8s(
             kube, cfg, store, what, tool_image=image, force=force, safety_backup=safety_backup,
             confirmed=True, dry_run=dry_run, timeout=timeout, progress=say,
         )  # fmt: skip
-
-        def text() -> None:
-            console.print(
-                f"{'plan for' if dry_run else 'restored'} backup {res.backup_id} ({where}):", markup=False
-            )
-            for line in res.plan if dry_run else []:
-                console.print(f"  - {line}", markup=False)
-            if res.safety_backup:
-                console.print(f"safety backup of the previous data: {res.safety_backup}")
-            if not dry_run:
-                counts = {db: keys for db, (keys, _) in res.key_counts.items()}
-                console.print(f"verified: key counts {counts}; timings {res.timings}", markup=False)
-                console.print("undo with: redisops restore undo --target k8s", markup=False)
-
-        emit(output, res, text)
+        if dry_run:
+            title = f"plan for backup {res.backup_id} ({where}):"
+            _show_plan(output, res.to_dict(), title, res.plan, res.blockers)
+            return
+        emit(output, res.to_dict(), lambda: _lines(res.summary()))
 
 
 def restore_data_dir(

@@ -8,6 +8,7 @@ current files aside (the undo point), install the form the target config loads, 
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
 import tempfile
 import time
@@ -31,7 +32,9 @@ from redisops.restore import (
     ExpectedFile,
     RestoreResult,
     TargetSettings,
+    UndoPlan,
     plan_restore_in,
+    plan_undo,
     restore_aof_dir,
     restore_rdb,
 )
@@ -41,6 +44,7 @@ __all__ = [
     "SandboxRestore",
     "expected_from_manifest",
     "last_drill",
+    "plan_sandbox_undo",
     "resolve_backup",
     "restore_into_data_dir",
     "restore_sandbox",
@@ -99,15 +103,117 @@ def _redis_version(ep: RedisEndpoint) -> str:
     return fetch_info(ep, ("server",)).server.redis_version or "7.0.0"
 
 
+UNDO_COMMAND = "redisops restore undo"
+
+
+def _fmt_counts(counts: Mapping[int, tuple[int, int]]) -> str:
+    if not counts:
+        return "no keys"
+    return ", ".join(
+        f"db{db} {keys}" + (f" ({exp} with TTL)" if exp else "") for db, (keys, exp) in sorted(counts.items())
+    )
+
+
 @dataclass
 class SandboxRestore:
-    """The outcome of a sandbox restore: the plan (dry run) or the result, and the safety backup."""
+    """The outcome of a sandbox restore: the plan (dry run) or the run's result, and the safety backup.
+
+    Attributes:
+        operation_id: the restore's id (names its undo folder); the plan and the run share it.
+        plan: the steps (dry run), as lines.
+        blockers: what the real run would refuse (dry run); empty when it would go ahead.
+        safety_backup: id of the backup taken of the target's previous data, None when none was taken.
+        result: the run's result (None for a dry run).
+    """
 
     backup_id: str
     dry_run: bool
+    operation_id: str = ""
+    data_dir: str = ""
+    target: str = ""
     plan: list[str] = field(default_factory=list)
+    blockers: list[str] = field(default_factory=list)
     safety_backup: str | None = None
     result: LocalRestoreResult | None = None
+
+    @property
+    def blocked(self) -> bool:
+        """True when the plan found what the real run would refuse."""
+        return bool(self.blockers)
+
+    @property
+    def undo_dir(self) -> str | None:
+        """The folder holding the previous files (after a run)."""
+        return str(self.result.engine.undo_dir) if self.result is not None else None
+
+    def summary(self) -> list[str]:
+        """What the run did, as a few human lines (the plan's lines for a dry run)."""
+        if self.dry_run or self.result is None:
+            return list(self.plan)
+        r = self.result
+        lines = [
+            f"restored backup {self.backup_id} into the sandbox target {self.target} "
+            f"(data dir {self.data_dir})",
+            f"keys loaded: {_fmt_counts(r.key_counts)}",
+            f"timings: stop {r.stop_seconds:.2f}s, download + verify {r.stage_seconds:.2f}s, install "
+            f"{r.install_seconds:.2f}s, start to loaded {r.start_to_loaded_seconds:.2f}s, total "
+            f"{r.total_seconds:.2f}s",
+        ]
+        lines += r.notes
+        if self.safety_backup:
+            lines.append(
+                f"safety backup of the previous data: {self.safety_backup} "
+                f"(restore it with: redisops restore {self.safety_backup} --force)"
+            )
+        lines.append(f"the previous files are in {r.engine.undo_dir}; undo with: {UNDO_COMMAND}")
+        return lines
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: the plan for a dry run, the run's summary otherwise (no internals)."""
+        doc: dict[str, Any] = {
+            "backup_id": self.backup_id,
+            "dry_run": self.dry_run,
+            "operation_id": self.operation_id,
+            "target": self.target,
+            "data_dir": self.data_dir,
+            "safety_backup": self.safety_backup,
+        }
+        if self.dry_run or self.result is None:
+            doc.update(plan=self.plan, blocked=self.blocked, blockers=self.blockers)
+            return doc
+        r = self.result
+        doc.update(
+            form=r.engine.form,
+            key_counts={str(db): {"keys": k, "expires": e} for db, (k, e) in sorted(r.key_counts.items())},
+            expired_meanwhile=r.expired_meanwhile,
+            aof_enabled=r.aof_enabled,
+            timings={
+                "stop": round(r.stop_seconds, 3),
+                "stage": round(r.stage_seconds, 3),
+                "install": round(r.install_seconds, 3),
+                "start_to_loaded": round(r.start_to_loaded_seconds, 3),
+                "total": round(r.total_seconds, 3),
+            },
+            undo_dir=str(r.engine.undo_dir),
+            undo_command=UNDO_COMMAND,
+            notes=list(r.notes),
+        )
+        return doc
+
+
+def _target_pid(state: SandboxState) -> int | None:
+    svc = state.services.get("target")
+    return svc.pid if svc is not None else None
+
+
+def _key_blocker(keys: int, force: bool, where: str) -> ConflictError | None:
+    if keys and not force:
+        return ConflictError(
+            f"{where} holds {keys} keys; a restore replaces them",
+            hint="pass --force to replace them (a safety backup is taken first unless --no-safety-backup)",
+            context={"keys": keys},
+        )
+    return None
 
 
 def restore_sandbox(
@@ -126,24 +232,41 @@ def restore_sandbox(
     """Restore a backup into the sandbox target (stop, engine, start, verify key counts).
 
     Refuses a non-empty target unless ``force``; takes a safety backup of it first unless told not to;
-    needs ``confirmed`` (the front end asks) unless ``dry_run``.
+    needs ``confirmed`` (the front end asks) unless ``dry_run``. A dry run changes nothing and returns
+    the plan with ``blockers``: what the real run would refuse (the running target is not one: the run
+    stops it first). The run checks the same plan before it takes the safety backup or stops anything.
     """
     when = now or datetime.now(UTC)
     m = resolve_backup(store, backup_id)
     ep = state.target
     settings = TargetSettings.from_config(cfg, _redis_version(ep))
     expected = expected_from_manifest(m)
-    out = SandboxRestore(backup_id=m.id, dry_run=dry_run)
-    out.plan = plan_restore_in(state.data_dir, settings, expected, when).describe()
-    if dry_run:
-        return out
+    op = secrets.token_hex(4)
+    pid = _target_pid(state)
+    plan = plan_restore_in(
+        state.data_dir, settings, expected, when, operation_id=op, ignore_pids=() if pid is None else (pid,)
+    )
     keys = _total_keys(ep)
-    if keys and not force:
-        raise ConflictError(
-            f"the sandbox target holds {keys} keys; a restore replaces them",
-            hint="pass --force to replace them (a safety backup is taken first unless --no-safety-backup)",
-            context={"keys": keys},
+    keys_refusal = _key_blocker(keys, force, "the sandbox target")
+    out = SandboxRestore(
+        backup_id=m.id, dry_run=dry_run, operation_id=op, data_dir=str(state.data_dir), target=ep.address
+    )
+    if dry_run:
+        out.plan = [f"backup {m.id} ({m.kind}, {m.size} bytes, taken {m.created_at.isoformat()})"]
+        if keys and force and safety_backup:
+            out.plan.append(f"take a safety backup of the target's {keys} keys")
+        out.plan.append(f"stop the sandbox target {ep.address}" + (f" (pid {pid})" if pid else ""))
+        out.plan += plan.describe()
+        out.plan.append(
+            "start the target, wait until loaded, verify aof_enabled and the key counts; "
+            f"undo with: {UNDO_COMMAND}"
         )
+        out.blockers = ([keys_refusal.message] if keys_refusal else []) + list(plan.blockers)
+        out.plan += [f"BLOCKED: {keys_refusal.message}"] if keys_refusal else []
+        return out
+    if keys_refusal is not None:
+        raise keys_refusal
+    plan.raise_if_blocked()  # refuse before the safety backup and before stopping anything
     if not confirmed:
         raise AbortedError(f"restoring {m.id} into the sandbox target {ep.address} needs confirmation")
     if safety_backup and keys:
@@ -159,12 +282,23 @@ def restore_sandbox(
         now=when,
         verify_endpoint=ep,
         on_progress=progress,
+        operation_id=op,
     )
     return out
 
 
+def plan_sandbox_undo(state: SandboxState, *, now: datetime | None = None) -> UndoPlan:
+    """What :func:`undo_sandbox_restore` would do (``--dry-run``): reads the data dir, changes nothing.
+    The running target is not a blocker (the undo stops it first)."""
+    pid = _target_pid(state)
+    return plan_undo(state.data_dir, now or datetime.now(UTC), ignore_pids=() if pid is None else (pid,))
+
+
 def undo_sandbox_restore(state: SandboxState, *, now: datetime | None = None) -> LocalUndoResult:
-    """Put back the files the last sandbox restore moved aside (stop, swap, start, verify it answers)."""
+    """Put back the files the last sandbox restore moved aside (stop, swap, start, verify it answers).
+
+    Refuses (ConflictError) before stopping the target when there is nothing to undo."""
+    plan_sandbox_undo(state, now=now).raise_if_blocked()
     stop, start = target_controls(state)
     return undo_local(
         stop=stop,

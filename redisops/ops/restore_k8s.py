@@ -113,6 +113,62 @@ class K8sRestoreResult:
     checks: list[VerifyCheck] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    blockers: list[str] = field(default_factory=list)
+
+    @property
+    def blocked(self) -> bool:
+        """True when the plan (dry run) found what the real run would refuse."""
+        return bool(self.blockers)
+
+    def summary(self) -> list[str]:
+        """What the run did, as a few human lines (the plan for a dry run)."""
+        if self.dry_run:
+            return list(self.plan)
+        counts = ", ".join(f"db{db} {k}" for db, (k, _x) in sorted(self.key_counts.items())) or "no keys"
+        timings = ", ".join(f"{k} {v:.1f}s" for k, v in self.timings.items())
+        lines = [
+            f"restored backup {self.backup_id} into PVC {self.namespace}/{self.pvc} with Job {self.job}",
+            f"keys loaded: {counts}",
+            f"timings: {timings}",
+        ]
+        lines += self.notes
+        if self.safety_backup:
+            lines.append(
+                f"safety backup of the previous data: {self.safety_backup} "
+                f"(restore it with: redisops restore {self.safety_backup} --target k8s --force)"
+            )
+        lines.append(
+            "the previous files are in the PVC's .redisops-undo folder; undo with: "
+            "redisops restore undo --target k8s"
+        )
+        return lines
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (the plan and blockers for a dry run; key counts as {"keys", "expires"})."""
+        doc: dict[str, Any] = {
+            "backup_id": self.backup_id,
+            "dry_run": self.dry_run,
+            "namespace": self.namespace,
+            "deployment": self.deployment,
+            "pvc": self.pvc,
+            "job": self.job,
+            "target_keys": self.target_keys,
+            "safety_backup": self.safety_backup,
+        }
+        if self.dry_run:
+            doc.update(plan=self.plan, blocked=self.blocked, blockers=self.blockers)
+            return doc
+        doc.update(
+            previous_replicas=self.previous_replicas,
+            key_counts={str(db): {"keys": k, "expires": x} for db, (k, x) in sorted(self.key_counts.items())},
+            expired_meanwhile=self.expired_meanwhile,
+            checks=[{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks],
+            timings=self.timings,
+            notes=self.notes,
+            job_log=self.job_log,
+            undo_command="redisops restore undo --target k8s",
+        )
+        return doc
 
 
 @dataclass
@@ -130,6 +186,39 @@ class K8sUndoResult:
     key_counts: dict[int, tuple[int, int]] = field(default_factory=dict)
     checks: list[VerifyCheck] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> list[str]:
+        """What the undo did, as a few human lines (the plan for a dry run)."""
+        if self.dry_run:
+            return list(self.plan)
+        counts = ", ".join(f"db{db} {k}" for db, (k, _x) in sorted(self.key_counts.items())) or "no keys"
+        return [
+            f"Job {self.job} put the previous files back in PVC {self.namespace}/{self.pvc}",
+            f"keys loaded: {counts}",
+            "the replaced files are in the PVC's .redisops-undo folder; to go back to them: "
+            "redisops restore undo --target k8s",
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        doc: dict[str, Any] = {
+            "dry_run": self.dry_run,
+            "namespace": self.namespace,
+            "deployment": self.deployment,
+            "pvc": self.pvc,
+            "job": self.job,
+        }
+        if self.dry_run:
+            doc.update(plan=self.plan, blocked=False, blockers=[])
+            return doc
+        doc.update(
+            previous_replicas=self.previous_replicas,
+            key_counts={str(db): {"keys": k, "expires": x} for db, (k, x) in sorted(self.key_counts.items())},
+            checks=[{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks],
+            timings=self.timings,
+            job_log=self.job_log,
+        )
+        return doc
 
 
 # --- cluster helpers -------------------------------------------------------------------------------
@@ -426,32 +515,36 @@ def restore_k8s(
     if too_big is not None:
         if not dry_run:
             raise too_big
-        out.plan.insert(0, f"refused: {too_big.message}")
+        out.blockers.append(too_big.message)
     pw = _password(cfg, password)
     pod = _ready_pod(kube, t)
     if pod is not None:
         say(f"counting the keys in {t.namespace}/{pod} through a port-forward")
         out.target_keys = _loaded_info(kube, cfg, pod, pw, settle_timeout).total_keys
-    if dry_run:
-        if out.target_keys:
-            out.plan.insert(
-                1, f"the target holds {out.target_keys} keys: a safety backup first, needs --force"
-            )
-        out.timings["total"] = round(clock() - start, 3)
-        return out
+    refusal: ConflictError | None = None
     if out.target_keys is None and not force:
-        raise ConflictError(
+        refusal = ConflictError(
             f"no ready Redis pod in {t.namespace}: cannot check whether the PVC {t.pvc} holds data",
             hint="pass --force to restore anyway (no safety backup can be taken; the engine still moves "
             "the current files aside)",
             context={"namespace": t.namespace},
         )
     if out.target_keys and not force:
-        raise ConflictError(
+        refusal = ConflictError(
             f"the target {t.namespace}/{t.deployment} holds {out.target_keys} keys; a restore replaces them",
             hint="pass --force to replace them (a safety backup is taken first unless --no-safety-backup)",
             context={"keys": out.target_keys},
         )
+    if dry_run:
+        if out.target_keys and force and safety_backup:
+            out.plan.insert(1, f"take a safety backup of the target's {out.target_keys} keys")
+        if refusal is not None:
+            out.blockers.append(refusal.message)
+        out.plan += [f"BLOCKED: {b}" for b in out.blockers]
+        out.timings["total"] = round(clock() - start, 3)
+        return out
+    if refusal is not None:
+        raise refusal
     if not confirmed:
         raise AbortedError(
             f"restoring {m.id} into PVC {t.namespace}/{t.pvc} (Deployment {t.deployment}) needs confirmation"

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from redisops.adapters.redis_conn import RedisEndpoint, connect, raw_command
 from redisops.errors import ConnectionFailed, OperationTimeout, RedisOpsError, VerificationError
@@ -82,6 +83,34 @@ class LocalUndoResult:
     engine: UndoResult
     key_counts: dict[int, tuple[int, int]]
     start_to_loaded_seconds: float
+
+    def summary(self) -> list[str]:
+        """What the undo did, as a few human lines."""
+        e = self.engine
+        counts = ", ".join(f"db{db} {k}" for db, (k, _x) in sorted(self.key_counts.items())) or "no keys"
+        return [
+            f"undid restore {e.undone_operation_id}: put back {', '.join(e.put_back) or 'nothing'} "
+            f"in {e.data_dir}",
+            f"keys loaded: {counts} (start to loaded {self.start_to_loaded_seconds:.2f}s)",
+            f"the replaced files are in {e.undo_dir}; to go back to them: redisops restore undo",
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        e = self.engine
+        return {
+            "dry_run": False,
+            "operation_id": e.operation_id,
+            "undid": e.undone_operation_id,
+            "data_dir": str(e.data_dir),
+            "put_back": list(e.put_back),
+            "moved_aside": list(e.moved_aside),
+            "undo_dir": str(e.undo_dir),
+            "key_counts": {
+                str(db): {"keys": k, "expires": x} for db, (k, x) in sorted(self.key_counts.items())
+            },
+            "start_to_loaded_seconds": round(self.start_to_loaded_seconds, 3),
+        }
 
 
 def wait_loaded(endpoint: RedisEndpoint, *, timeout: float = 300.0, interval: float = 0.05) -> Info:

@@ -45,6 +45,7 @@ from redisops.restore.plan import (
     running_signs,
 )
 from redisops.restore.record import InstalledFile, MovedEntry, RestoreRecord
+from redisops.restore.undo import UndoPlan, plan_undo
 
 __all__ = [
     "RECORD_NAME",
@@ -62,11 +63,13 @@ __all__ = [
     "RestoreRecord",
     "RestoreResult",
     "TargetSettings",
+    "UndoPlan",
     "UndoResult",
     "list_data_dir",
     "memory_fit",
     "plan_restore",
     "plan_restore_in",
+    "plan_undo",
     "read_record",
     "restore_aof_dir",
     "restore_rdb",

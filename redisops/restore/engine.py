@@ -30,8 +30,8 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -116,9 +116,16 @@ def plan_restore_in(
     now: datetime,
     *,
     operation_id: str | None = None,
+    ignore_pids: Collection[int] = (),
 ) -> RestorePlan:
-    """:func:`plan_restore` on the data dir as it is now (reads the listing; changes nothing)."""
+    """:func:`plan_restore` on the data dir as it is now (reads the listing; changes nothing).
+
+    ``ignore_pids``: redis-server processes on the data dir that the caller stops before the real run
+    (the sandbox target), so they are a step of the plan, not a blocker.
+    """
     listing = list_data_dir(data_dir, settings.appenddirname)
+    if ignore_pids:
+        listing = replace(listing, processes=tuple(p for p in listing.processes if p not in ignore_pids))
     return plan_restore(listing, settings, expected, now, operation_id or secrets.token_hex(4))
 
 

@@ -114,7 +114,13 @@ def _replica_history(env: Any, since: str) -> list[int]:
 def test_dry_run_prints_the_plan_and_changes_nothing(k: Kube, env: Any, cfg, store, backup) -> None:
     populate(env.redis.endpoint, BEFORE, seed=2)
     before = _deployment(k)
+    objects = sorted((o.key, o.size, o.etag) for o in store.s3.list_objects(""))
     res = restore_k8s(k, cfg, store, "latest", dry_run=True, tool_image="img:1")
+    assert res.blocked and "holds 10 keys" in res.blockers[0]  # the real run refuses without --force
+    assert restore_k8s(k, cfg, store, "latest", dry_run=True, force=True).blocked is False
+    undo = undo_restore_k8s(k, cfg, dry_run=True, tool_image="img:1")  # no --yes needed, nothing done
+    assert undo.dry_run and any("create Job redis-restore-undo-" in line for line in undo.plan)
+    assert sorted((o.key, o.size, o.etag) for o in store.s3.list_objects("")) == objects  # no safety backup
     job = render_restore_job(cfg, backup.id, "img:1")["metadata"]["name"]
     assert res.dry_run and res.backup_id == backup.id and res.job == job
     text = "\n".join(res.plan)
@@ -232,8 +238,9 @@ def test_backup_bigger_than_maxmemory_is_refused_before_scaling(
     assert "raise maxmemory" in err.value.hint
     assert env.objects("Job", NS) == []
     assert _deployment(k)["metadata"]["resourceVersion"] == since
-    plan = restore_k8s(k, small, store, backup.id, dry_run=True).plan
-    assert plan[0].startswith("refused: backup") and "does not fit" in plan[0]
+    dry = restore_k8s(k, small, store, backup.id, dry_run=True, force=True)
+    assert dry.blocked and "does not fit" in dry.blockers[0]
+    assert any(line.startswith("BLOCKED: backup") and "does not fit" in line for line in dry.plan)
 
 
 def test_compare_key_counts_tolerates_expired_keys_only() -> None:
@@ -268,6 +275,16 @@ def test_cli_dry_run_and_undo_via_subprocess(
     doc = json.loads(out.stdout)
     assert doc["dry_run"] and doc["backup_id"] == backup.id and doc["namespace"] == NS
     assert any("create Job redis-restore-" in line for line in doc["plan"])
+    assert doc["blocked"] is False
+    assert env.objects("Job", NS) == []
+    # a target holding keys, no --force: the real run would refuse, so the plan exits 15 (PlanBlocked)
+    populate(env.redis.endpoint, BEFORE, seed=5)
+    out = _run(
+        "restore", "latest", "--target", "k8s", "--dry-run", "--kubeconfig", kc, "-o", "json", env=child
+    )
+    assert out.returncode == 15, out.stderr + out.stdout
+    doc = json.loads(out.stdout)
+    assert doc["blocked"] is True and "holds 10 keys" in doc["blockers"][0]
     assert env.objects("Job", NS) == []
     # no terminal, no --yes: refused, naming the namespace, Deployment and PVC
     out = _run("restore", backup.id, "--target", "k8s", "--kubeconfig", kc, env=child)

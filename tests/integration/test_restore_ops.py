@@ -130,8 +130,8 @@ def test_cli_restore_undo_and_drill(redis_server, sandbox, tmp_path):
         return json.loads(p.stdout)
 
     made = run("backup", "create")
-    plan = run("restore", "latest", "--dry-run")
-    assert plan["dry_run"] is True and plan["plan"]
+    plan = run("restore", "latest", "--dry-run", code=15)  # the target holds keys: blocked without --force
+    assert plan["dry_run"] is True and plan["plan"] and plan["blocked"] is True
     refused = run("restore", "latest", "--yes", code=7)
     assert refused["error"] == "ConflictError"
     unconfirmed = run("restore", "latest", "--force", code=10)

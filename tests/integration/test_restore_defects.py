@@ -1,0 +1,183 @@
+"""Issue 12, restore area: defects found when the toolkit was tried as a new user would.
+
+Real sandbox (redis-server processes and its moto S3 endpoint), the CLI through typer's CliRunner
+in-process with an isolated environment (the sandbox's state dir, no user config).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from redisops.cli.main import app
+from redisops.config import DeploymentConfig
+from redisops.errors import ExitCode
+from redisops.ops.backup import create_rdb_backup, store_for
+from redisops.ops.datasets import DatasetSpec, populate
+from redisops.ops.restore import restore_sandbox
+from redisops.ops.sandbox import SandboxState, sandbox_down, sandbox_up
+from redisops.restore import RECORD_NAME, tree_digest
+
+SMALL = DatasetSpec(keys_per_db=40, dbs=(0, 2), value_bytes=64, elements=4, ttl_fraction=0)
+BEFORE = DatasetSpec(keys_per_db=15, dbs=(0,), prefix="before", ttl_fraction=0)
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Any:
+    state = sandbox_up(tmp_path / "sandbox")
+    yield state
+    sandbox_down(tmp_path / "sandbox")
+
+
+class Cli:
+    """``redisops`` in-process against the sandbox, with an isolated environment."""
+
+    def __init__(self, state: SandboxState, tmp_path: Path) -> None:
+        self.state = state
+        self.env = {
+            "REDISOPS_STATE_DIR": str(state.state_dir),
+            "HOME": str(tmp_path / "home"),
+            "REDISOPS_CONFIG": "",
+        }
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, code: int = 0) -> Any:
+        r = self.runner.invoke(app, list(args), env=self.env, catch_exceptions=False)
+        assert r.exit_code == code, (args, r.exit_code, r.stdout, r.stderr)
+        return r
+
+    def json(self, *args: str, code: int = 0) -> Any:
+        return json.loads(self(*args, "-o", "json", code=code).stdout)
+
+
+@pytest.fixture
+def cli(sandbox: SandboxState, tmp_path: Path) -> Cli:
+    return Cli(sandbox, tmp_path)
+
+
+def _store(state: SandboxState) -> Any:
+    return store_for(DeploymentConfig().backup, sandbox=state)
+
+
+def _snapshot(state: SandboxState) -> tuple[Any, bytes | None, list[tuple[str, int]]]:
+    """The data dir (every entry: contents, modes, owners), the restore record's bytes, the store's keys."""
+    record = state.data_dir / RECORD_NAME
+    store = _store(state)
+    objects = sorted((o.key, o.size) for o in store.s3.list_objects(""))
+    return tree_digest(state.data_dir), record.read_bytes() if record.exists() else None, objects
+
+
+# --- item 1: a dry run never changes anything ------------------------------------------------------------
+
+
+def test_restore_undo_dry_run_changes_nothing(redis_server: Any, sandbox: SandboxState, cli: Cli) -> None:
+    populate(redis_server.endpoint, SMALL, seed=1)
+    store = _store(sandbox)
+    m = create_rdb_backup(redis_server.endpoint, store)
+    populate(sandbox.target, BEFORE, seed=2)
+    restore_sandbox(sandbox, DeploymentConfig(), store, m.id, force=True, confirmed=True)
+
+    before = _snapshot(sandbox)
+    assert before[1] is not None and b'"complete"' in before[1]
+    plan = cli.json("restore", "undo", "--dry-run", "--yes")
+    assert plan["dry_run"] is True and plan["plan"]  # a plan, not the undo's result
+    assert plan["blocked"] is False and plan["put_back"] and plan["move_aside"]
+    text = cli("restore", "undo", "--dry-run", "--yes").stdout
+    assert "put_back" in text and "Redis appears to be running" not in text
+    assert _snapshot(sandbox) == before  # data dir, record and store byte-for-byte unchanged
+    assert json.loads(before[1])["operation"] == "restore"
+
+    # the restore's own dry runs (with --force --yes, which a real run would act on) change nothing either
+    cli.json("restore", m.id, "--dry-run", "--force", "--yes")
+    cli("restore", "latest", "--dry-run", "--force", "--yes")
+    assert _snapshot(sandbox) == before
+
+    # and the real undo still works afterwards
+    done = cli.json("restore", "undo", "--yes")
+    assert done["put_back"] and _snapshot(sandbox)[1] != before[1]
+
+
+def test_undo_dry_run_with_nothing_to_undo_is_a_blocked_plan(sandbox: SandboxState, cli: Cli) -> None:
+    before = _snapshot(sandbox)
+    plan = cli.json("restore", "undo", "--dry-run", code=ExitCode.PLAN_BLOCKED)
+    assert plan["blocked"] is True and "nothing to undo" in plan["blockers"][0]
+    r = cli("restore", "undo", "--dry-run", code=ExitCode.PLAN_BLOCKED)
+    assert "nothing to undo" in r.stdout + r.stderr
+    assert _snapshot(sandbox) == before
+
+
+# --- item 13: a blocked plan exits 15; a running sandbox target is a step, not a block --------------------
+
+
+def test_dry_run_blocks_only_what_the_real_run_refuses(
+    redis_server: Any, sandbox: SandboxState, cli: Cli
+) -> None:
+    populate(redis_server.endpoint, SMALL, seed=3)
+    m = create_rdb_backup(redis_server.endpoint, _store(sandbox))
+
+    # an empty, running target: the real run would go ahead (it stops the target itself)
+    clear = cli.json("restore", "latest", "--dry-run")
+    assert clear["blocked"] is False and clear["blockers"] == [] and clear["backup_id"] == m.id
+    assert not any("BLOCKED" in line for line in clear["plan"])
+    assert any(line.startswith("stop the sandbox target") for line in clear["plan"])
+    text = cli("restore", "latest", "--dry-run").stdout
+    assert "BLOCKED" not in text and "stop the sandbox target" in text
+
+    # a target holding keys without --force: the real run refuses, so the plan is blocked (exit 15)
+    populate(sandbox.target, BEFORE, seed=4)
+    blocked = cli.json("restore", "latest", "--dry-run", code=ExitCode.PLAN_BLOCKED)
+    assert blocked["blocked"] is True and "holds 15 keys" in blocked["blockers"][0]
+    r = cli("restore", "latest", "--dry-run", code=ExitCode.PLAN_BLOCKED)
+    assert "BLOCKED: the sandbox target holds 15 keys" in r.stdout
+    assert "would refuse" in r.stderr and "Traceback" not in r.stderr
+    cli("restore", "latest", "--yes", code=ExitCode.CONFLICT)  # the real run refuses the same
+
+    # with --force the plan is clear again and shows the safety backup as a step
+    forced = cli.json("restore", "latest", "--dry-run", "--force")
+    assert forced["blocked"] is False
+    assert any("safety backup" in line for line in forced["plan"])
+
+
+# --- item 12: the run prints its own summary, never the pre-flight plan or a repr --------------------------
+
+
+def test_restore_prints_a_summary_of_the_run_itself(
+    redis_server: Any, sandbox: SandboxState, cli: Cli
+) -> None:
+    populate(redis_server.endpoint, SMALL, seed=5)
+    m = create_rdb_backup(redis_server.endpoint, _store(sandbox))
+    populate(sandbox.target, BEFORE, seed=6)
+
+    r = cli("restore", "latest", "--force", "--yes")
+    out = r.stdout
+    for bad in ("LocalRestoreResult", "RestoreResult(", "mappingproxy", "BLOCKED", "stage    "):
+        assert bad not in out, out
+    assert len(out.splitlines()) <= 8, out
+    record = json.loads((sandbox.data_dir / RECORD_NAME).read_text())
+    undo_dir = sandbox.data_dir / record["undo_dir"]
+    assert undo_dir.is_dir()
+    assert str(undo_dir) in out  # the undo folder the run really used
+    assert "redisops restore undo" in out
+    assert f"restored backup {m.id}" in out and "db0 40" in out and "db2 40" in out
+    assert "timings:" in out
+    safety = [line for line in out.splitlines() if "safety backup" in line]
+    assert safety and "redisops restore" in safety[0]
+
+    # -o json: the run's own facts, the same operation id as the record
+    populate(sandbox.target, BEFORE, seed=7)
+    doc = cli.json("restore", m.id, "--force", "--yes")
+    record = json.loads((sandbox.data_dir / RECORD_NAME).read_text())
+    assert doc["operation_id"] == record["operation_id"]
+    assert doc["undo_dir"] == str(sandbox.data_dir / record["undo_dir"])
+    assert doc["key_counts"] == {"0": {"keys": 40, "expires": 0}, "2": {"keys": 40, "expires": 0}}
+    assert doc["safety_backup"] and set(doc["timings"]) >= {"stop", "stage", "install", "total"}
+    assert "plan" not in doc and "result" not in doc
+
+    # restore undo prints a summary too
+    undone = cli("restore", "undo", "--yes").stdout
+    assert "LocalUndoResult" not in undone and "UndoResult(" not in undone
+    assert "undid restore" in undone and "db0 " in undone
