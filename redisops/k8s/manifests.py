@@ -28,6 +28,7 @@ from redisops.errors import ConfigError
 __all__ = [
     "APPLY_ORDER",
     "BACKUP_COMPONENT",
+    "BACKUP_ROLE_RULES",
     "CHECKSUM_ANNOTATION",
     "DEFAULT_TOOL_IMAGE",
     "LAST_RESTORE_ANNOTATION",
@@ -38,6 +39,7 @@ __all__ = [
     "RenderOptions",
     "common_labels",
     "render_backup_cronjob",
+    "render_backup_rbac",
     "render_backup_service_account",
     "render_client_egress_policy",
     "render_configmap",
@@ -72,6 +74,8 @@ APPLY_ORDER = (
     "PersistentVolumeClaim",
     "ConfigMap",
     "ServiceAccount",
+    "Role",
+    "RoleBinding",
     "Deployment",
     "Service",
     "NetworkPolicy",
@@ -148,6 +152,7 @@ def _names(cfg: DeploymentConfig) -> dict[str, str]:
         "egress_policy": f"{svc}-clients-egress",
         "backup": f"{svc}-backup",
         "ops_sa": f"{svc}-ops",
+        "backup_sa": f"{svc}-backup",
         "restore": f"{svc}-restore",
         "drill": f"{svc}-drill",
     }
@@ -600,8 +605,9 @@ def render_client_egress_policy(
 def render_backup_service_account(
     cfg: DeploymentConfig, options: RenderOptions | None = None, *, revision: str | None = None
 ) -> Manifest:
-    """``<service>-ops``: the backup and restore pods' ServiceAccount. No API token, no Role: they only
-    talk to Redis and S3, never to the Kubernetes API."""
+    """``<service>-ops``: the restore, undo and drill pods' ServiceAccount. No API token, no Role: they
+    only talk to Redis and S3, never to the Kubernetes API (the backup pods have their own account,
+    see :func:`render_backup_rbac`)."""
     opts = options or RenderOptions()
     meta = _meta(cfg, _names(cfg)["ops_sa"], revision=revision, component=BACKUP_COMPONENT)
     if opts.backup_service_account_annotations:
@@ -612,6 +618,47 @@ def render_backup_service_account(
         "metadata": meta,
         "automountServiceAccountToken": False,
     }
+
+
+#: the one permission of the backup pods: read their own Pod (the store lock names the pod holding it,
+#: and a later backup checks whether that pod still exists before it breaks a stale lock)
+BACKUP_ROLE_RULES: tuple[dict[str, Any], ...] = (
+    {"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]},
+)
+
+
+def render_backup_rbac(
+    cfg: DeploymentConfig, options: RenderOptions | None = None, *, revision: str | None = None
+) -> list[Manifest]:
+    """The backup CronJob's identity: ServiceAccount ``<service>-backup`` (the only redisops pods that
+    mount an API token), a namespaced Role allowing exactly ``get`` on pods, and its RoleBinding."""
+    opts = options or RenderOptions()
+    name = _names(cfg)["backup_sa"]
+    sa_meta = _meta(cfg, name, revision=revision, component=BACKUP_COMPONENT)
+    if opts.backup_service_account_annotations:
+        sa_meta["annotations"] = {**sa_meta.get("annotations", {}), **opts.backup_service_account_annotations}
+    return [
+        # the pod spec asks for the token; other pods that name this account do not get one
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": sa_meta,
+            "automountServiceAccountToken": False,
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": _meta(cfg, name, revision=revision, component=BACKUP_COMPONENT),
+            "rules": [json.loads(json.dumps(r)) for r in BACKUP_ROLE_RULES],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": _meta(cfg, name, revision=revision, component=BACKUP_COMPONENT),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+            "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": cfg.namespace}],
+        },
+    ]
 
 
 def render_backup_cronjob(
@@ -625,7 +672,14 @@ def render_backup_cronjob(
     url = f"redis://{cfg.service_dns}:{cfg.port}"
     command = [*opts.backup_command, "--url", url, "--output", "json"]
     container = _job_container(cfg, opts, "backup", command, [{"name": _TMP_VOLUME, "mountPath": _TMP_PATH}])
+    # the pod's own name and namespace: the store lock records them (downward API)
+    container["env"] += [
+        {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+    ]
     pod = _job_pod_spec(cfg, container=container, volumes=[_tmp_volume(cfg.persistence.size)])
+    pod["serviceAccountName"] = names["backup_sa"]
+    pod["automountServiceAccountToken"] = True
     meta = _meta(cfg, names["backup"], revision=revision, component=BACKUP_COMPONENT)
     return _cronjob(cfg, opts, meta, cfg.backup.schedule, BACKUP_COMPONENT, pod, backoff_limit=1)
 
@@ -813,6 +867,8 @@ def render_manifests(
     out.append(render_configmap(cfg, revision=revision))
     # always rendered: the restore Job runs under it too, even without scheduled backups
     out.append(render_backup_service_account(cfg, opts, revision=revision))
+    if cfg.backup.schedule:
+        out += render_backup_rbac(cfg, opts, revision=revision)
     out.append(render_deployment(cfg, revision=revision, options=opts))
     out.append(render_service(cfg, revision=revision))
     out.append(render_ingress_policy(cfg, revision=revision))

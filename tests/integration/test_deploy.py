@@ -193,8 +193,7 @@ def test_oomkilled_pod_is_reported_as_such(k: Kube, env: Any, cfg: DeploymentCon
 
 def test_helm_managed_objects_are_refused_unless_taken_over(k: Kube, env: Any, cfg: DeploymentConfig) -> None:
     k.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
-    svc = render_manifests(cfg)[5]
-    assert svc["kind"] == "Service"
+    svc = next(d for d in render_manifests(cfg) if d["kind"] == "Service")
     helm_svc = {
         **svc,
         "metadata": {
@@ -293,7 +292,8 @@ def test_cli_deploy_history_rollback_via_subprocess(env: Any, tmp_path: Path) ->
     out = run_cli("deploy", "--dry-run", "-o", "json", "-c", str(conf), kubeconfig=kc)
     assert out.returncode == 0, out.stderr
     plan = json.loads(out.stdout)["plan"]
-    assert plan["summary"] == "update 2, unchanged 8"  # ConfigMap + Deployment; 8 others incl. 2 CronJobs
+    # ConfigMap + Deployment; 11 others incl. 2 CronJobs and the backup pods' ServiceAccount/Role/RoleBinding
+    assert plan["summary"] == "update 2, unchanged 11"
     # no terminal and no --yes: refused with the AbortedError exit code, nothing applied
     out = run_cli("deploy", "-c", str(conf), kubeconfig=kc)
     assert out.returncode == 10, out.stderr

@@ -235,6 +235,24 @@ def test_upgrade_takes_a_backup_of_the_running_server_first(k: Kube, env: Any, s
         deploy(k, up2, render_manifests(up2), dry_run=True)
 
 
+# --- item 7: the backup pods' Role is deployed ------------------------------------------------------
+
+
+def test_deploy_applies_the_backup_pods_role(k: Kube, env: Any) -> None:
+    cfg = cfg_with(IMAGE)
+    dry = deploy(k, cfg, render_manifests(cfg), dry_run=True)
+    planned = {c.ref: c.action for c in dry.plan.changes}
+    for ref in ("ServiceAccount/redis-backup", "Role/redis-backup", "RoleBinding/redis-backup"):
+        assert planned[ref] == "create"
+    deploy(k, cfg, render_manifests(cfg), timeout=10)
+    role = k.get("Role", "redis-backup", NS)
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]
+    binding = k.get("RoleBinding", "redis-backup", NS)
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "redis-backup", "namespace": NS}]
+    cron = k.get("CronJob", "redis-backup", NS)
+    assert cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["serviceAccountName"] == "redis-backup"
+
+
 # --- item 1: dry runs change nothing -------------------------------------------------------------
 
 

@@ -309,11 +309,12 @@ def test_backup_cronjob():
     assert job["backoffLimit"] == 1
     pod = job["template"]["spec"]
     assert pod["restartPolicy"] == "Never"
-    assert pod["automountServiceAccountToken"] is False
-    sa = _kind(docs, "ServiceAccount")
+    # the backup pods (only they) mount the token of their own account, which may read pods
+    assert pod["automountServiceAccountToken"] is True
+    sa = _kind(docs, "ServiceAccount", "redis-backup")
     assert pod["serviceAccountName"] == sa["metadata"]["name"]
     assert sa["automountServiceAccountToken"] is False
-    assert not [d for d in docs if d["kind"] in ("Role", "RoleBinding", "ClusterRole")]
+    assert not [d for d in docs if d["kind"] in ("ClusterRole", "ClusterRoleBinding")]
     (c,) = pod["containers"]
     assert c["image"] == DEFAULT_TOOL_IMAGE
     assert c["command"] == [
@@ -380,8 +381,9 @@ def test_backup_credentials_and_irsa_options():
     ][0]
     assert c["image"] == "registry.local/redisops:1.2.3"
     assert c["envFrom"] == [{"secretRef": {"name": "redisops-s3"}}]
-    sa = _kind(docs, "ServiceAccount")
-    assert sa["metadata"]["annotations"] == {"eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/r"}
+    for name in ("redis-ops", "redis-backup"):  # both kinds of job pods write to or read from S3
+        sa = _kind(docs, "ServiceAccount", name)
+        assert sa["metadata"]["annotations"] == {"eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/r"}
     for version in (OLDEST, NEWEST):
         for d in docs:
             kv.validate(d, version, strict=True)
@@ -541,8 +543,9 @@ def test_default_tool_image_follows_the_package_version():
 def test_render_is_pure_and_deterministic():
     a, b = render_manifests(DeploymentConfig()), render_manifests(DeploymentConfig())
     assert a == b
-    a[4]["spec"]["replicas"] = 9
-    assert render_manifests(DeploymentConfig())[4]["spec"].get("replicas") == 1
+    i = [d["kind"] for d in a].index("Deployment")
+    a[i]["spec"]["replicas"] = 9
+    assert render_manifests(DeploymentConfig())[i]["spec"].get("replicas") == 1
 
 
 # --- CLI ---------------------------------------------------------------------------------------
@@ -590,3 +593,41 @@ def test_cli_manifests_bad_config_exits_3(tmp_path):
     p.write_text("port: 0\n")
     result = CliRunner().invoke(_cli(), ["manifests", "-c", str(p)])
     assert result.exit_code == 3
+
+
+def test_backup_pods_may_get_pods_and_nothing_more():
+    """Issue 12 item 7: a namespaced Role with exactly get on pods, bound to the backup pods' account,
+    whose pods learn their own name and namespace through the downward API."""
+    cfg = DeploymentConfig()
+    docs = render_manifests(cfg)
+    role = _kind(docs, "Role", "redis-backup")
+    assert role["metadata"]["namespace"] == "llm-judge"
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]
+    binding = _kind(docs, "RoleBinding", "redis-backup")
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "Role",
+        "name": "redis-backup",
+    }
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "redis-backup", "namespace": "llm-judge"}
+    ]
+    assert [d["kind"] for d in docs if d["metadata"]["name"] == "redis-backup"] == [
+        "ServiceAccount", "Role", "RoleBinding", "CronJob",
+    ]  # fmt: skip
+    backup_pod = _kind(docs, "CronJob", "redis-backup")["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    env = {e["name"]: e for e in backup_pod["containers"][0]["env"]}
+    assert env["POD_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    assert env["POD_NAMESPACE"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
+    # every other redisops pod stays without a token and under the token-less account
+    drill = _kind(docs, "CronJob", "redis-drill")["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    restore = render_restore_job(cfg, "20250101T000000Z-abcd")["spec"]["template"]["spec"]
+    for pod in (drill, restore):
+        assert pod["serviceAccountName"] == "redis-ops" and pod["automountServiceAccountToken"] is False
+        assert "POD_NAME" not in {e["name"] for e in pod["containers"][0]["env"]}
+    # no schedule, no backup pods: no account that can read the API
+    no_backup = render_manifests(_cfg("no-backups"))
+    assert not [d for d in no_backup if d["kind"] in ("Role", "RoleBinding")]
+    for version in (OLDEST, NEWEST):
+        for d in docs:
+            kv.validate(d, version, strict=True)
