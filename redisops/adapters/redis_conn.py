@@ -8,6 +8,7 @@ The only module that imports redis-py's client. Everything above it gets a ``red
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -24,6 +25,7 @@ from redisops.errors import (
     AuthError,
     ConfigError,
     ConnectionFailed,
+    InvalidArgument,
     OperationTimeout,
     PlatformError,
     RedisOpsError,
@@ -60,22 +62,28 @@ class RedisEndpoint:
 
         A password in the URL works but is discouraged; ``password_env`` / ``password_file`` take
         precedence and keep it out of shell history and process lists.
+
+        Raises:
+            InvalidArgument: the URL is malformed (scheme, port, or a database that is not a number).
         """
         try:
             parts = urlsplit(url)
             port = parts.port
         except ValueError as e:
-            raise ConfigError(f"invalid Redis URL: {_redact_url(url)} ({e})") from None
+            raise InvalidArgument(f"invalid Redis URL: {_redact_url(url)} ({e})", hint=_URL_HINT) from None
         if parts.scheme not in ("redis", "rediss"):
-            raise ConfigError(
-                f"invalid Redis URL scheme {parts.scheme!r} in {_redact_url(url)}",
-                hint="use redis://host:port[/db] or rediss:// for TLS",
+            raise InvalidArgument(
+                f"invalid Redis URL scheme {parts.scheme!r} in {_redact_url(url)}", hint=_URL_HINT
             )
         db = 0
         path = parts.path.strip("/")
         if path:
-            if not path.isdigit():
-                raise ConfigError(f"invalid database {path!r} in Redis URL", hint="use /0 ... /15")
+            if not (path.isascii() and path.isdigit()):
+                raise InvalidArgument(
+                    f"invalid database {path!r} in the Redis URL: it must be a number",
+                    hint="use /0 ... /15 (a server has databases 0..databases-1, 16 by default)",
+                    context={"db": path},
+                )
             db = int(path)
         password = unquote(parts.password) if parts.password else None
         password = read_password(password_env, password_file) or password
@@ -105,6 +113,9 @@ class RedisEndpoint:
 
     def __str__(self) -> str:
         return self.url()
+
+
+_URL_HINT = "use redis://[user@]host[:port][/db] or rediss:// for TLS"
 
 
 def read_password(env: str | None, file: str | Path | None) -> str | None:
@@ -182,8 +193,66 @@ def raw_command(client: redis.Redis, *args: str | bytes | int) -> Any:
 
 
 def _endpoint_of(client: redis.Redis) -> RedisEndpoint:
-    kw = client.connection_pool.connection_kwargs
-    return RedisEndpoint(host=str(kw.get("host", "?")), port=int(kw.get("port", 0)), db=int(kw.get("db", 0)))
+    pool = client.connection_pool
+    kw = pool.connection_kwargs
+    return RedisEndpoint(
+        host=str(kw.get("host", "?")),
+        port=int(kw.get("port", 0)),
+        db=int(kw.get("db", 0)),
+        username=kw.get("username"),
+        password=kw.get("password"),
+        tls=issubclass(pool.connection_class, redis.SSLConnection),
+        tls_ca_file=kw.get("ssl_ca_certs"),
+        tls_verify=kw.get("ssl_cert_reqs") is not None,
+        connect_timeout=float(kw.get("socket_connect_timeout") or 5.0),
+        socket_timeout=float(kw.get("socket_timeout") or 10.0),
+    )
+
+
+def database_count(ep: RedisEndpoint) -> int | None:
+    """``CONFIG GET databases`` on db 0 of ``ep``'s server; None when it cannot be read (no rights,
+    CONFIG blocked as on ElastiCache, any connection problem)."""
+    try:
+        client = connect(replace(ep, db=0, connect_timeout=min(ep.connect_timeout, 2.0)), check=False)
+        try:
+            reply = raw_command(client, "CONFIG", "GET", "databases")
+        finally:
+            client.close()
+        return int(reply[1])
+    except (RedisOpsError, rex.RedisError, IndexError, TypeError, ValueError):
+        return None
+
+
+_PROTOCOL_BYTE = re.compile(r'got "(.)"')
+
+
+def _not_redis(exc: Exception, where: str, ctx: dict[str, Any]) -> RedisOpsError:
+    """A service on the address that does not speak the Redis protocol (HTTP, TLS, ...)."""
+    m = _PROTOCOL_BYTE.search(str(exc))
+    first = m.group(1) if m else ""
+    if first in ("H", "<"):  # "HTTP/1.1 400 ..." or an HTML error page
+        message = f"{where} is not a Redis server; it answered like HTTP"
+    else:
+        message = f"{where} is not a Redis server; it did not answer with the Redis protocol"
+        if first:
+            message += f" (first byte {first!r})"
+    return ConnectionFailed(
+        message,
+        hint="check the host and port in --url: is it the Redis port (6379 by default), not a web service?",
+        context=ctx,
+        retryable=False,
+    )
+
+
+def _db_out_of_range(ep: RedisEndpoint | None, where: str, ctx: dict[str, Any]) -> InvalidArgument:
+    db = ep.db if ep is not None else None
+    count = database_count(ep) if ep is not None else None
+    valid = f"0..{count - 1}" if count else "0..databases-1 (16 by default)"
+    return InvalidArgument(
+        f"database {db if db is not None else '?'} does not exist on {where}: valid databases are {valid}",
+        hint=f"pick a database in {valid} in the URL path (redis://host:port/DB)",
+        context={**ctx, "db": db, "databases": count},
+    )
 
 
 def translate(exc: Exception, ep: RedisEndpoint | None = None) -> RedisOpsError:
@@ -195,22 +264,39 @@ def translate(exc: Exception, ep: RedisEndpoint | None = None) -> RedisOpsError:
         return AuthError(
             f"authentication to {where} failed: {text}",
             hint="check the username/password (REDIS_PASSWORD or --password-file)",
-            context=ctx,
+            context={**ctx, "auth": "credentials"},
         )
     if isinstance(exc, rex.NoPermissionError) or text.startswith("NOPERM"):
         return AuthError(
-            f"{where}: permission denied: {text}", hint="grant the ACL user the needed commands", context=ctx
+            f"{where}: permission denied: {text}",
+            hint="grant the ACL user the needed commands",
+            context={**ctx, "auth": "permission"},
         )
     if isinstance(exc, rex.TimeoutError):
+        if ep is not None and ep.tls:
+            return OperationTimeout(
+                f"{where} did not answer in time over TLS (rediss://)",
+                hint="if the server does not use TLS, use redis:// instead of rediss://; "
+                "otherwise check the server load or raise --timeout",
+                context=ctx,
+            )
         return OperationTimeout(
             f"{where} did not answer in time", hint="check the server load or raise the timeout", context=ctx
         )
+    if isinstance(exc, rex.InvalidResponse) or text.startswith("Protocol error"):
+        return _not_redis(exc, where, ctx)
     if isinstance(exc, rex.ConnectionError):
         return ConnectionFailed(f"cannot reach Redis at {where}: {text}", context=ctx)
     if isinstance(exc, rex.ResponseError):
         low = text.lower()
         if low.startswith("noauth") or "authentication required" in low:
-            return AuthError(f"{where} requires a password", hint="set REDIS_PASSWORD", context=ctx)
+            return AuthError(
+                f"{where} requires a password",
+                hint="set REDIS_PASSWORD",
+                context={**ctx, "auth": "credentials"},
+            )
+        if "db index is out of range" in low:
+            return _db_out_of_range(ep, where, ctx)
         if "unknown command" in low:
             return PlatformError(
                 f"{where} does not offer this command: {text}",

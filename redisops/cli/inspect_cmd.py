@@ -1,290 +1,57 @@
-"""``redisops health | info | slowlog | latency | memory | keys | clients``: look at a live Redis.
+"""``redisops info | slowlog | latency | memory | keys | clients`` (and ``health``): look at a live Redis.
 
-Every command targets ``--url`` or, without it, the sandbox's target Redis. Passwords come from
-``--password-env`` (default ``REDIS_PASSWORD`` when ``--url`` is given), ``--password-file`` or
-``--ask-password`` (prompted, never echoed) and never appear in output or errors.
-``health`` exits 0 (ok), 1 (warn) or 2 (crit) so cron and CI can use it.
+Every command targets ``--url`` or, without it, the sandbox's target Redis (options and the target in
+:mod:`redisops.cli._inspect_common`). Passwords come from ``--password-env``, ``--password-file`` or
+``--ask-password`` and never appear in output or errors. Every numeric option is bounded, so a bad
+value is a usage error (exit 2); Ctrl-C in a ``--watch``/``--follow``/``--rates`` loop exits 130.
+``health`` lives in :mod:`redisops.cli.health_cmd`; :func:`register` adds it with the others.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-import sys
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
-from rich.text import Text
 
-from redisops.cli.common import ConfigOpt, Output, OutputOpt, console, emit, error_boundary, to_jsonable
-
-if TYPE_CHECKING:
-    from redisops.adapters.redis_conn import RedisEndpoint
-    from redisops.config.model import DeploymentConfig
-    from redisops.health.model import HealthReport, Thresholds
-    from redisops.health.platform import PlatformProbe
+from redisops.cli._inspect_common import (
+    MAX_SECONDS,
+    AskPasswordOpt,
+    CountOpt,
+    InsecureOpt,
+    PasswordEnvOpt,
+    PasswordFileOpt,
+    TimeoutOpt,
+    TlsCaOpt,
+    UrlOpt,
+    UserOpt,
+    WatchOpt,
+    json_line,
+    positive,
+    repeat,
+    resolve_target,
+)
+from redisops.cli._render import fmt, human_bytes
+from redisops.cli.common import Output, OutputOpt, console, emit, err_console, error_boundary
+from redisops.cli.health_cmd import health
+from redisops.health.display import percent
 
 __all__ = ["register"]
 
-UrlOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--url",
-        "-u",
-        help="redis://[user@]host[:port][/db] or rediss:// (TLS) [default: the sandbox target]",
-        show_default=False,
-    ),
-]
-PasswordFileOpt = Annotated[
-    Path | None, typer.Option("--password-file", help="file whose first line is the password")
-]
-PasswordEnvOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--password-env",
-        help="env var holding the password [default: REDIS_PASSWORD when --url is given]",
-        show_default=False,
-    ),
-]
-AskPasswordOpt = Annotated[bool, typer.Option("--ask-password", help="prompt for the password (not echoed)")]
-UserOpt = Annotated[str | None, typer.Option("--user", help="ACL user name")]
-TlsCaOpt = Annotated[Path | None, typer.Option("--tls-ca", help="CA bundle for rediss:// (TLS)")]
-InsecureOpt = Annotated[bool, typer.Option("--tls-insecure", help="do not verify the TLS certificate")]
-TimeoutOpt = Annotated[float, typer.Option("--timeout", help="connect and command timeout in seconds")]
-WatchOpt = Annotated[
-    float | None, typer.Option("--watch", "-w", help="repeat every SECONDS until Ctrl-C (or --count)")
-]
-CountOpt = Annotated[int | None, typer.Option("--count", help="stop after N rounds of --watch/--follow")]
-
-_STATUS_STYLE = {"ok": "green", "warn": "yellow", "crit": "bold red", "unknown": "dim"}
+#: the most slow-log entries one read asks for (slowlog-max-len is 128 by default)
+MAX_SLOWLOG_ENTRIES = 1_000_000
+#: SCAN cursors are unsigned 64-bit integers
+MAX_CURSOR = 2**64 - 1
 
 
-@dataclasses.dataclass(frozen=True)
-class _Target:
-    endpoint: RedisEndpoint
-    sandbox_config: str | None = None
-
-
-def _target(
-    url: str | None,
-    password_file: Path | None,
-    password_env: str | None,
-    ask_password: bool,
-    user: str | None,
-    tls_ca: Path | None,
-    tls_insecure: bool,
-    timeout: float,
-) -> _Target:
-    """The endpoint from the options, or the sandbox target when no --url is given."""
-    from redisops.adapters.redis_conn import RedisEndpoint, read_password
-    from redisops.errors import NotFoundError
-
-    sandbox_config: str | None = None
-    if url is not None:
-        ep = RedisEndpoint.from_url(
-            url,
-            password_env=password_env or "REDIS_PASSWORD",
-            password_file=password_file,
-            connect_timeout=timeout,
-            socket_timeout=timeout,
-        )
-    else:
-        from redisops.ops.sandbox import load_state
-
-        st = load_state()
-        if st is None or "target" not in st.services:
-            raise NotFoundError(
-                "no Redis to inspect: no --url given and the sandbox is not running",
-                hint="start the sandbox (redisops sandbox up) or pass --url redis://host:port",
-            )
-        ep = dataclasses.replace(st.target, connect_timeout=timeout, socket_timeout=timeout)
-        password = read_password(password_env, password_file)
-        if password:
-            ep = dataclasses.replace(ep, password=password)
-        sandbox_config = st.config_file
-    if ask_password:
-        ep = dataclasses.replace(ep, password=typer.prompt("Redis password", hide_input=True) or None)
-    if user:
-        ep = dataclasses.replace(ep, username=user)
-    if tls_ca is not None:
-        ep = dataclasses.replace(ep, tls_ca_file=str(tls_ca))
-    if tls_insecure:
-        ep = dataclasses.replace(ep, tls_verify=False)
-    return _Target(ep, sandbox_config)
-
-
-def _repeat(watch: float | None, count: int | None, once: Callable[[int], None]) -> None:
-    """Run ``once(i)``; with ``watch``, again every ``watch`` seconds, ``count`` times in all."""
-    i = 0
-    try:
-        while True:
-            once(i)
-            i += 1
-            if watch is None or (count is not None and i >= count):
-                return
-            time.sleep(watch)
-    except KeyboardInterrupt:
-        return
-
-
-def _json_line(data: Any) -> None:
-    sys.stdout.write(json.dumps(to_jsonable(data)) + "\n")
-    sys.stdout.flush()
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={_fmt(v)}" for k, v in value.items())
-    return str(value)
-
-
-def _human_bytes(n: float | None) -> str:
-    if n is None:
-        return "-"
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(n) < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)  # pragma: no cover
-
-
-# --- health -------------------------------------------------------------------------------------------
-
-
-def _load_thresholds(path: Path | None) -> Thresholds:
-    from redisops.errors import ConfigError
-    from redisops.health import Thresholds
-
-    if path is None:
-        return Thresholds()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ConfigError(f"cannot read the thresholds file {path}: {type(e).__name__}") from None
-    return Thresholds.from_yaml(text)
-
-
-def _deployment(config: Path | None, target: _Target) -> DeploymentConfig | None:
-    from redisops.config import load_config
-
-    if config is not None:
-        return load_config(config)
-    if target.sandbox_config is not None:
-        return load_config(target.sandbox_config)
-    return None
-
-
-def _backup_probe(
-    backups: bool | None, cfg: DeploymentConfig | None, limits: Thresholds
-) -> PlatformProbe | None:
-    """A :class:`StoreProbe` on the deployment's backup store, or None (backup checks ``unknown``).
-
-    ``backups`` None = on when a store can be resolved: the sandbox's S3 is running or the backup
-    target (config file, ``REDISOPS_S3_*`` env) names an endpoint. True = always (e.g. AWS S3 with
-    the default credential chain/IRSA); False = never.
-    """
-    import os
-
-    from redisops.config import DeploymentConfig, apply_env
-    from redisops.errors import RedisOpsError
-    from redisops.ops.backup import store_for
-    from redisops.ops.health_probes import StoreProbe, StoreUnavailable, fail_fast
-    from redisops.ops.sandbox import sandbox_status
-
-    if backups is False:
-        return None
-    base = apply_env(cfg or DeploymentConfig(), os.environ)
-    state = sandbox_status()
-    s3 = state.services.get("s3") if state is not None else None
-    if s3 is None or s3.status != "running":
-        state = None
-    if backups is None and state is None and base.backup.endpoint_url is None:
-        return None
-    try:
-        store = store_for(base.backup, sandbox=state, source_name=base.service_name)
-    except RedisOpsError as e:
-        return StoreUnavailable(f"backup store not usable: {e.one_line()}")
-    return StoreProbe(fail_fast(store), thresholds=limits)
-
-
-def _print_report(report: HealthReport, strict: bool) -> None:
-    table = Table(title=f"health of {report.target}")
-    for col in ("status", "check", "value", "threshold", "hint / reason"):
-        table.add_column(col, overflow="fold")
-    for c in report.checks:
-        style = _STATUS_STYLE[c.status.value]
-        note = c.hint if c.status.value != "unknown" else (c.reason or "")
-        if c.reason and c.status.value != "unknown" and c.hint:
-            note = f"{c.hint} ({c.reason})"
-        table.add_row(Text(c.status.value, style=style), c.name, _fmt(c.value), c.threshold or "-", note)
-    console.print(table)
-    overall = report.overall.value
-    counts = ", ".join(f"{n} {s}" for s, n in report.counts().items() if n)
-    console.print(
-        Text.assemble(
-            "overall: ", (overall, _STATUS_STYLE[overall]), f"  ({counts}; exit {report.exit_code(strict)})"
-        )
-    )
-
-
-def health(
-    url: UrlOpt = None,
-    password_file: PasswordFileOpt = None,
-    password_env: PasswordEnvOpt = None,
-    ask_password: AskPasswordOpt = False,
-    user: UserOpt = None,
-    tls_ca: TlsCaOpt = None,
-    tls_insecure: InsecureOpt = False,
-    timeout: TimeoutOpt = 5.0,
-    config: ConfigOpt = None,
-    thresholds: Annotated[
-        Path | None, typer.Option("--thresholds", help="YAML mapping of threshold overrides")
-    ] = None,
-    strict: Annotated[bool, typer.Option("--strict", help="count unknown checks as warn")] = False,
-    backups: Annotated[
-        bool | None,
-        typer.Option(
-            "--backups/--no-backups",
-            help="check backup age and the last restore drill in the backup store "
-            "[default: on when the sandbox S3 runs or the config names an S3 endpoint]",
-            show_default=False,
-        ),
-    ] = None,
-    watch: WatchOpt = None,
-    count: CountOpt = None,
-    output: OutputOpt = Output.text,
-) -> None:
-    """Health checks with status, value, threshold and its source; exit 0 ok, 1 warn, 2 crit."""
-    from redisops.ops.health import HealthPoller
-
-    code = 0
-    with error_boundary(output):
-        target = _target(url, password_file, password_env, ask_password, user, tls_ca, tls_insecure, timeout)
-        cfg = _deployment(config, target)
-        limits = _load_thresholds(thresholds)
-        probe = _backup_probe(backups, cfg, limits)
-        with HealthPoller(target.endpoint, cfg, limits, probe) as poller:
-
-            def once(i: int) -> None:
-                nonlocal code
-                report = poller.poll()
-                code = report.exit_code(strict)
-                if watch is not None and output is Output.json:
-                    _json_line(report.to_dict(strict))
-                else:
-                    emit(output, report.to_dict(strict), lambda: _print_report(report, strict))
-
-            _repeat(watch, count, once)
-    raise typer.Exit(code)
+def _share(value: float | None) -> float | None:
+    """A typer callback for --sample: a share in (0, 1]."""
+    if value is not None and not 0 < value <= 1:
+        raise typer.BadParameter(f"must be a share in (0, 1], e.g. 0.1 for 10 %, got {value:g}")
+    return value
 
 
 # --- info ---------------------------------------------------------------------------------------------
@@ -309,24 +76,27 @@ def _print_rates(rates: Any, top: int = 10) -> None:
     rows = [
         ("ops/s (total_commands_processed)", rates.ops_per_sec),
         ("instantaneous_ops_per_sec", rates.instantaneous_ops_per_sec),
-        ("hit ratio (interval)", rates.hit_ratio_interval),
-        ("hit ratio (since start)", rates.hit_ratio_overall),
-        ("net in B/s", rates.net_input_bytes_per_sec),
-        ("net out B/s", rates.net_output_bytes_per_sec),
         ("evicted keys/s", rates.evicted_keys_per_sec),
         ("expired keys/s", rates.expired_keys_per_sec),
         ("rejected connections/s", rates.rejected_connections_per_sec),
         ("cpu (cores)", rates.cpu_utilization),
     ]
     for label, value in rows:
-        table.add_row(label, _fmt(value))
+        table.add_row(label, fmt(value))
+    table.add_row("hit ratio (interval)", percent(rates.hit_ratio_interval))
+    table.add_row("hit ratio (since start)", percent(rates.hit_ratio_overall))
+    for label, value in (
+        ("net in", rates.net_input_bytes_per_sec),
+        ("net out", rates.net_output_bytes_per_sec),
+    ):
+        table.add_row(label, "-" if value is None else f"{human_bytes(value)}/s")
     console.print(table)
     if rates.commands:
         cmds = Table(title="commands")
         for col in ("command", "calls/s", "µs/call", "calls"):
             cmds.add_column(col)
         for name, r in list(rates.commands.items())[:top]:
-            cmds.add_row(name, f"{r.calls_per_sec:.1f}", _fmt(r.usec_per_call), str(r.calls))
+            cmds.add_row(name, f"{r.calls_per_sec:.1f}", fmt(r.usec_per_call), str(r.calls))
         console.print(cmds)
 
 
@@ -345,7 +115,12 @@ def info(
     rates: Annotated[
         bool, typer.Option("--rates", help="also sample twice --interval apart and show rates")
     ] = False,
-    interval: Annotated[float, typer.Option("--interval", help="seconds between rate samples")] = 1.0,
+    interval: Annotated[
+        float,
+        typer.Option(
+            "--interval", help="seconds (> 0) between rate samples", max=MAX_SECONDS, callback=positive
+        ),
+    ] = 1.0,
     watch: WatchOpt = None,
     count: CountOpt = None,
     output: OutputOpt = Output.text,
@@ -355,7 +130,9 @@ def info(
     from redisops.ops.inspect import fetch_info, open_client
 
     with error_boundary(output):
-        target = _target(url, password_file, password_env, ask_password, user, tls_ca, tls_insecure, timeout)
+        target = resolve_target(
+            url, password_file, password_env, ask_password, user, tls_ca, tls_insecure, timeout
+        )
         ep = target.endpoint
         client = open_client(ep)
         state: dict[str, Any] = {}
@@ -383,11 +160,11 @@ def info(
                         _print_rates(rate)
 
                 if watch is not None and output is Output.json:
-                    _json_line(data)
+                    json_line(data)
                 else:
                     emit(output, data, text)
 
-            _repeat(watch, count, once)
+            repeat(watch, count, once, what="info" + (" --rates" if rates else " --watch"))
         finally:
             client.close()
 
@@ -431,9 +208,16 @@ def _print_groups(groups: list[Any], title: str, limit: int = 10) -> None:
 
 
 def slowlog(
-    n: Annotated[int, typer.Option("-n", help="how many entries to read")] = 10,
+    n: Annotated[
+        int, typer.Option("-n", help="how many entries to read", min=1, max=MAX_SLOWLOG_ENTRIES)
+    ] = 10,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="keep polling for new entries")] = False,
-    interval: Annotated[float, typer.Option("--interval", help="seconds between polls with --follow")] = 1.0,
+    interval: Annotated[
+        float,
+        typer.Option(
+            "--interval", help="seconds (> 0) between polls with --follow", max=MAX_SECONDS, callback=positive
+        ),
+    ] = 1.0,
     count: CountOpt = None,
     url: UrlOpt = None,
     password_file: PasswordFileOpt = None,
@@ -450,7 +234,9 @@ def slowlog(
     from redisops.ops.inspect import SlowlogPoller, fetch_slowlog
 
     with error_boundary(output):
-        target = _target(url, password_file, password_env, ask_password, user, tls_ca, tls_insecure, timeout)
+        target = resolve_target(
+            url, password_file, password_env, ask_password, user, tls_ca, tls_insecure, timeout
+        )
         ep = target.endpoint
         if not follow:
             entries = fetch_slowlog(ep, n)
@@ -468,6 +254,11 @@ def slowlog(
             emit(output, data, text)
             return
         with SlowlogPoller(ep, n=max(n, 128)) as poller:
+            err_console.print(
+                f"following the slow log of {ep.url()}: new entries every {interval:g} s; Ctrl-C to stop",
+                style="dim",
+                soft_wrap=True,
+            )
 
             def once(i: int) -> None:
                 delta = poller.poll()
@@ -475,7 +266,7 @@ def slowlog(
                 if i == 0:
                     entries = entries[-n:]
                 if output is Output.json:
-                    _json_line({"entries": entries, "missed": delta.missed, "reset": delta.reset})
+                    json_line({"entries": entries, "missed": delta.missed, "reset": delta.reset})
                     return
                 if delta.missed:
                     console.print(
@@ -484,9 +275,14 @@ def slowlog(
                 for e in entries:
                     console.print("  ".join(_entry_row(e)), soft_wrap=True)
 
-            _repeat(interval, count, once)
-            if output is Output.text and poller.history:
-                _print_groups(group_by_shape(poller.history), "by command shape (this session)")
+            def summary() -> None:
+                if output is Output.text and poller.history:
+                    _print_groups(group_by_shape(poller.history), "by command shape (this session)")
+
+            try:
+                repeat(interval, count, once, what="slow log follow")
+            finally:
+                summary()
 
 
 # --- latency ------------------------------------------------------------------------------------------
@@ -501,14 +297,16 @@ def latency(
     tls_ca: TlsCaOpt = None,
     tls_insecure: InsecureOpt = False,
     timeout: TimeoutOpt = 5.0,
-    pings: Annotated[int, typer.Option("--pings", help="PINGs to time")] = 5,
+    pings: Annotated[int, typer.Option("--pings", help="PINGs to time", min=1, max=10_000)] = 5,
     output: OutputOpt = Output.text,
 ) -> None:
     """PING round trips, LATENCY LATEST and LATENCY DOCTOR."""
     from redisops.ops.inspect import fetch_latency, open_client, ping_latency
 
     with error_boundary(output):
-        target = _target(url, password_file, password_env, ask_password, user, tls_ca, tls_insecure, timeout)
+        target = resolve_target(
+            url, password_file, password_env, ask_password, user, tls_ca, tls_insecure, timeout
+        )
         ep = target.endpoint
         client = open_client(ep)
         try:
@@ -575,7 +373,9 @@ def memory(
     from redisops.ops.inspect import fetch_memory, open_client
 
     with error_boundary(output):
-        target = _target(url, password_file, password_env, ask_password, user, tls_ca, tls_insecure, timeout)
+        target = resolve_target(
+            url, password_file, password_env, ask_password, user, tls_ca, tls_insecure, timeout
+        )
         ep = target.endpoint
         client = open_client(ep)
         try:
@@ -597,17 +397,18 @@ def memory(
                         for name in _MEMORY_FIELDS:
                             value = getattr(report.info, name)
                             shown = (
-                                _human_bytes(value)
+                                human_bytes(value)
                                 if isinstance(value, int) and "ratio" not in name
-                                else _fmt(value)
+                                else fmt(value)
                             )
                             table.add_row(name, shown)
                     if report.stats is not None:
                         st = report.stats
-                        table.add_row("keys.count", _fmt(st.keys_count))
-                        table.add_row("keys.bytes-per-key", _fmt(st.keys_bytes_per_key))
-                        table.add_row("dataset.percentage", _fmt(st.dataset_percentage))
-                        table.add_row("overhead.total", _human_bytes(st.overhead_total))
+                        table.add_row("keys.count", fmt(st.keys_count))
+                        table.add_row("keys.bytes-per-key", fmt(st.keys_bytes_per_key))
+                        dataset = st.dataset_percentage
+                        table.add_row("dataset.percentage", "-" if dataset is None else f"{dataset:.1f} %")
+                        table.add_row("overhead.total", human_bytes(st.overhead_total))
                     console.print(table)
                     if report.doctor:
                         console.print(report.doctor, markup=False, highlight=False)
@@ -615,11 +416,11 @@ def memory(
                         console.print(f"[yellow]{part}:[/yellow] {reason}")
 
                 if watch is not None and output is Output.json:
-                    _json_line(data)
+                    json_line(data)
                 else:
                     emit(output, data, text)
 
-            _repeat(watch, count, once)
+            repeat(watch, count, once, what="memory --watch")
         finally:
             client.close()
 
@@ -628,19 +429,30 @@ def memory(
 
 
 def keys(
-    top: Annotated[int, typer.Option("--top", help="biggest keys to show per type")] = 10,
-    prefix_depth: Annotated[int, typer.Option("--prefix-depth", help="':'-parts that make a prefix")] = 1,
-    prefixes: Annotated[int, typer.Option("--prefixes", help="prefixes to show")] = 20,
-    scan_count: Annotated[int, typer.Option("--scan-count", help="SCAN COUNT hint per batch")] = 1000,
+    top: Annotated[int, typer.Option("--top", help="biggest keys to show per type", min=1, max=10_000)] = 10,
+    prefix_depth: Annotated[
+        int,
+        typer.Option(
+            "--prefix-depth", help="':'-parts that make a prefix (0: the whole key's pattern)", min=0, max=64
+        ),
+    ] = 1,
+    prefixes: Annotated[int, typer.Option("--prefixes", help="prefixes to show", min=1, max=100_000)] = 20,
+    scan_count: Annotated[
+        int, typer.Option("--scan-count", help="SCAN COUNT hint per batch", min=1, max=1_000_000)
+    ] = 1000,
     max_ops: Annotated[
-        float, typer.Option("--max-ops", help="cap on commands per second (0 = none)")
+        float, typer.Option("--max-ops", help="cap on commands per second (0 = none)", min=0)
     ] = 5000.0,
     sample: Annotated[
-        float | None, typer.Option("--sample", help="examine this share of keys (0-1]; default all")
+        float | None,
+        typer.Option("--sample", help="examine this share of keys (0-1]; default all", callback=_share),
     ] = None,
-    cursor: Annotated[int, typer.Option("--cursor", help="resume a previous scan from this cursor")] = 0,
+    cursor: Annotated[
+        int, typer.Option("--cursor", help="resume a previous scan from this cursor", min=0, max=MAX_CURSOR)
+    ] = 0,
     max_keys: Annotated[
-        int | None, typer.Option("--max-keys", help="stop after scanning N keys (prints the cursor)")
+        int | None,
+        typer.Option("--max-keys", help="stop after scanning N keys (prints the cursor)", min=1),
     ] = None,
     url: UrlOpt = None,
     password_file: PasswordFileOpt = None,
@@ -654,13 +466,12 @@ def keys(
 ) -> None:
     """Biggest keys per type and memory by key prefix (SCAN + MEMORY USAGE, throttled; never KEYS)."""
     from redisops.cli.common import progress_printer
-    from redisops.errors import ConfigError
     from redisops.ops.inspect import analyze_keys
 
     with error_boundary(output):
-        if sample is not None and not 0 < sample <= 1:
-            raise ConfigError(f"--sample must be in (0, 1], got {sample}")
-        target = _target(url, password_file, password_env, ask_password, user, tls_ca, tls_insecure, timeout)
+        target = resolve_target(
+            url, password_file, password_env, ask_password, user, tls_ca, tls_insecure, timeout
+        )
         ep = target.endpoint
         result = analyze_keys(
             ep,
@@ -686,14 +497,14 @@ def keys(
             for col in ("type", "keys", "memory", "elements/bytes"):
                 types.add_column(col)
             for name, ts in result.types.items():
-                types.add_row(name, str(ts.keys), _human_bytes(ts.memory_bytes), str(ts.length))
+                types.add_row(name, str(ts.keys), human_bytes(ts.memory_bytes), str(ts.length))
             console.print(types)
             biggest = Table(title=f"biggest keys per type (top {top})")
             for col in ("type", "key", "memory", "length"):
                 biggest.add_column(col, overflow="fold")
             for name, stats in result.top.items():
                 for s in stats:
-                    biggest.add_row(name, s.key, _human_bytes(s.memory_bytes), _fmt(s.length))
+                    biggest.add_row(name, s.key, human_bytes(s.memory_bytes), fmt(s.length))
             console.print(biggest)
             pref = Table(title=f"memory by prefix (depth {prefix_depth})")
             for col in ("prefix", "keys", "memory", "share"):
@@ -701,7 +512,7 @@ def keys(
             total = result.total_memory or 1
             for p in result.prefixes[:prefixes]:
                 pref.add_row(
-                    p.prefix, str(p.keys), _human_bytes(p.memory_bytes), f"{p.memory_bytes / total:.1%}"
+                    p.prefix, str(p.keys), human_bytes(p.memory_bytes), f"{p.memory_bytes / total:.1%}"
                 )
             console.print(pref)
             if result.memory_reason:
@@ -724,7 +535,7 @@ def clients(
     tls_ca: TlsCaOpt = None,
     tls_insecure: InsecureOpt = False,
     timeout: TimeoutOpt = 5.0,
-    limit: Annotated[int, typer.Option("--limit", help="rows to show (text output)")] = 50,
+    limit: Annotated[int, typer.Option("--limit", help="rows to show (text output)", min=1)] = 50,
     watch: WatchOpt = None,
     count: CountOpt = None,
     output: OutputOpt = Output.text,
@@ -733,7 +544,9 @@ def clients(
     from redisops.ops.inspect import fetch_clients, open_client
 
     with error_boundary(output):
-        target = _target(url, password_file, password_env, ask_password, user, tls_ca, tls_insecure, timeout)
+        target = resolve_target(
+            url, password_file, password_env, ask_password, user, tls_ca, tls_insecure, timeout
+        )
         ep = target.endpoint
         client = open_client(ep)
         try:
@@ -752,21 +565,21 @@ def clients(
                             c.addr,
                             c.name or "-",
                             c.user or "-",
-                            _fmt(c.age),
-                            _fmt(c.idle),
+                            fmt(c.age),
+                            fmt(c.idle),
                             c.flags,
-                            _fmt(c.db),
+                            fmt(c.db),
                             c.cmd or "-",
-                            _human_bytes(c.tot_mem),
+                            human_bytes(c.tot_mem),
                         )
                     console.print(table)
 
                 if watch is not None and output is Output.json:
-                    _json_line(data)
+                    json_line(data)
                 else:
                     emit(output, data, text)
 
-            _repeat(watch, count, once)
+            repeat(watch, count, once, what="clients --watch")
         finally:
             client.close()
 

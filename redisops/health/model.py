@@ -2,8 +2,10 @@
 
 A check reports its name, a status, the raw value, the threshold it was judged against, where that
 threshold comes from (the source) and a one-line hint. ``unknown`` carries the reason (no CONFIG rights,
-server not reachable, Kubernetes adapter not configured ...). The report's exit code is 0 (ok), 1 (warn)
-or 2 (crit); ``unknown`` alone does not fail unless ``strict``.
+server not reachable, Kubernetes adapter not configured ...). The report's exit code follows the
+tool-wide table (:class:`redisops.errors.ExitCode`): 0 when every check is ok, 20 (``CHECK_WARNING``)
+when the worst is a warning, 21 (``CHECK_CRITICAL``) when one is critical; ``unknown`` alone does not
+fail unless ``strict``, which counts it as a warning.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from redisops.errors import ConfigError
+from redisops.errors import ConfigError, ExitCode
 
 __all__ = ["CheckResult", "HealthReport", "Status", "Thresholds"]
 
@@ -115,13 +117,16 @@ class HealthReport:
         return max((c.status for c in self.checks), default=Status.OK)
 
     def exit_code(self, strict: bool = False) -> int:
-        """0 ok, 1 warn, 2 crit; ``strict`` counts unknown as warn."""
+        """0 ok, 20 (``ExitCode.CHECK_WARNING``) warn, 21 (``ExitCode.CHECK_CRITICAL``) crit.
+
+        ``strict`` counts an unknown check as a warning (20), so "could not tell" fails a pipeline too.
+        """
         worst = self.overall
         if worst is Status.CRIT:
-            return 2
+            return int(ExitCode.CHECK_CRITICAL)
         if worst is Status.WARN or (strict and worst is Status.UNKNOWN):
-            return 1
-        return 0
+            return int(ExitCode.CHECK_WARNING)
+        return int(ExitCode.OK)
 
     def by_status(self, status: Status) -> list[CheckResult]:
         """The checks with ``status``."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from redisops.inspect.clients import parse_client_info, parse_client_line, parse_client_list
 from redisops.inspect.config import parse_config_get
-from redisops.inspect.info import parse_info, parse_subfields
+from redisops.inspect.info import INFO_SECTIONS, parse_info, parse_subfields, unknown_sections
 from redisops.inspect.info_models import (
     ClientsInfo,
     ClusterInfo,
@@ -69,6 +69,7 @@ from redisops.inspect.slowlog import (
 )
 
 __all__ = [
+    "INFO_SECTIONS",
     "ClientInfo",
     "ClientsInfo",
     "ClusterInfo",
@@ -122,4 +123,5 @@ __all__ = [
     "parse_subfields",
     "restart_between",
     "shape_of",
+    "unknown_sections",
 ]

@@ -13,7 +13,7 @@ into records. Empty input gives an :class:`Info` without sections (``INFO nosuch
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields
 from typing import Any
 
@@ -38,7 +38,35 @@ from redisops.inspect.info_models import (
     StatsInfo,
 )
 
-__all__ = ["parse_info", "parse_subfields"]
+__all__ = ["INFO_SECTIONS", "parse_info", "parse_subfields", "unknown_sections"]
+
+#: the INFO sections of Redis 7 and the keywords that select several (modules may add their own)
+INFO_SECTIONS = (
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "modules",
+    "commandstats",
+    "errorstats",
+    "cluster",
+    "keyspace",
+    "latencystats",
+    "default",
+    "all",
+    "everything",
+)
+
+
+def unknown_sections(requested: Sequence[str], reply: Info) -> list[str]:
+    """The requested INFO sections Redis does not know: not in :data:`INFO_SECTIONS` and absent from
+    ``reply`` (Redis answers an unknown section with nothing; a module's own section is in the reply)."""
+    known = set(INFO_SECTIONS) | set(reply.sections)
+    return [s for s in requested if s.lower() not in known]
+
 
 _CMDSTAT = "cmdstat_"
 _ERRSTAT = "errorstat_"

@@ -4,7 +4,7 @@ platform (Kubernetes, backups) checks.
 One run::
 
     report = run_health(RedisEndpoint.from_url("redis://10.0.0.5:6379"), load_config("deploy.yaml"))
-    report.exit_code()          # 0 ok, 1 warn, 2 crit
+    report.exit_code()          # 0 ok, 20 warn, 21 crit (redisops.errors.ExitCode)
 
 Polling (rates and the slow log measured between polls, one connection kept)::
 
@@ -23,7 +23,14 @@ import redis
 
 from redisops.adapters.redis_conn import RedisEndpoint
 from redisops.config.model import DeploymentConfig
-from redisops.errors import AuthError, ParseError, PlatformError, RedisOpsError
+from redisops.errors import (
+    AuthError,
+    ConnectionFailed,
+    InvalidArgument,
+    ParseError,
+    PlatformError,
+    RedisOpsError,
+)
 from redisops.health import (
     CheckResult,
     DrillProbe,
@@ -71,7 +78,13 @@ def gather_inputs(
     clock: Callable[[], float] = time.monotonic,
 ) -> tuple[HealthInputs, HealthSnapshot]:
     """Collect PING, INFO, CONFIG and SLOWLOG from ``ep``. Each part that fails (no rights, renamed
-    command, parse error) is None with the reason; an unreachable server stops after PING."""
+    command, parse error) is None with the reason; an unreachable server stops after PING.
+
+    Raises:
+        AuthError: the credentials were refused (a wrong or missing password is not a health finding).
+        InvalidArgument: the endpoint names a database the server does not have.
+        ConnectionFailed: the address answers, but not as a Redis server (not retryable).
+    """
     when = time.time() if now is None else now
     deployment_reason = None if cfg is not None else "no deployment config given (pass --config)"
     own = client is None
@@ -82,6 +95,8 @@ def gather_inputs(
             ping_ms: float | None = ping.median_ms
             ping_error = ping.error
         except RedisOpsError as e:
+            if _caller_mistake(e):
+                raise
             inputs = HealthInputs(
                 now=when,
                 ping_ms=None,
@@ -146,6 +161,15 @@ def gather_inputs(
             c.close()
 
 
+def _caller_mistake(e: RedisOpsError) -> bool:
+    """Errors that say the caller pointed at the wrong thing rather than that Redis is unhealthy."""
+    if isinstance(e, AuthError):
+        return e.context.get("auth") != "permission"
+    if isinstance(e, InvalidArgument):
+        return True
+    return isinstance(e, ConnectionFailed) and not e.retryable
+
+
 def platform_checks(platform: PlatformProbe, thresholds: Thresholds | None = None) -> list[CheckResult]:
     """The Kubernetes and backup checks (backup age, and restore drills when the probe is a
     :class:`DrillProbe`); a probe that raises gives ``unknown`` with the reason."""
@@ -197,7 +221,9 @@ def run_health(
     """Every check against ``ep``: Redis checks, config drift vs ``cfg`` and the platform checks.
 
     Never raises for a server problem: an unreachable server is a crit ``ping`` check and ``unknown``
-    for the rest. ``previous`` (``report.snapshot`` of an earlier run) turns counters into rates over the
+    for the rest. A caller's mistake raises instead (see :func:`gather_inputs`): refused credentials
+    (AuthError), a database the server lacks (InvalidArgument), an address that is not Redis.
+    ``previous`` (``report.snapshot`` of an earlier run) turns counters into rates over the
     interval and limits slow commands to entries logged since then.
     """
     t = thresholds or Thresholds()

@@ -25,7 +25,7 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from redisops.adapters.redis_conn import RedisEndpoint, connect, raw_command, redis_errors
-from redisops.errors import AuthError, ParseError, PlatformError, RedisOpsError
+from redisops.errors import AuthError, InvalidArgument, ParseError, PlatformError, RedisOpsError
 from redisops.inspect import (
     ClientInfo,
     Info,
@@ -47,7 +47,9 @@ from redisops.inspect import (
     parse_memory_doctor,
     parse_memory_stats,
     parse_slowlog,
+    unknown_sections,
 )
+from redisops.inspect.info import INFO_SECTIONS
 
 __all__ = [
     "KeyAnalysis",
@@ -116,9 +118,22 @@ def refusal_reason(err: RedisOpsError, what: str) -> str:
 def fetch_info(
     ep: RedisEndpoint, sections: Sequence[str] = ("everything",), *, client: redis.Redis | None = None
 ) -> Info:
-    """``INFO <sections>`` parsed (``everything`` by default: includes commandstats and latencystats)."""
+    """``INFO <sections>`` parsed (``everything`` by default: includes commandstats and latencystats).
+
+    Raises:
+        InvalidArgument: a section Redis does not know (it would answer with nothing).
+    """
     with _client(ep, client) as c:
-        return parse_info(_raw(ep, c, "INFO", *sections))
+        info = parse_info(_raw(ep, c, "INFO", *sections))
+    unknown = unknown_sections(sections, info)
+    if unknown:
+        names = ", ".join(repr(s) for s in unknown)
+        raise InvalidArgument(
+            f"unknown INFO section{'s' if len(unknown) > 1 else ''} {names}",
+            hint=f"known sections: {', '.join(INFO_SECTIONS)}",
+            context={"sections": unknown},
+        )
+    return info
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +201,9 @@ def fetch_config(
 def fetch_slowlog(
     ep: RedisEndpoint, n: int = 128, *, client: redis.Redis | None = None
 ) -> list[SlowlogEntry]:
-    """The newest ``n`` slow-log entries, newest first (as Redis sends them)."""
+    """The newest ``n`` (>= 1) slow-log entries, newest first (as Redis sends them)."""
+    if n < 1:
+        raise InvalidArgument(f"the number of slow-log entries must be at least 1, got {n}")
     with _client(ep, client) as c:
         return parse_slowlog(_raw(ep, c, "SLOWLOG", "GET", n))
 
@@ -523,8 +540,7 @@ def analyze_keys(
     keys. Stops after ``max_keys`` scanned keys with the cursor to resume from: pass the result as
     ``previous`` (its cursor and totals carry over) or just its ``cursor``.
     """
-    if sample is not None and not 0 < sample <= 1:
-        raise ValueError(f"sample must be in (0, 1], got {sample}")
+    _check_key_args(count, max_ops_per_sec, sample, cursor, prefix_depth, top, max_keys)
     fraction = 1.0 if sample is None else sample
     acc = _Acc(top, prefix_depth, previous)
     cur = previous.cursor if previous is not None and cursor == 0 else cursor
@@ -551,6 +567,30 @@ def analyze_keys(
                 break
     acc.elapsed += clock() - start
     return acc.result(ep.db, cur, fraction)
+
+
+def _check_key_args(
+    count: int,
+    max_ops_per_sec: float,
+    sample: float | None,
+    cursor: int,
+    prefix_depth: int,
+    top: int,
+    max_keys: int | None,
+) -> None:
+    """InvalidArgument for an out-of-range argument of :func:`analyze_keys`."""
+    problems = [
+        (count < 1, f"the SCAN count must be at least 1, got {count}"),
+        (max_ops_per_sec < 0, f"max_ops_per_sec must be 0 (no cap) or more, got {max_ops_per_sec:g}"),
+        (sample is not None and not 0 < sample <= 1, f"sample must be in (0, 1], got {sample}"),
+        (cursor < 0, f"the cursor must be 0 or more, got {cursor}"),
+        (prefix_depth < 0, f"the prefix depth must be 0 or more, got {prefix_depth}"),
+        (top < 1, f"top must be at least 1, got {top}"),
+        (max_keys is not None and max_keys < 1, f"max_keys must be at least 1, got {max_keys}"),
+    ]
+    for bad, message in problems:
+        if bad:
+            raise InvalidArgument(message)
 
 
 def _prev_scanned(previous: KeyAnalysis | None) -> int:

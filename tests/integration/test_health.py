@@ -21,6 +21,7 @@ import redis
 from redisops.adapters.local import free_port
 from redisops.adapters.redis_conn import RedisEndpoint, connect
 from redisops.config import config_from_mapping
+from redisops.errors import AuthError
 from redisops.health import HealthReport, Status, Thresholds
 from redisops.inspect import SlowlogEntry
 from redisops.ops.health import HealthPoller, run_health
@@ -66,7 +67,7 @@ def test_production_config_is_healthy_apart_from_unknown_platform(redis_factory:
     report = run_health(inst.endpoint, inst.config, NO_RESTART)
     not_ok = {c.name: c.status for c in report.checks if c.status is not Status.OK}
     assert not_ok == {n: Status.UNKNOWN for n in ("pod", "pvc", "service", "backup_age", "drill")}
-    assert report.exit_code() == 0 and report.exit_code(strict=True) == 1
+    assert report.exit_code() == 0 and report.exit_code(strict=True) == 20
     assert report.get("pod").reason == "Kubernetes adapter not configured"
     assert report.get("backup_age").reason == "no backup store configured"
     assert report.get("drill").reason == "no backup store configured"
@@ -189,7 +190,7 @@ def test_persistence_broken_rdb_aof_and_save_age(redis_factory: Any) -> None:
     assert status(report, "aof") is Status.CRIT
     ping = report.get("ping")  # Redis refuses PING like a write while saves fail
     assert ping.status is Status.CRIT and "MISCONF" in (ping.reason or "")
-    assert report.exit_code() == 2
+    assert report.exit_code() == 21
     wait_for(lambda: status(run_health(inst.endpoint, inst.config, t), "save_age") is Status.WARN, timeout=4)
     c.shutdown(nosave=True)  # a SIGTERM would try to save into the missing dir and hang until killed
 
@@ -223,7 +224,7 @@ def test_down_is_crit_and_everything_else_says_why(redis_factory: Any) -> None:
     inst = redis_factory({"config": {"appendonly": False}})
     inst.process.stop()
     report = run_health(inst.endpoint, inst.config)
-    assert status(report, "ping") is Status.CRIT and report.exit_code() == 2
+    assert status(report, "ping") is Status.CRIT and report.exit_code() == 21
     assert "cannot reach" in (report.get("ping").reason or "")
     assert status(report, "memory") is Status.UNKNOWN
     assert "not reachable" in (report.get("memory").reason or "")
@@ -290,11 +291,12 @@ def test_password_server_and_wrong_password(redis_factory: Any) -> None:
     inst = redis_factory({"config": {"appendonly": False}}, password="pw-s3cret-9")
     report = run_health(inst.endpoint, inst.config, NO_RESTART)
     assert status(report, "ping") is Status.OK
-    bad = run_health(RedisEndpoint(port=inst.endpoint.port, password="wrong-pw-77"), inst.config)
-    assert status(bad, "ping") is Status.CRIT
-    text = str(bad.to_dict()) + str(report.to_dict())
+    # refused credentials are the caller's mistake, not a health finding: one AuthError (exit 5)
+    with pytest.raises(AuthError) as refused:
+        run_health(RedisEndpoint(port=inst.endpoint.port, password="wrong-pw-77"), inst.config)
+    text = str(refused.value.to_dict()) + str(report.to_dict())
     assert "pw-s3cret-9" not in text and "wrong-pw-77" not in text
-    assert "authentication" in (bad.get("ping").reason or "").lower()
+    assert "authentication" in refused.value.message.lower() and refused.value.exit_code == 5
 
 
 # --- ops.inspect --------------------------------------------------------------------------------------

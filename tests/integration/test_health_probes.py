@@ -63,7 +63,7 @@ def test_empty_store_warns_for_backup_and_drill(redis_server: Any, store: Any) -
     assert drill.source == "team policy (issue 5): drills on a schedule"
     # the Kubernetes checks stay unknown (no adapter here)
     assert report.get("pod").status is Status.UNKNOWN
-    assert report.exit_code() == 1
+    assert report.exit_code() == 20
 
 
 def test_backup_age_ok_then_warn_after_24h_and_crit_after_48h(redis_server: Any, store: Any) -> None:
@@ -159,7 +159,7 @@ def test_cli_health_json_shows_backup_checks(
     base += ["--config", str(config), "--thresholds", str(limits)]
 
     done = subprocess.run([*base, "-o", "json"], capture_output=True, text=True, timeout=60, env=env)
-    assert done.returncode == 1, done.stderr  # the drill warns: none recorded yet
+    assert done.returncode == 20, done.stderr  # the drill warns: none recorded yet
     checks = {c["name"]: c for c in json.loads(done.stdout)["checks"]}
     assert checks["backup_age"]["status"] == "ok" and checks["backup_age"]["category"] == "backup"
     assert checks["backup_age"]["reason"].startswith("newest verified backup: ")
@@ -167,7 +167,7 @@ def test_cli_health_json_shows_backup_checks(
     assert checks["pod"]["status"] == "unknown"
 
     table = subprocess.run(base, capture_output=True, text=True, timeout=60, env=env)
-    assert table.returncode == 1 and "backup_age" in table.stdout and "drill" in table.stdout
+    assert table.returncode == 20 and "backup_age" in table.stdout and "drill" in table.stdout
 
     off = subprocess.run(
         [*base, "--no-backups", "-o", "json"], capture_output=True, text=True, timeout=60, env=env

@@ -37,7 +37,7 @@ def no_restart(tmp_path: Path) -> str:
     return str(p)
 
 
-def test_health_json_and_exit_codes_0_1_2(redis_server: Any, no_restart: str) -> None:
+def test_health_json_and_exit_codes_0_20_21(redis_server: Any, no_restart: str) -> None:
     ok = cli("health", "--url", url(redis_server), "--thresholds", no_restart, "-o", "json")
     assert ok.returncode == 0, ok.stderr
     doc = json.loads(ok.stdout)
@@ -48,14 +48,14 @@ def test_health_json_and_exit_codes_0_1_2(redis_server: Any, no_restart: str) ->
     assert names["pod"]["reason"] == "Kubernetes adapter not configured"
 
     strict = cli("health", "--url", url(redis_server), "--thresholds", no_restart, "--strict", "-o", "json")
-    assert strict.returncode == 1
+    assert strict.returncode == 20
 
     warn = cli("health", "--url", url(redis_server))  # fresh server: recent restart = warn
-    assert warn.returncode == 1, warn.stderr
+    assert warn.returncode == 20, warn.stderr
     assert "uptime" in warn.stdout and "overall: warn" in warn.stdout
 
     down = cli("health", "--url", f"redis://127.0.0.1:{free_port()}", "-o", "json")
-    assert down.returncode == 2
+    assert down.returncode == 21
     assert json.loads(down.stdout)["overall"] == "crit"
 
 
@@ -78,7 +78,7 @@ def test_health_with_config_reports_drift_and_watch_count(
             "json",
         ],
     )
-    assert r.exit_code == 1, r.output
+    assert r.exit_code == 20, r.output
     drift = next(c for c in json.loads(r.stdout)["checks"] if c["name"] == "config_drift")
     assert drift["status"] == "warn" and set(drift["value"]) == {"maxmemory"}
     watched = runner.invoke(
@@ -141,7 +141,7 @@ def test_info_slowlog_keys_clients(redis_factory: Any) -> None:
 
 def test_bad_url_and_unreachable_give_one_line_errors() -> None:
     bad = cli("info", "--url", "http://localhost:6379")
-    assert bad.returncode == 3
+    assert bad.returncode == 2
     assert "Traceback" not in bad.stderr and bad.stderr.startswith("error: invalid Redis URL scheme")
     down = cli("info", "--url", f"redis://127.0.0.1:{free_port()}")
     assert down.returncode == 4 and "Traceback" not in down.stderr and "cannot reach Redis" in down.stderr
@@ -171,7 +171,7 @@ def test_password_from_env_and_file_never_printed(
     missing = cli("info", "--url", url(inst), env={"REDIS_PASSWORD": ""})
     assert missing.returncode == 5 and "Traceback" not in missing.stderr
     wrong = cli("health", "--url", url(inst), "-o", "json", env={"REDIS_PASSWORD": "wrong-" + secret})
-    assert wrong.returncode == 2
+    assert wrong.returncode == 5 and json.loads(wrong.stdout)["error"] == "AuthError"
     prompted = runner.invoke(
         app, ["info", "server", "--url", url(inst), "--ask-password"], input=secret + "\n"
     )

@@ -124,9 +124,9 @@ def test_status_ordering_and_report_exit_codes() -> None:
 
     assert rep().exit_code() == 0 and rep().overall is Status.OK
     assert rep(Status.OK, Status.UNKNOWN).exit_code() == 0
-    assert rep(Status.OK, Status.UNKNOWN).exit_code(strict=True) == 1
-    assert rep(Status.OK, Status.WARN, Status.UNKNOWN).exit_code() == 1
-    assert rep(Status.WARN, Status.CRIT).exit_code() == 2
+    assert rep(Status.OK, Status.UNKNOWN).exit_code(strict=True) == 20
+    assert rep(Status.OK, Status.WARN, Status.UNKNOWN).exit_code() == 20
+    assert rep(Status.WARN, Status.CRIT).exit_code() == 21
     d = rep(Status.WARN, Status.CRIT).to_dict()
     assert d["overall"] == "crit" and d["counts"] == {"ok": 0, "unknown": 0, "warn": 1, "crit": 1}
     assert d["checks"][0]["status"] == "warn"
