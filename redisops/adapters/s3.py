@@ -5,7 +5,8 @@ Every botocore/boto3 exception is translated into the project's errors (``raise 
 =============================================================  ==========================================
 S3 / botocore                                                  redisops
 =============================================================  ==========================================
-NoSuchKey, NoSuchBucket, NoSuchUpload, 404                      NotFoundError
+NoSuchKey, NoSuchBucket, NoSuchUpload, 404                      NotFoundError (a missing bucket: named,
+                                                               with how to create it; is_missing_bucket)
 AccessDenied, InvalidAccessKeyId, SignatureDoesNotMatch, 403,   AuthError
 ExpiredToken, missing credentials
 PreconditionFailed, 412, ConditionalRequestConflict (409)       ConflictError
@@ -61,6 +62,7 @@ __all__ = [
     "S3Adapter",
     "S3Settings",
     "UploadResult",
+    "is_missing_bucket",
     "part_size_plan",
     "translate_error",
 ]
@@ -332,6 +334,11 @@ def _scrub(text: str, secrets: Sequence[str]) -> str:
     return out
 
 
+def is_missing_bucket(error: RedisOpsError) -> bool:
+    """True for the NotFoundError of a bucket that does not exist (not of a key in it)."""
+    return isinstance(error, NotFoundError) and error.context.get("code") == "NoSuchBucket"
+
+
 def translate_error(
     exc: BaseException, *, op: str, bucket: str, key: str | None = None, secrets: Sequence[str] = ()
 ) -> RedisOpsError:
@@ -351,6 +358,13 @@ def translate_error(
         detail = _scrub(str(err.get("Message", "") or ""), secrets)
         ctx.update(code=code, http_status=status)
         msg = f"S3 {op} {where} failed: {code}" + (f" ({detail})" if detail else "")
+        if code == "NoSuchBucket":
+            return NotFoundError(
+                f"the S3 bucket {bucket!r} does not exist (S3 {op})",
+                hint=f"create it (aws s3 mb s3://{bucket}) or point the config's backup.bucket "
+                "(env REDISOPS_S3_BUCKET) at the bucket that holds the backups",
+                context=ctx,
+            )
         if code in _NOT_FOUND or status == 404:
             return NotFoundError(f"S3 {op}: {where} does not exist ({code})", context=ctx)
         if code in _AUTH or status == 403:

@@ -30,7 +30,14 @@ from typing import Any, Protocol
 
 from redisops._version import __version__
 from redisops.adapters.local import pid_alive
-from redisops.adapters.s3 import ListedObject, MultipartUpload, ProgressCallback, S3Adapter, S3Settings
+from redisops.adapters.s3 import (
+    ListedObject,
+    MultipartUpload,
+    ProgressCallback,
+    S3Adapter,
+    S3Settings,
+    is_missing_bucket,
+)
 from redisops.backup.layout import (
     MANIFEST_NAME,
     Layout,
@@ -159,6 +166,37 @@ class GcReport:
     incomplete_backups: tuple[str, ...] = ()  # backup folder prefixes removed
     kept: tuple[tuple[str, str], ...] = ()  # (folder or upload key, why it was kept)
     unknown_keys: tuple[str, ...] = ()  # keys under <root>/backups/ outside the layout (left alone)
+    grace: timedelta | None = None
+
+    @property
+    def removed_anything(self) -> bool:
+        """True when something was (or, with ``dry_run``, would be) removed."""
+        return bool(self.aborted_uploads or self.deleted_keys)
+
+    def summary(self) -> builtins.list[str]:
+        """Short lines for people: what was removed (or would be), what was kept and why."""
+        verb = "would remove" if self.dry_run else "removed"
+        older = f" older than {fmt_age(self.grace)}" if self.grace is not None else ""
+        if not self.removed_anything:
+            lines = [f"nothing to remove: no incomplete backups or unfinished uploads{older}"]
+        else:
+            parts = []
+            if self.incomplete_backups:
+                n, objs = len(self.incomplete_backups), len(self.deleted_keys)
+                parts.append(f"{n} incomplete backup{'s' if n != 1 else ''} ({objs} objects)")
+            elif self.deleted_keys:
+                parts.append(f"{len(self.deleted_keys)} objects")
+            if self.aborted_uploads:
+                n = len(self.aborted_uploads)
+                parts.append(f"{n} unfinished upload{'s' if n != 1 else ''}")
+            lines = [f"{verb} {' and '.join(parts)}"]
+            lines += [f"  {folder}" for folder in self.incomplete_backups]
+            lines += [f"  upload {u.key}" for u in self.aborted_uploads]
+        for what, why in self.kept:
+            lines.append(f"kept {what}: {why}")
+        if self.unknown_keys:
+            lines.append(f"left alone {len(self.unknown_keys)} keys outside the backup layout")
+        return lines
 
 
 # --- the store -----------------------------------------------------------------------------------------
@@ -338,7 +376,9 @@ class BackupStore:
         key = self.layout.lock_key(self.source)
         try:
             data, etag = self.s3.get_bytes(key)
-        except NotFoundError:
+        except NotFoundError as e:
+            if is_missing_bucket(e):
+                raise
             return None
         try:
             return LockInfo.from_json(data, etag)
@@ -412,7 +452,9 @@ class BackupStore:
         key = self.layout.manifest_key(self.source, backup_id)
         try:
             data, _ = self.s3.get_bytes(key)
-        except NotFoundError:
+        except NotFoundError as e:
+            if is_missing_bucket(e):
+                raise
             raise NotFoundError(
                 f"backup {backup_id} of {self.source} does not exist (or is incomplete: it has no manifest)",
                 hint="list the backups with `redisops backup list`",
@@ -651,6 +693,7 @@ class BackupStore:
             incomplete_backups=tuple(incomplete),
             kept=tuple(kept),
             unknown_keys=tuple(unknown),
+            grace=grace,
         )
 
     def _active_backups(self) -> set[tuple[str, str]]:

@@ -38,7 +38,7 @@ from redisops.cli.common import (
 
 if TYPE_CHECKING:
     from redisops.adapters.redis_conn import RedisEndpoint
-    from redisops.backup import BackupPurpose, BackupStore, LockInfo, Manifest
+    from redisops.backup import BackupPurpose, BackupStore, LockInfo, Manifest, RetentionPlan
     from redisops.config import DeploymentConfig
     from redisops.ops.backup import BackupProgress
 
@@ -230,6 +230,48 @@ def _print_manifests(items: list[Manifest], source: str = "") -> None:
     console.print(_manifest_table(items, console.width, source))
 
 
+def _print_lines(lines: list[str]) -> None:
+    for line in lines:
+        console.print(line, soft_wrap=True, markup=False)
+
+
+def _describe_lines(m: Manifest) -> list[str]:
+    """A manifest for people: one fact per line."""
+    done = m.completed_at - m.created_at
+    keys = "unknown"
+    if m.key_counts is not None:
+        per_db = ", ".join(f"db{db} {c.keys} ({c.expires} with TTL)" for db, c in m.key_counts.items())
+        keys = f"{m.total_keys} ({per_db})" if per_db else "0"
+    lines = [
+        f"backup {m.id} of {m.source.name} ({m.purpose}, {m.kind})",
+        f"  created    {m.created_at:%Y-%m-%d %H:%M:%S} UTC, took {done.total_seconds():.1f}s",
+        f"  size       {_human(m.size)} in {len(m.objects)} object{'s' if len(m.objects) != 1 else ''}",
+        f"  keys       {keys}",
+        f"  redis      {m.redis_version or 'unknown'} (RDB version {m.rdb_version or 'unknown'})",
+        f"  verified   {'yes (while written)' if m.verified else 'no'}",
+    ]
+    if m.source.address:
+        lines.append(f"  source     {m.source.address}")
+    if m.used_memory_dataset is not None:
+        lines.append(f"  dataset    {_human(m.used_memory_dataset)} in memory")
+    if m.notes:
+        lines.append(f"  notes      {m.notes}")
+    for o in m.objects:
+        check = "verified" if o.verified else "not verified"
+        lines.append(f"  object     {o.name}  {_human(o.size)}  sha256 {o.sha256[:16]}…  {check}")
+    if m.extra:
+        lines.append(f"  also       {', '.join(sorted(m.extra))} (written by redisops {m.tool_version})")
+    return lines
+
+
+def _prune_lines(plan: RetentionPlan, *, dry_run: bool) -> list[str]:
+    verb = "would delete" if dry_run else "deleted"
+    n = len(plan.delete)
+    lines = [f"{verb} {n} backup{'s' if n != 1 else ''}; kept {len(plan.keep)}"]
+    lines += [f"  {verb} {b.id}" for b in plan.delete]
+    return lines
+
+
 def _human(n: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
         if n < 1024:
@@ -315,14 +357,12 @@ def describe(
     state_dir: StateDirOpt = None,
     output: OutputOpt = Output.text,
 ) -> None:
-    """Show one backup's manifest."""
-    import json
-
+    """Show one backup's manifest (``-o json``: the manifest itself)."""
     with error_boundary(output):
         cfg, state = _context(config, state_dir)
         store = _store(cfg, state, source)
         m = _resolve(store, backup_id)
-        emit(output, _manifest_dict(m), lambda: console.print_json(json.dumps(_manifest_dict(m))))
+        emit(output, _manifest_dict(m), lambda: _print_lines(_describe_lines(m)))
 
 
 def _resolve(store: BackupStore, backup_id: str) -> Manifest:
@@ -381,7 +421,11 @@ def delete(
         store.get(backup_id)
         confirm(f"delete backup {backup_id} of {store.source}?", yes=yes)
         keys = store.delete(backup_id)
-        emit(output, {"deleted": backup_id, "objects": keys}, lambda: console.print(f"deleted {backup_id}"))
+        emit(
+            output,
+            {"deleted": backup_id, "objects": keys},
+            lambda: console.print(f"deleted backup {backup_id} of {store.source} ({len(keys)} objects)"),
+        )
 
 
 @app.command()
@@ -399,7 +443,7 @@ def gc(
     with error_boundary(output):
         cfg, state = _context(config, state_dir)
         rep = _store(cfg, state, source).gc(datetime.now(UTC), timedelta(hours=grace_hours), dry_run=dry_run)
-        emit(output, rep, lambda: console.print(f"{'would remove' if dry_run else 'removed'}: {rep}"))
+        emit(output, rep, lambda: _print_lines(rep.summary()))
 
 
 @app.command()
@@ -435,13 +479,7 @@ def prune(
         if plan.delete and not dry_run:
             confirm(f"delete {len(plan.delete)} backup(s) of {store.source}?", yes=yes)
             plan = store.prune(rules)
-        emit(
-            output,
-            plan,
-            lambda: console.print(
-                f"{'would delete' if dry_run else 'deleted'}: {len(plan.delete)}; kept: {len(plan.keep)}"
-            ),
-        )
+        emit(output, plan, lambda: _print_lines(_prune_lines(plan, dry_run=dry_run)))
 
 
 @app.command()
@@ -500,19 +538,24 @@ def unlock(
     state_dir: StateDirOpt = None,
     output: OutputOpt = Output.text,
 ) -> None:
-    """Break a backup lock left by a dead backup (only after checking that it is dead)."""
-    from redisops.errors import NotFoundError
+    """Break a backup lock left by a dead backup (only after checking that it is dead).
 
+    Idempotent: with no lock held it says so and exits 0."""
     with error_boundary(output):
         cfg, state = _context(config, state_dir)
         store = _store(cfg, state, source)
         holder = store.lock_info()
         if holder is None:
-            raise NotFoundError(f"no backup lock is held for {store.source}")
-        confirm(
-            f"break the lock of backup {holder.backup_id} held by {holder.host} pid {holder.pid}?", yes=yes
-        )
+            emit(
+                output,
+                {"broken": None, "source": store.source},
+                lambda: console.print(f"nothing to unlock: no backup lock is held for {store.source}"),
+            )
+            return
+        confirm(f"break the lock of backup {holder.backup_id} held by {holder.holder()}?", yes=yes)
         store.break_lock(datetime.now(UTC), force=True, backup_id=holder.backup_id)
         emit(
-            output, {"broken": holder.backup_id}, lambda: console.print(f"lock of {holder.backup_id} broken")
+            output,
+            {"broken": holder.backup_id, "source": store.source, "holder": holder.holder()},
+            lambda: console.print(f"broke the lock of backup {holder.backup_id} (held by {holder.holder()})"),
         )

@@ -317,3 +317,87 @@ def test_cli_in_a_pod_without_api_access_refuses_with_a_hint(
     assert "whether its pod default/backup-29000000-abcde still runs could not be checked" in r.stderr
     assert "kubectl -n default get pod backup-29000000-abcde" in r.stderr and "backup unlock" in r.stderr
     assert store.lock_info().backup_id == held  # type: ignore[union-attr]
+
+
+# --- item 12: no command prints a repr ------------------------------------------------------------------
+REPR = re.compile(r"\b[A-Z][A-Za-z]+\([a-z_]+=")
+
+
+def test_gc_prints_a_summary_not_a_repr(cli: Cli, s3_endpoint: S3Endpoint, s3_bucket: str) -> None:
+    r = cli("gc")
+    assert r.exit_code == 0, r.output
+    assert not REPR.search(r.stdout) and "removed:" not in r.stdout
+    assert "nothing to remove" in r.stdout and "older than 24h00m" in r.stdout
+    store = make_store(s3_endpoint, s3_bucket)
+    w = store.begin("rdb", T0 - timedelta(days=3))
+    w.write_bytes("dump.rdb", b"half a backup")
+    store._release(w.lock)  # the writer died after its first object: an incomplete backup
+    young = cli("gc")
+    assert f"kept redisops/backups/redis/{w.backup_id}/: incomplete backup younger than" in young.stdout
+    dry = cli("gc", "--dry-run", "--grace-hours", "0")
+    assert dry.exit_code == 0, dry.output
+    assert dry.stdout.splitlines()[0] == "would remove 1 incomplete backup (1 objects)"
+    assert f"redisops/backups/redis/{w.backup_id}/" in dry.stdout
+    done = cli("gc", "--grace-hours", "0", "-o", "json")
+    assert json.loads(done.stdout)["incomplete_backups"] == [f"redisops/backups/redis/{w.backup_id}/"]
+
+
+def test_every_backup_command_prints_text_not_reprs(
+    cli: Cli, redis_server: Any, s3_endpoint: S3Endpoint, s3_bucket: str
+) -> None:
+    url = f"redis://127.0.0.1:{redis_server.endpoint.port}"
+    redis_server.client().set("k", "v")
+    outputs = {}
+    for args in (
+        ("create", "--url", url),
+        ("schedule", "--url", url, "--count", "1"),
+        ("list",),
+        ("describe", "latest"),
+        ("verify", "latest"),
+        ("prune", "--keep-last", "1", "--yes"),
+        ("gc",),
+        ("unlock", "--yes"),
+    ):
+        r = cli(*args)
+        assert r.exit_code == 0, (args, r.output)
+        outputs[args[0]] = r.stdout
+        assert not REPR.search(r.stdout), (args, r.stdout)
+    latest = make_store(s3_endpoint, s3_bucket).latest()
+    assert latest is not None
+    r = cli("delete", latest.id, "--yes")
+    assert r.exit_code == 0 and not REPR.search(r.stdout)
+    assert (
+        r.stdout.strip() == f"deleted backup {latest.id} of redis (2 objects)" or "deleted backup" in r.stdout
+    )
+    assert outputs["describe"].startswith(f"backup {latest.id} of redis (scheduled, rdb)")
+    assert "keys       1 (db0 1 (0 with TTL))" in outputs["describe"]
+    assert outputs["prune"].splitlines()[0] == "deleted 1 backup; kept 1"
+
+
+# --- item 17: unlock is idempotent; a missing bucket is named --------------------------------------------
+def test_unlock_without_a_lock_is_fine_and_twice_too(
+    cli: Cli, s3_endpoint: S3Endpoint, s3_bucket: str
+) -> None:
+    r = cli("unlock", "--yes")
+    assert r.exit_code == 0, r.output
+    assert r.stdout.strip() == "nothing to unlock: no backup lock is held for redis"
+    store = make_store(s3_endpoint, s3_bucket)
+    w = store.begin("rdb", T0)
+    first = cli("unlock", "--yes", "-o", "json")
+    assert first.exit_code == 0 and json.loads(first.stdout)["broken"] == w.backup_id
+    again = cli("unlock", "--yes", "-o", "json")
+    assert again.exit_code == 0 and json.loads(again.stdout)["broken"] is None
+
+
+@pytest.mark.parametrize("args", [("unlock", "--yes"), ("list",), ("create", "--url", "REDIS")])
+def test_a_missing_bucket_is_named_with_a_hint(
+    tmp_path: Path, s3_endpoint: S3Endpoint, redis_server: Any, args: tuple[str, ...]
+) -> None:
+    cli = Cli(tmp_path, s3_endpoint, "redisops-nobody-made-this")
+    args = tuple(f"redis://127.0.0.1:{redis_server.endpoint.port}" if a == "REDIS" else a for a in args)
+    r = cli(*args)
+    assert r.exit_code == 6, r.output
+    err = " ".join(r.stderr.split())
+    assert "the S3 bucket 'redisops-nobody-made-this' does not exist" in err
+    assert "lock" not in err.split("hint:")[0]  # not "the lock key does not exist"
+    assert "hint: create it (aws s3 mb s3://redisops-nobody-made-this)" in err and "REDISOPS_S3_BUCKET" in err

@@ -557,8 +557,9 @@ def test_conditional_writes_and_errors(s3_endpoint: S3Endpoint, s3_bucket: str) 
     with pytest.raises(NotFoundError):
         list(s3.iter_chunks("redisops/missing"))
     missing_bucket = S3Adapter(settings(s3_endpoint.url, "redisops-no-such-bucket"))
-    with pytest.raises(NotFoundError):
+    with pytest.raises(NotFoundError, match="the S3 bucket 'redisops-no-such-bucket' does not exist") as e:
         missing_bucket.list_keys("")
+    assert "aws s3 mb s3://redisops-no-such-bucket" in e.value.hint and "backup.bucket" in e.value.hint
     assert s3.delete_keys([f"redisops/many/{i}" for i in range(1500)]) == 1500  # two batches
 
 
