@@ -7,6 +7,7 @@ found again by a later command (the sandbox state) or torn down by a test fixtur
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import shlex
 import shutil
@@ -25,11 +26,14 @@ from redisops.errors import DependencyMissing, OperationTimeout, PlatformError
 
 __all__ = [
     "ELASTICACHE_BLOCKED_COMMANDS",
+    "PID_FILE",
     "ManagedProcess",
     "elasticache_like_directives",
     "free_port",
     "pid_alive",
     "port_in_use",
+    "read_pid_file",
+    "require_moto",
     "require_program",
     "start_moto",
     "start_redis",
@@ -52,6 +56,11 @@ ELASTICACHE_BLOCKED_COMMANDS = (
 )
 
 _APT_HINT = "install it with: sudo apt-get update && sudo apt-get install -y redis-server redis-tools"
+_MOTO_HINT = "pip install 'redisops[sandbox]' (the sandbox extra brings moto[server])"
+
+#: the file in a process's workdir that holds the pid of a detached process (written by the shell that
+#: starts it, so it exists even when the starting command is interrupted before it reads the pid back)
+PID_FILE = "process.pid"
 
 
 def require_program(name: str, hint: str = _APT_HINT) -> str:
@@ -60,6 +69,32 @@ def require_program(name: str, hint: str = _APT_HINT) -> str:
     if path is None:
         raise DependencyMissing(f"{name} is not installed (not found on PATH)", hint=hint)
     return path
+
+
+def require_moto() -> None:
+    """DependencyMissing unless moto's S3 server (``moto[server]``) can be imported.
+
+    Only looks the modules up (no import of moto's server, which takes a second).
+    """
+    for module in ("moto", "moto.server", "flask", "flask_cors"):
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except ImportError:  # a parent package that cannot be imported
+            found = False
+        if not found:
+            raise DependencyMissing(
+                f"moto[server] is not installed (the local S3 endpoint needs it; {module} is missing)",
+                hint=_MOTO_HINT,
+                context={"module": module},
+            )
+
+
+def read_pid_file(workdir: Path) -> int | None:
+    """The pid recorded in ``workdir``'s pid file (see :data:`PID_FILE`), or None."""
+    try:
+        return int((workdir / PID_FILE).read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -160,12 +195,17 @@ def _spawn(
 
     Attached: a child we own (a Popen we wait for). Detached: a double fork through ``sh`` and
     ``setsid`` so the process outlives the command that started it (the sandbox) and is nobody's
-    child; its pid is read back from the shell.
+    child; the shell writes its pid to :data:`PID_FILE` next to the log before anything else can
+    happen, and the pid is read back from the shell.
     """
     log_file.parent.mkdir(parents=True, exist_ok=True)
     if detach:
         cmd = " ".join(shlex.quote(a) for a in argv)
-        script = f"setsid {cmd} >>{shlex.quote(str(log_file))} 2>&1 </dev/null & echo $!"
+        pid_file = shlex.quote(str(log_file.parent / PID_FILE))
+        script = (
+            f"setsid {cmd} >>{shlex.quote(str(log_file))} 2>&1 </dev/null & "
+            f"echo $! >{pid_file}.tmp && mv -f {pid_file}.tmp {pid_file}; echo $!"
+        )
         out = subprocess.run(["/bin/sh", "-c", script], capture_output=True, env=env, check=True, timeout=10)
         return int(out.stdout.split()[-1]), None
     with open(log_file, "ab") as log:
@@ -239,13 +279,7 @@ def _redis_answers(port: int) -> bool:
 
 def start_moto(workdir: Path, *, port: int, detach: bool = False, timeout: float = 30.0) -> ManagedProcess:
     """Start a moto S3 server process on ``127.0.0.1:port`` (log under ``workdir``)."""
-    try:
-        import moto.server  # noqa: F401
-    except ImportError as e:
-        raise DependencyMissing(
-            "moto[server] is not installed (the local S3 endpoint needs it)",
-            hint="pip install 'redisops[sandbox]'",
-        ) from e
+    require_moto()
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / "moto.log"
     env = {**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true"}

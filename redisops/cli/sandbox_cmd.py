@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 from rich.table import Table
 
@@ -54,15 +56,36 @@ def status(state_dir: StateDirOpt = None, output: OutputOpt = Output.text) -> No
 
 
 @app.command()
-def down(state_dir: StateDirOpt = None, output: OutputOpt = Output.text) -> None:
-    """Stop the sandbox processes (only those it started). The target's data dir is kept."""
+def down(
+    state_dir: StateDirOpt = None,
+    output: OutputOpt = Output.text,
+    discard_backups: Annotated[
+        bool,
+        typer.Option(
+            "--discard-backups",
+            help="stop without exporting the backup store (backups since the last export are lost)",
+        ),
+    ] = False,
+) -> None:
+    """Stop the sandbox processes (only those it started). The target's data dir is kept; the backup
+    store is exported into the state dir and imported again by the next ``sandbox up``."""
     from redisops.ops.sandbox import sandbox_down
 
     with error_boundary(output):
-        stopped = sandbox_down(state_dir, progress=progress_printer(output))
-        emit(
-            output, {"stopped": stopped}, lambda: console.print(f"stopped: {', '.join(stopped) or 'nothing'}")
-        )
+        report = sandbox_down(state_dir, progress=progress_printer(output), discard_backups=discard_backups)
+
+        def text() -> None:
+            console.print(f"stopped: {', '.join(report.stopped) or 'nothing'}")
+            e = report.export
+            if e is not None:
+                console.print(
+                    f"backup store: exported {e.backups} backups ({e.objects} objects) to {e.path}; "
+                    "`redisops sandbox up` restores them"
+                )
+            for note in report.notes:
+                console.print(f"[yellow]note:[/yellow] {note}")
+
+        emit(output, report, text)
 
 
 def _print_state(st: object) -> None:
@@ -77,5 +100,7 @@ def _print_state(st: object) -> None:
         table.add_row(svc.name, f"[{style}]{svc.status}[/{style}]", svc.url, str(svc.pid))
     console.print(table)
     console.print(f"backup bucket: {st.bucket}")
+    if st.store.get("summary"):
+        console.print(f"backup store: {st.store['summary']}")
     for note in st.notes:
         console.print(f"[yellow]note:[/yellow] {note}")

@@ -5,11 +5,17 @@
 * ``target``  a redis-server run from the very redis.conf the Kubernetes ConfigMap carries (the
   deployment config rendered with local overrides); its ``data/`` dir stands in for the PVC;
 * ``source``  an ElastiCache-like redis-server (blocked commands renamed away) with sample data;
-* ``s3``      a moto S3 endpoint with the backup bucket (in memory: it forgets on ``down``).
+* ``s3``      a moto S3 endpoint with the backup bucket. moto keeps objects in memory, so ``down``
+  exports the bucket into the state dir and ``up`` imports it again (:mod:`redisops.ops.sandbox_store`):
+  backups outlive a restart as the target's data dir does.
 
 The endpoints are recorded in ``state.json``, which later commands (and the TUI) read by default.
-``up`` is idempotent, repairs a stale state (dead pids, ports taken by others) and says what it did;
-``down`` stops only the processes it started (pids recorded in the state).
+``up`` checks every dependency before it starts anything, records each service as soon as it runs
+(and the shell that starts a process writes its pid file, ``<state dir>/<service>/process.pid``), and
+stops what it started when a later step fails or is interrupted. It is idempotent, repairs a stale
+state (dead pids, ports taken by others) and says what it did. ``down`` stops only the processes the
+sandbox started: the pids in the state and in the pid files (so it also finds what an interrupted
+run left behind).
 """
 
 from __future__ import annotations
@@ -23,24 +29,38 @@ from pathlib import Path
 from typing import Any
 
 from redisops.adapters.local import (
+    PID_FILE,
     ManagedProcess,
     elasticache_like_directives,
     free_port,
     pid_alive,
     port_in_use,
+    read_pid_file,
+    require_moto,
+    require_program,
     start_moto,
     start_redis,
     stop_pid,
 )
 from redisops.adapters.redis_conn import RedisEndpoint, connect, redis_errors
 from redisops.config import DeploymentConfig, config_from_mapping, render_redis_conf
-from redisops.errors import ConfigError, NotFoundError
+from redisops.errors import (
+    ConfigError,
+    ConflictError,
+    Interrupted,
+    NotFoundError,
+    RedisOpsError,
+    StorageError,
+)
 from redisops.ops.datasets import DatasetSpec, populate
+from redisops.ops.sandbox_store import StoreSnapshot, export_bucket, import_bucket, read_export, sandbox_s3
 
 __all__ = [
     "SANDBOX_SAMPLE",
+    "SandboxDownReport",
     "SandboxService",
     "SandboxState",
+    "check_dependencies",
     "default_state_dir",
     "load_state",
     "sandbox_down",
@@ -50,6 +70,8 @@ __all__ = [
 ]
 
 STATE_FILE = "state.json"
+#: the services in start order (each has its workdir ``<state dir>/<name>``)
+SERVICES = ("target", "source", "s3")
 #: the sample dataset the ElastiCache-like source starts with
 SANDBOX_SAMPLE = DatasetSpec(keys_per_db=200, dbs=(0, 1), value_bytes=128, elements=4, prefix="sample")
 
@@ -92,6 +114,8 @@ class SandboxState:
     config_file: str | None = None
     created_at: float = 0.0
     notes: list[str] = field(default_factory=list)
+    #: the backup store as ``up`` found it: restored from an export, or new (see _store_facts)
+    store: dict[str, Any] = field(default_factory=dict)
 
     @property
     def target(self) -> RedisEndpoint:
@@ -160,9 +184,8 @@ def _save_state(state: SandboxState) -> None:
     os.replace(tmp, path)
 
 
-def sandbox_status(state_dir: Path | None = None) -> SandboxState | None:
-    """The state with each service's live status (running / stopped / port-taken)."""
-    state = load_state(state_dir)
+def _live_state(d: Path) -> SandboxState | None:
+    state = load_state(d)
     if state is None:
         return None
     for svc in state.services.values():
@@ -173,6 +196,46 @@ def sandbox_status(state_dir: Path | None = None) -> SandboxState | None:
         else:
             svc.status = "stopped"
     return state
+
+
+def _orphans(d: Path, state: SandboxState | None) -> dict[str, int]:
+    """Live sandbox processes named by a pid file but not recorded in the state: service -> pid."""
+    recorded = {svc.pid for svc in state.services.values()} if state is not None else set()
+    found = {}
+    for name in SERVICES:
+        pid = read_pid_file(d / name)
+        if pid is not None and pid not in recorded and pid_alive(pid) and _is_ours(pid, name):
+            found[name] = pid
+    return found
+
+
+def sandbox_status(state_dir: Path | None = None) -> SandboxState | None:
+    """The state with each service's live status (running / stopped / port-taken).
+
+    None when the sandbox is not running. ConflictError when no state is recorded but processes the
+    sandbox started still run (their pid files say so): ``sandbox down`` stops them.
+    """
+    d = state_dir or default_state_dir()
+    state = _live_state(d)
+    orphans = _orphans(d, state)
+    if orphans:
+        listed = ", ".join(f"{name} (pid {pid})" for name, pid in orphans.items())
+        if state is None:
+            raise ConflictError(
+                f"no sandbox is recorded in {d}, but processes it started still run: {listed}",
+                hint="stop them with: redisops sandbox down (or start over with: redisops sandbox up)",
+                context={"state_dir": str(d), "orphans": orphans},
+            )
+        state.notes.append(
+            f"processes not recorded in the state still run: {listed} (sandbox down stops them)"
+        )
+    return state
+
+
+def check_dependencies() -> None:
+    """DependencyMissing unless everything the sandbox runs is installed (redis-server, moto[server])."""
+    require_program("redis-server")
+    require_moto()
 
 
 def _target_conf(cfg: DeploymentConfig, port: int, data_dir: Path) -> str:
@@ -188,6 +251,44 @@ def _target_conf(cfg: DeploymentConfig, port: int, data_dir: Path) -> str:
     )
 
 
+def _fmt_time(epoch: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(epoch))
+
+
+def _store_facts(restored: StoreSnapshot | None, *, died: bool) -> dict[str, Any]:
+    """What ``up`` did with the backup store, for the state and the output (text in ``summary``)."""
+    facts: dict[str, Any] = {
+        "new": restored is None,
+        "restored_backups": restored.backups if restored else 0,
+        "restored_objects": restored.objects if restored else 0,
+        "skipped_objects": restored.skipped if restored else 0,
+        "export": restored.path if restored else None,
+        "exported_at": _fmt_time(restored.exported_at) if restored else None,
+        "lost_since_export": died,
+    }
+    if restored is None:
+        summary = "the backup store is new (empty): there is no export to restore"
+        if died:
+            summary = (
+                "the S3 process had died and its store lived in memory: every backup in it is lost "
+                "(it was never exported by sandbox down); " + summary
+            )
+    else:
+        summary = (
+            f"restored {restored.backups} backups ({restored.objects} objects) from the export of "
+            f"{_fmt_time(restored.exported_at)}"
+        )
+        if restored.skipped:
+            summary += f"; {restored.skipped} objects of the export did not verify and were skipped"
+        if died:
+            summary = (
+                "the S3 process had died and its store lived in memory: backups taken after the last "
+                f"export ({_fmt_time(restored.exported_at)}) are lost; " + summary
+            )
+    facts["summary"] = summary
+    return facts
+
+
 def sandbox_up(
     state_dir: Path | None = None,
     *,
@@ -196,25 +297,61 @@ def sandbox_up(
     bucket: str | None = None,
     progress: Progress | None = None,
 ) -> SandboxState:
-    """Start (or repair) the sandbox; idempotent. Returns the state with notes on what was done."""
+    """Start (or repair) the sandbox; idempotent. Returns the state with notes on what was done.
+
+    Every dependency is checked before anything starts. Each service is recorded in the state as soon
+    as it runs; when a later step fails, what this call started is stopped again (services that were
+    already running stay) and the error is raised; on Ctrl-C the same, then Interrupted. The backup
+    store is imported from the state dir's export when the S3 endpoint is (re)started.
+    """
     say = progress or (lambda _msg: None)
+    check_dependencies()
     d = state_dir or default_state_dir()
     d.mkdir(parents=True, exist_ok=True)
     cfg = config or DeploymentConfig()
-    previous = sandbox_status(d)
+    previous = _live_state(d)
     state = SandboxState(
         state_dir=str(d),
         bucket=bucket or cfg.backup.bucket,
         config_file=config_file,
         created_at=previous.created_at if previous else time.time(),
+        store=previous.store if previous else {},
     )
+    for name, pid in _orphans(d, previous).items():
+        stop_pid(pid, timeout=10)
+        note = f"{name}: stopped pid {pid}, left running by an interrupted run and not recorded"
+        state.notes.append(note)
+        say(note)
     old = previous.services if previous else {}
+    state.services = {k: v for k, v in old.items() if v.status == "running"}
+    starting: list[str] = []
+    try:
+        _bring_up(state, d, cfg, old, starting, say)
+    except KeyboardInterrupt:
+        undone = _undo(d, state, starting, say)
+        kept = ", ".join(state.services) or "nothing"
+        raise Interrupted(
+            f"sandbox up interrupted; stopped what it had started ({', '.join(undone) or 'nothing'}); "
+            f"still running: {kept}; the data dirs and the backup store export are kept"
+        ) from None
+    except BaseException:
+        _undo(d, state, starting, say)
+        raise
+    _save_state(state)
+    return state
 
+
+def _bring_up(
+    state: SandboxState,
+    d: Path,
+    cfg: DeploymentConfig,
+    old: dict[str, SandboxService],
+    starting: list[str],
+    say: Progress,
+) -> None:
     def ensure(name: str, start: Callable[[int], tuple[ManagedProcess, str]]) -> bool:
         prev = old.get(name)
         if prev is not None and prev.status == "running":
-            prev.status = "running"
-            state.services[name] = prev
             say(f"{name}: already running on port {prev.port}")
             return False
         port = prev.port if prev is not None and not port_in_use(prev.port) else free_port()
@@ -230,8 +367,11 @@ def sandbox_up(
             )
             state.notes.append(note)
             say(note)
+        (d / name / PID_FILE).unlink(missing_ok=True)  # a dead process's pid file
+        starting.append(name)
         proc, url = start(port)
-        state.services[name] = SandboxService(name, port, proc.pid, str(Path(d) / name), url, "running")
+        state.services[name] = SandboxService(name, port, proc.pid, str(d / name), url, "running")
+        _save_state(state)  # recorded as soon as it runs
         say(f"{name}: started on port {port} (pid {proc.pid})")
         return True
 
@@ -273,11 +413,33 @@ def sandbox_up(
         if empty:
             populate(ep, SANDBOX_SAMPLE, seed=7)
             say(f"source: loaded sample data ({SANDBOX_SAMPLE.keys_per_db * len(SANDBOX_SAMPLE.dbs)} keys)")
+    died = "s3" in old and old["s3"].status != "running"
     if ensure("s3", start_s3):
         _create_bucket(state.services["s3"].url, state.bucket)
         say(f"s3: bucket {state.bucket} created")
-    _save_state(state)
-    return state
+        restored = import_bucket(sandbox_s3(state.s3_url, state.bucket), d)
+        state.store = _store_facts(restored, died=died)
+        if died:
+            state.notes.append(f"s3: {state.store['summary']}")
+        say(f"s3: {state.store['summary']}")
+
+
+def _undo(d: Path, state: SandboxState, starting: list[str], say: Progress) -> list[str]:
+    """Stop what this ``up`` started (from the state or, before it was recorded, the pid file)."""
+    undone = []
+    for name in reversed(starting):
+        svc = state.services.pop(name, None)
+        pid = svc.pid if svc is not None else read_pid_file(d / name)
+        if pid is not None and pid_alive(pid) and _is_ours(pid, name):
+            stop_pid(pid, timeout=10)
+            undone.append(name)
+            say(f"{name}: stopped again (pid {pid}): sandbox up did not complete")
+        (d / name / PID_FILE).unlink(missing_ok=True)
+    if state.services:
+        _save_state(state)
+    else:
+        (d / STATE_FILE).unlink(missing_ok=True)
+    return undone
 
 
 def _create_bucket(url: str, bucket: str) -> None:
@@ -315,24 +477,77 @@ def target_controls(state: SandboxState) -> tuple[Callable[[], None], Callable[[
     return stop, start
 
 
-def sandbox_down(state_dir: Path | None = None, *, progress: Progress | None = None) -> list[str]:
-    """Stop the processes the sandbox started (only those pids) and remove the state file.
+@dataclass
+class SandboxDownReport:
+    """What ``sandbox down`` did: the services it stopped and the export of the backup store."""
 
-    The target's data dir is kept (it is the PVC stand-in); returns what was stopped.
+    stopped: list[str] = field(default_factory=list)
+    export: StoreSnapshot | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (what ``sandbox down --output json`` prints)."""
+        return {
+            "stopped": list(self.stopped),
+            "export": self.export.to_dict() if self.export else None,
+            "notes": list(self.notes),
+        }
+
+
+def sandbox_down(
+    state_dir: Path | None = None, *, progress: Progress | None = None, discard_backups: bool = False
+) -> SandboxDownReport:
+    """Export the backup store, stop the processes the sandbox started and remove the state file.
+
+    The processes are those recorded in the state and those named by pid files in the state dir
+    (what an interrupted ``up`` left). The S3 bucket is exported into the state dir first (``up``
+    imports it again); when that fails nothing is stopped and StorageError says so, unless
+    ``discard_backups``. The target's data dir is kept (it is the PVC stand-in).
     """
     say = progress or (lambda _msg: None)
     d = state_dir or default_state_dir()
-    state = load_state(d)
-    if state is None:
+    state = _live_state(d)
+    orphans = _orphans(d, state)
+    report = SandboxDownReport()
+    if state is None and not orphans:
         say("sandbox is not running (no state file)")
-        return []
-    stopped = []
-    for svc in state.services.values():
-        if pid_alive(svc.pid) and _is_ours(svc.pid, svc.name):
-            stop_pid(svc.pid, timeout=10)
-            stopped.append(svc.name)
-            say(f"{svc.name}: stopped (pid {svc.pid})")
+        return report
+    if state is not None:
+        s3 = state.services.get("s3")
+        if s3 is not None and s3.status == "running" and not discard_backups:
+            report.export = _export(state, d)
+            e = report.export
+            say(f"s3: exported {e.backups} backups ({e.objects} objects, {e.bytes} bytes) to {e.path}")
+        elif s3 is not None and s3.status == "running":
+            last = read_export(d)
+            when = f"the export of {_fmt_time(last.exported_at)}" if last else "an empty store"
+            report.notes.append(f"s3: not exported (discarded); sandbox up starts from {when}")
+        elif s3 is not None:
+            report.notes.append("s3: was not running: its backups since the last export are lost")
+    targets = [(svc.name, svc.pid) for svc in state.services.values()] if state is not None else []
+    targets += list(orphans.items())
+    for name, pid in targets:
+        if pid_alive(pid) and _is_ours(pid, name):
+            stop_pid(pid, timeout=10)
+            report.stopped.append(name)
+            say(f"{name}: stopped (pid {pid})")
         else:
-            say(f"{svc.name}: was not running")
+            say(f"{name}: was not running")
+        if read_pid_file(d / name) == pid:
+            (d / name / PID_FILE).unlink(missing_ok=True)
+    for note in report.notes:
+        say(note)
     (d / STATE_FILE).unlink(missing_ok=True)
-    return stopped
+    return report
+
+
+def _export(state: SandboxState, d: Path) -> StoreSnapshot:
+    try:
+        return export_bucket(sandbox_s3(state.s3_url, state.bucket), d)
+    except RedisOpsError as e:
+        raise StorageError(
+            f"could not export the sandbox's backup store before stopping it: {e.message}",
+            hint="nothing was stopped; run `redisops sandbox down` again, or stop anyway and lose the "
+            "backups taken since the last export with `redisops sandbox down --discard-backups`",
+            context={"state_dir": str(d)},
+        ) from e
