@@ -173,6 +173,25 @@ def pod_failure_reasons(pod: Mapping[str, Any]) -> list[str]:
     return out
 
 
+def _check_kubeconfig_exists(path: str | None) -> None:
+    """ConfigError naming the file when the kubeconfig to load does not exist (the client's own
+    message, "Invalid kube-config file. No configuration found.", does not say so)."""
+    if path is not None:
+        candidates, origin = [path], "--kubeconfig"
+    elif os.environ.get("KUBECONFIG"):
+        candidates = [p for p in os.environ["KUBECONFIG"].split(os.pathsep) if p]
+        origin = "KUBECONFIG"
+    else:
+        candidates, origin = [str(Path("~/.kube/config").expanduser())], "the default"
+    if candidates and not any(Path(p).expanduser().is_file() for p in candidates):
+        missing = ", ".join(candidates)
+        raise ConfigError(
+            f"the kubeconfig file {missing} ({origin}) does not exist",
+            hint="pass an existing file with --kubeconfig, or set KUBECONFIG",
+            context={"kubeconfig": candidates},
+        )
+
+
 def _now_rfc3339() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -218,6 +237,7 @@ class Kube(KubeStreams):
         from kubernetes import config as k8s_config
 
         cfg_path = str(Path(path).expanduser()) if path else None
+        _check_kubeconfig_exists(cfg_path)
         configuration = k8s_client.Configuration()
         try:
             contexts, active = k8s_config.list_kube_config_contexts(config_file=cfg_path)
@@ -225,11 +245,13 @@ class Kube(KubeStreams):
             if context is not None:
                 chosen = next((c for c in contexts if c.get("name") == context), None)
                 if chosen is None:
-                    names = ", ".join(sorted(str(c.get("name")) for c in contexts))
+                    names = sorted(str(c.get("name")) for c in contexts)
+                    where = cfg_path or os.environ.get("KUBECONFIG") or "~/.kube/config"
                     raise ConfigError(
-                        f"no context {context!r} in the kubeconfig",
-                        hint=f"known contexts: {names}",
-                        context={"kubeconfig": cfg_path or "default"},
+                        f"no context {context!r} in the kubeconfig {where}; its contexts: "
+                        + (", ".join(names) or "none"),
+                        hint="pass one of them with --context (kubectl config get-contexts lists them)",
+                        context={"kubeconfig": where, "contexts": names},
                     )
             k8s_config.load_kube_config(
                 config_file=cfg_path,

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from redisops.config.model import DeploymentConfig
     from redisops.ops.deploy import DeployPlan, DeployResult
 
-__all__ = ["register"]
+__all__ = ["NamespaceOpt", "config_in_namespace", "register"]
 
 KubeconfigOpt = Annotated[
     Path | None,
@@ -110,7 +110,8 @@ def register(app: typer.Typer) -> None:
     app.command(name="verify-clients")(verify_clients_cmd)
 
 
-def _config(path: Path | None, namespace: str | None) -> DeploymentConfig:
+def config_in_namespace(path: Path | None, namespace: str | None) -> DeploymentConfig:
+    """The config, moved to ``namespace`` when one is given (``service_dns`` follows when derived)."""
     from redisops.config import load_config
     from redisops.config.model import DeploymentConfig
 
@@ -175,7 +176,7 @@ def deploy_cmd(
     from redisops.ops.deploy import deploy
 
     with error_boundary(output):
-        cfg = _config(config, namespace)
+        cfg = config_in_namespace(config, namespace)
         manifests = render_manifests(cfg)
         with _kube(kubeconfig, context, cfg) as kube:
             result = deploy(
@@ -215,7 +216,7 @@ def rollback_cmd(
     from redisops.ops.deploy import rollback
 
     with error_boundary(output):
-        cfg = _config(config, namespace)
+        cfg = config_in_namespace(config, namespace)
         with _kube(kubeconfig, context, cfg) as kube:
             result = rollback(
                 kube,
@@ -244,7 +245,7 @@ def history_cmd(
     from redisops.ops.deploy import history
 
     with error_boundary(output):
-        cfg = _config(config, namespace)
+        cfg = config_in_namespace(config, namespace)
         with _kube(kubeconfig, context, cfg) as kube:
             revs = history(kube, cfg)
         data = [
@@ -290,7 +291,7 @@ def restart_cmd(
     from redisops.ops.services import restart_services
 
     with error_boundary(output):
-        cfg = _config(config, namespace)
+        cfg = config_in_namespace(config, namespace)
         names = deployments or list(cfg.clients.services)
         with _kube(kubeconfig, context, cfg) as kube:
             results = restart_services(
@@ -326,7 +327,7 @@ def verify_clients_cmd(
     from redisops.ops.services import verify_clients
 
     with error_boundary(output):
-        cfg = _config(config, namespace)
+        cfg = config_in_namespace(config, namespace)
         with _kube(kubeconfig, context, cfg) as kube:
             checks = verify_clients(
                 kube, cfg, deployments or None, tail=tail, progress=progress_printer(output)

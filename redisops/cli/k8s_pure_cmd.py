@@ -42,8 +42,23 @@ def register(app: typer.Typer) -> None:
     app.command(name="lint")(lint)
 
 
+def _check_backup_id(value: str | None) -> str | None:
+    from redisops.backup.layout import is_backup_id
+
+    if value is not None and not is_backup_id(value):
+        raise typer.BadParameter(
+            f"{value!r} is not a backup id (YYYYMMDDTHHMMSSZ-hex, e.g. 20250101T000000Z-ab12; "
+            "`redisops backup list` shows them)"
+        )
+    return value
+
+
 def manifests(
     config: ConfigOpt = None,
+    namespace: Annotated[
+        str | None,
+        typer.Option("--namespace", "-n", help="namespace of the objects [default: the config's namespace]"),
+    ] = None,
     output: OutputOpt = Output.text,
     only: Annotated[
         list[str] | None,
@@ -63,11 +78,16 @@ def manifests(
     ] = False,
     restore_job: Annotated[
         str | None,
-        typer.Option("--restore-job", metavar="BACKUP_ID", help="print only a restore Job for this backup"),
+        typer.Option(
+            "--restore-job",
+            metavar="BACKUP_ID",
+            callback=_check_backup_id,
+            help="print only a restore Job for this backup",
+        ),
     ] = None,
 ) -> None:
     """Print the Kubernetes manifests for the config (YAML stream; JSON list with --output json)."""
-    from redisops.config import load_config
+    from redisops.cli.k8s_cmd import config_in_namespace
     from redisops.k8s.manifests import (
         APPLY_ORDER,
         DEFAULT_TOOL_IMAGE,
@@ -78,7 +98,7 @@ def manifests(
     )
 
     with error_boundary(output):
-        cfg = load_config(config)
+        cfg = config_in_namespace(config, namespace)
         opts = RenderOptions(
             tool_image=tool_image or DEFAULT_TOOL_IMAGE,
             include_storage_class=not no_storage_class,
