@@ -11,6 +11,18 @@ PY="${PYTHON:-python3}"
 say() { printf '\033[2m[setup] %s\033[0m\n' "$*" >&2; }
 die() { printf 'setup: %s\n' "$*" >&2; exit "${2:-12}"; }
 
+quiet_pip() {  # quiet_pip LOG CMD... : run CMD (a pip install) with all its output in LOG; show it only on failure
+  local log="$1" rc=0
+  shift
+  mkdir -p "$(dirname "$log")"
+  "$@" >"$log" 2>&1 </dev/null || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    printf 'setup: pip failed (exit %s); the end of its output (all of it is in %s):\n' "$rc" "$log" >&2
+    tail -n 40 "$log" >&2
+  fi
+  return "$rc"
+}
+
 command -v "$PY" >/dev/null || die "python3 not found. Install Python 3.11+: sudo apt-get install -y python3 python3-venv"
 "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
   || die "Python 3.11+ is required, found $("$PY" -V 2>&1). Install it (e.g. sudo apt-get install -y python3.11 python3.11-venv) and set PYTHON=python3.11"
@@ -44,8 +56,10 @@ want="$(cat "$ROOT/pyproject.toml" "$ROOT/requirements/constraints.txt" | sha256
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   say "installing redisops and its dependencies into $VENV (pinned by requirements/constraints.txt)"
   "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-  "$VENV/bin/python" -m pip install -q -c "$ROOT/requirements/constraints.txt" -e "$ROOT[dev]" \
-    2> >(grep -v "is ignored: it is neither" >&2) \
+  # pip and setuptools are chatty even with -q (the 11-line "editable installation" banner, warnings
+  # about ignored markers): keep their output in a log and show it only when the install fails
+  quiet_pip "$VENV/.redisops-pip.log" \
+    "$VENV/bin/python" -m pip install -q -c "$ROOT/requirements/constraints.txt" -e "$ROOT[dev]" \
     || die "pip install failed (see above); the package registry must be reachable" 1
   echo "$want" > "$stamp"
 fi
