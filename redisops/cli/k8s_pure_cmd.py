@@ -4,8 +4,8 @@
 ``kubectl apply -f -`` or commit it for GitOps), or a JSON list with ``--output json``.
 
 ``lint`` checks the config and the manifests against the rules in docs/lint-rules.md. Exit codes:
-0 = no errors (warnings and info do not fail), 1 = errors found (``--strict``: warnings too),
-3 = the config or manifest file cannot be loaded.
+0 = no errors (warnings and info do not fail), 21 = errors found, 20 = with ``--strict``, warnings
+(and no error), 3 = the config or manifest file cannot be loaded.
 """
 
 from __future__ import annotations
@@ -145,11 +145,11 @@ def lint(
             show_default=False,
         ),
     ] = None,
-    strict: Annotated[bool, typer.Option("--strict", help="exit 1 on warnings too")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="exit 20 on warnings too")] = False,
     list_rules: Annotated[bool, typer.Option("--list-rules", help="list the rules and exit")] = False,
     output: OutputOpt = Output.text,
 ) -> None:
-    """Lint the config and its manifests. Exit 0 = no errors, 1 = errors (--strict: or warnings)."""
+    """Lint the config and its manifests. Exit 0 = no errors, 21 = errors, 20 = warnings with --strict."""
     from redisops.config import load_config
     from redisops.errors import ConfigError
     from redisops.lint import LintOptions, exit_code, lint_config, summarize

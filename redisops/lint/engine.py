@@ -1,9 +1,9 @@
 """Run the lint rules over a config (and a manifest set) and collect findings.
 
 ``lint_config`` never raises for a finding; it raises :class:`~redisops.errors.ConfigError` only
-when the manifests cannot be rendered from the config at all. Exit codes (:func:`exit_code`):
-0 = no errors (warnings and info do not fail), 1 = at least one error (with ``strict``: at least
-one warning or error).
+when the manifests cannot be rendered from the config at all. Exit codes (:func:`exit_code`, the
+checks' codes of :class:`redisops.errors.ExitCode`): 0 = no errors (warnings and info do not fail),
+21 = at least one error, 20 = with ``strict``, warnings but no error.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from redisops.config.model import DeploymentConfig
+from redisops.errors import ExitCode
 from redisops.lint.rules import RULES, LintContext, LintOptions, Rule, Severity
 
 __all__ = ["SEVERITY_ORDER", "Finding", "exit_code", "lint_config", "summarize"]
@@ -52,7 +53,7 @@ def lint_config(
     Example::
 
         findings = lint_config(load_hcl("configuration.hcl"))
-        assert exit_code(findings) == 1  # redis:7.1-alpine was never released
+        assert exit_code(findings) == 21  # redis:7.1-alpine was never released
     """
     if manifests is None:
         from redisops.k8s.manifests import render_manifests
@@ -78,6 +79,11 @@ def summarize(findings: Iterable[Finding]) -> dict[str, int]:
 
 
 def exit_code(findings: Iterable[Finding], *, strict: bool = False) -> int:
-    """0 when nothing fails, 1 when an error is found (``strict``: an error or a warning)."""
-    failing = {"error", "warn"} if strict else {"error"}
-    return 1 if any(f.severity in failing for f in findings) else 0
+    """0 when nothing fails, 21 (ExitCode.CHECK_CRITICAL) when an error is found; with ``strict``,
+    20 (ExitCode.CHECK_WARNING) when the worst finding is a warning."""
+    severities = {f.severity for f in findings}
+    if "error" in severities:
+        return int(ExitCode.CHECK_CRITICAL)
+    if strict and "warn" in severities:
+        return int(ExitCode.CHECK_WARNING)
+    return 0

@@ -101,7 +101,7 @@ def _helm_chart_set() -> list[dict]:
 def test_write_up_hcl_trips_exactly_these_rules():
     findings = lint_config(load_hcl(HCL))
     assert _ids(findings) == WRITE_UP_RULES
-    assert exit_code(findings) == 1
+    assert exit_code(findings) == 21
     sev = {f.rule_id: f.severity for f in findings}
     assert sev["image-tag-unreleased"] == "error"
     assert sev["auth-disabled"] == "warn"  # our manifests carry an ingress NetworkPolicy
@@ -306,7 +306,8 @@ def test_exit_codes_and_summary():
     assert summarize(findings) == {"error": 1, "warn": 5, "info": 1}
     warn_only = [f for f in findings if f.severity != "error"]
     assert exit_code(warn_only) == 0
-    assert exit_code(warn_only, strict=True) == 1
+    assert exit_code(warn_only, strict=True) == 20
+    assert exit_code(findings) == exit_code(findings, strict=True) == 21
     assert exit_code([]) == 0
     json.dumps([f.to_dict() for f in findings])
     for f in findings:
@@ -342,12 +343,12 @@ def _cli():
 
 def test_cli_lint_write_up(tmp_path):
     result = CliRunner().invoke(_cli(), ["lint", str(HCL), "-o", "json"])
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 21, result.output
     data = json.loads(result.stdout)
     assert {f["rule_id"] for f in data["findings"]} == WRITE_UP_RULES
-    assert data["exit_code"] == 1 and data["summary"]["error"] == 1
+    assert data["exit_code"] == 21 and data["summary"]["error"] == 1
     text = CliRunner().invoke(_cli(), ["lint", "--config", str(HCL)])
-    assert text.exit_code == 1
+    assert text.exit_code == 21
     assert "image-tag-unreleased" in text.stdout and "fix:" in text.stdout
 
 
@@ -363,7 +364,7 @@ def test_cli_lint_clean_and_strict(tmp_path):
     assert "eviction-drops-data" not in {f["rule_id"] for f in json.loads(cache.stdout)["findings"]}
     p.write_text(yaml.safe_dump({**FIXED, "backup": {"schedule": None}}))
     assert CliRunner().invoke(_cli(), ["lint", str(p)]).exit_code == 0
-    assert CliRunner().invoke(_cli(), ["lint", str(p), "--strict"]).exit_code == 1
+    assert CliRunner().invoke(_cli(), ["lint", str(p), "--strict"]).exit_code == 20
 
 
 def test_cli_lint_manifests_file(tmp_path):
@@ -372,7 +373,7 @@ def test_cli_lint_manifests_file(tmp_path):
     p = tmp_path / "helm.yaml"
     p.write_text(yaml.safe_dump_all(_helm_chart_set()))
     result = CliRunner().invoke(_cli(), ["lint", str(HCL), "--manifests", str(p), "-o", "json"])
-    assert result.exit_code == 1
+    assert result.exit_code == 21
     assert "rwo-rolling-update" in {f["rule_id"] for f in json.loads(result.stdout)["findings"]}
     lst = tmp_path / "list.yaml"
     lst.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": _helm_chart_set()}))
