@@ -4,19 +4,36 @@ Every check is a :class:`CheckSpec` (name, the source of its threshold, a functi
 inputs are missing returns ``unknown`` with the reason it was given (``INFO refused: ...``); one check
 failing never stops the others. Thresholds and sources: /work/shared/reference/health-checks.md.
 
-The Kubernetes and backup graders live in :mod:`redisops.health.graders`.
+The inputs and helpers are in :mod:`redisops.health.rules_base`, the memory checks in
+:mod:`redisops.health.rules_memory`; the Kubernetes and backup graders in :mod:`redisops.health.graders`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Sequence
 
-from redisops.config.model import DeploymentConfig, parse_memory, quantity_value
+from redisops.config.model import DeploymentConfig, parse_memory
 from redisops.health.model import CheckResult, Status, Thresholds
-from redisops.inspect.info_models import Info
-from redisops.inspect.models import SlowlogEntry
+from redisops.health.rules_base import (
+    SPECS,
+    CheckSpec,
+    HealthInputs,
+    _counter_rate,
+    _missing,
+    _ratio,
+    _result,
+    _save_points,
+    _unknown,
+    container_memory_limit,
+)
+from redisops.health.rules_memory import (
+    check_evictions,
+    check_fork_cost,
+    check_fork_headroom,
+    check_fragmentation,
+    check_maxmemory_set,
+    check_memory,
+)
 
 __all__ = [
     "CHECKS",
@@ -26,147 +43,6 @@ __all__ = [
     "container_memory_limit",
     "evaluate",
 ]
-
-_CACHE_POLICIES = ("allkeys-lru", "allkeys-lfu", "allkeys-random")
-
-
-@dataclass(frozen=True)
-class HealthInputs:
-    """Everything the Redis checks look at, gathered once; each part None with the reason when missing.
-
-    Args:
-        now: unix time of the run (the server's clock from INFO is preferred where ages are computed).
-        ping_ms: PING round trip in milliseconds; None when the server did not answer.
-        ping_error: why PING failed (connection refused, auth failed ...).
-        info: parsed ``INFO everything``; None with ``info_reason``.
-        config: live ``CONFIG GET *``; None with ``config_reason`` (refused, renamed, ElastiCache).
-        deployment: the typed deployment config (for drift and the container limit); None with reason.
-        slowlog_new: slow-log entries that are new since the previous poll (or within the window on a
-            first poll); None with ``slowlog_reason``.
-        slowlog_first_poll: True when there was no watermark (the window rule applies).
-        slowlog_missed: entries rotated out of the ring unread since the previous poll.
-        previous_info: the INFO sample of the previous poll (for rates); None on a first poll.
-        elapsed_s: seconds between ``previous_info`` and ``info``.
-    """
-
-    now: float
-    ping_ms: float | None = None
-    ping_error: str | None = None
-    info: Info | None = None
-    info_reason: str | None = None
-    config: Mapping[str, str] | None = None
-    config_reason: str | None = None
-    deployment: DeploymentConfig | None = None
-    deployment_reason: str | None = "no deployment config given"
-    slowlog_new: Sequence[SlowlogEntry] | None = None
-    slowlog_reason: str | None = None
-    slowlog_first_poll: bool = True
-    slowlog_missed: int = 0
-    previous_info: Info | None = None
-    elapsed_s: float | None = None
-
-    @property
-    def server_now(self) -> float:
-        """The server's clock (``server_time_usec``) when known, else ``now``."""
-        if self.info is not None and self.info.server.server_time_usec:
-            return self.info.server.server_time_usec / 1e6
-        return self.now
-
-
-CheckFn = Callable[[HealthInputs, Thresholds], CheckResult]
-
-
-@dataclass(frozen=True)
-class CheckSpec:
-    """A check: its name, the source of its threshold, what it needs, and the function."""
-
-    name: str
-    source: str
-    needs: tuple[str, ...]
-    fn: CheckFn = field(repr=False)
-    category: str = "redis"
-
-
-# --- helpers -------------------------------------------------------------------------------------------
-
-
-def _result(spec_name: str, status: Status, **kw: Any) -> CheckResult:
-    spec = _SPECS[spec_name]
-    kw.setdefault("source", spec.source)
-    return CheckResult(name=spec_name, status=status, category=spec.category, **kw)
-
-
-def _unknown(spec_name: str, reason: str, **kw: Any) -> CheckResult:
-    return _result(spec_name, Status.UNKNOWN, reason=reason, **kw)
-
-
-def _missing(inputs: HealthInputs, needs: tuple[str, ...]) -> str | None:
-    """The reason a check cannot run (the first missing input), None when everything is there."""
-    server_needs = any(n in ("info", "config", "slowlog") for n in needs)
-    if inputs.ping_ms is None and inputs.ping_error is not None and server_needs:
-        return f"server not reachable: {inputs.ping_error}"
-    for need in needs:
-        if need == "info" and inputs.info is None:
-            return f"INFO unavailable: {inputs.info_reason or 'not collected'}"
-        if need == "config" and inputs.config is None:
-            return f"CONFIG unavailable: {inputs.config_reason or 'not collected'}"
-        if need == "deployment" and inputs.deployment is None:
-            return inputs.deployment_reason or "no deployment config given"
-        if need == "slowlog" and inputs.slowlog_new is None:
-            return f"SLOWLOG unavailable: {inputs.slowlog_reason or 'not collected'}"
-    return None
-
-
-def _ratio(x: float) -> str:
-    return f"{x:.3f}".rstrip("0").rstrip(".") if x == x else "nan"
-
-
-def _mb(n: float) -> str:
-    return f"{n / 1024 / 1024:.1f} MiB"
-
-
-def _counter_rate(inputs: HealthInputs, name: str) -> tuple[float | None, int | None, str]:
-    """(rate per second over the interval or None, counter since start, how it was measured)."""
-    info = inputs.info
-    assert info is not None
-    now_value = getattr(info.stats, name)
-    prev = inputs.previous_info
-    if prev is not None and inputs.elapsed_s and inputs.elapsed_s > 0:
-        before = getattr(prev.stats, name)
-        same_life = prev.server.run_id == info.server.run_id
-        if before is not None and now_value is not None and same_life and now_value >= before:
-            return (
-                (now_value - before) / inputs.elapsed_s,
-                now_value,
-                f"over the last {inputs.elapsed_s:.1f}s",
-            )
-    return None, now_value, "since start (no previous sample)"
-
-
-def _policy(inputs: HealthInputs) -> str | None:
-    if inputs.info is not None and inputs.info.memory.maxmemory_policy:
-        return inputs.info.memory.maxmemory_policy
-    if inputs.config is not None:
-        return inputs.config.get("maxmemory-policy")
-    return None
-
-
-def _save_points(inputs: HealthInputs) -> list[tuple[int, int]] | None:
-    if inputs.config is None or "save" not in inputs.config:
-        return None
-    nums = [int(p) for p in inputs.config["save"].split() if p.lstrip("-").isdigit()]
-    return [(nums[i], nums[i + 1]) for i in range(0, len(nums) - 1, 2)]
-
-
-def container_memory_limit(cfg: DeploymentConfig | None) -> int | None:
-    """The Redis container's memory limit in bytes from the typed config (None when unknown)."""
-    if cfg is None:
-        return None
-    try:
-        return int(quantity_value(cfg.resources.limits.memory))
-    except ValueError:
-        return None
-
 
 # --- the Redis checks ----------------------------------------------------------------------------------
 
@@ -221,204 +97,6 @@ def check_uptime(inputs: HealthInputs, t: Thresholds) -> CheckResult:
             hint="Redis restarted recently: check the logs (OOMKilled? crash?) and that data was loaded",
         )
     return _result("uptime", Status.OK, value=up, threshold=threshold, hint="no recent restart")
-
-
-def check_memory(inputs: HealthInputs, t: Thresholds) -> CheckResult:
-    """used_memory / maxmemory: > 0.85 warn, > 0.90 crit; allkeys-* caches may run at 1.0."""
-    assert inputs.info is not None
-    mem = inputs.info.memory
-    threshold = f"warn > {_ratio(t.memory_warn_ratio)}, crit > {_ratio(t.memory_crit_ratio)}"
-    if mem.used_memory is None:
-        return _unknown("memory", "INFO has no used_memory", threshold=threshold)
-    if not mem.maxmemory:
-        return _result(
-            "memory",
-            Status.OK,
-            value=mem.used_memory,
-            threshold=threshold,
-            reason="maxmemory is not set (see the maxmemory check): no ratio",
-            hint=f"using {_mb(mem.used_memory)} without a maxmemory limit",
-        )
-    ratio = mem.used_memory / mem.maxmemory
-    policy = mem.maxmemory_policy or ""
-    value = round(ratio, 4)
-    if t.memory_cache_exempt and policy in _CACHE_POLICIES:
-        return _result(
-            "memory",
-            Status.OK,
-            value=value,
-            threshold=f"{threshold} (not applied: {policy} evicts by design)",
-            hint=f"{policy} cache at {ratio:.0%} of maxmemory; it evicts rather than fails (see evictions)",
-        )
-    if ratio > t.memory_crit_ratio:
-        status = Status.CRIT
-        hint = f"at {ratio:.0%} of maxmemory with {policy or 'no eviction'}: writes will fail with OOM soon"
-    elif ratio > t.memory_warn_ratio:
-        status = Status.WARN
-        hint = f"at {ratio:.0%} of maxmemory with {policy or 'no eviction'}: raise maxmemory or delete data"
-    else:
-        status, hint = Status.OK, f"{ratio:.0%} of maxmemory"
-    return _result("memory", status, value=value, threshold=threshold, hint=hint)
-
-
-def check_maxmemory_set(inputs: HealthInputs, t: Thresholds) -> CheckResult:
-    """maxmemory == 0 warns: Redis grows until the kernel or the container limit kills it."""
-    assert inputs.info is not None
-    maxmemory = inputs.info.memory.maxmemory
-    if maxmemory is None:
-        if inputs.config is not None and "maxmemory" in inputs.config:
-            maxmemory = int(inputs.config["maxmemory"])
-        else:
-            return _unknown("maxmemory", "neither INFO nor CONFIG reported maxmemory", threshold="0 = warn")
-    if maxmemory == 0:
-        return _result(
-            "maxmemory",
-            Status.WARN,
-            value=0,
-            threshold="0 = warn",
-            hint="set an explicit maxmemory below the container limit (leave room for fork copy-on-write)",
-        )
-    return _result("maxmemory", Status.OK, value=maxmemory, threshold="0 = warn", hint=f"{_mb(maxmemory)}")
-
-
-def check_fork_headroom(inputs: HealthInputs, t: Thresholds) -> CheckResult:
-    """maxmemory and rss + fork copy-on-write vs the container memory limit (persistence on)."""
-    assert inputs.info is not None
-    limit = container_memory_limit(inputs.deployment)
-    threshold = (
-        f"warn when maxmemory > {_ratio(t.fork_headroom_warn_ratio)} x limit with persistence on; "
-        f"crit when rss + {_ratio(t.fork_cow_fraction)} x used_memory > limit"
-    )
-    if limit is None:
-        return _unknown(
-            "fork_headroom", "container memory limit unknown (no deployment config)", threshold=threshold
-        )
-    mem, pers = inputs.info.memory, inputs.info.persistence
-    points = _save_points(inputs)
-    if points is None and inputs.deployment is not None:
-        points = [(p.seconds, p.changes) for p in inputs.deployment.config.save]
-    aof = bool(pers.aof_enabled)
-    persistence = aof or bool(points)
-    if mem.used_memory is None or mem.used_memory_rss is None:
-        return _unknown("fork_headroom", "INFO has no used_memory/used_memory_rss", threshold=threshold)
-    cow = max(pers.rdb_last_cow_size or 0, int(mem.used_memory * t.fork_cow_fraction))
-    need = mem.used_memory_rss + cow
-    value = {
-        "limit": limit,
-        "maxmemory": mem.maxmemory or 0,
-        "used_memory_rss": mem.used_memory_rss,
-        "fork_estimate": cow,
-        "persistence": persistence,
-    }
-    if not persistence:
-        return _result(
-            "fork_headroom",
-            Status.OK,
-            value=value,
-            threshold=threshold,
-            hint="persistence is off: no save/rewrite forks (a replica full sync still forks)",
-        )
-    if need > limit:
-        return _result(
-            "fork_headroom",
-            Status.CRIT,
-            value=value,
-            threshold=threshold,
-            hint=f"rss {_mb(mem.used_memory_rss)} + fork copy {_mb(cow)} exceeds the {_mb(limit)} limit: "
-            "a BGSAVE/AOF rewrite can get the pod OOMKilled",
-        )
-    maxmemory = mem.maxmemory or 0
-    if maxmemory == 0 or maxmemory > t.fork_headroom_warn_ratio * limit:
-        what = "unset" if maxmemory == 0 else f"{maxmemory / limit:.0%} of the limit"
-        return _result(
-            "fork_headroom",
-            Status.WARN,
-            value=value,
-            threshold=threshold,
-            hint=f"maxmemory is {what}: a fork can need up to 2x memory; keep maxmemory <= "
-            f"{t.fork_headroom_warn_ratio:.0%} of the container limit",
-        )
-    return _result(
-        "fork_headroom", Status.OK, value=value, threshold=threshold, hint="room for a fork within the limit"
-    )
-
-
-def check_fragmentation(inputs: HealthInputs, t: Thresholds) -> CheckResult:
-    """mem_fragmentation_ratio > 1.5 (and > 10 MB) warns; < 1.0 means swapping."""
-    assert inputs.info is not None
-    mem = inputs.info.memory
-    threshold = (
-        f"warn > {_ratio(t.fragmentation_warn_ratio)} and > {_mb(t.fragmentation_min_bytes)} fragmented; "
-        f"warn < {_ratio(t.fragmentation_swap_ratio)} (swapping)"
-    )
-    ratio = mem.mem_fragmentation_ratio
-    if ratio is None or mem.used_memory is None:
-        return _unknown("fragmentation", "INFO has no mem_fragmentation_ratio", threshold=threshold)
-    if mem.used_memory < t.fragmentation_min_used_bytes:
-        return _result(
-            "fragmentation",
-            Status.OK,
-            value=ratio,
-            threshold=threshold,
-            hint=f"only {_mb(mem.used_memory)} used: the ratio means nothing at this size (MEMORY DOCTOR)",
-        )
-    frag_bytes = mem.mem_fragmentation_bytes
-    if frag_bytes is None and mem.used_memory_rss is not None:
-        frag_bytes = mem.used_memory_rss - mem.used_memory
-    if ratio > t.fragmentation_warn_ratio and (frag_bytes or 0) > t.fragmentation_min_bytes:
-        return _result(
-            "fragmentation",
-            Status.WARN,
-            value=ratio,
-            threshold=threshold,
-            hint="high fragmentation: enable activedefrag or restart the replica/pod at a quiet time",
-        )
-    if ratio < t.fragmentation_swap_ratio:
-        return _result(
-            "fragmentation",
-            Status.WARN,
-            value=ratio,
-            threshold=threshold,
-            hint="rss below used memory: part of Redis is swapped out; latency will suffer",
-        )
-    return _result("fragmentation", Status.OK, value=ratio, threshold=threshold, hint="fragmentation is fine")
-
-
-def check_evictions(inputs: HealthInputs, t: Thresholds) -> CheckResult:
-    """Evictions: any for a non-cache policy warns; evictions/s / keys > 0.1 warns for a cache."""
-    assert inputs.info is not None
-    rate, total, how = _counter_rate(inputs, "evicted_keys")
-    policy = _policy(inputs) or "?"
-    threshold = f"> 0 warn (non-cache policy); rate/keys > {_ratio(t.eviction_rate_ratio_warn)} warn (cache)"
-    if total is None:
-        return _unknown("evictions", "INFO has no evicted_keys", threshold=threshold)
-    uptime = inputs.info.server.uptime_in_seconds or 0
-    if rate is None:
-        rate = total / uptime if uptime > 0 else float(total)
-    value = {"evicted_keys": total, "per_sec": round(rate, 3), "measured": how}
-    keys = max(inputs.info.total_keys, 1)
-    if policy in _CACHE_POLICIES:
-        ratio = rate / keys
-        if ratio > t.eviction_rate_ratio_warn:
-            return _result(
-                "evictions",
-                Status.WARN,
-                value=value,
-                threshold=threshold,
-                hint=f"evicting {rate:.1f} keys/s ({ratio:.0%} of the keys per second): raise maxmemory",
-            )
-        return _result(
-            "evictions", Status.OK, value=value, threshold=threshold, hint=f"{policy} cache evicting slowly"
-        )
-    if rate > 0:
-        return _result(
-            "evictions",
-            Status.WARN,
-            value=value,
-            threshold=threshold,
-            hint=f"{policy} evicted keys {how}: data that is not a cache is being lost; raise maxmemory",
-        )
-    return _result("evictions", Status.OK, value=value, threshold=threshold, hint="no evictions")
 
 
 def check_hit_ratio(inputs: HealthInputs, t: Thresholds) -> CheckResult:
@@ -596,45 +274,6 @@ def check_aof(inputs: HealthInputs, t: Thresholds) -> CheckResult:
         )
     hint = "AOF writes and rewrites succeed" if pers.aof_enabled else "AOF is off"
     return _result("aof", Status.OK, value=value, threshold="!= ok = crit", hint=hint)
-
-
-def check_fork_cost(inputs: HealthInputs, t: Thresholds) -> CheckResult:
-    """Fork speed (used_memory / latest_fork_usec): < 25 GB/s poor = warn, < 10 GB/s terrible = crit."""
-    assert inputs.info is not None
-    usec = inputs.info.stats.latest_fork_usec
-    used = inputs.info.memory.used_memory
-    threshold = (
-        f"warn < {t.fork_poor_gbps:g} GB/s (poor), crit < {t.fork_terrible_gbps:g} GB/s (terrible), "
-        f"for forks >= {t.fork_min_usec / 1000:g} ms"
-    )
-    if usec is None or used is None:
-        return _unknown("fork_cost", "INFO has no latest_fork_usec/used_memory", threshold=threshold)
-    if usec == 0:
-        return _result("fork_cost", Status.OK, value=None, threshold=threshold, hint="no fork yet")
-    # LATENCY DOCTOR: zmalloc_used_memory() * 1000000 / stat_fork_time / (1024*1024*1024)
-    gbps = used * 1_000_000 / usec / (1024**3)
-    value = {"latest_fork_usec": usec, "gb_per_sec": round(gbps, 2)}
-    if usec < t.fork_min_usec:
-        return _result(
-            "fork_cost",
-            Status.OK,
-            value=value,
-            threshold=threshold,
-            hint=f"last fork took {usec / 1000:.1f} ms",
-        )
-    if gbps < t.fork_terrible_gbps:
-        status, grade = Status.CRIT, "terrible"
-    elif gbps < t.fork_poor_gbps:
-        status, grade = Status.WARN, "poor"
-    else:
-        return _result("fork_cost", Status.OK, value=value, threshold=threshold, hint="fork speed is good")
-    return _result(
-        "fork_cost",
-        status,
-        value=value,
-        threshold=threshold,
-        hint=f"fork quality {grade} ({usec / 1000:.0f} ms): saves stall Redis; check THP, VM type, size",
-    )
 
 
 def check_replication(inputs: HealthInputs, t: Thresholds) -> CheckResult:
@@ -855,7 +494,7 @@ _SPECS_LIST: tuple[CheckSpec, ...] = (
         category="config",
     ),
 )
-_SPECS = {s.name: s for s in _SPECS_LIST}
+SPECS.update({s.name: s for s in _SPECS_LIST})
 
 CHECKS: tuple[CheckSpec, ...] = _SPECS_LIST
 """Every Redis and config check, in report order."""
