@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from redisops.errors import ConfigError
+from redisops.errors import ConfigError, InvalidArgument
 
 __all__ = [
     "BACKUP_ID_RE",
@@ -228,7 +228,11 @@ class Layout:
     def backup_prefix(self, source: str, backup_id: str) -> str:
         """``<root>/backups/<source>/<backup-id>/``."""
         if not is_backup_id(backup_id):
-            raise ConfigError(f"not a backup id: {backup_id!r}", hint="ids look like 20261125T184501Z-3f9a")
+            raise InvalidArgument(
+                f"not a backup id: {backup_id!r}",
+                hint="ids look like 20261125T184501Z-3f9a (see `redisops backup list`)",
+                context={"backup_id": backup_id},
+            )
         return f"{self.source_prefix(source)}{backup_id}/"
 
     def object_key(self, source: str, backup_id: str, name: str) -> str:

@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from redisops.errors import InvalidArgument
+
 __all__ = ["BackupRef", "KeptBackup", "RetentionPlan", "RetentionRules", "plan_retention"]
 
 
@@ -31,7 +33,8 @@ class BackupRef:
 
 @dataclass(frozen=True)
 class RetentionRules:
-    """How many backups to keep; ``keep_last`` must be at least 1, the others at least 0."""
+    """How many backups to keep; ``keep_last`` must be at least 1, the others at least 0 (else
+    :class:`~redisops.errors.InvalidArgument`)."""
 
     keep_last: int = 7
     keep_daily: int = 0
@@ -40,10 +43,17 @@ class RetentionRules:
 
     def __post_init__(self) -> None:
         if self.keep_last < 1:
-            raise ValueError(f"keep_last must be at least 1, got {self.keep_last}")
+            raise InvalidArgument(
+                f"keep_last must be at least 1, got {self.keep_last}",
+                hint="retention always keeps the newest backup: use --keep-last 1 or more",
+                context={"keep_last": self.keep_last},
+            )
         for name in ("keep_daily", "keep_weekly", "keep_monthly"):
             if getattr(self, name) < 0:
-                raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
+                raise InvalidArgument(
+                    f"{name} must not be negative, got {getattr(self, name)}",
+                    context={name: getattr(self, name)},
+                )
 
 
 @dataclass(frozen=True)

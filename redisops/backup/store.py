@@ -61,7 +61,6 @@ from redisops.backup.manifest import (
 from redisops.backup.retention import BackupRef, RetentionPlan, RetentionRules, plan_retention
 from redisops.config.model import BackupTarget
 from redisops.errors import (
-    ConfigError,
     ConflictError,
     InvalidArgument,
     NotFoundError,
@@ -255,10 +254,10 @@ class BackupStore:
                 and whether it is stale).
         """
         if kind not in ("rdb", "aof"):
-            raise ConfigError(f"unknown backup kind {kind!r}", hint="use 'rdb' or 'aof'")
+            raise InvalidArgument(f"unknown backup kind {kind!r}", hint="use 'rdb' or 'aof'")
         bid = backup_id or new_backup_id(now)
         if not is_backup_id(bid):
-            raise ConfigError(f"not a backup id: {bid!r}")
+            raise InvalidArgument(f"not a backup id: {bid!r}", hint="ids look like 20261125T184501Z-3f9a")
         lock = self._acquire(bid, now)
         return BackupWriter(self, bid, kind, now, lock)
 
@@ -634,6 +633,11 @@ class BackupStore:
         ``grace`` of ``now``; young things and backups holding a lock are kept. Committed backups and
         keys outside the layout are never touched. With ``dry_run`` nothing is removed.
         """
+        if grace < timedelta(0):
+            raise InvalidArgument(
+                f"the gc grace period must not be negative ({grace})",
+                hint="give 0 or more hours: leftovers younger than this are kept",
+            )
         active = self._active_backups()
         kept: list[tuple[str, str]] = []
 

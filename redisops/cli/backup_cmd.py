@@ -53,9 +53,45 @@ PasswordEnvOpt = Annotated[str, typer.Option("--password-env", help="env var hol
 PasswordFileOpt = Annotated[
     Path | None, typer.Option("--password-file", help="file holding the Redis password")
 ]
+
+
+def _check_source(value: str | None) -> str | None:
+    from redisops.backup.layout import check_source_name
+    from redisops.errors import ConfigError
+
+    if value is None:
+        return None
+    try:
+        return check_source_name(value)
+    except ConfigError as e:
+        raise typer.BadParameter(f"{e.message} ({e.hint})") from None
+
+
+def _check_backup_id(value: str) -> str:
+    from redisops.backup.layout import is_backup_id
+
+    if value != "latest" and not is_backup_id(value):
+        raise typer.BadParameter(
+            f"{value!r} is not a backup id (ids look like 20261125T184501Z-3f9a; see `redisops backup list`)"
+        )
+    return value
+
+
+def _check_exact_backup_id(value: str) -> str:
+    if value == "latest":
+        raise typer.BadParameter("name the backup to delete by its id ('latest' is not accepted here)")
+    return _check_backup_id(value)
+
+
 SourceOpt = Annotated[
-    str | None, typer.Option("--source", help="source name in the store [default: the config's service_name]")
+    str | None,
+    typer.Option(
+        "--source",
+        help="source name in the store [default: the config's service_name]",
+        callback=_check_source,
+    ),
 ]
+BackupIdArg = Annotated[str, typer.Argument(help="backup id, or 'latest'", callback=_check_backup_id)]
 
 
 class Kind(enum.StrEnum):
@@ -351,7 +387,7 @@ def list_(
 
 @app.command()
 def describe(
-    backup_id: Annotated[str, typer.Argument(help="backup id, or 'latest'")],
+    backup_id: BackupIdArg,
     source: SourceOpt = None,
     config: ConfigOpt = None,
     state_dir: StateDirOpt = None,
@@ -378,7 +414,7 @@ def _resolve(store: BackupStore, backup_id: str) -> Manifest:
 
 @app.command()
 def verify(
-    backup_id: Annotated[str, typer.Argument(help="backup id, or 'latest'")],
+    backup_id: BackupIdArg,
     deep: Annotated[
         bool, typer.Option("--deep", help="also load it into a scratch redis-server and count keys")
     ] = False,
@@ -407,7 +443,7 @@ def verify(
 
 @app.command()
 def delete(
-    backup_id: Annotated[str, typer.Argument(help="backup id")],
+    backup_id: Annotated[str, typer.Argument(help="backup id", callback=_check_exact_backup_id)],
     yes: YesOpt = False,
     source: SourceOpt = None,
     config: ConfigOpt = None,
@@ -431,7 +467,7 @@ def delete(
 @app.command()
 def gc(
     grace_hours: Annotated[
-        float, typer.Option("--grace-hours", help="keep orphans younger than this")
+        float, typer.Option("--grace-hours", help="keep orphans younger than this", min=0, max=24 * 365)
     ] = 24.0,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="show what would be removed")] = False,
     source: SourceOpt = None,
@@ -449,12 +485,17 @@ def gc(
 @app.command()
 def prune(
     keep_last: Annotated[
-        int | None, typer.Option("--keep-last", help="keep the N newest [default: config]")
+        int | None,
+        typer.Option("--keep-last", help="keep the N newest [default: config]", min=1, max=100_000),
     ] = None,
-    daily: Annotated[int, typer.Option("--daily", help="keep the newest of each of the last N days")] = 0,
-    weekly: Annotated[int, typer.Option("--weekly", help="keep the newest of each of the last N weeks")] = 0,
+    daily: Annotated[
+        int, typer.Option("--daily", help="keep the newest of each of the last N days", min=0, max=36_500)
+    ] = 0,
+    weekly: Annotated[
+        int, typer.Option("--weekly", help="keep the newest of each of the last N weeks", min=0, max=5_200)
+    ] = 0,
     monthly: Annotated[
-        int, typer.Option("--monthly", help="keep the newest of each of the last N months")
+        int, typer.Option("--monthly", help="keep the newest of each of the last N months", min=0, max=1_200)
     ] = 0,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="show what would go")] = False,
     yes: YesOpt = False,
@@ -484,9 +525,12 @@ def prune(
 
 @app.command()
 def schedule(
-    every: Annotated[float, typer.Option("--every", help="seconds between backups")] = 6 * 3600,
+    every: Annotated[
+        float, typer.Option("--every", help="seconds between backups", min=0, max=31 * 24 * 3600)
+    ] = 6 * 3600,
     count: Annotated[
-        int, typer.Option("--count", help="stop after N backups (0 = run until interrupted)")
+        int,
+        typer.Option("--count", help="stop after N backups (0: until interrupted)", min=0, max=1_000_000),
     ] = 0,
     drill: Annotated[
         bool, typer.Option("--drill", help="also run a restore drill of each new backup")

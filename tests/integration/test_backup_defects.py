@@ -401,3 +401,43 @@ def test_a_missing_bucket_is_named_with_a_hint(
     assert "the S3 bucket 'redisops-nobody-made-this' does not exist" in err
     assert "lock" not in err.split("hint:")[0]  # not "the lock key does not exist"
     assert "hint: create it (aws s3 mb s3://redisops-nobody-made-this)" in err and "REDISOPS_S3_BUCKET" in err
+
+
+# --- item 20: arguments out of range are usage errors (exit 2), never "unexpected error" --------------------
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("gc", "--grace-hours", "-5"), "--grace-hours"),
+        (("prune", "--keep-last", "0"), "--keep-last"),
+        (("prune", "--daily", "-1"), "--daily"),
+        (("prune", "--weekly", "-1"), "--weekly"),
+        (("prune", "--monthly", "-1"), "--monthly"),
+        (("schedule", "--count", "-1"), "--count"),
+        (("schedule", "--every", "-60"), "--every"),
+        (("create", "--kind", "zip"), "--kind"),
+        (("describe", "not-an-id"), "not a backup id"),
+        (("verify", "2026-11-25"), "not a backup id"),
+        (("delete", "latest", "--yes"), "by its id"),
+        (("delete", "../etc", "--yes"), "not a backup id"),
+        (("list", "--source", "Bad_Name!"), "invalid backup source name"),
+    ],
+)
+def test_bad_arguments_exit_2(cli: Cli, args: tuple[str, ...], says: str) -> None:
+    r = cli(*args)
+    assert r.exit_code == 2, r.output
+    assert says in " ".join(r.output.split())
+    assert "unexpected error" not in r.output and "Traceback" not in r.output
+
+
+def test_the_library_raises_invalid_argument(s3_endpoint: S3Endpoint, s3_bucket: str) -> None:
+    from redisops.backup import RetentionRules
+
+    store = make_store(s3_endpoint, s3_bucket)
+    with pytest.raises(InvalidArgument, match="must not be negative"):
+        store.gc(T0, timedelta(hours=-5))
+    with pytest.raises(InvalidArgument, match="not a backup id"):
+        store.get("2026-11-25")
+    with pytest.raises(InvalidArgument, match="unknown backup kind"):
+        store.begin("zip", T0)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgument, match="keep_last must be at least 1"):
+        store.prune(RetentionRules(keep_last=0))

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from redisops.backup.layout import new_backup_id
 from redisops.backup.retention import BackupRef, RetentionRules, plan_retention
+from redisops.errors import InvalidArgument
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -59,9 +60,10 @@ def test_period_pick_prefers_verified() -> None:
 
 
 def test_rules_are_checked() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(InvalidArgument, match="keep_last must be at least 1") as e:
         RetentionRules(keep_last=0)
-    with pytest.raises(ValueError):
+    assert e.value.exit_code == 2
+    with pytest.raises(InvalidArgument):
         RetentionRules(keep_daily=-1)
     with pytest.raises(ValueError):
         plan_retention([ref(1), ref(1)], RetentionRules())
