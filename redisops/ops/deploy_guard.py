@@ -326,7 +326,7 @@ def backup_before_upgrade(
 ) -> Manifest:
     """Back up the running server (an RDB through a port-forward to its pod) before an upgrade.
 
-    The backup is streamed, verified and listed like ``redisops backup create``'s.
+    The backup is streamed, verified and listed like ``redisops backup create``'s, labelled ``safety``.
     """
     from redisops.ops.backup import create_rdb_backup
 
@@ -351,4 +351,5 @@ def backup_before_upgrade(
             f"({plan.target_image})",
             timeout=timeout,
             prefer_replica=False,
+            purpose="safety",  # taken to undo a change, like a restore's backup of what it replaces
         )

@@ -227,6 +227,7 @@ def test_upgrade_takes_a_backup_of_the_running_server_first(k: Kube, env: Any, s
     taken = store.get(res.backup_id)
     assert taken.redis_version == server_version() and taken.rdb_version == 10
     assert "before upgrading Redis" in taken.notes
+    assert taken.purpose == "safety"
     assert live_image(k) == "redis:7.2.4-alpine"
 
     # no store given: an upgrade is refused rather than done without its backup
