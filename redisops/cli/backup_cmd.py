@@ -238,7 +238,8 @@ def _manifest_table(items: list[Manifest], width: int, source: str = "") -> Tabl
         caption=None if wide else "ids start with the creation time (UTC)",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
-        padding=(0, 2, 0, 0),
+        padding=(0, 1, 0, 0),
+        show_edge=False,
         title_justify="left",
         caption_justify="left",
     )

@@ -6,6 +6,7 @@ an isolated environment (a config file pointing at the moto bucket, a private st
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -441,3 +442,53 @@ def test_the_library_raises_invalid_argument(s3_endpoint: S3Endpoint, s3_bucket:
         store.begin("zip", T0)  # type: ignore[arg-type]
     with pytest.raises(InvalidArgument, match="keep_last must be at least 1"):
         store.prune(RetentionRules(keep_last=0))
+
+
+# --- item 21: backup list renders at 80 columns without cutting anything ---------------------------------
+@pytest.mark.parametrize("width", [80, 120])
+def test_list_table_fits_without_cutting(width: int) -> None:
+    from rich.console import Console
+
+    from redisops.backup import DbCounts, Manifest, ObjectEntry, SourceInfo
+    from redisops.cli.backup_cmd import _manifest_table
+
+    def manifest(i: int, purpose: str, verified: bool) -> Manifest:
+        at = T0 - timedelta(hours=i)
+        return Manifest(
+            id=f"{at:%Y%m%dT%H%M%SZ}-3f9{i}",
+            created_at=at,
+            completed_at=at + timedelta(seconds=40),
+            source=SourceInfo("cache-eu.1"),
+            kind="aof" if i % 2 else "rdb",
+            objects=(ObjectEntry("dump.rdb", 1023 * 1024 * 1024 + 990_000, SHA, verified=verified),),
+            tool_version="0.1.0",
+            redis_version="7.0.15",
+            key_counts={0: DbCounts(123_456_789)},
+            purpose=purpose,
+        )
+
+    items = [manifest(0, "scheduled", True), manifest(1, "safety", False), manifest(2, "manual", True)]
+    out = Console(width=width, record=True, file=io.StringIO())
+    out.print(_manifest_table(items, width, "cache-eu.1"))
+    text = out.export_text()
+    assert "…" not in text
+    assert max(len(line) for line in text.splitlines()) <= width
+    rows = [line.split() for line in text.splitlines() if line.strip().startswith("2026")]
+    assert len(rows) == 3
+    for row, m in zip(rows, items, strict=True):
+        assert row[0] == m.id
+        assert {m.kind, "1023.9", "MiB", "123456789", "7.0.15", m.purpose} <= set(row)
+        assert ("yes" if m.verified else "no") in row
+        if width >= 100:
+            assert m.created_at.strftime("%Y-%m-%d") in row and m.created_at.strftime("%H:%M:%S") in row
+    if width < 100:
+        assert "ids start with the creation time (UTC)" in text
+
+
+def test_cli_list_at_80_columns_is_whole(cli: Cli, s3_endpoint: S3Endpoint, s3_bucket: str) -> None:
+    store = make_store(s3_endpoint, s3_bucket)
+    bid = put_backup(store, T0, "scheduled")
+    r = cli("list", columns=80)
+    assert r.exit_code == 0, r.output
+    assert "…" not in r.stdout and bid in r.stdout and "scheduled" in r.stdout
+    assert max(len(line) for line in r.stdout.splitlines()) <= 80
