@@ -162,12 +162,12 @@ def _restore_k8s(
     output: Output,
 ) -> None:
     """``restore --target k8s``: the restore (or undo) Job dance of :mod:`redisops.ops.restore_k8s`."""
-    from redisops.cli.k8s_cmd import _config, _kube
+    from redisops.cli.k8s_cmd import _kube, config_in_namespace
     from redisops.config import apply_env
     from redisops.k8s import DEFAULT_TOOL_IMAGE
     from redisops.ops.restore_k8s import restore_k8s, undo_restore_k8s
 
-    cfg = apply_env(_config(config, namespace), os.environ)
+    cfg = apply_env(config_in_namespace(config, namespace), os.environ)
     image = tool_image or DEFAULT_TOOL_IMAGE
     say = progress_printer(output)
     where = f"namespace {cfg.namespace}, Deployment {cfg.service_name}, PVC {cfg.service_name}-data"
@@ -253,7 +253,7 @@ def restore_data_dir(
             from redisops.restore import undo_restore
 
             undone = undo_restore(data_dir, datetime.now(UTC))
-            emit(output, undone, lambda: console.print(f"undone in {data_dir}: {undone}", markup=False))
+            emit(output, undone.to_dict(), lambda: _lines(undone.summary()))
             return
         if adopt:
             from redisops.ops.restore import target_settings
@@ -280,7 +280,7 @@ def restore_data_dir(
             progress=_progress(output),
             redis_conf=conf_text,
         )
-        emit(output, res, lambda: console.print(f"installed into {data_dir}: {res}", markup=False))
+        emit(output, res.to_dict(), lambda: _lines(res.summary()))
 
 
 def _read_redis_conf(path: Path | None) -> str | None:
@@ -324,10 +324,7 @@ def drill(
         emit(
             output,
             res.to_dict(),
-            lambda: console.print(
-                f"drill of {res.backup_id}: {'ok' if res.ok else 'FAILED'}; RTO {res.rto_seconds:.2f}s, "
-                f"RPO {res.rpo_seconds:.0f}s; keys {res.key_counts}"
-            ),
+            lambda: _lines(res.summary()),
         )
         if not res.ok:
             raise VerificationError(

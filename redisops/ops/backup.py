@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,11 +24,12 @@ from redisops.adapters.local import free_port, require_program, start_redis
 from redisops.adapters.redis_conn import RedisEndpoint, connect, raw_command
 from redisops.adapters.replication import ReplicationRdbStream
 from redisops.adapters.s3 import AwsCredentials, S3Adapter, S3Settings
-from redisops.backup import BackupPurpose, BackupStore, LockInfo, Manifest
+from redisops.backup import BackupPurpose, BackupStore, BackupWriter, LockInfo, Manifest
 from redisops.config import BackupTarget
 from redisops.errors import (
     AuthError,
     ConfigError,
+    Interrupted,
     NotFoundError,
     OperationTimeout,
     PlatformError,
@@ -39,6 +41,7 @@ from redisops.ops.inspect import fetch_info
 from redisops.ops.restore_local import wait_loaded
 from redisops.ops.sandbox import SandboxState
 from redisops.rdb import RdbStreamVerifier
+from redisops.restore.keycounts import compare_key_counts, counts_of
 
 if TYPE_CHECKING:
     from redisops.adapters.kube import Kube
@@ -195,8 +198,25 @@ def create_rdb_backup(
     ``prefer_replica`` an online, reachable replica of ``ep`` serves the stream (see
     :func:`pick_stream_source`). Nothing is listed unless every check passed and the manifest was
     written: a failure anywhere (connection drop, S3 error, bad trailer) aborts the upload and releases
-    the lock.
+    the lock. Ctrl-C (KeyboardInterrupt) does the same and raises
+    :class:`~redisops.errors.Interrupted` saying what was kept.
     """
+    writers: list[BackupWriter] = []
+    with _interruptible(writers):
+        return _rdb_backup(ep, store, writers, now, notes, timeout, prefer_replica, progress, purpose)
+
+
+def _rdb_backup(
+    ep: RedisEndpoint,
+    store: BackupStore,
+    writers: list[BackupWriter],
+    now: datetime | None,
+    notes: str,
+    timeout: float,
+    prefer_replica: bool,
+    progress: Progress | None,
+    purpose: BackupPurpose,
+) -> Manifest:
     say = progress or (lambda _p: None)
     started = now or datetime.now(UTC)
     info = fetch_info(ep)
@@ -208,6 +228,7 @@ def create_rdb_backup(
             notes = f"{notes}; streamed from replica {ep.address}".lstrip("; ")
     say(BackupProgress("connecting"))
     with store.begin("rdb", started) as writer:
+        writers.append(writer)
         received = [0]
 
         def on_stream(done: int, total: int | None) -> None:
@@ -290,12 +311,32 @@ def create_aof_backup(
 ) -> Manifest:
     """Copy the multi-part AOF directory consistently (Redis docs' procedure) into ``store``.
 
-    ``purpose`` labels the backup as for :func:`create_rdb_backup`.
+    ``purpose`` labels the backup as for :func:`create_rdb_backup`; Ctrl-C aborts the upload as there.
 
     Pauses automatic rewrites (``auto-aof-rewrite-percentage 0``), waits until no rewrite runs, copies
     every file the manifest names (base files are immutable; incr files are copied up to the size they
     had at that moment, a command boundary), and restores the setting, whatever happens.
     """
+    writers: list[BackupWriter] = []
+    with _interruptible(writers):
+        return _aof_backup(
+            ep, data_dir, store, writers, now, notes, wait_timeout, sleep, clock, progress, purpose
+        )
+
+
+def _aof_backup(
+    ep: RedisEndpoint,
+    data_dir: Path,
+    store: BackupStore,
+    writers: list[BackupWriter],
+    now: datetime | None,
+    notes: str,
+    wait_timeout: float,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+    progress: Progress | None,
+    purpose: BackupPurpose,
+) -> Manifest:
     say = progress or (lambda _p: None)
     started = now or datetime.now(UTC)
     client = connect(ep)
@@ -323,6 +364,7 @@ def create_aof_backup(
             sizes = {f: (appenddir / f).stat().st_size for f in files}
             info = parse_info(raw_command(client, "INFO", "everything"))
             with store.begin("aof", started) as writer:
+                writers.append(writer)
                 writer.write_bytes(f"aof/{manifest_name}", manifest_bytes)
                 done = 0
                 total = sum(sizes.values())
@@ -350,6 +392,34 @@ def create_aof_backup(
         client.close()
     say(BackupProgress("done"))
     return manifest
+
+
+@contextmanager
+def _interruptible(writers: list[BackupWriter]) -> Iterator[None]:
+    """Turn Ctrl-C into :class:`Interrupted` saying what was stored (the writer has aborted by then)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        writer = writers[-1] if writers else None
+        if writer is None:
+            raise Interrupted("interrupted before the backup started; nothing was stored") from None
+        if writer.state == "committed":
+            raise Interrupted(
+                f"interrupted after backup {writer.backup_id} was stored (it is complete)",
+                hint="see it with `redisops backup list`",
+                context={"backup_id": writer.backup_id},
+            ) from None
+        if writer.cleanup_error is not None:
+            raise Interrupted(
+                f"interrupted; nothing was stored, but the partial upload of {writer.backup_id} could not be "
+                f"removed ({writer.cleanup_error})",
+                hint="`redisops backup gc` removes it later; `redisops backup unlock` if the lock stayed",
+                context={"backup_id": writer.backup_id},
+            ) from None
+        raise Interrupted(
+            "interrupted; nothing was stored (the partial upload was aborted)",
+            context={"backup_id": writer.backup_id},
+        ) from None
 
 
 @dataclass
@@ -401,21 +471,22 @@ def verify_backup(
                     tail = (proc.stdout + proc.stderr).strip().splitlines()[-1:]
                     result.problems.append(f"redis-check-rdb rejected dump.rdb: {' '.join(tail)}")
             if deep and not result.problems:
-                result.loaded_key_counts = _load_and_count(tmp, load_timeout)
+                loaded = _load_and_count(tmp, load_timeout)
+                result.loaded_key_counts = {db: keys for db, (keys, _ttl) in loaded.items()}
                 result.checks.append("loaded into a scratch redis-server")
-                expected = {db: c.keys for db, c in (manifest.key_counts or {}).items()}
-                if manifest.key_counts is not None and result.loaded_key_counts != expected:
-                    result.problems.append(
-                        f"key counts after loading {result.loaded_key_counts} "
-                        f"differ from the manifest {expected}"
-                    )
+                if manifest.key_counts is not None:
+                    # the one rule of restore, drill and verify: keys whose TTL passed are not loaded
+                    problems, _expired = compare_key_counts(counts_of(manifest.key_counts), loaded)
+                    result.problems += [
+                        f"key counts after loading differ from the manifest: {p}" for p in problems
+                    ]
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     result.ok = not result.problems
     return result
 
 
-def _load_and_count(data_dir: Path, timeout: float) -> dict[int, int]:
+def _load_and_count(data_dir: Path, timeout: float) -> dict[int, tuple[int, int]]:
     require_program("redis-server")
     port = free_port()
     conf = (
@@ -425,6 +496,6 @@ def _load_and_count(data_dir: Path, timeout: float) -> dict[int, int]:
     proc = start_redis(conf, data_dir / "scratch", port=port, name="verify-scratch", timeout=timeout)
     try:
         info = wait_loaded(RedisEndpoint(port=port), timeout=timeout)
-        return {db: ks.keys for db, ks in info.keyspace.items()}
+        return {db: (ks.keys, ks.expires) for db, ks in info.keyspace.items() if ks.keys}
     finally:
         proc.stop(timeout=5)

@@ -38,6 +38,7 @@ from redisops.restore import (
     restore_aof_dir,
     restore_rdb,
 )
+from redisops.restore.keycounts import compare_key_counts, counts_of
 
 __all__ = [
     "DrillResult",
@@ -370,6 +371,18 @@ class DrillResult:
     key_counts: dict[int, int] = field(default_factory=dict)
     problem: str | None = None
 
+    def summary(self) -> list[str]:
+        """The drill as human lines."""
+        keys = ", ".join(f"db{db} {n}" for db, n in sorted(self.key_counts.items())) or "no keys"
+        lines = [
+            f"drill of backup {self.backup_id}: {'ok' if self.ok else 'FAILED'}; "
+            f"RTO {self.rto_seconds:.2f}s, RPO {self.rpo_seconds:.0f}s",
+            f"keys loaded: {keys}",
+        ]
+        if self.problem:
+            lines.append(f"problem: {self.problem}")
+        return lines
+
     def to_dict(self) -> dict[str, Any]:
         """JSON form (also the record kept in the store)."""
         return {
@@ -434,12 +447,11 @@ def run_drill(
         from redisops.ops.restore_local import wait_loaded
 
         info = wait_loaded(RedisEndpoint(port=port), timeout=load_timeout)
-        counts = {db: ks.keys for db, ks in info.keyspace.items()}
+        counts = {db: ks.keys for db, ks in info.keyspace.items() if ks.keys}
         if m.key_counts is not None:
-            want = {db: c.keys for db, c in m.key_counts.items()}
-            live = {db: counts.get(db, 0) for db in want}
-            if any(live[db] > want[db] or live[db] < want[db] - m.key_counts[db].expires for db in want):
-                problem = f"key counts after restore {counts} do not match the backup's {want}"
+            problems, _expired = compare_key_counts(counts_of(m.key_counts), counts_of(info.keyspace))
+            if problems:
+                problem = "the loaded server does not hold the backup's keys: " + "; ".join(problems)
     except RedisOpsError as e:
         problem = e.one_line()
     finally:

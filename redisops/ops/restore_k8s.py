@@ -56,8 +56,9 @@ from redisops.k8s.manifests import LAST_RESTORE_ANNOTATION, render_undo_job
 from redisops.ops.backup import create_rdb_backup
 from redisops.ops.deploy import VerifyCheck, verify_deployment
 from redisops.ops.restore import expected_from_manifest, resolve_backup
-from redisops.ops.restore_local import compare_key_counts, wait_loaded
+from redisops.ops.restore_local import wait_loaded
 from redisops.restore import memory_fit
+from redisops.restore.keycounts import compare_key_counts, counts_of
 
 if TYPE_CHECKING:
     from redisops.adapters.kube import Kube
@@ -488,7 +489,7 @@ def restore_k8s(
     t = _Target(t.namespace, t.deployment, t.pvc, t.selector, back_to)
     job = render_restore_job(cfg, m.id, tool_image)
     job_name = str(job["metadata"]["name"])
-    want = {db: (c.keys, c.expires) for db, c in (m.key_counts or {}).items() if c.keys}
+    want = counts_of(m.key_counts or {})
     out = K8sRestoreResult(
         m.id, t.namespace, t.deployment, t.pvc, job_name, dry_run, previous_replicas=back_to
     )

@@ -11,9 +11,8 @@ adds what only makes sense where the server process is at hand:
    leaves the data dir unchanged, so the server is started again on its previous data and the error
    is re-raised.
 3. ``start()``, then poll ``INFO`` until ``loading:0``; check ``aof_enabled`` matches the target's
-   ``appendonly``; compare per-db key counts with the backup's: ``keys - expires`` (keys without a TTL)
-   must be equal and ``keys`` no larger, since keys with a TTL may have expired between backup and
-   load and Redis drops expired keys while loading.
+   ``appendonly``; compare per-db key counts with the backup's by the one rule of
+   :mod:`redisops.restore.keycounts` (keys with a TTL may expire between backup and load).
 
 A failure after the install leaves everything in place (the restored files, the undo folder) and says
 how to go back: stop the server, :func:`undo_local` (or :func:`redisops.restore.undo_restore`), start.
@@ -42,6 +41,7 @@ from redisops.restore import (
     restore_rdb,
     undo_restore,
 )
+from redisops.restore.keycounts import compare_key_counts, counts_of
 
 __all__ = [
     "LocalRestoreResult",
@@ -142,27 +142,6 @@ def wait_loaded(endpoint: RedisEndpoint, *, timeout: float = 300.0, interval: fl
         time.sleep(interval)
 
 
-def compare_key_counts(
-    want: Mapping[int, tuple[int, int]], live: Mapping[int, tuple[int, int]]
-) -> tuple[list[str], int]:
-    """(problems, keys expired meanwhile) of a restored server's per-db ``(keys, expires)`` against
-    the backup's: ``keys - expires`` must be equal and ``keys`` no larger (keys with a TTL may expire
-    between the backup and the load). Used by the local and the Kubernetes restore."""
-    problems: list[str] = []
-    expired = 0
-    for db in sorted(set(want) | set(live)):
-        w_keys, w_exp = want.get(db, (0, 0))
-        l_keys, l_exp = live.get(db, (0, 0))
-        if l_keys - l_exp != w_keys - w_exp or l_keys > w_keys:
-            problems.append(
-                f"db{db}: {l_keys} keys ({l_exp} with TTL) loaded, "
-                f"the backup holds {w_keys} ({w_exp} with TTL)"
-            )
-        else:
-            expired += w_keys - l_keys
-    return problems, expired
-
-
 def _counts(info: Info) -> dict[int, tuple[int, int]]:
     return {db: (k.keys, k.expires) for db, k in info.keyspace.items() if k.keys}
 
@@ -252,8 +231,7 @@ def restore_local(
     if expected.key_counts is None:
         notes.append("the backup recorded no key counts: only loading and aof_enabled were checked")
     else:
-        want = {db: (c.keys, c.expires) for db, c in expected.key_counts.items() if c.keys}
-        count_problems, expired = compare_key_counts(want, live)
+        count_problems, expired = compare_key_counts(counts_of(expected.key_counts), live)
         problems += count_problems
         if expired:
             notes.append(f"{expired} keys with a TTL expired between the backup and the load")

@@ -34,7 +34,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from redisops.errors import ConflictError, NotFoundError, PlatformError, RedisOpsError, VerificationError
 from redisops.rdb import RdbVerification
@@ -107,6 +107,33 @@ class RestoreResult:
     stage_seconds: float
     install_seconds: float
     plan: RestorePlan
+
+    def summary(self) -> list[str]:
+        """What the restore did, as a few human lines."""
+        files = ", ".join(f"{f.path} ({f.size} bytes)" for f in self.installed)
+        return [
+            f"installed backup {self.backup_id} into {self.data_dir} as {self.form} form: {files}",
+            f"timings: download + verify {self.stage_seconds:.2f}s, install {self.install_seconds:.2f}s",
+            f"the previous files ({', '.join(self.moved_aside) or 'none'}) are in {self.undo_dir}; "
+            "undo with: redisops restore-data-dir --undo",
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (what was done; the plan's internals are left out)."""
+        return {
+            "operation_id": self.operation_id,
+            "backup_id": self.backup_id,
+            "form": self.form,
+            "data_dir": str(self.data_dir),
+            "undo_dir": str(self.undo_dir),
+            "record_path": str(self.record_path),
+            "installed": [f.to_dict() for f in self.installed],
+            "moved_aside": list(self.moved_aside),
+            "bytes_staged": self.bytes_staged,
+            "stage_seconds": round(self.stage_seconds, 3),
+            "install_seconds": round(self.install_seconds, 3),
+            "warnings": list(self.plan.warnings),
+        }
 
 
 def plan_restore_in(

@@ -42,6 +42,27 @@ class UndoResult:
     put_back: tuple[str, ...]
     moved_aside: tuple[str, ...]
 
+    def summary(self) -> list[str]:
+        """What the undo did, as human lines."""
+        return [
+            f"undid operation {self.undone_operation_id} in {self.data_dir}: put back "
+            f"{', '.join(self.put_back) or 'nothing'}",
+            f"the replaced entries ({', '.join(self.moved_aside) or 'none'}) are in {self.undo_dir}; "
+            "undo again to go back to them",
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "operation_id": self.operation_id,
+            "undid": self.undone_operation_id,
+            "data_dir": str(self.data_dir),
+            "undo_dir": str(self.undo_dir),
+            "record_path": str(self.record_path),
+            "put_back": list(self.put_back),
+            "moved_aside": list(self.moved_aside),
+        }
+
 
 @dataclass(frozen=True)
 class UndoPlan:

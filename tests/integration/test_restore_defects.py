@@ -181,3 +181,116 @@ def test_restore_prints_a_summary_of_the_run_itself(
     undone = cli("restore", "undo", "--yes").stdout
     assert "LocalUndoResult" not in undone and "UndoResult(" not in undone
     assert "undid restore" in undone and "db0 " in undone
+
+
+# --- item 11: one key-count rule for verify --deep, the drill and the restore ------------------------------
+
+
+def _ttl_backup(server: Any, store: Any) -> Any:
+    """A backup of 30 keys without a TTL (db0) and 20 keys whose 300 ms TTL passes right after (db0, db1)."""
+    c = server.client()
+    try:
+        for i in range(30):
+            c.set(f"keep:{i}", "v")
+        for db in (0, 1):
+            c.execute_command("SELECT", db)
+            for i in range(10):
+                c.set(f"ttl:{i}", "v", px=300)
+    finally:
+        c.close()
+    m = create_rdb_backup(server.endpoint, store)
+    assert {db: (k.keys, k.expires) for db, k in m.key_counts.items()} == {0: (40, 10), 1: (10, 10)}
+    _wait_expired(server)
+    return m
+
+
+def _wait_expired(server: Any) -> None:
+    import time
+
+    c = server.client()
+    try:
+        for _ in range(200):
+            c.execute_command("SELECT", 1)
+            if all(c.pttl(f"ttl:{i}") < 0 for i in range(10)):  # -2: gone
+                return
+            time.sleep(0.05)
+    finally:
+        c.close()
+    raise AssertionError("the TTLs did not pass")
+
+
+def test_expired_ttl_keys_pass_verify_drill_and_restore(redis_server: Any, sandbox: SandboxState) -> None:
+    from redisops.ops.backup import verify_backup
+    from redisops.ops.restore import run_drill
+
+    store = _store(sandbox)
+    m = _ttl_backup(redis_server, store)
+
+    verified = verify_backup(store, m.id, deep=True)
+    assert verified.ok, verified.problems
+    assert verified.loaded_key_counts == {0: 30}
+    drill = run_drill(store, m.id)
+    assert drill.ok, drill.problem
+    res = restore_sandbox(sandbox, DeploymentConfig(), store, m.id, confirmed=True)
+    assert res.result is not None and res.result.key_counts == {0: (30, 0)}
+    assert res.result.expired_meanwhile == 20
+
+
+def test_missing_keys_without_ttl_fail_verify_drill_and_restore(
+    redis_factory: Any, sandbox: SandboxState
+) -> None:
+    """A backup whose manifest records two keys (without TTL) more than its RDB holds fails all three."""
+    from datetime import UTC, datetime
+
+    from redisops.errors import VerificationError
+    from redisops.ops.backup import verify_backup
+    from redisops.ops.restore import run_drill
+    from redisops.rdb import RdbStreamVerifier
+
+    server = redis_factory(name="short")
+    c = server.client()
+    try:
+        for i in range(10):
+            c.set(f"k:{i}", "v")
+        c.save()
+    finally:
+        c.close()
+    rdb = (server.data_dir / "dump.rdb").read_bytes()
+    store = _store(sandbox)
+    with store.begin("rdb", datetime.now(UTC)) as w:
+        w.write_object("dump.rdb", [rdb], verifier=RdbStreamVerifier(sha256=False))
+        m = w.commit(key_counts={0: {"keys": 12, "expires": 0}}, rdb_version=int(rdb[5:9]))
+
+    verified = verify_backup(store, m.id, deep=True)
+    assert not verified.ok and any("db0: 10 keys" in p for p in verified.problems), verified.problems
+    drill = run_drill(store, m.id)
+    assert not drill.ok and drill.problem is not None and "db0: 10 keys" in drill.problem
+    with pytest.raises(VerificationError, match="db0: 10 keys"):
+        restore_sandbox(sandbox, DeploymentConfig(), store, m.id, confirmed=True)
+
+
+def test_restore_data_dir_and_drill_print_summaries_not_reprs(
+    redis_server: Any, sandbox: SandboxState, cli: Cli, tmp_path: Path
+) -> None:
+    populate(redis_server.endpoint, SMALL, seed=8)
+    m = create_rdb_backup(redis_server.endpoint, _store(sandbox))
+    pvc = tmp_path / "pvc"
+    pvc.mkdir()
+    cli.env.update(  # what the in-cluster Job gets: the store from REDISOPS_S3_* (here: the sandbox's)
+        REDISOPS_S3_BUCKET=sandbox.bucket,
+        REDISOPS_S3_ENDPOINT_URL=sandbox.s3_url,
+        REDISOPS_S3_FORCE_PATH_STYLE="true",
+        AWS_ACCESS_KEY_ID="sandbox",
+        AWS_SECRET_ACCESS_KEY="sandbox",
+    )
+    (pvc / "dump.rdb").write_bytes(b"old")
+    out = cli("restore-data-dir", "--backup", m.id, "--data-dir", str(pvc), "-o", "text").stdout
+    assert "RestoreResult" not in out and "RestorePlan" not in out and "mappingproxy" not in out
+    assert f"installed backup {m.id}" in out and ".redisops-undo/" in out
+    doc = cli.json("restore-data-dir", "--backup", m.id, "--data-dir", str(tmp_path / "pvc"))
+    assert doc["backup_id"] == m.id and "plan" not in doc and doc["moved_aside"] == ["appendonlydir"]
+    undone = cli("restore-data-dir", "--undo", "--data-dir", str(pvc), "-o", "text").stdout
+    assert "UndoResult" not in undone and "undid operation" in undone
+
+    drill = cli("backup", "drill", m.id).stdout
+    assert "{" not in drill and f"drill of backup {m.id}: ok" in drill and "db0 40, db2 40" in drill
