@@ -18,6 +18,12 @@ the caller can verify and upload it while it arrives::
             upload.write(chunk)
     result = verifier.finish()
 
+With diskless sync (the default since 7.0) Redis waits ``repl-diskless-sync-delay`` seconds (default 5)
+for more replicas before it forks, unless ``repl-diskless-sync-max-replicas`` of them are already
+waiting: even a tiny dataset then takes seconds. The stream reads those settings (``CONFIG GET``, when
+allowed) before ``SYNC`` and, when the payload does not start at once, reports the wait through
+``on_phase`` (and the ``redisops.adapters.replication`` logger) so nobody stares at a silent backup.
+
 SYNC and REPLCONF need the ``@admin`` ACL category. Every socket, TLS and protocol failure is
 translated into :mod:`redisops.errors`; passwords never appear in messages, contexts or reprs.
 """
@@ -25,6 +31,8 @@ translated into :mod:`redisops.errors`; passwords never appear in messages, cont
 from __future__ import annotations
 
 import contextlib
+import logging
+import select
 import socket
 import ssl as _ssl
 from collections.abc import Callable, Iterator
@@ -48,6 +56,13 @@ _MAX_LINE = 64 * 1024
 
 ProgressCallback = Callable[[int, int | None], None]
 """Called after each chunk with (bytes received so far, total size or None when unknown)."""
+PhaseCallback = Callable[[str], None]
+"""Called with a sentence when the stream enters a phase worth telling (waiting for the server)."""
+
+log = logging.getLogger(__name__)
+
+#: how long the payload may take to start before the wait is reported
+_QUIET_START = 0.05
 
 _SCAN_HINT = (
     "replication-based backup is not possible on this endpoint (SYNC is disabled or renamed, "
@@ -72,11 +87,17 @@ class ReplicationRdbStream:
             sends one per second while it forks); also the connect timeout.
         chunk_size: the largest chunk yielded.
         on_progress: called after each chunk with (bytes so far, total or None).
+        on_phase: called once with a sentence when, after SYNC was accepted, the payload does not start
+            at once: Redis is waiting for ``repl-diskless-sync-delay`` (or writing the snapshot to disk).
 
     Attributes:
         framing: ``"length"`` or ``"eof"`` once the payload header has arrived.
         expected_size: the payload size with length framing, else None.
         bytes_received: payload bytes yielded so far.
+        sync_config: the server's ``repl-diskless-sync*`` settings (None when CONFIG is not allowed).
+        wait_message: the sentence reported through ``on_phase``, once it was.
+        keepalives: the keep-alive newlines received before the payload (Redis sends one a second
+            while it waits for the delay and while a disk-based snapshot is written).
     """
 
     def __init__(
@@ -90,6 +111,7 @@ class ReplicationRdbStream:
         timeout: float = 60.0,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         on_progress: ProgressCallback | None = None,
+        on_phase: PhaseCallback | None = None,
     ) -> None:
         if chunk_size < EOF_MARK_SIZE + 1:
             raise ValueError(f"chunk_size must be more than {EOF_MARK_SIZE}")
@@ -101,6 +123,10 @@ class ReplicationRdbStream:
         self.timeout = timeout
         self.chunk_size = chunk_size
         self._on_progress = on_progress
+        self._on_phase = on_phase
+        self.sync_config: dict[str, str] | None = None
+        self.wait_message: str | None = None
+        self.keepalives = 0
         self._sock: socket.socket | None = None
         self._buf = bytearray()  # bytes read from the socket and not consumed yet
         self.framing: Literal["length", "eof"] | None = None
@@ -261,8 +287,65 @@ class ReplicationRdbStream:
         self._expect_ok("REPLCONF capa eof")
         self._send_command("REPLCONF", "rdb-only", "1")
         self._expect_ok("REPLCONF rdb-only")
+        self.sync_config = self._read_sync_config()
         self._send_command("SYNC")
         self._read_payload_header()
+
+    def _read_sync_config(self) -> dict[str, str] | None:
+        """``CONFIG GET repl-diskless-sync*`` as a dict; None when CONFIG is refused or renamed away."""
+        self._send_command("CONFIG", "GET", "repl-diskless-sync*")
+        during = "waiting for the reply to CONFIG GET"
+        head = self._read_line(during)
+        if head.startswith(b"-"):
+            return None  # NOPERM, or CONFIG renamed away (managed services): the wait is not known
+        if not head.startswith(b"*") or not head[1:].isdigit():
+            raise ParseError(
+                f"unexpected reply to CONFIG GET from {self._where}: {_printable(head)}", context=self._ctx()
+            )
+        words = []
+        for _ in range(int(head[1:])):
+            size = self._read_line(during)
+            if not size.startswith(b"$"):
+                raise ParseError(
+                    f"unexpected reply to CONFIG GET from {self._where}: {_printable(size)}",
+                    context=self._ctx(),
+                )
+            words.append(self._read_line(during).decode("utf-8", "replace"))
+        return dict(zip(words[::2], words[1::2], strict=False))
+
+    def _describe_wait(self) -> str | None:
+        """The sentence for a payload that does not start at once; None when no wait is expected."""
+        cfg = self.sync_config
+        if cfg is None or "repl-diskless-sync" not in cfg:
+            return "waiting for Redis to start the stream (up to the server's repl-diskless-sync-delay)"
+        if cfg["repl-diskless-sync"] != "yes":
+            return "waiting for Redis to write the snapshot to disk (repl-diskless-sync no)"
+        delay = cfg.get("repl-diskless-sync-delay", "")
+        if delay == "0" or cfg.get("repl-diskless-sync-max-replicas") == "1":
+            return None  # the transfer starts at once
+        limit = f"up to {delay}s" if delay.isdigit() else "up to the server's delay"
+        return f"waiting for Redis to start the stream (repl-diskless-sync-delay, {limit})"
+
+    def _note_wait(self) -> None:
+        if self.wait_message is not None:
+            return
+        message = self._describe_wait()
+        if message is None:
+            return
+        self.wait_message = message
+        log.info("%s: %s", self._where, message)
+        if self._on_phase is not None:
+            self._on_phase(message)
+
+    def _readable(self, timeout: float) -> bool:
+        assert self._sock is not None
+        if isinstance(self._sock, _ssl.SSLSocket) and self._sock.pending():
+            return True
+        try:
+            ready, _, _ = select.select([self._sock], [], [], timeout)
+        except (OSError, ValueError):
+            return True  # let the read report it
+        return bool(ready)
 
     def _expect_ok(self, command: str) -> None:
         line = self._read_line(f"waiting for the reply to {command}")
@@ -276,10 +359,18 @@ class ReplicationRdbStream:
 
     def _read_payload_header(self) -> None:
         during = "waiting for the snapshot (SYNC)"
+        quiet_checked = False
         while True:
-            while self._buf[:1] == b"\n":  # keep-alives while the server forks / writes
-                del self._buf[:1]
+            if self._buf[:1] == b"\n":  # keep-alives while the server waits, forks or writes
+                while self._buf[:1] == b"\n":
+                    del self._buf[:1]
+                    self.keepalives += 1
+                self._note_wait()
             if not self._buf:
+                if not quiet_checked:
+                    quiet_checked = True
+                    if not self._readable(_QUIET_START):
+                        self._note_wait()
                 data = self._recv(4096, during)
                 if not data:
                     raise ConnectionFailed(
@@ -457,6 +548,7 @@ def stream_rdb(
     timeout: float = 60.0,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     on_progress: ProgressCallback | None = None,
+    on_phase: PhaseCallback | None = None,
 ) -> Iterator[bytes]:
     """Yield the RDB snapshot of a live server in chunks (see :class:`ReplicationRdbStream`).
 
@@ -479,6 +571,7 @@ def stream_rdb(
         timeout=timeout,
         chunk_size=chunk_size,
         on_progress=on_progress,
+        on_phase=on_phase,
     )
     with stream:
         yield from stream

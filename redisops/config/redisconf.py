@@ -47,6 +47,10 @@ def render_redis_conf(cfg: DeploymentConfig, overrides: Mapping[str, str] | None
         ("appenddirname", f'"{r.appenddirname}"'),
         ("appendfilename", f'"{r.appendfilename}"'),
         ("aof-use-rdb-preamble", "yes"),
+        # a streamed backup is a replica that asks for an rdb-only transfer; with the default 0 Redis
+        # waits repl-diskless-sync-delay (5 s) for more replicas first. 1: the transfer starts as soon
+        # as one replica waits (Redis 7.0+; trade-off in docs/config.md)
+        ("repl-diskless-sync-max-replicas", "1"),
         ("slowlog-log-slower-than", str(r.slowlog_log_slower_than)),
         ("slowlog-max-len", str(r.slowlog_max_len)),
         ("latency-monitor-threshold", str(r.latency_monitor_threshold)),

@@ -277,3 +277,47 @@ def test_stream_over_tls(redis_server: Callable[..., Server], tmp_path: Path) ->
     with pytest.raises(ConnectionFailed, match="TLS") as info:
         list(stream_rdb("127.0.0.1", tls_port, ssl=True, timeout=5))
     assert not info.value.retryable
+
+
+def test_the_wait_for_the_diskless_sync_delay_is_reported(redis_server: Callable[..., Server]) -> None:
+    # delay 2, not 1: Redis counts the delay in whole seconds of its clock, so a SYNC sent just before
+    # a second boundary waits ~0 s with delay 1; with 2 the payload never starts within the 50 ms
+    # after which the stream reports the wait
+    server = redis_server(config_lines=("repl-diskless-sync yes", "repl-diskless-sync-delay 2"))
+    expected = load_dataset(server.client())
+    phases: list[str] = []
+    stream = ReplicationRdbStream("127.0.0.1", server.port, on_phase=phases.append)
+    with stream:
+        result = verify_rdb_chunks(stream)
+    assert phases == ["waiting for Redis to start the stream (repl-diskless-sync-delay, up to 2s)"]
+    assert stream.wait_message == phases[0]
+    assert stream.sync_config is not None and stream.sync_config["repl-diskless-sync-delay"] == "2"
+    assert_counts(result, expected)
+
+
+def test_without_config_permission_the_wait_names_the_servers_delay(
+    redis_server: Callable[..., Server],
+) -> None:
+    server = redis_server(config_lines=("repl-diskless-sync-delay 2",), password=SECRET)
+    admin = server.client(password=SECRET)
+    admin.execute_command("ACL", "SETUSER", "backup", "on", f">{SECRET}", "~*", "+@all", "-config")
+    phases: list[str] = []
+    chunks = stream_rdb("127.0.0.1", server.port, username="backup", password=SECRET, on_phase=phases.append)
+    verify_rdb_chunks(chunks)
+    assert phases == ["waiting for Redis to start the stream (up to the server's repl-diskless-sync-delay)"]
+
+
+def test_max_replicas_1_starts_the_stream_without_the_delay(redis_server: Callable[..., Server]) -> None:
+    # the default delay (5 s) with repl-diskless-sync-max-replicas 1, as our redis.conf renders it
+    server = redis_server(config_lines=("repl-diskless-sync yes", "repl-diskless-sync-max-replicas 1"))
+    expected = load_dataset(server.client())
+    phases: list[str] = []
+    stream = ReplicationRdbStream("127.0.0.1", server.port, on_phase=phases.append)
+    with stream:
+        result = verify_rdb_chunks(stream)
+    assert phases == []
+    # Redis sends a keep-alive a second while it waits: waiting out the delay would bring 4 or 5;
+    # a transfer that starts at once gets none (one at most, if its once-a-second tick fell in between)
+    assert stream.keepalives <= 1
+    assert stream.sync_config is not None and stream.sync_config["repl-diskless-sync-delay"] == "5"
+    assert_counts(result, expected)

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from redisops.adapters.local import PID_FILE, pid_alive, read_pid_file
+from redisops.adapters.redis_conn import connect
 from redisops.config import DeploymentConfig
 from redisops.ops.backup import create_rdb_backup, store_for
 from redisops.ops.sandbox import load_state, sandbox_down, sandbox_up
@@ -185,6 +186,14 @@ def test_backups_survive_down_and_up(tmp_path, sandbox_dir):
     assert run("sandbox", "up", env=env, cwd=cwd).returncode == 0
     state = load_state(sandbox_dir)
     assert state is not None
+    # the target runs our rendered redis.conf, with the directive that starts a backup stream at once
+    client = connect(state.target, decode_responses=True)
+    try:
+        assert client.config_get("repl-diskless-sync-max-replicas") == {
+            "repl-diskless-sync-max-replicas": "1"
+        }
+    finally:
+        client.close()
     m = create_rdb_backup(state.target, store_for(cfg.backup, sandbox=state))
 
     down = run("sandbox", "down", "-o", "json", env=env, cwd=cwd)
