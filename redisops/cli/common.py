@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
-import datetime
 import enum
 import json
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,6 +16,7 @@ from rich.text import Text
 from typer.exceptions import TyperException
 
 from redisops.errors import AbortedError, Interrupted, RedisOpsError
+from redisops.events import jsonable
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -52,27 +51,8 @@ state = _State()
 
 
 def to_jsonable(obj: Any) -> Any:
-    """Dataclasses, pydantic models, paths and enums to plain JSON values."""
-    if hasattr(obj, "model_dump"):
-        return obj.model_dump(mode="json")
-    if hasattr(obj, "to_dict") and callable(obj.to_dict):
-        return to_jsonable(obj.to_dict())
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        # field by field: dataclasses.asdict deep-copies, which fails on mapping proxies
-        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, Mapping):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple | set):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, bytes):
-        return obj.decode("utf-8", "backslashreplace")
-    if isinstance(obj, Path | enum.Enum):
-        return str(obj.value if isinstance(obj, enum.Enum) else obj)
-    if isinstance(obj, datetime.datetime | datetime.date):
-        return obj.isoformat().replace("+00:00", "Z")
-    if isinstance(obj, datetime.timedelta):
-        return obj.total_seconds()
-    return obj
+    """Dataclasses, pydantic models, paths and enums to plain JSON values (the library's one rule)."""
+    return jsonable(obj)
 
 
 def emit(output: Output, data: Any, text: Callable[[], None]) -> None:

@@ -19,12 +19,13 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from redisops.adapters.redis_conn import RedisEndpoint, connect, raw_command, redis_errors
+from redisops.adapters.redis_conn import connect, raw_command, redis_errors
 from redisops.config.model import DeploymentConfig
 from redisops.errors import InvalidArgument, ParseError, PlanBlocked, RedisOpsError
 from redisops.inspect import parse_info
 from redisops.lint import Finding, lint_config
 from redisops.lint.rules import RULES
+from redisops.ops.pod_redis import pod_endpoint
 from redisops.rdb.versions import max_rdb_version_for
 
 if TYPE_CHECKING:
@@ -187,15 +188,7 @@ def _running_version(
         return None, "no Redis pod is ready"
     pod = str(ready[0])
     try:
-        with kube.port_forward(cfg.namespace, pod, cfg.port) as (host, port):
-            ep = RedisEndpoint(
-                host=host,
-                port=port,
-                username=cfg.auth.username,
-                password=password,
-                connect_timeout=5.0,
-                socket_timeout=10.0,
-            )
+        with pod_endpoint(kube, cfg, pod, password) as ep:
             client = connect(ep, check=False)
             try:
                 with redis_errors(ep):
@@ -335,15 +328,7 @@ def backup_before_upgrade(
         raise InvalidArgument("no running Redis pod to back up before the upgrade")
     say = progress or (lambda _m: None)
     say(f"backing up pod {pod} (Redis {plan.data.redis_version}) before upgrading to {plan.target_version}")
-    with kube.port_forward(cfg.namespace, pod, cfg.port) as (host, port):
-        ep = RedisEndpoint(
-            host=host,
-            port=port,
-            username=cfg.auth.username,
-            password=password,
-            connect_timeout=5.0,
-            socket_timeout=30.0,
-        )
+    with pod_endpoint(kube, cfg, pod, password, socket_timeout=30.0) as ep:
         return create_rdb_backup(
             ep,
             store,

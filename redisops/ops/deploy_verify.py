@@ -11,10 +11,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from redisops.adapters.redis_conn import RedisEndpoint, connect, raw_command, read_password, redis_errors
+from redisops.adapters.redis_conn import connect, raw_command, read_password, redis_errors
 from redisops.config.model import DeploymentConfig
 from redisops.errors import RedisOpsError
 from redisops.inspect import parse_info
+from redisops.ops.pod_redis import pod_endpoint
 
 if TYPE_CHECKING:
     from redisops.adapters.kube import Kube
@@ -110,15 +111,7 @@ def _redis_checks(
     expected: Mapping[str, str],
     password: str | None,
 ) -> list[VerifyCheck]:
-    with kube.port_forward(cfg.namespace, pod, cfg.port) as (host, port):
-        ep = RedisEndpoint(
-            host=host,
-            port=port,
-            username=cfg.auth.username,
-            password=password,
-            connect_timeout=5.0,
-            socket_timeout=10.0,
-        )
+    with pod_endpoint(kube, cfg, pod, password) as ep:
         client = connect(ep, check=False)
         try:
             with redis_errors(ep):
