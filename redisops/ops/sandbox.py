@@ -542,12 +542,23 @@ def sandbox_down(
 
 
 def _export(state: SandboxState, d: Path) -> StoreSnapshot:
+    hint = (
+        "nothing was stopped; run `redisops sandbox down` again, or stop anyway and lose the "
+        "backups taken since the last export with `redisops sandbox down --discard-backups`"
+    )
     try:
         return export_bucket(sandbox_s3(state.s3_url, state.bucket), d)
     except RedisOpsError as e:
-        raise StorageError(
-            f"could not export the sandbox's backup store before stopping it: {e.message}",
-            hint="nothing was stopped; run `redisops sandbox down` again, or stop anyway and lose the "
-            "backups taken since the last export with `redisops sandbox down --discard-backups`",
-            context={"state_dir": str(d)},
-        ) from e
+        why = e.message
+    except OSError as e:
+        why = f"cannot write into {d}: {e.strerror or e}"
+    except KeyboardInterrupt:
+        raise Interrupted(
+            "sandbox down interrupted while exporting the backup store; nothing was stopped and the "
+            "previous export is kept"
+        ) from None
+    raise StorageError(
+        f"could not export the sandbox's backup store before stopping it: {why}",
+        hint=hint,
+        context={"state_dir": str(d)},
+    )

@@ -130,8 +130,8 @@ def read_export(state_dir: Path) -> StoreSnapshot | None:
 def export_bucket(s3: S3Adapter, state_dir: Path) -> StoreSnapshot:
     """Write every object of ``s3``'s bucket into ``state_dir/s3-export`` (atomically replacing the old one).
 
-    Raises the adapter's errors (ConnectionFailed, StorageError, ...) when the endpoint fails; the
-    previous export is then left as it was.
+    Raises the adapter's errors (ConnectionFailed, StorageError, ...) when the endpoint fails, OSError
+    when the state dir cannot be written; the previous export is then left as it was.
     """
     tmp = state_dir / (EXPORT_DIR + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -165,17 +165,20 @@ def _download(s3: S3Adapter, key: str, dest: Path) -> dict[str, Any]:
     sha, size = hashlib.sha256(), 0
     body = resp["Body"]
     try:
-        with open(dest, "wb") as f:
-            for chunk in body.iter_chunks(_CHUNK):
+        chunks = body.iter_chunks(_CHUNK)
+        with open(dest, "wb") as f:  # a local write error stays an OSError (the caller names the dir)
+            while True:
+                try:
+                    chunk = next(chunks, None)
+                except Exception as e:
+                    raise translate_error(e, op="GetObject", bucket=s3.bucket, key=key) from e
+                if chunk is None:
+                    break
                 sha.update(chunk)
                 size += len(chunk)
                 f.write(chunk)
             f.flush()
             os.fsync(f.fileno())
-    except OSError:
-        raise
-    except Exception as e:
-        raise translate_error(e, op="GetObject", bucket=s3.bucket, key=key) from e
     finally:
         body.close()
     return {
@@ -210,8 +213,6 @@ def import_bucket(s3: S3Adapter, state_dir: Path) -> StoreSnapshot | None:
         try:
             with open(path, "rb") as f:
                 s3.client.upload_fileobj(f, s3.bucket, obj["key"], ExtraArgs=extra)
-        except OSError:
-            raise
         except Exception as e:
             raise translate_error(e, op="PutObject", bucket=s3.bucket, key=obj["key"]) from e
         imported += 1

@@ -295,3 +295,23 @@ def test_the_export_is_atomic(tmp_path):
         }
     finally:
         sandbox_down(state_dir, discard_backups=True)
+
+
+def test_down_stops_nothing_when_the_export_fails_unless_told_to_discard(tmp_path, sandbox_dir):
+    env = env_for(sandbox_dir)
+    cwd = tmp_path / "cwd"
+    assert run("sandbox", "up", env=env, cwd=cwd).returncode == 0
+    (sandbox_dir / (EXPORT_DIR + ".tmp")).write_text("a file where the export's temp dir goes")
+    down = run("sandbox", "down", env=env, cwd=cwd)
+    assert down.returncode == 14, down.stderr  # StorageError
+    assert "could not export" in down.stderr and "--discard-backups" in down.stderr
+    status = run("sandbox", "status", "-o", "json", env=env, cwd=cwd)
+    assert status.returncode == 0 and {
+        s["status"] for s in json.loads(status.stdout)["services"].values()
+    } == {"running"}
+    forced = run("sandbox", "down", "--discard-backups", "-o", "json", env=env, cwd=cwd)
+    assert forced.returncode == 0, forced.stderr
+    report = json.loads(forced.stdout)
+    assert sorted(report["stopped"]) == ["s3", "source", "target"] and report["export"] is None
+    assert any("not exported" in n for n in report["notes"])
+    assert wait_gone(tmp_path) == []
