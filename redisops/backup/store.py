@@ -512,21 +512,26 @@ class BackupStore:
         for chunk in self.s3.iter_chunks(key, chunk_size=chunk_size, read_ahead=_READ_AHEAD):
             size += len(chunk)
             if size > entry.size:
-                raise self._mismatch(backup_id, entry, f"longer than the {entry.size} bytes recorded")
+                raise self._mismatch(
+                    backup_id, entry, f"the stored object is longer than the {entry.size} bytes recorded"
+                )
             if sha is not None:
                 sha.update(chunk)
             yield chunk
+        # a connection cut raises ConnectionFailed: a complete read of another size is another object
         if size != entry.size:
             raise self._mismatch(
-                backup_id, entry, f"{size} bytes, the manifest records {entry.size} (truncated)"
+                backup_id, entry, f"the stored object is {size} bytes, the manifest records {entry.size}"
             )
         if sha is not None and sha.hexdigest() != entry.sha256:
-            raise self._mismatch(backup_id, entry, "SHA-256 differs from the manifest (corrupt)")
+            raise self._mismatch(backup_id, entry, "its SHA-256 differs from the manifest's")
 
     def _mismatch(self, backup_id: str, entry: ObjectEntry, what: str) -> VerificationError:
         return VerificationError(
-            f"object {entry.name} of backup {backup_id} ({self.source}) does not verify: {what}",
-            hint="do not restore from this backup; take a new one or pick an older backup",
+            f"object {entry.name} of backup {backup_id} ({self.source}) does not match its manifest: "
+            f"{what} (it was replaced, truncated or corrupt after the backup was taken)",
+            hint=f"use another backup (redisops backup list); `redisops backup verify {backup_id}` "
+            "checks every object of a backup against its manifest",
             context={"backup_id": backup_id, "source": self.source, "object": entry.name},
         )
 
@@ -725,6 +730,8 @@ class BackupWriter:
         self.created_at = created_at.astimezone(UTC)
         self.lock = lock
         self.state = "open"  # open | committed | aborted
+        #: why aborting left something behind (None: everything written was removed, or not aborted)
+        self.cleanup_error: str | None = None
         self._entries: dict[str, ObjectEntry] = {}
         self._details: dict[str, object] = {}
 
@@ -890,6 +897,7 @@ class BackupWriter:
         try:
             self.abort()
         except RedisOpsError as e:
+            self.cleanup_error = e.message
             if exc is None:
                 raise
             log.warning("aborting backup %s failed: %s (gc will clean up)", self.backup_id, e.message)

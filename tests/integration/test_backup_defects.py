@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -492,3 +493,110 @@ def test_cli_list_at_80_columns_is_whole(cli: Cli, s3_endpoint: S3Endpoint, s3_b
     assert r.exit_code == 0, r.output
     assert "…" not in r.stdout and bid in r.stdout and "scheduled" in r.stdout
     assert max(len(line) for line in r.stdout.splitlines()) <= 80
+
+
+# --- item 19: Ctrl-C during `backup create` aborts the upload and says so ----------------------------------
+class StallingProxy:
+    """Relays one TCP service; the server→client direction holds after ``limit`` bytes until released."""
+
+    def __init__(self, target: tuple[str, int], limit: int) -> None:
+        import socket
+        import threading
+
+        self.target, self.limit, self.sent = target, limit, 0
+        self.stalled, self.release = threading.Event(), threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.socks: list[Any] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            self.socks += [client, upstream]
+            threading.Thread(target=self._pipe, args=(client, upstream, False), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client, True), daemon=True).start()
+
+    def _pipe(self, src: Any, dst: Any, count: bool) -> None:
+        try:
+            while data := src.recv(65536):
+                if count:
+                    self.sent += len(data)
+                    if self.sent >= self.limit and not self.release.is_set():
+                        self.stalled.set()
+                        self.release.wait()
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                s.close()
+
+    def close(self) -> None:
+        self.release.set()
+        self.listener.close()
+        for s in self.socks:
+            s.close()
+
+
+def test_ctrl_c_during_backup_create_aborts_the_upload(
+    tmp_path: Path, redis_server: Any, s3_endpoint: S3Endpoint, s3_bucket: str
+) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from redisops.ops.datasets import DatasetSpec, populate
+
+    # ~30 MB of incompressible values: the stream stalls after 12 MiB, one 8 MiB part already uploaded
+    populate(redis_server.endpoint, DatasetSpec(keys_per_db=900, dbs=(0, 1), value_bytes=4096, elements=4))
+    proxy = StallingProxy(("127.0.0.1", redis_server.endpoint.port), limit=12 * 1024 * 1024)
+    cli = Cli(tmp_path, s3_endpoint, s3_bucket)
+    redisops = str(Path(sys.executable).with_name("redisops"))
+    proc = subprocess.Popen(
+        [
+            redisops,
+            "backup",
+            "create",
+            "--url",
+            f"redis://127.0.0.1:{proxy.port}",
+            "--config",
+            str(cli.config),
+        ],
+        env={**os.environ, **cli.env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proxy.stalled.wait(120), "the backup never streamed 12 MiB"
+        store = make_store(s3_endpoint, s3_bucket)
+        assert store.lock_info() is not None  # mid-backup: locked, upload under way
+        for _ in range(200):  # the first 8 MiB part opened a multipart upload
+            if store.s3.list_multipart_uploads(""):
+                break
+            time.sleep(0.05)
+        assert store.s3.list_multipart_uploads("")
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.5)  # let the signal land before the stream moves again (not an assertion)
+        proxy.release.set()
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proxy.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, (out, err)
+    assert "interrupted; nothing was stored (the partial upload was aborted)" in " ".join(err.split())
+    assert "Traceback" not in err
+    assert store.list() == [] and store.lock_info() is None
+    assert store.s3.list_multipart_uploads("") == []
+    assert store.s3.list_keys(store.layout.backups_prefix) == []
