@@ -29,6 +29,10 @@ FILE_MODE = 0o644
 DIR_MODE = 0o755
 #: bytes written between two background syncs of a staged file
 SYNC_EVERY = 32 * 1024 * 1024
+_MISMATCH_HINT = (
+    "use another backup (redisops backup list); `redisops backup verify ID` checks every object of a "
+    "backup against its manifest"
+)
 
 
 class Checker(Protocol):
@@ -154,8 +158,9 @@ def stage_file(
             size += len(chunk)
             if size > want.size:
                 raise VerificationError(
-                    f"{name}: more bytes than the backup's recorded size {want.size}",
-                    hint="the backup object does not match its manifest; pick another backup",
+                    f"{name} does not match the backup's manifest: more bytes than the recorded size "
+                    f"{want.size} (replaced or corrupt after the backup was taken)",
+                    hint=_MISMATCH_HINT,
                     context={"file": name, "expected_size": want.size},
                 )
             data = bytes(chunk)
@@ -168,15 +173,17 @@ def stage_file(
             progress(len(data))
         if size != want.size:
             raise VerificationError(
-                f"{name} is truncated: {size} bytes, the backup's recorded size is {want.size}",
-                hint="the download ended early or the object is damaged; retry, or pick another backup",
+                f"{name} does not match the backup's manifest: {size} bytes, the recorded size is "
+                f"{want.size} (replaced, truncated or corrupt after the backup was taken)",
+                hint=_MISMATCH_HINT,
                 context={"file": name, "size": size, "expected_size": want.size},
             )
         digest = sha.hexdigest()
         if digest != want.sha256:
             raise VerificationError(
-                f"{name}: sha256 {digest} differs from the backup's recorded {want.sha256}",
-                hint="the bytes changed since the backup was made (corruption); pick another backup",
+                f"{name} does not match the backup's manifest: sha256 {digest} differs from the recorded "
+                f"{want.sha256} (replaced or corrupt after the backup was taken)",
+                hint=_MISMATCH_HINT,
                 context={"file": name, "sha256": digest, "expected_sha256": want.sha256},
             )
         result = checker.finish()

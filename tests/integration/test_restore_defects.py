@@ -294,3 +294,38 @@ def test_restore_data_dir_and_drill_print_summaries_not_reprs(
 
     drill = cli("backup", "drill", m.id).stdout
     assert "{" not in drill and f"drill of backup {m.id}: ok" in drill and "db0 40, db2 40" in drill
+
+
+# --- item 20: an object replaced by another complete RDB does not match its manifest ------------------------
+
+
+def test_restore_of_a_replaced_object_says_it_does_not_match_its_manifest(
+    redis_server: Any, sandbox: SandboxState, cli: Cli
+) -> None:
+    from redisops.errors import VerificationError
+
+    store = _store(sandbox)
+    populate(redis_server.endpoint, SMALL, seed=9)
+    meant = create_rdb_backup(redis_server.endpoint, store)
+    populate(redis_server.endpoint, DatasetSpec(keys_per_db=5, dbs=(0,), prefix="other"), seed=10)
+    c = redis_server.client()
+    try:
+        c.flushall()
+        c.set("only", "one")
+    finally:
+        c.close()
+    other = create_rdb_backup(redis_server.endpoint, store)  # a complete, valid, smaller RDB
+    key = store.layout.object_key(store.source, meant.id, "dump.rdb")
+    other_bytes = b"".join(store.open_object(other.id, "dump.rdb"))
+    store.s3.put_bytes(key, other_bytes)
+    before = _snapshot(sandbox)
+
+    with pytest.raises(VerificationError) as err:
+        restore_sandbox(sandbox, DeploymentConfig(), store, meant.id, confirmed=True)
+    assert "does not match its manifest" in err.value.message and "replaced" in err.value.message
+    assert f"redisops backup verify {meant.id}" in err.value.hint and "another backup" in err.value.hint
+    after = _snapshot(sandbox)
+    assert after[1] == before[1] is None and not (sandbox.data_dir / ".redisops-undo").exists()  # no restore
+
+    doc = cli.json("restore", meant.id, "--yes", code=ExitCode.VERIFICATION)
+    assert "does not match its manifest" in doc["message"] and "backup verify" in doc["hint"]
