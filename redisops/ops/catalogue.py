@@ -1,0 +1,278 @@
+"""The catalogue of operations: every operation redisops can run, named, typed and classified.
+
+One entry per operation, with
+
+* a dotted ``name`` (``health.report``, ``backup.create``, ``restore.apply``);
+* a one-line ``summary``;
+* its ``kind``: ``read`` (changes nothing), ``mutate`` (changes something that can be undone or
+  redone) or ``destructive`` (replaces or deletes data: needs an explicit confirmation);
+* a pydantic model of its parameters (``extra="forbid"``), so a runbook's YAML block, a TUI form and
+  the CLI validate the same way and a JSON Schema can be printed;
+* ``run(ctx, params)`` returning a typed result, and for mutating and destructive operations
+  ``plan(ctx, params)``: what would change, computed without changing anything, and what blocks it.
+
+Front ends call :func:`invoke` and :func:`plan`; they never call the implementation directly::
+
+    from pydantic import BaseModel
+
+    from redisops.events import Recorder
+    from redisops.ops.catalogue import Catalogue, Kind, Operation, OpContext
+
+    class EchoParams(BaseModel):
+        text: str
+
+    cat = Catalogue()
+    cat.register(Operation("demo.echo", "Say it back.", Kind.read, EchoParams,
+                           run=lambda ctx, p: {"text": p.text}))
+    events = Recorder()
+    assert cat.invoke("demo.echo", {"text": "hi"}, target=None, on_event=events) == {"text": "hi"}
+    assert events.kinds() == ["started", "finished"]
+    assert cat.get("demo.echo").schema()["properties"]["text"]["type"] == "string"
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Generic, Protocol, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from redisops.cancel import CancelToken
+from redisops.errors import AbortedError, InvalidArgument, NotFoundError, PlanBlocked
+from redisops.events import EventSink, Reporter, jsonable
+
+__all__ = [
+    "Catalogue",
+    "Kind",
+    "OpContext",
+    "Operation",
+    "Plan",
+    "TargetLike",
+]
+
+P = TypeVar("P", bound=BaseModel)
+R = TypeVar("R")
+
+
+class Kind(enum.StrEnum):
+    """What an operation does to the world."""
+
+    read = "read"
+    mutate = "mutate"
+    destructive = "destructive"
+
+
+class TargetLike(Protocol):
+    """What the catalogue needs of a target (``redisops.ops.target.Target`` has it)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def read_only(self) -> bool: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """What a mutating operation would do, computed without changing anything.
+
+    ``steps`` in order; ``blockers`` are what the real run would refuse (the plan is then blocked);
+    ``warnings`` are what it would go ahead with; ``details`` is operation-specific JSON.
+    """
+
+    op: str
+    steps: tuple[str, ...] = ()
+    blockers: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    details: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def blocked(self) -> bool:
+        """True when the real run would refuse."""
+        return bool(self.blockers)
+
+    def raise_if_blocked(self) -> None:
+        """:class:`PlanBlocked` (exit 15) naming every blocker; nothing was changed."""
+        if self.blockers:
+            raise PlanBlocked(
+                f"{self.op} is blocked: " + "; ".join(self.blockers),
+                context={"op": self.op, "blockers": list(self.blockers)},
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON."""
+        return {
+            "op": self.op,
+            "blocked": self.blocked,
+            "steps": list(self.steps),
+            "blockers": list(self.blockers),
+            "warnings": list(self.warnings),
+            "details": jsonable(self.details),
+        }
+
+
+@dataclasses.dataclass
+class OpContext:
+    """What an operation runs with: where (the target), how it reports, and how it is stopped."""
+
+    target: Any
+    reporter: Reporter
+    cancel: CancelToken
+    confirmed: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Operation(Generic[P, R]):
+    """One entry of the catalogue (see the module docstring)."""
+
+    name: str
+    summary: str
+    kind: Kind
+    params: type[P]
+    run: Callable[[OpContext, P], R]
+    plan: Callable[[OpContext, P], Plan] | None = None
+    result: type[Any] | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind is not Kind.read and self.plan is None:
+            raise TypeError(f"{self.name}: a {self.kind} operation must have a plan")
+        if "." not in self.name:
+            raise TypeError(f"{self.name}: operation names are dotted (area.verb)")
+
+    def schema(self) -> dict[str, Any]:
+        """The JSON Schema of the parameters."""
+        return self.params.model_json_schema()
+
+    def parse(self, params: Mapping[str, Any] | BaseModel | None) -> P:
+        """Validate ``params`` (a mapping, or the model itself) into the parameter model.
+
+        Raises:
+            InvalidArgument: a parameter is missing, unknown or of the wrong type (names each).
+        """
+        if isinstance(params, self.params):
+            return params
+        data = params.model_dump() if isinstance(params, BaseModel) else dict(params or {})
+        try:
+            return self.params.model_validate(data)
+        except ValidationError as e:
+            problems = [
+                f"{'.'.join(str(x) for x in err['loc']) or '(params)'}: {err['msg']}" for err in e.errors()
+            ]
+            raise InvalidArgument(
+                f"invalid parameters for {self.name}: " + "; ".join(problems),
+                hint=f"see the parameters with: redisops ops show {self.name}",
+                context={"op": self.name},
+            ) from None
+
+    def describe(self) -> dict[str, Any]:
+        """Name, summary, kind, whether it plans, and the parameter schema (``ops show -o json``)."""
+        return {
+            "name": self.name,
+            "summary": self.summary,
+            "kind": str(self.kind),
+            "plans": self.plan is not None,
+            "params": self.schema(),
+        }
+
+
+class Catalogue:
+    """The registry of operations, by dotted name."""
+
+    def __init__(self) -> None:
+        self._ops: dict[str, Operation[Any, Any]] = {}
+
+    def register(self, op: Operation[Any, Any]) -> Operation[Any, Any]:
+        """Add ``op``; a name can be registered once."""
+        if op.name in self._ops:
+            raise ValueError(f"operation {op.name} is already registered")
+        self._ops[op.name] = op
+        return op
+
+    def __iter__(self) -> Iterator[Operation[Any, Any]]:
+        return iter(sorted(self._ops.values(), key=lambda o: o.name))
+
+    def __len__(self) -> int:
+        return len(self._ops)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._ops
+
+    def get(self, name: str) -> Operation[Any, Any]:
+        """The operation called ``name`` (NotFoundError listing close names when there is none)."""
+        op = self._ops.get(name)
+        if op is None:
+            area = name.split(".", 1)[0]
+            near = [n for n in sorted(self._ops) if n.startswith(area + ".")] or sorted(self._ops)
+            raise NotFoundError(
+                f"no operation called {name!r}",
+                hint="operations: " + ", ".join(near[:12]) + (" ..." if len(near) > 12 else ""),
+            )
+        return op
+
+    def _context(
+        self,
+        op: Operation[Any, Any],
+        target: Any,
+        on_event: EventSink | None,
+        cancel: CancelToken | None,
+        confirmed: bool,
+    ) -> OpContext:
+        return OpContext(
+            target, Reporter(op.name, on_event, min_interval=0.1), cancel or CancelToken(), confirmed
+        )
+
+    def plan(
+        self,
+        name: str,
+        params: Mapping[str, Any] | BaseModel | None,
+        *,
+        target: Any,
+        on_event: EventSink | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Plan:
+        """What ``name`` would do with ``params`` on ``target``; changes nothing.
+
+        A read operation's plan is a single step saying it only reads.
+        """
+        op = self.get(name)
+        p = op.parse(params)
+        if op.plan is None:
+            return Plan(op.name, steps=(f"read only: {op.summary}",))
+        return op.plan(self._context(op, target, on_event, cancel, False), p)
+
+    def invoke(
+        self,
+        name: str,
+        params: Mapping[str, Any] | BaseModel | None,
+        *,
+        target: Any,
+        on_event: EventSink | None = None,
+        cancel: CancelToken | None = None,
+        confirm: bool = False,
+    ) -> Any:
+        """Run ``name`` with ``params`` on ``target``, reporting to ``on_event``; returns its result.
+
+        Raises:
+            InvalidArgument: the parameters do not validate.
+            AbortedError: a destructive operation without ``confirm=True``, or a mutating one on a
+                read-only (production) target.
+        """
+        op = self.get(name)
+        p = op.parse(params)
+        if op.kind is Kind.destructive and not confirm:
+            raise AbortedError(
+                f"{op.name} is destructive and needs an explicit confirmation",
+                hint="pass confirm=True (CLI: --yes, after reading the plan)",
+            )
+        if op.kind is not Kind.read and getattr(target, "read_only", False):
+            raise AbortedError(
+                f"target {getattr(target, 'name', '?')} is read-only; {op.name} would change it",
+                hint="pass --read-write (Python: allow_writes=True) if you mean to change production",
+            )
+        ctx = self._context(op, target, on_event, cancel, confirm)
+        with ctx.reporter.running(p.model_dump(mode="json")):
+            result = op.run(ctx, p)
+            ctx.reporter.finished(result)
+        return result
