@@ -48,6 +48,9 @@ class RedisEndpoint:
     tls_verify: bool = True
     connect_timeout: float = 5.0
     socket_timeout: float = 10.0
+    #: where the password came from ("REDISCLI_AUTH", "file:/run/secrets/x", "url", ...), never the
+    #: password itself; named in authentication errors' hints
+    password_source: str | None = field(default=None, compare=False)
 
     @classmethod
     def from_url(
@@ -86,7 +89,10 @@ class RedisEndpoint:
                 )
             db = int(path)
         password = unquote(parts.password) if parts.password else None
-        password = read_password(password_env, password_file) or password
+        source = "url" if password else None
+        explicit = read_password(password_env, password_file)
+        if explicit:
+            password, source = explicit, f"file:{password_file}" if password_file else f"env:{password_env}"
         return cls(
             host=parts.hostname or "127.0.0.1",
             port=port or 6379,
@@ -94,7 +100,7 @@ class RedisEndpoint:
             username=unquote(parts.username) if parts.username else None,
             password=password,
             tls=parts.scheme == "rediss",
-            **kw,
+            **{"password_source": source} | kw,
         )
 
     @property
@@ -163,6 +169,8 @@ def connect(ep: RedisEndpoint, *, decode_responses: bool = False, check: bool = 
             ssl=True, ssl_ca_certs=ep.tls_ca_file, ssl_cert_reqs="required" if ep.tls_verify else None
         )
     client = redis.Redis(**kwargs)
+    # errors raised later (raw_command) name the endpoint as it was given, with its password source
+    client._redisops_endpoint = ep  # type: ignore[attr-defined]
     if check:
         with redis_errors(ep):
             client.ping()
@@ -193,6 +201,9 @@ def raw_command(client: redis.Redis, *args: str | bytes | int) -> Any:
 
 
 def _endpoint_of(client: redis.Redis) -> RedisEndpoint:
+    given = getattr(client, "_redisops_endpoint", None)
+    if isinstance(given, RedisEndpoint):
+        return given
     pool = client.connection_pool
     kw = pool.connection_kwargs
     return RedisEndpoint(
@@ -255,16 +266,48 @@ def _db_out_of_range(ep: RedisEndpoint | None, where: str, ctx: dict[str, Any]) 
     )
 
 
+_NO_PASSWORD_HINT = (
+    "give the password: --password-file FILE, --password-env NAME, REDISCLI_AUTH or REDIS_PASSWORD "
+    "(or --ask-password)"
+)
+
+
+def _source_label(source: str | None) -> str:
+    """``file:/x`` -> ``the password file /x``; ``env:X`` -> ``$X``; ``url`` -> ``the URL``."""
+    if source is None:
+        return "nowhere"
+    if source.startswith("file:"):
+        return f"the password file {source[5:]}"
+    if source.startswith("env:"):
+        return f"${source[4:]}"
+    if source == "url":
+        return "the URL"
+    if source == "prompt":
+        return "the prompt"
+    return f"${source}"
+
+
 def translate(exc: Exception, ep: RedisEndpoint | None = None) -> RedisOpsError:
     """The redisops error for a redis-py exception (messages never include the password)."""
     where = ep.address if ep else "Redis"
     ctx = {"endpoint": ep.url()} if ep else {}
     text = str(exc)
     if isinstance(exc, rex.AuthenticationError | rex.AuthenticationWrongNumberOfArgsError):
+        source = ep.password_source if ep is not None else None
+        if "without any password configured" in text:
+            return AuthError(
+                f"authentication to {where} failed: the server has no password, but one was sent"
+                + (f" (from {_source_label(source)})" if source else ""),
+                hint="do not give a password for this server"
+                + (f": unset {source}" if source in ("REDISCLI_AUTH", "REDIS_PASSWORD") else ""),
+                context={**ctx, "auth": "credentials", "password_source": source},
+            )
         return AuthError(
             f"authentication to {where} failed: {text}",
-            hint="check the username/password (REDIS_PASSWORD or --password-file)",
-            context={**ctx, "auth": "credentials"},
+            hint=f"check the username and the password (it came from {_source_label(source)})"
+            if source
+            else _NO_PASSWORD_HINT,
+            context={**ctx, "auth": "credentials", "password_source": source},
         )
     if isinstance(exc, rex.NoPermissionError) or text.startswith("NOPERM"):
         return AuthError(
@@ -292,7 +335,7 @@ def translate(exc: Exception, ep: RedisEndpoint | None = None) -> RedisOpsError:
         if low.startswith("noauth") or "authentication required" in low:
             return AuthError(
                 f"{where} requires a password",
-                hint="set REDIS_PASSWORD",
+                hint=_NO_PASSWORD_HINT,
                 context={**ctx, "auth": "credentials"},
             )
         if "db index is out of range" in low:

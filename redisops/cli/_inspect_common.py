@@ -1,13 +1,13 @@
-"""What the inspection commands (``health``, ``info``, ``slowlog`` ...) share: the connection options
-(with their bounds), the target (``--url`` or the sandbox's Redis), the watch loop and its Ctrl-C exit.
+"""What the inspection commands (``health``, ``info``, ``slowlog`` ...) share: the target (the
+options of :mod:`redisops.cli.options`: ``--target``, ``--url``, the password options ...), the watch
+loop and its Ctrl-C exit.
 
-Passwords come from ``--password-env`` (default ``REDIS_PASSWORD`` when ``--url`` is given),
-``--password-file`` or ``--ask-password`` (prompted, never echoed) and never appear in output or errors.
+Passwords follow one precedence for every command (docs/targets.md) and never appear in output or
+errors.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 import time
@@ -18,17 +18,32 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from redisops.cli.common import to_jsonable
+from redisops.cli.options import (
+    MAX_SECONDS,
+    AskPasswordOpt,
+    InsecureOpt,
+    PasswordEnvOpt,
+    PasswordFileOpt,
+    TargetOpt,
+    TimeoutOpt,
+    TlsCaOpt,
+    UrlOpt,
+    UserOpt,
+    build_target,
+    positive,
+)
 
 if TYPE_CHECKING:
-    from redisops.adapters.redis_conn import RedisEndpoint
+    from redisops.ops.target import Target
 
 __all__ = [
+    "MAX_SECONDS",
     "AskPasswordOpt",
     "CountOpt",
     "InsecureOpt",
     "PasswordEnvOpt",
     "PasswordFileOpt",
-    "Target",
+    "TargetOpt",
     "TimeoutOpt",
     "TlsCaOpt",
     "UrlOpt",
@@ -36,51 +51,10 @@ __all__ = [
     "WatchOpt",
     "json_line",
     "positive",
+    "redis_target",
     "repeat",
-    "resolve_target",
 ]
 
-#: the longest --timeout/--watch/--interval accepted (a day): anything longer is a typo
-MAX_SECONDS = 86_400.0
-
-
-def positive(value: float | None) -> float | None:
-    """A typer callback: seconds must be > 0 (typer's ``min=`` cannot say "greater than")."""
-    if value is not None and not value > 0:
-        raise typer.BadParameter(f"must be greater than 0 seconds, got {value:g}")
-    return value
-
-
-UrlOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--url",
-        "-u",
-        help="redis://[user@]host[:port][/db] or rediss:// (TLS) [default: the sandbox target]",
-        show_default=False,
-    ),
-]
-PasswordFileOpt = Annotated[
-    Path | None, typer.Option("--password-file", help="file whose first line is the password")
-]
-PasswordEnvOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--password-env",
-        help="env var holding the password [default: REDIS_PASSWORD when --url is given]",
-        show_default=False,
-    ),
-]
-AskPasswordOpt = Annotated[bool, typer.Option("--ask-password", help="prompt for the password (not echoed)")]
-UserOpt = Annotated[str | None, typer.Option("--user", help="ACL user name")]
-TlsCaOpt = Annotated[Path | None, typer.Option("--tls-ca", help="CA bundle for rediss:// (TLS)")]
-InsecureOpt = Annotated[bool, typer.Option("--tls-insecure", help="do not verify the TLS certificate")]
-TimeoutOpt = Annotated[
-    float,
-    typer.Option(
-        "--timeout", help="connect and command timeout in seconds (> 0)", max=MAX_SECONDS, callback=positive
-    ),
-]
 WatchOpt = Annotated[
     float | None,
     typer.Option(
@@ -96,15 +70,8 @@ CountOpt = Annotated[
 ]
 
 
-@dataclasses.dataclass(frozen=True)
-class Target:
-    """The Redis to inspect and, for the sandbox, its config file."""
-
-    endpoint: RedisEndpoint
-    sandbox_config: str | None = None
-
-
-def resolve_target(
+def redis_target(
+    target_name: str | None,
     url: str | None,
     password_file: Path | None,
     password_env: str | None,
@@ -114,42 +81,21 @@ def resolve_target(
     tls_insecure: bool,
     timeout: float,
 ) -> Target:
-    """The endpoint from the options, or the sandbox target when no --url is given."""
-    from redisops.adapters.redis_conn import RedisEndpoint, read_password
-    from redisops.errors import NotFoundError
-
-    sandbox_config: str | None = None
-    if url is not None:
-        ep = RedisEndpoint.from_url(
-            url,
-            password_env=password_env or "REDIS_PASSWORD",
-            password_file=password_file,
-            connect_timeout=timeout,
-            socket_timeout=timeout,
-        )
-    else:
-        from redisops.ops.sandbox import load_state
-
-        st = load_state()
-        if st is None or "target" not in st.services:
-            raise NotFoundError(
-                "no Redis to inspect: no --url given and the sandbox is not running",
-                hint="start the sandbox (redisops sandbox up) or pass --url redis://host:port",
-            )
-        ep = dataclasses.replace(st.target, connect_timeout=timeout, socket_timeout=timeout)
-        password = read_password(password_env, password_file)
-        if password:
-            ep = dataclasses.replace(ep, password=password)
-        sandbox_config = st.config_file
-    if ask_password:
-        ep = dataclasses.replace(ep, password=typer.prompt("Redis password", hide_input=True) or None)
-    if user:
-        ep = dataclasses.replace(ep, username=user)
-    if tls_ca is not None:
-        ep = dataclasses.replace(ep, tls_ca_file=str(tls_ca))
-    if tls_insecure:
-        ep = dataclasses.replace(ep, tls_verify=False)
-    return Target(ep, sandbox_config)
+    """The target of an inspection command (:func:`redisops.cli.options.build_target`), its Redis
+    endpoint resolved now so a missing sandbox or an unreadable password file is reported first."""
+    target = build_target(
+        target=target_name,
+        url=url,
+        user=user,
+        password_file=password_file,
+        password_env=password_env,
+        ask_password=ask_password,
+        tls_ca=tls_ca,
+        tls_insecure=tls_insecure,
+        timeout=timeout,
+    )
+    _ = target.redis
+    return target
 
 
 def repeat(

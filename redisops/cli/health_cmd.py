@@ -18,7 +18,7 @@ from redisops.cli._inspect_common import (
     InsecureOpt,
     PasswordEnvOpt,
     PasswordFileOpt,
-    Target,
+    TargetOpt,
     TimeoutOpt,
     TlsCaOpt,
     UrlOpt,
@@ -26,15 +26,16 @@ from redisops.cli._inspect_common import (
     WatchOpt,
     json_line,
     repeat,
-    resolve_target,
 )
 from redisops.cli._render import print_health
 from redisops.cli.common import ConfigOpt, Output, OutputOpt, emit, error_boundary
+from redisops.cli.options import build_target
 
 if TYPE_CHECKING:
     from redisops.config.model import DeploymentConfig
     from redisops.health.model import Thresholds
     from redisops.health.platform import PlatformProbe
+    from redisops.ops.target import Target
 
 __all__ = ["health"]
 
@@ -52,13 +53,10 @@ def _load_thresholds(path: Path | None) -> Thresholds:
     return Thresholds.from_yaml(text)
 
 
-def _deployment(config: Path | None, target: Target) -> DeploymentConfig | None:
-    from redisops.config import load_config
-
-    if config is not None:
-        return load_config(config)
-    if target.sandbox_config is not None:
-        return load_config(target.sandbox_config)
+def _deployment(target: Target) -> DeploymentConfig | None:
+    """The target's deployment config (--config, the named target's, the sandbox's), else None."""
+    if target.config_path is not None or target.sandbox_config_file is not None:
+        return target.config()
     return None
 
 
@@ -96,6 +94,7 @@ def _backup_probe(
 
 
 def health(
+    target_name: TargetOpt = None,
     url: UrlOpt = None,
     password_file: PasswordFileOpt = None,
     password_env: PasswordEnvOpt = None,
@@ -132,13 +131,23 @@ def health(
 
     code = 0
     with error_boundary(output):
-        target = resolve_target(
-            url, password_file, password_env, ask_password, user, tls_ca, tls_insecure, timeout
+        target = build_target(
+            target=target_name,
+            url=url,
+            user=user,
+            password_file=password_file,
+            password_env=password_env,
+            ask_password=ask_password,
+            tls_ca=tls_ca,
+            tls_insecure=tls_insecure,
+            timeout=timeout,
+            config=config,
         )
-        cfg = _deployment(config, target)
+        _ = target.redis  # a missing sandbox is reported before anything is loaded
+        cfg = _deployment(target)
         limits = _load_thresholds(thresholds)
         probe = _backup_probe(backups, cfg, limits)
-        with HealthPoller(target.endpoint, cfg, limits, probe) as poller:
+        with HealthPoller(target.redis, cfg, limits, probe) as poller:
 
             def once(i: int) -> None:
                 nonlocal code

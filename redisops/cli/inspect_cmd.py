@@ -24,6 +24,7 @@ from redisops.cli._inspect_common import (
     InsecureOpt,
     PasswordEnvOpt,
     PasswordFileOpt,
+    TargetOpt,
     TimeoutOpt,
     TlsCaOpt,
     UrlOpt,
@@ -31,8 +32,8 @@ from redisops.cli._inspect_common import (
     WatchOpt,
     json_line,
     positive,
+    redis_target,
     repeat,
-    resolve_target,
 )
 from redisops.cli._render import fmt, human_bytes
 from redisops.cli.common import Output, OutputOpt, console, emit, err_console, error_boundary
@@ -104,6 +105,7 @@ def info(
     sections: Annotated[
         list[str] | None, typer.Argument(help="INFO sections (default: the default set)")
     ] = None,
+    target_name: TargetOpt = None,
     url: UrlOpt = None,
     password_file: PasswordFileOpt = None,
     password_env: PasswordEnvOpt = None,
@@ -130,10 +132,10 @@ def info(
     from redisops.ops.inspect import fetch_info, open_client
 
     with error_boundary(output):
-        target = resolve_target(
-            url, password_file, password_env, ask_password, user, tls_ca, tls_insecure, timeout
+        target = redis_target(
+            target_name, url, password_file, password_env, ask_password, user, tls_ca, tls_insecure, timeout
         )
-        ep = target.endpoint
+        ep = target.redis
         client = open_client(ep)
         state: dict[str, Any] = {}
         try:
@@ -219,6 +221,7 @@ def slowlog(
         ),
     ] = 1.0,
     count: CountOpt = None,
+    target_name: TargetOpt = None,
     url: UrlOpt = None,
     password_file: PasswordFileOpt = None,
     password_env: PasswordEnvOpt = None,
@@ -234,10 +237,10 @@ def slowlog(
     from redisops.ops.inspect import SlowlogPoller, fetch_slowlog
 
     with error_boundary(output):
-        target = resolve_target(
-            url, password_file, password_env, ask_password, user, tls_ca, tls_insecure, timeout
+        target = redis_target(
+            target_name, url, password_file, password_env, ask_password, user, tls_ca, tls_insecure, timeout
         )
-        ep = target.endpoint
+        ep = target.redis
         if not follow:
             entries = fetch_slowlog(ep, n)
             data = {
@@ -289,6 +292,7 @@ def slowlog(
 
 
 def latency(
+    target_name: TargetOpt = None,
     url: UrlOpt = None,
     password_file: PasswordFileOpt = None,
     password_env: PasswordEnvOpt = None,
@@ -304,10 +308,10 @@ def latency(
     from redisops.ops.inspect import fetch_latency, open_client, ping_latency
 
     with error_boundary(output):
-        target = resolve_target(
-            url, password_file, password_env, ask_password, user, tls_ca, tls_insecure, timeout
+        target = redis_target(
+            target_name, url, password_file, password_env, ask_password, user, tls_ca, tls_insecure, timeout
         )
-        ep = target.endpoint
+        ep = target.redis
         client = open_client(ep)
         try:
             ping = ping_latency(ep, pings, client=client)
@@ -357,6 +361,7 @@ _MEMORY_FIELDS = (
 
 
 def memory(
+    target_name: TargetOpt = None,
     url: UrlOpt = None,
     password_file: PasswordFileOpt = None,
     password_env: PasswordEnvOpt = None,
@@ -373,10 +378,10 @@ def memory(
     from redisops.ops.inspect import fetch_memory, open_client
 
     with error_boundary(output):
-        target = resolve_target(
-            url, password_file, password_env, ask_password, user, tls_ca, tls_insecure, timeout
+        target = redis_target(
+            target_name, url, password_file, password_env, ask_password, user, tls_ca, tls_insecure, timeout
         )
-        ep = target.endpoint
+        ep = target.redis
         client = open_client(ep)
         try:
 
@@ -454,6 +459,7 @@ def keys(
         int | None,
         typer.Option("--max-keys", help="stop after scanning N keys (prints the cursor)", min=1),
     ] = None,
+    target_name: TargetOpt = None,
     url: UrlOpt = None,
     password_file: PasswordFileOpt = None,
     password_env: PasswordEnvOpt = None,
@@ -469,10 +475,10 @@ def keys(
     from redisops.ops.inspect import analyze_keys
 
     with error_boundary(output):
-        target = resolve_target(
-            url, password_file, password_env, ask_password, user, tls_ca, tls_insecure, timeout
+        target = redis_target(
+            target_name, url, password_file, password_env, ask_password, user, tls_ca, tls_insecure, timeout
         )
-        ep = target.endpoint
+        ep = target.redis
         result = analyze_keys(
             ep,
             count=scan_count,
@@ -527,6 +533,7 @@ def keys(
 
 
 def clients(
+    target_name: TargetOpt = None,
     url: UrlOpt = None,
     password_file: PasswordFileOpt = None,
     password_env: PasswordEnvOpt = None,
@@ -544,10 +551,10 @@ def clients(
     from redisops.ops.inspect import fetch_clients, open_client
 
     with error_boundary(output):
-        target = resolve_target(
-            url, password_file, password_env, ask_password, user, tls_ca, tls_insecure, timeout
+        target = redis_target(
+            target_name, url, password_file, password_env, ask_password, user, tls_ca, tls_insecure, timeout
         )
-        ep = target.endpoint
+        ep = target.redis
         client = open_client(ep)
         try:
 
