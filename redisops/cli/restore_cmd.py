@@ -53,6 +53,14 @@ def restore(
     no_safety_backup: Annotated[
         bool, typer.Option("--no-safety-backup", help="skip the backup of the target taken first")
     ] = False,
+    include_safety: Annotated[
+        bool,
+        typer.Option(
+            "--include-safety",
+            help="'latest' may be a safety backup (what a restore took of the data it replaced); "
+            "by default latest skips them",
+        ),
+    ] = False,
     yes: YesOpt = False,
     source: SourceOpt = None,
     config: ConfigOpt = None,
@@ -76,7 +84,8 @@ def restore(
         if target == "k8s":
             _restore_k8s(
                 what, dry_run=dry_run, force=force, safety_backup=not no_safety_backup, yes=yes,
-                source=source, config=config, kubeconfig=kubeconfig, context=context, namespace=namespace,
+                include_safety=include_safety, source=source, config=config, kubeconfig=kubeconfig,
+                context=context, namespace=namespace,
                 tool_image=tool_image, timeout=timeout, output=output,
             )  # fmt: skip
             return
@@ -97,7 +106,7 @@ def restore(
         res = restore_sandbox(
             state, cfg, store, what,
             dry_run=dry_run, force=force, safety_backup=not no_safety_backup, confirmed=True,
-            progress=_progress(output),
+            progress=_progress(output), include_safety=include_safety,
         )  # fmt: skip
         if dry_run:
             _show_plan(output, res.to_dict(), f"plan for backup {res.backup_id}:", res.plan, res.blockers)
@@ -152,6 +161,7 @@ def _restore_k8s(
     force: bool,
     safety_backup: bool,
     yes: bool,
+    include_safety: bool,
     source: str | None,
     config: Path | None,
     kubeconfig: Path | None,
@@ -192,7 +202,7 @@ def _restore_k8s(
             confirm(f"scale Redis to 0 and restore backup {what} into the data volume ({where})?", yes=yes)
         res = restore_k8s(
             kube, cfg, store, what, tool_image=image, force=force, safety_backup=safety_backup,
-            confirmed=True, dry_run=dry_run, timeout=timeout, progress=say,
+            confirmed=True, dry_run=dry_run, timeout=timeout, progress=say, include_safety=include_safety,
         )  # fmt: skip
         if dry_run:
             title = f"plan for backup {res.backup_id} ({where}):"

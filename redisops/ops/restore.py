@@ -45,25 +45,50 @@ __all__ = [
     "SandboxRestore",
     "expected_from_manifest",
     "last_drill",
+    "name_safety_backup",
     "plan_sandbox_undo",
     "resolve_backup",
     "restore_into_data_dir",
     "restore_sandbox",
     "run_drill",
+    "safety_note",
     "undo_sandbox_restore",
 ]
 
 Progress = Callable[[str, int, int | None], None]
 
 
-def resolve_backup(store: BackupStore, backup_id: str) -> Manifest:
-    """The manifest of ``backup_id`` (or the newest for ``latest``)."""
+def resolve_backup(store: BackupStore, backup_id: str, *, include_safety: bool = False) -> Manifest:
+    """The manifest of ``backup_id``; for ``latest`` the newest backup that is not a restore's safety
+    backup (unless ``include_safety``): after a refused restore, "latest" is still the operator's."""
     if backup_id == "latest":
-        m = store.latest()
+        m = store.latest(include_safety=include_safety)
         if m is None:
-            raise NotFoundError(f"there are no backups of {store.source} yet", hint="redisops backup create")
+            raise NotFoundError(
+                f"there are no backups of {store.source} yet"
+                + ("" if include_safety else " (safety backups aside: --include-safety)"),
+                hint="redisops backup create",
+            )
         return m
     return store.get(backup_id)
+
+
+def safety_note(safety_id: str, restore_command: str = "redisops restore") -> str:
+    """The sentence every message of a run that took a safety backup carries."""
+    return (
+        f"the safety backup {safety_id} holds the data the target had before "
+        f"(to put it back: {restore_command} {safety_id} --force)"
+    )
+
+
+def name_safety_backup(e: RedisOpsError, safety_id: str, restore_command: str = "redisops restore") -> None:
+    """Add the safety backup a run took to an error raised after it was taken (message, hint, context)."""
+    if safety_id in e.message:
+        return
+    e.message = f"{e.message} [safety backup {safety_id} was taken first]"
+    e.args = (e.message,)
+    e.hint = (e.hint + "; " if e.hint else "") + safety_note(safety_id, restore_command)
+    e.context["safety_backup"] = safety_id
 
 
 def expected_from_manifest(m: Manifest) -> ExpectedBackup:
@@ -229,6 +254,7 @@ def restore_sandbox(
     confirmed: bool = False,
     now: datetime | None = None,
     progress: Progress | None = None,
+    include_safety: bool = False,
 ) -> SandboxRestore:
     """Restore a backup into the sandbox target (stop, engine, start, verify key counts).
 
@@ -236,9 +262,12 @@ def restore_sandbox(
     needs ``confirmed`` (the front end asks) unless ``dry_run``. A dry run changes nothing and returns
     the plan with ``blockers``: what the real run would refuse (the running target is not one: the run
     stops it first). The run checks the same plan before it takes the safety backup or stops anything.
+
+    The safety backup is labelled ``safety`` (``latest`` skips it unless ``include_safety``); an error
+    raised after it was taken names it (message, hint, context ``safety_backup``).
     """
     when = now or datetime.now(UTC)
-    m = resolve_backup(store, backup_id)
+    m = resolve_backup(store, backup_id, include_safety=include_safety)
     ep = state.target
     settings = TargetSettings.from_config(cfg, _redis_version(ep))
     expected = expected_from_manifest(m)
@@ -271,20 +300,27 @@ def restore_sandbox(
     if not confirmed:
         raise AbortedError(f"restoring {m.id} into the sandbox target {ep.address} needs confirmation")
     if safety_backup and keys:
-        out.safety_backup = create_rdb_backup(ep, store, notes=f"safety backup before restoring {m.id}").id
+        out.safety_backup = create_rdb_backup(
+            ep, store, notes=f"safety backup before restoring {m.id}", purpose="safety"
+        ).id
     stop, start = target_controls(state)
-    out.result = restore_local(
-        stop=stop,
-        start=start,
-        data_dir=state.data_dir,
-        settings=settings,
-        source=_source(store, m),
-        expected=expected,
-        now=when,
-        verify_endpoint=ep,
-        on_progress=progress,
-        operation_id=op,
-    )
+    try:
+        out.result = restore_local(
+            stop=stop,
+            start=start,
+            data_dir=state.data_dir,
+            settings=settings,
+            source=_source(store, m),
+            expected=expected,
+            now=when,
+            verify_endpoint=ep,
+            on_progress=progress,
+            operation_id=op,
+        )
+    except RedisOpsError as e:
+        if out.safety_backup:
+            name_safety_backup(e, out.safety_backup)
+        raise
     return out
 
 

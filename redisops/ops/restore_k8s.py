@@ -39,7 +39,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from redisops.adapters.redis_conn import RedisEndpoint, read_password
-from redisops.backup import BackupStore
+from redisops.backup import BackupStore, Manifest
 from redisops.config.model import DeploymentConfig
 from redisops.errors import (
     AbortedError,
@@ -55,7 +55,7 @@ from redisops.k8s import DEFAULT_TOOL_IMAGE, check_manifest, render_restore_job
 from redisops.k8s.manifests import LAST_RESTORE_ANNOTATION, render_undo_job
 from redisops.ops.backup import create_rdb_backup
 from redisops.ops.deploy import VerifyCheck, verify_deployment
-from redisops.ops.restore import expected_from_manifest, resolve_backup
+from redisops.ops.restore import expected_from_manifest, name_safety_backup, resolve_backup
 from redisops.ops.restore_local import wait_loaded
 from redisops.restore import memory_fit
 from redisops.restore.keycounts import compare_key_counts, counts_of
@@ -467,8 +467,12 @@ def restore_k8s(
     settle_timeout: float = 30.0,
     clock: Clock = time.monotonic,
     sleep: Sleep = time.sleep,
+    include_safety: bool = False,
 ) -> K8sRestoreResult:
     """Restore backup ``backup_id`` (or ``latest``) into the Redis PVC (see the module docstring).
+
+    ``latest`` skips restores' safety backups unless ``include_safety``; the safety backup this run
+    takes is labelled ``safety``, and every error raised after it was taken names it.
 
     ``timeout`` bounds each wait (pods gone, the Job, the rollout). ``confirmed`` is required unless
     ``dry_run`` (the front end asks, naming the namespace, Deployment and PVC).
@@ -483,7 +487,7 @@ def restore_k8s(
     say = progress or _noop
     start = clock()
     when = now or datetime.now(UTC)
-    m = resolve_backup(store, backup_id)
+    m = resolve_backup(store, backup_id, include_safety=include_safety)
     t = _target(kube, cfg)
     back_to = max(1, t.replicas)
     t = _Target(t.namespace, t.deployment, t.pvc, t.selector, back_to)
@@ -558,11 +562,42 @@ def restore_k8s(
                 store,
                 notes=f"safety backup before restoring {m.id} into {t.namespace}/{t.deployment}",
                 prefer_replica=False,
+                purpose="safety",
             )
         out.safety_backup = safety.id
         say(f"safety backup {safety.id}")
     elif out.target_keys is None:
         out.notes.append("no ready pod: no safety backup taken, the target's key count is unknown")
+    try:
+        _run_restore(kube, cfg, t, job, m, out, want, pw, when, timeout, settle_timeout, say, clock, sleep)
+    except RedisOpsError as e:
+        if out.safety_backup:
+            name_safety_backup(e, out.safety_backup, "redisops restore --target k8s")
+        raise
+    out.timings["total"] = round(clock() - start, 3)
+    say(f"restored {m.id}: {sum(k for k, _ in out.key_counts.values())} keys verified")
+    return out
+
+
+def _run_restore(
+    kube: Kube,
+    cfg: DeploymentConfig,
+    t: _Target,
+    job: dict[str, Any],
+    m: Manifest,
+    out: K8sRestoreResult,
+    want: dict[int, tuple[int, int]],
+    pw: str | None,
+    when: datetime,
+    timeout: float,
+    settle_timeout: float,
+    say: Progress,
+    clock: Clock,
+    sleep: Sleep,
+) -> None:
+    """The dance after the checks and the safety backup: Job, scale back, verify, record."""
+    back_to = t.replicas
+    job_name = out.job
     dance = _Dance(kube, cfg, t, timeout, say, clock, sleep)
     hint = (
         f"the PVC {t.pvc} is unchanged: the restore engine refuses before it moves any file and puts "
@@ -605,9 +640,6 @@ def restore_k8s(
         patch_type="merge",
     )
     out.timings.update(dance.timings)
-    out.timings["total"] = round(clock() - start, 3)
-    say(f"restored {m.id}: {sum(k for k, _ in out.key_counts.values())} keys verified")
-    return out
 
 
 # --- undo ------------------------------------------------------------------------------------------

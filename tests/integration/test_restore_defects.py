@@ -329,3 +329,54 @@ def test_restore_of_a_replaced_object_says_it_does_not_match_its_manifest(
 
     doc = cli.json("restore", meant.id, "--yes", code=ExitCode.VERIFICATION)
     assert "does not match its manifest" in doc["message"] and "backup verify" in doc["hint"]
+
+
+# --- item 6: safety backups are labelled, skipped by latest, and named by every message of the run ---------
+
+
+def test_refused_restore_names_its_safety_backup_and_latest_skips_it(
+    redis_server: Any, sandbox: SandboxState, cli: Cli
+) -> None:
+    store = _store(sandbox)
+    populate(redis_server.endpoint, SMALL, seed=11)
+    meant = create_rdb_backup(redis_server.endpoint, store)
+    # the operator's backup turns out bad: its object was replaced after the backup
+    key = store.layout.object_key(store.source, meant.id, "dump.rdb")
+    store.s3.put_bytes(key, b"".join(store.open_object(meant.id, "dump.rdb"))[:-50])
+    populate(sandbox.target, BEFORE, seed=12)
+
+    refused = cli.json("restore", "latest", "--force", "--yes", code=ExitCode.VERIFICATION)
+    safety = refused["context"]["safety_backup"]
+    assert safety and safety != meant.id
+    assert safety in refused["message"]
+    assert f"redisops restore {safety} --force" in refused["hint"]
+    assert store.get(safety).purpose == "safety" and store.get(safety).is_safety
+    text = cli("restore", "latest", "--force", "--yes", code=ExitCode.VERIFICATION).stderr
+    assert "safety backup" in text and "Traceback" not in text
+
+    # latest is still the operator's backup, not the safety backup the refused runs took
+    plan = cli.json("restore", "latest", "--dry-run", "--force")
+    assert plan["backup_id"] == meant.id
+    with_safety = cli.json("restore", "latest", "--dry-run", "--force", "--include-safety")
+    assert with_safety["backup_id"] != meant.id and store.get(with_safety["backup_id"]).is_safety
+
+    # a run that succeeds names its safety backup in the summary, labelled safety too
+    good = create_rdb_backup(redis_server.endpoint, store)
+    done = cli.json("restore", "latest", "--force", "--yes")
+    assert done["backup_id"] == good.id and store.get(done["safety_backup"]).is_safety
+
+
+def test_a_plan_refusal_takes_no_safety_backup(redis_server: Any, sandbox: SandboxState) -> None:
+    """maxmemory too small: refused before the safety backup (and before the target is stopped)."""
+    from redisops.config import config_from_mapping
+    from redisops.errors import ConfigError
+
+    store = _store(sandbox)
+    populate(redis_server.endpoint, SMALL, seed=13)
+    m = create_rdb_backup(redis_server.endpoint, store)
+    populate(sandbox.target, BEFORE, seed=14)
+    tiny = config_from_mapping({"config": {"maxmemory": "1kb"}})
+    before = [b.id for b in store.list()]
+    with pytest.raises(ConfigError, match="does not fit"):
+        restore_sandbox(sandbox, tiny, store, m.id, force=True, confirmed=True)
+    assert [b.id for b in store.list()] == before

@@ -169,6 +169,8 @@ def test_restore_scales_down_runs_the_job_scales_back_and_verifies(
     # the 10 keys that were there went into a safety backup (a real stream through the port-forward)
     assert res.target_keys == 10 and res.safety_backup not in (None, backup.id)
     assert store.get(res.safety_backup).key_counts[0].keys == 10
+    assert store.get(res.safety_backup).is_safety and store.latest().id == backup.id  # latest skips it
+    assert any(res.safety_backup in line for line in res.summary())
     # scaled 1 -> 0 -> 1
     assert _replica_history(env, since)[-2:] == [0, 1]
     assert res.previous_replicas == 1 and _deployment(k)["spec"]["replicas"] == 1
@@ -210,6 +212,12 @@ def test_failed_job_scales_back_and_reports_the_log_tail(k: Kube, env: Any, cfg,
     assert "PVC redis-data is unchanged" in e.hint and "scaled back to 1" in e.hint
     dep = _deployment(k)
     assert dep["spec"]["replicas"] == 1 and dep["status"].get("readyReplicas") == 1
+    # with a safety backup taken first, the refusal names it
+    with pytest.raises(VerificationError) as err:
+        restore_k8s(k, cfg, store, backup.id, force=True, confirmed=True, timeout=20)
+    safety = err.value.context["safety_backup"]
+    assert store.get(safety).is_safety and safety in err.value.message
+    assert f"redisops restore --target k8s {safety} --force" in err.value.hint
     (job,) = env.objects("Job", NS)  # nothing deleted: the failed Job stays to be looked at
     assert any(cond["type"] == "Failed" for cond in job["status"]["conditions"])
     assert "redisops.io/last-restore" not in (dep["metadata"].get("annotations") or {})
