@@ -2,9 +2,11 @@
 
 The cluster is chosen like kubectl does: ``--kubeconfig`` (default $KUBECONFIG or ~/.kube/config,
 else the in-cluster service account) and ``--context``; ``--namespace/-n`` defaults to the config's
-namespace. ``deploy`` and ``rollback`` show what changes and ask before applying (``--yes`` skips
-the question, ``--dry-run`` changes nothing). Exit codes follow :mod:`redisops.errors`; ``restart``
-and ``verify-clients`` exit 1 when any service failed.
+namespace; ``--target NAME`` takes all of these (and the config) from a named target, the options
+overriding it (:mod:`redisops.cli.options`). ``deploy``, ``rollback`` and ``restart`` refuse a target
+marked ``production: true`` unless ``--read-write`` is given. ``deploy`` and ``rollback`` show what
+changes and ask before applying (``--yes`` skips the question, ``--dry-run`` changes nothing). Exit
+codes follow :mod:`redisops.errors`; ``restart`` and ``verify-clients`` exit 1 when any service failed.
 """
 
 from __future__ import annotations
@@ -30,25 +32,24 @@ from redisops.cli.common import (
     progress_printer,
     to_jsonable,
 )
+from redisops.cli.options import (
+    ContextOpt,
+    KubeconfigOpt,
+    NamespaceOpt,
+    ReadWriteOpt,
+    TargetOpt,
+    build_target,
+)
 
 if TYPE_CHECKING:
     from redisops.adapters.kube import Kube
     from redisops.backup import BackupStore
     from redisops.config.model import DeploymentConfig
     from redisops.ops.deploy import DeployPlan, DeployResult
+    from redisops.ops.target import Target
 
-__all__ = ["NamespaceOpt", "config_in_namespace", "register"]
+__all__ = ["ContextOpt", "KubeconfigOpt", "NamespaceOpt", "config_in_namespace", "register"]
 
-KubeconfigOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--kubeconfig", help="kubeconfig file [default: $KUBECONFIG, ~/.kube/config, else in-cluster]"
-    ),
-]
-ContextOpt = Annotated[str | None, typer.Option("--context", help="kubeconfig context [default: current]")]
-NamespaceOpt = Annotated[
-    str | None, typer.Option("--namespace", "-n", help="namespace [default: the config's namespace]")
-]
 TimeoutOpt = Annotated[
     float, typer.Option("--timeout", min=1, max=86400, help="seconds to wait for each rollout")
 ]
@@ -125,11 +126,28 @@ def config_in_namespace(path: Path | None, namespace: str | None) -> DeploymentC
     return cfg
 
 
-def _store(cfg: DeploymentConfig) -> BackupStore:
-    """The config's backup store (where an upgrade's backup goes and backups' versions are read)."""
-    from redisops.ops.backup import store_for
+def _store(target: Target) -> BackupStore:
+    """The target's backup store (where an upgrade's backup goes and backups' versions are read);
+    never the sandbox's S3: a cluster's backups do not go to a laptop."""
+    return target.store(use_sandbox=False)
 
-    return store_for(cfg.backup, source_name=cfg.service_name)
+
+def _target(
+    target_name: str | None,
+    config: Path | None,
+    kubeconfig: Path | None,
+    context: str | None,
+    namespace: str | None,
+    read_write: bool = False,
+) -> Target:
+    return build_target(
+        target=target_name,
+        config=config,
+        kubeconfig=kubeconfig,
+        context=context,
+        namespace=namespace,
+        read_write=read_write,
+    )
 
 
 def _kube(kubeconfig: Path | None, context: str | None, cfg: DeploymentConfig) -> Kube:
@@ -157,6 +175,7 @@ def _confirmer(output: Output, yes: bool, kube: Kube, what: str) -> Any:
 
 
 def deploy_cmd(
+    target_name: TargetOpt = None,
     config: ConfigOpt = None,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
@@ -166,6 +185,7 @@ def deploy_cmd(
     timeout: TimeoutOpt = 300.0,
     allow: AllowOpt = None,
     no_backup: NoBackupOpt = False,
+    read_write: ReadWriteOpt = False,
     yes: YesOpt = False,
     output: OutputOpt = Output.text,
 ) -> None:
@@ -176,9 +196,12 @@ def deploy_cmd(
     from redisops.ops.deploy import deploy
 
     with error_boundary(output):
-        cfg = config_in_namespace(config, namespace)
+        target = _target(target_name, config, kubeconfig, context, namespace, read_write)
+        if not dry_run:
+            target.require_writable("deploy")
+        cfg = target.config()
         manifests = render_manifests(cfg)
-        with _kube(kubeconfig, context, cfg) as kube:
+        with target, target.kube() as kube:
             result = deploy(
                 kube,
                 cfg,
@@ -190,7 +213,7 @@ def deploy_cmd(
                 progress=progress_printer(output),
                 confirm=_confirmer(output, yes, kube, "apply"),
                 allow=allow or (),
-                store=_store(cfg),
+                store=_store(target),
                 backup=not no_backup,
             )
             emit(output, _result_json(result, kube), lambda: _print_result(result))
@@ -200,6 +223,7 @@ def rollback_cmd(
     to: Annotated[
         int | None, typer.Option("--to", min=1, help="revision to roll back to [default: previous]")
     ] = None,
+    target_name: TargetOpt = None,
     config: ConfigOpt = None,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
@@ -208,6 +232,7 @@ def rollback_cmd(
     take_over: TakeOverOpt = False,
     timeout: TimeoutOpt = 300.0,
     no_backup: NoBackupOpt = False,
+    read_write: ReadWriteOpt = False,
     yes: YesOpt = False,
     output: OutputOpt = Output.text,
 ) -> None:
@@ -216,8 +241,11 @@ def rollback_cmd(
     from redisops.ops.deploy import rollback
 
     with error_boundary(output):
-        cfg = config_in_namespace(config, namespace)
-        with _kube(kubeconfig, context, cfg) as kube:
+        target = _target(target_name, config, kubeconfig, context, namespace, read_write)
+        if not dry_run:
+            target.require_writable("roll back")
+        cfg = target.config()
+        with target, target.kube() as kube:
             result = rollback(
                 kube,
                 cfg,
@@ -228,13 +256,14 @@ def rollback_cmd(
                 timeout=timeout,
                 progress=progress_printer(output),
                 confirm=_confirmer(output, yes, kube, "rollback:"),
-                store=_store(cfg),
+                store=_store(target),
                 backup=not no_backup,
             )
             emit(output, _result_json(result, kube), lambda: _print_result(result))
 
 
 def history_cmd(
+    target_name: TargetOpt = None,
     config: ConfigOpt = None,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
@@ -245,8 +274,9 @@ def history_cmd(
     from redisops.ops.deploy import history
 
     with error_boundary(output):
-        cfg = config_in_namespace(config, namespace)
-        with _kube(kubeconfig, context, cfg) as kube:
+        target = _target(target_name, config, kubeconfig, context, namespace)
+        cfg = target.config()
+        with target, target.kube() as kube:
             revs = history(kube, cfg)
         data = [
             {k: v for k, v in to_jsonable(r).items() if k != "manifests"} | {"objects": len(r.manifests)}
@@ -280,20 +310,24 @@ def restart_cmd(
         list[str] | None,
         typer.Argument(help="Deployments to restart [default: the config's client services]"),
     ] = None,
+    target_name: TargetOpt = None,
     config: ConfigOpt = None,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
     namespace: NamespaceOpt = None,
     timeout: TimeoutOpt = 300.0,
+    read_write: ReadWriteOpt = False,
     output: OutputOpt = Output.text,
 ) -> None:
     """Rolling-restart Deployments (kubectl rollout restart) one by one and wait for each."""
     from redisops.ops.services import restart_services
 
     with error_boundary(output):
-        cfg = config_in_namespace(config, namespace)
+        target = _target(target_name, config, kubeconfig, context, namespace, read_write)
+        target.require_writable("restart deployments")
+        cfg = target.config()
         names = deployments or list(cfg.clients.services)
-        with _kube(kubeconfig, context, cfg) as kube:
+        with target, target.kube() as kube:
             results = restart_services(
                 kube, cfg.namespace, names, timeout=timeout, progress=progress_printer(output)
             )
@@ -316,6 +350,7 @@ def verify_clients_cmd(
     deployments: Annotated[
         list[str] | None, typer.Argument(help="client Deployments [default: the config's client services]")
     ] = None,
+    target_name: TargetOpt = None,
     config: ConfigOpt = None,
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
@@ -327,8 +362,9 @@ def verify_clients_cmd(
     from redisops.ops.services import verify_clients
 
     with error_boundary(output):
-        cfg = config_in_namespace(config, namespace)
-        with _kube(kubeconfig, context, cfg) as kube:
+        target = _target(target_name, config, kubeconfig, context, namespace)
+        cfg = target.config()
+        with target, target.kube() as kube:
             checks = verify_clients(
                 kube, cfg, deployments or None, tail=tail, progress=progress_printer(output)
             )

@@ -100,9 +100,12 @@ class Target:
 
         Raises:
             NotFoundError: the target is the sandbox and the sandbox is not running.
+            ConfigError: the password file cannot be read, or the variable named for it is not set.
         """
+        if self._endpoint_problem is not None:
+            raise self._endpoint_problem
         if self._endpoint is None:
-            raise self._endpoint_problem or NotFoundError(f"target {self.name} names no Redis")
+            raise NotFoundError(f"target {self.name} names no Redis")
         return self._endpoint
 
     @property
@@ -329,11 +332,12 @@ def resolve_target(
     Without ``name`` and ``url`` the target is the local sandbox (its state gives host and port). The
     password follows the precedence in this module's docstring; ``ask_password`` prompts through
     ``prompt`` (given by the front end) only when no other source gives one. ``env`` defaults to
-    ``os.environ``.
+    ``os.environ``. A credential that cannot be read (a missing password file, an unset variable named
+    by ``password_env``) is raised when :attr:`Target.redis` is first used, so a target whose Redis
+    is not needed (Kubernetes commands) still resolves.
 
     Raises:
-        ConfigError: unknown target name (the message lists the names that exist), a bad targets file,
-            an unreadable/empty password file, a named password variable that is not set.
+        ConfigError: unknown target name (the message lists the names that exist), a bad targets file.
         InvalidArgument: a malformed URL, or ``ask_password`` without ``prompt``.
     """
     env = os.environ if env is None else env
@@ -377,16 +381,19 @@ def resolve_target(
     explicit_pw = password_file is not None or password_env is not None
     pw = _Password(None, None)
     if ep is not None:
-        pw = _password(
-            password_file=password_file,
-            password_env=password_env,
-            url_password=ep.password,
-            spec=None if explicit_pw else spec,
-            env=env,
-            ask_password=ask_password,
-            prompt=prompt,
-            label=label if label != "url" else ep.address,
-        )
+        try:
+            pw = _password(
+                password_file=password_file,
+                password_env=password_env,
+                url_password=ep.password,
+                spec=None if explicit_pw else spec,
+                env=env,
+                ask_password=ask_password,
+                prompt=prompt,
+                label=label if label != "url" else ep.address,
+            )
+        except ConfigError as e:  # raised when the Redis is used: a Kubernetes command needs no password
+            problem = e
         username = user or ep.username or (spec.user if spec is not None else None)
         ca = tls_ca if tls_ca is not None else (spec.tls_ca if spec is not None else None)
         insecure = tls_insecure or (spec.tls_insecure if spec is not None else False)
