@@ -5,6 +5,7 @@ Every operation is importable from here with a typed signature and a docstring::
     import redisops
 
     state = redisops.sandbox_up()                       # local sandbox (the embedded default)
+    t = redisops.target("prod")                         # a named target: where and with which creds
     cfg = redisops.load_config("configuration.hcl")     # the write-up's HCL or a YAML file
     print(redisops.render_redis_conf(cfg))
 
@@ -46,6 +47,12 @@ _EXPORTS: dict[str, str] = {
     # connections
     "RedisEndpoint": "redisops.adapters.redis_conn",
     "connect": "redisops.adapters.redis_conn",
+    # targets: where to act and with which credentials
+    "Target": "redisops.ops.target",
+    "TargetSpec": "redisops.ops.target",
+    "load_targets": "redisops.ops.target",
+    "resolve_target": "redisops.ops.target",
+    "target": "redisops.ops.target",
     # sandbox
     "SandboxState": "redisops.ops.sandbox",
     "sandbox_up": "redisops.ops.sandbox",
@@ -108,3 +115,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from redisops.ops.datasets import DatasetSpec, populate
     from redisops.ops.rehearsal import RehearsalReport, rehearse
     from redisops.ops.sandbox import SandboxState, load_state, sandbox_down, sandbox_status, sandbox_up
+    from redisops.ops.target import Target, TargetSpec, load_targets, resolve_target, target

@@ -11,9 +11,11 @@ PINNED = {
     "AbortedError", "AuthError", "CompareResult", "ConfigError", "ConflictError", "ConnectionFailed",
     "DatasetSpec", "DependencyMissing", "DeploymentConfig", "NotFoundError", "OperationTimeout",
     "ParseError", "PlatformError", "RedisEndpoint", "RedisOpsError", "RehearsalReport", "SandboxState",
-    "StorageError", "VerificationError", "__version__", "compare_datasets", "config_checksum",
-    "config_from_mapping", "connect", "load_config", "load_hcl", "load_state", "load_yaml", "populate",
-    "rehearse", "render_redis_conf", "sandbox_down", "sandbox_status", "sandbox_up",
+    "StorageError", "Target", "TargetSpec", "VerificationError", "__version__", "compare_datasets",
+    "config_checksum",
+    "config_from_mapping", "connect", "load_config", "load_hcl", "load_state", "load_targets",
+    "load_yaml", "populate", "rehearse", "render_redis_conf", "resolve_target", "sandbox_down",
+    "sandbox_status", "sandbox_up", "target",
 }  # fmt: skip
 
 
