@@ -22,7 +22,7 @@ from redisops.adapters.local import free_port, start_redis
 from redisops.adapters.redis_conn import RedisEndpoint
 from redisops.backup import BackupStore, Manifest
 from redisops.config import DeploymentConfig, override_redis_conf, render_redis_conf
-from redisops.errors import AbortedError, ConflictError, NotFoundError, RedisOpsError
+from redisops.errors import AbortedError, ConflictError, Interrupted, NotFoundError, RedisOpsError
 from redisops.ops.backup import create_rdb_backup
 from redisops.ops.inspect import fetch_info
 from redisops.ops.restore_local import LocalRestoreResult, LocalUndoResult, restore_local, undo_local
@@ -300,9 +300,19 @@ def restore_sandbox(
     if not confirmed:
         raise AbortedError(f"restoring {m.id} into the sandbox target {ep.address} needs confirmation")
     if safety_backup and keys:
-        out.safety_backup = create_rdb_backup(
-            ep, store, notes=f"safety backup before restoring {m.id}", purpose="safety"
-        ).id
+        try:
+            out.safety_backup = create_rdb_backup(
+                ep, store, notes=f"safety backup before restoring {m.id}", purpose="safety"
+            ).id
+        except KeyboardInterrupt:
+            raise Interrupted(
+                "interrupted while taking the safety backup; the restore had not started: the target is "
+                "unchanged"
+            ) from None
+        except Interrupted as e:
+            e.message += "; the restore had not started: the target is unchanged"
+            e.args = (e.message,)
+            raise
     stop, start = target_controls(state)
     try:
         out.result = restore_local(
@@ -462,6 +472,7 @@ def run_drill(
     proc = None
     counts: dict[int, int] = {}
     problem = None
+    interrupted = False
     try:
         data = tmp / "data"
         data.mkdir()
@@ -490,10 +501,17 @@ def run_drill(
                 problem = "the loaded server does not hold the backup's keys: " + "; ".join(problems)
     except RedisOpsError as e:
         problem = e.one_line()
+    except KeyboardInterrupt:
+        interrupted = True
     finally:
         if proc is not None:
             proc.stop(timeout=10)
         shutil.rmtree(tmp, ignore_errors=True)
+    if interrupted:
+        raise Interrupted(
+            "interrupted; the drill's scratch server was stopped and its files removed; "
+            "no drill result was recorded"
+        )
     at = now()
     result = DrillResult(
         backup_id=m.id,

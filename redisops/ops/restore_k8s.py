@@ -45,6 +45,7 @@ from redisops.errors import (
     AbortedError,
     ConfigError,
     ConflictError,
+    Interrupted,
     NotFoundError,
     OperationTimeout,
     RedisOpsError,
@@ -393,23 +394,38 @@ class _Dance:
         t = self.target
         self.say(f"scaling Deployment {t.deployment} from {t.replicas} to 0")
         t0 = self.clock()
-        self.kube.scale(t.deployment, 0, t.namespace)
         try:
+            self.kube.scale(t.deployment, 0, t.namespace)
             _wait_no_pods(self.kube, t, self.timeout, self.clock, self.sleep)
+            self.timings["scale_down"] = round(self.clock() - t0, 3)
+            name = _create_job(self.kube, job, self.say)
         except OperationTimeout:
             self.scale_back()
             raise
-        self.timings["scale_down"] = round(self.clock() - t0, 3)
-        try:
-            name = _create_job(self.kube, job, self.say)
         except RedisOpsError:
             self.scale_back()  # nothing ran on the PVC: bring Redis back on its data
             raise
+        except KeyboardInterrupt:
+            self.scale_back()
+            raise Interrupted(
+                f"interrupted before the {what} Job ran; the PVC {t.pvc} is unchanged and Redis was "
+                f"scaled back to {t.replicas}",
+                context={"namespace": t.namespace, "pvc": t.pvc},
+            ) from None
         self.say(
             f"created Job {name}: {' '.join(job['spec']['template']['spec']['containers'][0]['command'])}"
         )
         t1 = self.clock()
-        state, _ = _wait_job(self.kube, t.namespace, name, self.timeout, self.clock, self.sleep)
+        try:
+            state, _ = _wait_job(self.kube, t.namespace, name, self.timeout, self.clock, self.sleep)
+        except KeyboardInterrupt:
+            raise Interrupted(
+                f"interrupted while the {what} Job {t.namespace}/{name} was running; it may still be "
+                f"writing into the PVC {t.pvc}, so Redis is left scaled to 0: check "
+                f"`kubectl -n {t.namespace} logs job/{name}`, then scale the Deployment back to {t.replicas} "
+                "(`redisops restore undo --target k8s` puts the previous files back once it has finished)",
+                context={"job": name, "namespace": t.namespace, "pvc": t.pvc},
+            ) from None
         self.timings["job"] = round(self.clock() - t1, 3)
         self.log = _job_log(self.kube, t.namespace, name)
         for line in self.log.splitlines():
@@ -569,7 +585,16 @@ def restore_k8s(
     elif out.target_keys is None:
         out.notes.append("no ready pod: no safety backup taken, the target's key count is unknown")
     try:
-        _run_restore(kube, cfg, t, job, m, out, want, pw, when, timeout, settle_timeout, say, clock, sleep)
+        try:
+            _run_restore(
+                kube, cfg, t, job, m, out, want, pw, when, timeout, settle_timeout, say, clock, sleep
+            )
+        except KeyboardInterrupt:
+            raise Interrupted(
+                f"interrupted after the restore Job {t.namespace}/{job_name} completed: backup {m.id} is "
+                f"in the PVC {t.pvc} but was not verified; undo with: redisops restore undo --target k8s",
+                context={"job": job_name, "namespace": t.namespace},
+            ) from None
     except RedisOpsError as e:
         if out.safety_backup:
             name_safety_backup(e, out.safety_backup, "redisops restore --target k8s")

@@ -29,7 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from redisops.adapters.redis_conn import RedisEndpoint, connect, raw_command
-from redisops.errors import ConnectionFailed, OperationTimeout, RedisOpsError, VerificationError
+from redisops.errors import (
+    ConnectionFailed,
+    Interrupted,
+    OperationTimeout,
+    RedisOpsError,
+    VerificationError,
+)
 from redisops.inspect import Info, parse_info
 from redisops.restore import (
     ExpectedBackup,
@@ -154,6 +160,19 @@ def _undo_hint(result: RestoreResult) -> str:
     )
 
 
+def _interrupted_after_install(result: RestoreResult) -> Interrupted:
+    return Interrupted(
+        f"interrupted after the install: backup {result.backup_id} is in place in {result.data_dir} but "
+        f"was not verified; the previous files are in {result.undo_dir}; undo with: redisops restore undo",
+        context={
+            "data_dir": str(result.data_dir),
+            "installed": True,
+            "undo_dir": str(result.undo_dir),
+            "operation_id": result.operation_id,
+        },
+    )
+
+
 def restore_local(
     *,
     stop: Callable[[], None],
@@ -209,6 +228,16 @@ def restore_local(
             e.context["server_restarted"] = False
             e.context["restart_error"] = start_error.message
         raise
+    except KeyboardInterrupt:
+        # the engine removed its staging dir (and put back anything it had moved): nothing changed
+        restarted = ""
+        with contextlib.suppress(RedisOpsError):
+            start()
+            restarted = " (the server was restarted on its previous data)"
+        raise Interrupted(
+            f"interrupted before the install; the data dir {data_dir} is unchanged{restarted}",
+            context={"data_dir": str(data_dir), "installed": False},
+        ) from None
     t_start = time.monotonic()
     try:
         start()
@@ -217,6 +246,8 @@ def restore_local(
         e.context.update(undo_dir=str(result.undo_dir), operation_id=result.operation_id)
         e.hint = (e.hint + "; " if e.hint else "") + _undo_hint(result)
         raise
+    except KeyboardInterrupt:
+        raise _interrupted_after_install(result) from None
     t_loaded = time.monotonic()
 
     live = _counts(info)

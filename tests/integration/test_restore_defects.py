@@ -380,3 +380,91 @@ def test_a_plan_refusal_takes_no_safety_backup(redis_server: Any, sandbox: Sandb
     with pytest.raises(ConfigError, match="does not fit"):
         restore_sandbox(sandbox, tiny, store, m.id, force=True, confirmed=True)
     assert [b.id for b in store.list()] == before
+
+
+# --- item 19: Ctrl-C during a restore says what was kept -------------------------------------------------
+
+
+def test_ctrl_c_while_staging_leaves_the_data_dir_and_names_the_safety_backup(
+    redis_server: Any, sandbox: SandboxState
+) -> None:
+    import redis as redis_py
+
+    from redisops.errors import Interrupted
+
+    store = _store(sandbox)
+    populate(redis_server.endpoint, SMALL, seed=15)
+    m = create_rdb_backup(redis_server.endpoint, store)
+    populate(sandbox.target, BEFORE, seed=16)
+
+    def ctrl_c(phase: str, done: int, total: int | None) -> None:
+        raise KeyboardInterrupt  # what SIGINT does at this point of the download
+
+    with pytest.raises(Interrupted) as err:
+        restore_sandbox(sandbox, DeploymentConfig(), store, m.id, force=True, confirmed=True, progress=ctrl_c)
+    e = err.value
+    assert e.exit_code == 130
+    assert "before the install" in e.message and "is unchanged" in e.message and "restarted" in e.message
+    safety = e.context["safety_backup"]
+    assert safety in e.message and f"redisops restore {safety} --force" in e.hint
+    assert not (sandbox.data_dir / RECORD_NAME).exists()
+    assert [p.name for p in sandbox.data_dir.iterdir() if p.name.startswith(".redisops")] == []
+    r = redis_py.Redis(port=sandbox.target.port, protocol=2)
+    try:
+        assert r.dbsize() == 15 and r.exists("before:string:0:00000000")  # back on its previous data
+    finally:
+        r.close()
+
+
+def test_ctrl_c_after_the_install_says_how_to_undo(redis_server: Any, redis_factory: Any) -> None:
+    from datetime import UTC, datetime
+
+    from redisops.errors import Interrupted
+    from redisops.ops.restore_local import restore_local, undo_local
+    from redisops.restore import TargetSettings
+
+    populate(redis_server.endpoint, SMALL, seed=17)
+    target = redis_factory(name="ctrl-c")
+    populate(target.endpoint, BEFORE, seed=18)
+    chunks = _rdb_chunks(redis_server)
+    expected = _expected_rdb(chunks)
+    settings = TargetSettings(appendonly=True, redis_version="7.0.15")
+
+    def start_then_ctrl_c() -> None:
+        target.restart()
+        raise KeyboardInterrupt  # Ctrl-C while waiting for the restored server
+
+    with pytest.raises(Interrupted) as err:
+        restore_local(
+            stop=target.process.stop, start=start_then_ctrl_c, data_dir=target.data_dir,
+            settings=settings, source=iter(chunks), expected=expected, now=datetime.now(UTC),
+            verify_endpoint=target.endpoint,
+        )  # fmt: skip
+    e = err.value
+    assert e.exit_code == 130 and "after the install" in e.message
+    assert "redisops restore undo" in e.message and e.context["undo_dir"] in e.message
+    assert json.loads((target.data_dir / RECORD_NAME).read_text())["status"] == "complete"
+    undone = undo_local(
+        stop=target.process.stop, start=target.restart, data_dir=target.data_dir,
+        now=datetime.now(UTC), verify_endpoint=target.endpoint,
+    )  # fmt: skip
+    assert undone.key_counts == {0: (15, 0)}
+
+
+def _rdb_chunks(server: Any) -> list[bytes]:
+    c = server.client()
+    try:
+        c.save()
+    finally:
+        c.close()
+    data = (server.data_dir / "dump.rdb").read_bytes()
+    return [data[i : i + 65536] for i in range(0, len(data), 65536)]
+
+
+def _expected_rdb(chunks: list[bytes]) -> Any:
+    import hashlib
+
+    from redisops.restore import ExpectedBackup
+
+    data = b"".join(chunks)
+    return ExpectedBackup.for_rdb("bk-ctrl-c", sha256=hashlib.sha256(data).hexdigest(), size=len(data))
