@@ -1,4 +1,4 @@
-"""S3 I/O for the backup store: a thin class over a boto3 client. The only module that imports boto3 for S3.
+"""S3 I/O for the backup store: a thin class over a botocore S3 client. The only module that talks to S3.
 
 Every botocore/boto3 exception is translated into the project's errors (``raise ... from e``):
 
@@ -440,7 +440,10 @@ class S3Adapter:
         self._client: Any = client if client is not None else self._make_client()
 
     def _make_client(self) -> Any:
-        import boto3
+        # botocore's own session, not boto3's: the client is the same botocore client, and a command
+        # that talks to S3 does not pay for importing boto3 and s3transfer (we never use the transfer
+        # manager: uploads and downloads are our own streaming multipart code).
+        import botocore.session
         from botocore.config import Config
 
         s = self.settings
@@ -463,12 +466,16 @@ class S3Adapter:
                 "aws_session_token": s.credentials.session_token,
             }
         try:
-            session = boto3.session.Session(
-                profile_name=s.profile if s.credentials is None and s.profile else None,
-                region_name=s.region,
+            session = botocore.session.Session(
+                profile=s.profile if s.credentials is None and s.profile else None
             )
-            return session.client(
-                "s3", endpoint_url=s.endpoint_url, verify=s.verify_tls, config=Config(**cfg), **kwargs
+            return session.create_client(
+                "s3",
+                region_name=s.region,
+                endpoint_url=s.endpoint_url,
+                verify=s.verify_tls,
+                config=Config(**cfg),
+                **kwargs,
             )
         except Exception as e:
             raise self._translate(e, "connect") from None

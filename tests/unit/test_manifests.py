@@ -580,7 +580,7 @@ def test_cli_manifests_json_and_options():
 
 
 def test_cli_manifests_restore_job_and_bad_kind():
-    result = CliRunner().invoke(_cli(), ["manifests", "--restore-job", "20250101T000000Z-ab", "-o", "json"])
+    result = CliRunner().invoke(_cli(), ["manifests", "--restore-job", "20250101T000000Z-ab12", "-o", "json"])
     assert result.exit_code == 0, result.output
     (job,) = json.loads(result.stdout)
     assert job["kind"] == "Job"
