@@ -27,7 +27,7 @@ from typing import Any
 
 from redisops.adapters.s3 import AwsCredentials, S3Adapter, S3Settings, translate_error
 from redisops.backup.layout import MANIFEST_NAME, is_backup_id
-from redisops.errors import ParseError
+from redisops.errors import ParseError, PlatformError
 
 __all__ = ["EXPORT_DIR", "StoreSnapshot", "export_bucket", "import_bucket", "read_export", "sandbox_s3"]
 
@@ -207,18 +207,28 @@ def import_bucket(s3: S3Adapter, state_dir: Path) -> StoreSnapshot | None:
         if not _file_matches(path, int(obj["size"]), str(obj["sha256"])):
             skipped += 1
             continue
-        extra: dict[str, Any] = {"ContentType": obj.get("content_type") or "application/octet-stream"}
-        if obj.get("metadata"):
-            extra["Metadata"] = dict(obj["metadata"])
-        try:
-            with open(path, "rb") as f:
-                s3.client.upload_fileobj(f, s3.bucket, obj["key"], ExtraArgs=extra)
-        except Exception as e:
-            raise translate_error(e, op="PutObject", bucket=s3.bucket, key=obj["key"]) from e
+        _upload(s3, str(obj["key"]), path, obj)
         imported += 1
         size += int(obj["size"])
         backups += is_backup_manifest(obj["key"])
     return _snapshot(export, index, objects=imported, backups=backups, bytes=size, skipped=skipped)
+
+
+def _upload(s3: S3Adapter, key: str, path: Path, obj: dict[str, Any]) -> None:
+    content_type = str(obj.get("content_type") or "application/octet-stream")
+    metadata = {str(k): str(v) for k, v in dict(obj.get("metadata") or {}).items()}
+    try:
+        if metadata:  # user metadata rides on a single PUT (our store writes none on large objects)
+            s3.put_bytes(key, path.read_bytes(), content_type=content_type, metadata=metadata)
+            return
+        with open(path, "rb") as f:
+            chunks = iter(lambda: f.read(_CHUNK), b"")
+            s3.upload_stream(key, chunks, expected_size=int(obj["size"]), content_type=content_type)
+    except OSError as e:
+        raise PlatformError(
+            f"cannot read {path} of the backup store export: {e.strerror or e}",
+            hint="move the export aside and run the command again; the store then starts empty",
+        ) from e
 
 
 def _file_matches(path: Path, size: int, sha256: str) -> bool:
