@@ -113,12 +113,16 @@ def render_backup_cronjob(
         raise ConfigError("backup.schedule is not set: there is no CronJob to render")
     names = _names(cfg)
     url = f"redis://{cfg.service_dns}:{cfg.port}"
-    command = [*opts.backup_command, "--url", url, "--output", "json"]
+    # labelled "scheduled": `backup list` tells them from manual and safety backups
+    command = [*opts.backup_command, "--purpose", "scheduled", "--url", url, "--output", "json"]
     container = _job_container(cfg, opts, "backup", command, [{"name": _TMP_VOLUME, "mountPath": _TMP_PATH}])
-    # the pod's own name and namespace: the store lock records them (downward API)
+    # the pod's own name, namespace and uid: the store lock records them (downward API), so a later
+    # backup can ask the API whether the holder of a leftover lock still exists (a reused name has
+    # another uid)
     container["env"] += [
         {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
         {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+        {"name": "POD_UID", "valueFrom": {"fieldRef": {"fieldPath": "metadata.uid"}}},
     ]
     pod = _job_pod_spec(cfg, container=container, volumes=[_tmp_volume(cfg.persistence.size)])
     pod["serviceAccountName"] = names["backup_sa"]

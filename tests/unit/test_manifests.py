@@ -321,6 +321,8 @@ def test_backup_cronjob():
         "redisops",
         "backup",
         "create",
+        "--purpose",
+        "scheduled",
         "--url",
         "redis://redis.llm-judge.svc.cluster.local:6379",
         "--output",
@@ -619,6 +621,14 @@ def test_backup_pods_may_get_pods_and_nothing_more():
     env = {e["name"]: e for e in backup_pod["containers"][0]["env"]}
     assert env["POD_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
     assert env["POD_NAMESPACE"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
+    assert env["POD_UID"]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.uid"}}
+    # the names the lock reads (redisops.backup.lock), so the two cannot drift apart
+    from redisops.backup import lock
+
+    assert {lock.POD_NAME_ENV, lock.POD_NAMESPACE_ENV, lock.POD_UID_ENV} <= env.keys()
+    # scheduled backups are labelled so: `backup list` and retention tell them from safety backups
+    command = backup_pod["containers"][0]["command"] + backup_pod["containers"][0].get("args", [])
+    assert command[command.index("--purpose") + 1] == "scheduled"
     # every other redisops pod stays without a token and under the token-less account
     drill = _kind(docs, "CronJob", "redis-drill")["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     restore = render_restore_job(cfg, "20250101T000000Z-abcd")["spec"]["template"]["spec"]
