@@ -43,6 +43,7 @@ from redisops.adapters.local import (
     stop_pid,
 )
 from redisops.adapters.redis_conn import RedisEndpoint, connect, redis_errors
+from redisops.adapters.s3 import translate_error
 from redisops.config import DeploymentConfig, config_from_mapping, render_redis_conf
 from redisops.errors import (
     ConfigError,
@@ -443,16 +444,11 @@ def _undo(d: Path, state: SandboxState, starting: list[str], say: Progress) -> l
 
 
 def _create_bucket(url: str, bucket: str) -> None:
-    import boto3
-
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="sandbox",
-        aws_secret_access_key="sandbox",
-    )
-    s3.create_bucket(Bucket=bucket)
+    s3 = sandbox_s3(url, bucket)
+    try:
+        s3.client.create_bucket(Bucket=bucket)
+    except Exception as e:
+        raise translate_error(e, op="CreateBucket", bucket=bucket) from e
 
 
 def target_controls(state: SandboxState) -> tuple[Callable[[], None], Callable[[], None]]:
