@@ -33,31 +33,38 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from redisops.adapters.redis_conn import RedisEndpoint, read_password
 from redisops.backup import BackupStore, Manifest
 from redisops.config.model import DeploymentConfig
 from redisops.errors import (
     AbortedError,
-    ConfigError,
     ConflictError,
     Interrupted,
-    NotFoundError,
-    OperationTimeout,
     RedisOpsError,
     VerificationError,
 )
-from redisops.inspect import Info
-from redisops.k8s import DEFAULT_TOOL_IMAGE, check_manifest, render_restore_job
+from redisops.k8s import DEFAULT_TOOL_IMAGE, render_restore_job
 from redisops.k8s.manifests import LAST_RESTORE_ANNOTATION, render_undo_job
 from redisops.ops.backup import create_rdb_backup
 from redisops.ops.deploy import VerifyCheck, verify_deployment
 from redisops.ops.restore import expected_from_manifest, name_safety_backup, resolve_backup
-from redisops.ops.restore_local import wait_loaded
+from redisops.ops.restore_k8s_dance import (
+    Clock,
+    Dance,
+    K8sTarget,
+    Progress,
+    Sleep,
+    checks_or_raise,
+    find_target,
+    keyspace_counts,
+    loaded_info,
+    pod_endpoint_at,
+    ready_pod,
+    redis_password,
+)
 from redisops.restore import memory_fit
 from redisops.restore.keycounts import compare_key_counts, counts_of
 
@@ -70,12 +77,6 @@ __all__ = [
     "restore_k8s",
     "undo_restore_k8s",
 ]
-
-Progress = Callable[[str], None]
-Clock = Callable[[], float]
-Sleep = Callable[[float], None]
-#: log lines of the Job's pod kept in the result and shown in errors
-LOG_TAIL = 40
 
 
 def _noop(_msg: str) -> None:
@@ -223,245 +224,6 @@ class K8sUndoResult:
         return doc
 
 
-# --- cluster helpers -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Target:
-    namespace: str
-    deployment: str
-    pvc: str
-    selector: dict[str, str]
-    replicas: int
-
-
-def _target(kube: Kube, cfg: DeploymentConfig) -> _Target:
-    ns, name = cfg.namespace, cfg.service_name
-    dep = kube.get("Deployment", name, ns)
-    if dep is None:
-        raise NotFoundError(
-            f"Deployment {ns}/{name} not found",
-            hint="deploy first (redisops deploy), or pass the right --namespace / config",
-            context={"namespace": ns, "deployment": name},
-        )
-    spec = dep.get("spec") or {}
-    selector = dict((spec.get("selector") or {}).get("matchLabels") or cfg.labels)
-    replicas = spec.get("replicas")
-    return _Target(ns, name, f"{name}-data", selector, int(1 if replicas is None else replicas))
-
-
-def _ready_pod(kube: Kube, t: _Target) -> str | None:
-    from redisops.adapters.kube import is_pod_ready
-
-    for pod in kube.pods(t.selector, t.namespace):
-        if is_pod_ready(pod):
-            return str(pod["metadata"]["name"])
-    return None
-
-
-def _endpoint(cfg: DeploymentConfig, host: str, port: int, password: str | None) -> RedisEndpoint:
-    return RedisEndpoint(
-        host=host,
-        port=port,
-        username=cfg.auth.username,
-        password=password,
-        connect_timeout=5.0,
-        socket_timeout=30.0,
-    )
-
-
-def _loaded_info(kube: Kube, cfg: DeploymentConfig, pod: str, password: str | None, timeout: float) -> Info:
-    with kube.port_forward(cfg.namespace, pod, cfg.port) as (host, port):
-        return wait_loaded(_endpoint(cfg, host, port, password), timeout=timeout)
-
-
-def _counts(info: Info) -> dict[int, tuple[int, int]]:
-    return {db: (k.keys, k.expires) for db, k in info.keyspace.items() if k.keys}
-
-
-def _wait_no_pods(kube: Kube, t: _Target, timeout: float, clock: Clock, sleep: Sleep) -> float:
-    start = clock()
-    while True:
-        pods = kube.pods(t.selector, t.namespace)
-        if not pods:
-            return clock() - start
-        if clock() - start >= timeout:
-            names = ", ".join(p["metadata"]["name"] for p in pods)
-            raise OperationTimeout(
-                f"the Redis pods of Deployment {t.namespace}/{t.deployment} were still there "
-                f"{timeout:g}s after scaling to 0: {names}",
-                hint="a pod may be stuck terminating; check `kubectl describe pod`",
-                context={"pods": [p["metadata"]["name"] for p in pods]},
-            )
-        sleep(0.2)
-
-
-def _job_state(job: Mapping[str, Any]) -> str | None:
-    for cond in (job.get("status") or {}).get("conditions") or []:
-        if cond.get("type") in ("Complete", "Failed") and cond.get("status") == "True":
-            return str(cond["type"])
-    return None
-
-
-def _wait_job(
-    kube: Kube, ns: str, name: str, timeout: float, clock: Clock, sleep: Sleep
-) -> tuple[str, dict[str, Any]]:
-    start = clock()
-    while True:
-        job = kube.get("Job", name, ns)
-        if job is None:
-            raise NotFoundError(f"Job {ns}/{name} disappeared while running", context={"job": name})
-        state = _job_state(job)
-        if state is not None:
-            return state, job
-        if clock() - start >= timeout:
-            raise OperationTimeout(
-                f"Job {ns}/{name} did not finish within {timeout:g}s",
-                hint=(
-                    f"it may still be writing into the PVC, so Redis was left scaled to 0: check "
-                    f"`kubectl -n {ns} logs job/{name}`, then scale the Deployment back"
-                ),
-                context={"job": name, "namespace": ns},
-                retryable=False,
-            )
-        sleep(0.2)
-
-
-def _job_log(kube: Kube, ns: str, name: str) -> str:
-    logs: list[str] = []
-    for pod in kube.pods({"job-name": name}, ns):
-        try:
-            logs.append(kube.logs(pod["metadata"]["name"], ns, tail=LOG_TAIL))
-        except RedisOpsError as e:
-            logs.append(f"(log of {pod['metadata']['name']} not available: {e.message})")
-    return "".join(logs)
-
-
-def _tail(text: str, lines: int = 15) -> str:
-    return "\n".join(text.rstrip("\n").splitlines()[-lines:])
-
-
-def _create_job(kube: Kube, job: dict[str, Any], say: Progress) -> str:
-    issues = check_manifest(job)
-    if issues:
-        raise ConfigError(
-            "the rendered Job is not valid: " + "; ".join(str(i) for i in issues),
-            context={"issues": [str(i) for i in issues]},
-        )
-    ns, name = job["metadata"]["namespace"], job["metadata"]["name"]
-    old = kube.get("Job", name, ns)
-    if old is not None:
-        if _job_state(old) is None:
-            raise ConflictError(
-                f"Job {ns}/{name} already exists and has not finished: another restore is running",
-                hint=f"wait for it (kubectl -n {ns} get job {name}) or delete it",
-                context={"job": name},
-            )
-        say(f"deleting the finished Job {name} of an earlier run")
-        kube.delete("Job", name, ns)
-        for pod in kube.pods({"job-name": name}, ns):
-            kube.delete("Pod", pod["metadata"]["name"], ns)
-    kube.create(job)
-    return str(name)
-
-
-@dataclass
-class _Dance:
-    """Scale to 0, run a Job on the PVC, scale back: the shared part of restore and undo."""
-
-    kube: Kube
-    cfg: DeploymentConfig
-    target: _Target
-    timeout: float
-    say: Progress
-    clock: Clock
-    sleep: Sleep
-    timings: dict[str, float] = field(default_factory=dict)
-    log: str = ""
-
-    def scale_back(self) -> None:
-        t = self.target
-        self.say(f"scaling Deployment {t.deployment} back to {t.replicas}")
-        t0 = self.clock()
-        self.kube.scale(t.deployment, t.replicas, t.namespace)
-        self.kube.wait_rollout(
-            t.deployment, t.namespace, self.timeout, clock=self.clock, sleep=self.sleep, progress=self.say
-        )
-        self.timings["scale_up"] = round(self.clock() - t0, 3)
-
-    def run(self, job: dict[str, Any], what: str, on_failure_hint: str) -> None:
-        """Scale down, run ``job``, scale back; raise VerificationError when the Job failed."""
-        t = self.target
-        self.say(f"scaling Deployment {t.deployment} from {t.replicas} to 0")
-        t0 = self.clock()
-        try:
-            self.kube.scale(t.deployment, 0, t.namespace)
-            _wait_no_pods(self.kube, t, self.timeout, self.clock, self.sleep)
-            self.timings["scale_down"] = round(self.clock() - t0, 3)
-            name = _create_job(self.kube, job, self.say)
-        except OperationTimeout:
-            self.scale_back()
-            raise
-        except RedisOpsError:
-            self.scale_back()  # nothing ran on the PVC: bring Redis back on its data
-            raise
-        except KeyboardInterrupt:
-            self.scale_back()
-            raise Interrupted(
-                f"interrupted before the {what} Job ran; the PVC {t.pvc} is unchanged and Redis was "
-                f"scaled back to {t.replicas}",
-                context={"namespace": t.namespace, "pvc": t.pvc},
-            ) from None
-        self.say(
-            f"created Job {name}: {' '.join(job['spec']['template']['spec']['containers'][0]['command'])}"
-        )
-        t1 = self.clock()
-        try:
-            state, _ = _wait_job(self.kube, t.namespace, name, self.timeout, self.clock, self.sleep)
-        except KeyboardInterrupt:
-            raise Interrupted(
-                f"interrupted while the {what} Job {t.namespace}/{name} was running; it may still be "
-                f"writing into the PVC {t.pvc}, so Redis is left scaled to 0: check "
-                f"`kubectl -n {t.namespace} logs job/{name}`, then scale the Deployment back to {t.replicas} "
-                "(`redisops restore undo --target k8s` puts the previous files back once it has finished)",
-                context={"job": name, "namespace": t.namespace, "pvc": t.pvc},
-            ) from None
-        self.timings["job"] = round(self.clock() - t1, 3)
-        self.log = _job_log(self.kube, t.namespace, name)
-        for line in self.log.splitlines():
-            self.say(f"[{name}] {line}")
-        self.say(f"Job {name} {'completed' if state == 'Complete' else 'FAILED'}")
-        if state == "Failed":
-            try:
-                self.scale_back()
-            except RedisOpsError as e:
-                on_failure_hint += f"; scaling back failed too: {e.message}"
-            tail = _tail(self.log) or "(the Job's pod left no log)"
-            raise VerificationError(
-                f"the {what} Job {t.namespace}/{name} failed; its log ends with:\n{tail}",
-                hint=on_failure_hint,
-                context={"job": name, "namespace": t.namespace, "log_tail": tail},
-            )
-        self.scale_back()
-        self.timings["downtime"] = round(self.clock() - t0, 3)
-
-
-def _password(cfg: DeploymentConfig, password: str | None) -> str | None:
-    if password is None and cfg.auth.enabled:
-        return read_password(cfg.auth.password_env, cfg.auth.password_file)
-    return password
-
-
-def _checks_or_raise(checks: list[VerifyCheck], what: str, hint: str) -> None:
-    failed = [c for c in checks if not c.ok]
-    if failed:
-        raise VerificationError(
-            f"after the {what}: " + "; ".join(f"{c.name}: {c.detail}" for c in failed),
-            hint=hint,
-            context={"failed": [c.name for c in failed]},
-        )
-
-
 # --- restore ---------------------------------------------------------------------------------------
 
 
@@ -504,9 +266,9 @@ def restore_k8s(
     start = clock()
     when = now or datetime.now(UTC)
     m = resolve_backup(store, backup_id, include_safety=include_safety)
-    t = _target(kube, cfg)
+    t = find_target(kube, cfg)
     back_to = max(1, t.replicas)
-    t = _Target(t.namespace, t.deployment, t.pvc, t.selector, back_to)
+    t = K8sTarget(t.namespace, t.deployment, t.pvc, t.selector, back_to)
     job = render_restore_job(cfg, m.id, tool_image)
     job_name = str(job["metadata"]["name"])
     want = counts_of(m.key_counts or {})
@@ -537,11 +299,11 @@ def restore_k8s(
         if not dry_run:
             raise too_big
         out.blockers.append(too_big.message)
-    pw = _password(cfg, password)
-    pod = _ready_pod(kube, t)
+    pw = redis_password(cfg, password)
+    pod = ready_pod(kube, t)
     if pod is not None:
         say(f"counting the keys in {t.namespace}/{pod} through a port-forward")
-        out.target_keys = _loaded_info(kube, cfg, pod, pw, settle_timeout).total_keys
+        out.target_keys = loaded_info(kube, cfg, pod, pw, settle_timeout).total_keys
     refusal: ConflictError | None = None
     if out.target_keys is None and not force:
         refusal = ConflictError(
@@ -574,7 +336,7 @@ def restore_k8s(
         say(f"taking a safety backup of the {out.target_keys} keys through a port-forward")
         with kube.port_forward(t.namespace, pod, cfg.port) as (host, port):
             safety = create_rdb_backup(
-                _endpoint(cfg, host, port, pw),
+                pod_endpoint_at(cfg, host, port, pw),
                 store,
                 notes=f"safety backup before restoring {m.id} into {t.namespace}/{t.deployment}",
                 prefer_replica=False,
@@ -607,7 +369,7 @@ def restore_k8s(
 def _run_restore(
     kube: Kube,
     cfg: DeploymentConfig,
-    t: _Target,
+    t: K8sTarget,
     job: dict[str, Any],
     m: Manifest,
     out: K8sRestoreResult,
@@ -623,7 +385,7 @@ def _run_restore(
     """The dance after the checks and the safety backup: Job, scale back, verify, record."""
     back_to = t.replicas
     job_name = out.job
-    dance = _Dance(kube, cfg, t, timeout, say, clock, sleep)
+    dance = Dance(kube, cfg, t, timeout, say, clock, sleep)
     hint = (
         f"the PVC {t.pvc} is unchanged: the restore engine refuses before it moves any file and puts "
         f"the files back when installing fails; Redis was scaled back to {back_to}"
@@ -636,11 +398,11 @@ def _run_restore(
         kube, cfg, password=pw, settle_timeout=settle_timeout, clock=clock, sleep=sleep
     )
     undo_hint = "the previous files are in the PVC's undo folder: `redisops restore undo --target k8s`"
-    _checks_or_raise(out.checks, "restore", undo_hint)
-    pod = _ready_pod(kube, t)
+    checks_or_raise(out.checks, "restore", undo_hint)
+    pod = ready_pod(kube, t)
     if pod is None:
         raise VerificationError("no ready Redis pod after the restore", hint=undo_hint)
-    out.key_counts = _counts(_loaded_info(kube, cfg, pod, pw, max(settle_timeout, 60.0)))
+    out.key_counts = keyspace_counts(loaded_info(kube, cfg, pod, pw, max(settle_timeout, 60.0)))
     if m.key_counts is None:
         out.notes.append("the backup recorded no key counts: only loading and persistence were checked")
     else:
@@ -697,9 +459,9 @@ def undo_restore_k8s(
     say = progress or _noop
     start = clock()
     when = now or datetime.now(UTC)
-    t = _target(kube, cfg)
+    t = find_target(kube, cfg)
     back_to = max(1, t.replicas)
-    t = _Target(t.namespace, t.deployment, t.pvc, t.selector, back_to)
+    t = K8sTarget(t.namespace, t.deployment, t.pvc, t.selector, back_to)
     job = render_undo_job(cfg, tool_image, suffix=when.astimezone(UTC).strftime("%Y%m%dt%H%M%S"))
     name = str(job["metadata"]["name"])
     out = K8sUndoResult(t.namespace, t.deployment, t.pvc, name, dry_run, previous_replicas=back_to)
@@ -714,18 +476,18 @@ def undo_restore_k8s(
         return out
     if not confirmed:
         raise AbortedError(f"undoing the last restore in PVC {t.namespace}/{t.pvc} needs confirmation")
-    pw = _password(cfg, password)
-    dance = _Dance(kube, cfg, t, timeout, say, clock, sleep)
+    pw = redis_password(cfg, password)
+    dance = Dance(kube, cfg, t, timeout, say, clock, sleep)
     dance.run(job, "undo", f"nothing was changed in the PVC {t.pvc}; Redis was scaled back to {back_to}")
     out.job_log = dance.log
     t2 = clock()
     out.checks = verify_deployment(
         kube, cfg, password=pw, settle_timeout=settle_timeout, clock=clock, sleep=sleep
     )
-    _checks_or_raise(out.checks, "undo", "undo again (`redisops restore undo --target k8s`) to re-install")
-    pod = _ready_pod(kube, t)
+    checks_or_raise(out.checks, "undo", "undo again (`redisops restore undo --target k8s`) to re-install")
+    pod = ready_pod(kube, t)
     if pod is not None:
-        out.key_counts = _counts(_loaded_info(kube, cfg, pod, pw, max(settle_timeout, 60.0)))
+        out.key_counts = keyspace_counts(loaded_info(kube, cfg, pod, pw, max(settle_timeout, 60.0)))
     out.timings.update(dance.timings)
     out.timings["verify"] = round(clock() - t2, 3)
     out.timings["total"] = round(clock() - start, 3)

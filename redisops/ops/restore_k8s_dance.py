@@ -1,0 +1,301 @@
+"""The cluster side of a Kubernetes restore: find the Deployment and its pods, scale to 0, run a Job on
+the PVC, wait, fetch its log, scale back (the "dance" shared by :func:`redisops.ops.restore_k8s.restore_k8s`
+and its undo), and the checks after it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from redisops.adapters.redis_conn import RedisEndpoint, read_password
+from redisops.config.model import DeploymentConfig
+from redisops.errors import (
+    ConfigError,
+    ConflictError,
+    Interrupted,
+    NotFoundError,
+    OperationTimeout,
+    RedisOpsError,
+    VerificationError,
+)
+from redisops.inspect import Info
+from redisops.k8s import check_manifest
+from redisops.ops.deploy import VerifyCheck
+from redisops.ops.restore_local import wait_loaded
+
+if TYPE_CHECKING:
+    from redisops.adapters.kube import Kube
+
+__all__ = [
+    "Dance",
+    "K8sTarget",
+    "checks_or_raise",
+    "find_target",
+    "keyspace_counts",
+    "loaded_info",
+    "log_tail",
+    "pod_endpoint_at",
+    "ready_pod",
+    "redis_password",
+]
+
+Progress = Callable[[str], None]
+Clock = Callable[[], float]
+Sleep = Callable[[float], None]
+#: log lines of the Job's pod kept in the result and shown in errors
+LOG_TAIL = 40
+
+
+# --- cluster helpers -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class K8sTarget:
+    """The Redis Deployment a restore works on: namespace, name, PVC, selector, replicas to restore."""
+
+    namespace: str
+    deployment: str
+    pvc: str
+    selector: dict[str, str]
+    replicas: int
+
+
+def find_target(kube: Kube, cfg: DeploymentConfig) -> K8sTarget:
+    """The Deployment of ``cfg`` (NotFoundError when it is not deployed)."""
+    ns, name = cfg.namespace, cfg.service_name
+    dep = kube.get("Deployment", name, ns)
+    if dep is None:
+        raise NotFoundError(
+            f"Deployment {ns}/{name} not found",
+            hint="deploy first (redisops deploy), or pass the right --namespace / config",
+            context={"namespace": ns, "deployment": name},
+        )
+    spec = dep.get("spec") or {}
+    selector = dict((spec.get("selector") or {}).get("matchLabels") or cfg.labels)
+    replicas = spec.get("replicas")
+    return K8sTarget(ns, name, f"{name}-data", selector, int(1 if replicas is None else replicas))
+
+
+def ready_pod(kube: Kube, t: K8sTarget) -> str | None:
+    """The name of a ready Redis pod, None when there is none."""
+    from redisops.adapters.kube import is_pod_ready
+
+    for pod in kube.pods(t.selector, t.namespace):
+        if is_pod_ready(pod):
+            return str(pod["metadata"]["name"])
+    return None
+
+
+def pod_endpoint_at(cfg: DeploymentConfig, host: str, port: int, password: str | None) -> RedisEndpoint:
+    """The Redis endpoint at a port-forward's local ``host:port``."""
+    return RedisEndpoint(
+        host=host,
+        port=port,
+        username=cfg.auth.username,
+        password=password,
+        connect_timeout=5.0,
+        socket_timeout=30.0,
+    )
+
+
+def loaded_info(kube: Kube, cfg: DeploymentConfig, pod: str, password: str | None, timeout: float) -> Info:
+    """INFO of the Redis in ``pod`` once it has loaded (through a port-forward)."""
+    with kube.port_forward(cfg.namespace, pod, cfg.port) as (host, port):
+        return wait_loaded(pod_endpoint_at(cfg, host, port, password), timeout=timeout)
+
+
+def keyspace_counts(info: Info) -> dict[int, tuple[int, int]]:
+    """db -> (keys, expires) of INFO keyspace (empty dbs left out)."""
+    return {db: (k.keys, k.expires) for db, k in info.keyspace.items() if k.keys}
+
+
+def wait_no_pods(kube: Kube, t: K8sTarget, timeout: float, clock: Clock, sleep: Sleep) -> float:
+    """Wait until no pod matches the Deployment's selector; seconds waited (OperationTimeout)."""
+    start = clock()
+    while True:
+        pods = kube.pods(t.selector, t.namespace)
+        if not pods:
+            return clock() - start
+        if clock() - start >= timeout:
+            names = ", ".join(p["metadata"]["name"] for p in pods)
+            raise OperationTimeout(
+                f"the Redis pods of Deployment {t.namespace}/{t.deployment} were still there "
+                f"{timeout:g}s after scaling to 0: {names}",
+                hint="a pod may be stuck terminating; check `kubectl describe pod`",
+                context={"pods": [p["metadata"]["name"] for p in pods]},
+            )
+        sleep(0.2)
+
+
+def job_state(job: Mapping[str, Any]) -> str | None:
+    """``Complete`` or ``Failed`` once the Job has finished, else None."""
+    for cond in (job.get("status") or {}).get("conditions") or []:
+        if cond.get("type") in ("Complete", "Failed") and cond.get("status") == "True":
+            return str(cond["type"])
+    return None
+
+
+def wait_job(
+    kube: Kube, ns: str, name: str, timeout: float, clock: Clock, sleep: Sleep
+) -> tuple[str, dict[str, Any]]:
+    """Wait for the Job to finish: (state, Job). On OperationTimeout Redis stays at 0 (the Job may write)."""
+    start = clock()
+    while True:
+        job = kube.get("Job", name, ns)
+        if job is None:
+            raise NotFoundError(f"Job {ns}/{name} disappeared while running", context={"job": name})
+        state = job_state(job)
+        if state is not None:
+            return state, job
+        if clock() - start >= timeout:
+            raise OperationTimeout(
+                f"Job {ns}/{name} did not finish within {timeout:g}s",
+                hint=(
+                    f"it may still be writing into the PVC, so Redis was left scaled to 0: check "
+                    f"`kubectl -n {ns} logs job/{name}`, then scale the Deployment back"
+                ),
+                context={"job": name, "namespace": ns},
+                retryable=False,
+            )
+        sleep(0.2)
+
+
+def job_log(kube: Kube, ns: str, name: str) -> str:
+    """The tail of the logs of the Job's pods."""
+    logs: list[str] = []
+    for pod in kube.pods({"job-name": name}, ns):
+        try:
+            logs.append(kube.logs(pod["metadata"]["name"], ns, tail=LOG_TAIL))
+        except RedisOpsError as e:
+            logs.append(f"(log of {pod['metadata']['name']} not available: {e.message})")
+    return "".join(logs)
+
+
+def log_tail(text: str, lines: int = 15) -> str:
+    """The last ``lines`` lines of ``text``."""
+    return "\n".join(text.rstrip("\n").splitlines()[-lines:])
+
+
+def create_job(kube: Kube, job: dict[str, Any], say: Progress) -> str:
+    """Check and create the Job (replacing a finished one of the same name); its name."""
+    issues = check_manifest(job)
+    if issues:
+        raise ConfigError(
+            "the rendered Job is not valid: " + "; ".join(str(i) for i in issues),
+            context={"issues": [str(i) for i in issues]},
+        )
+    ns, name = job["metadata"]["namespace"], job["metadata"]["name"]
+    old = kube.get("Job", name, ns)
+    if old is not None:
+        if job_state(old) is None:
+            raise ConflictError(
+                f"Job {ns}/{name} already exists and has not finished: another restore is running",
+                hint=f"wait for it (kubectl -n {ns} get job {name}) or delete it",
+                context={"job": name},
+            )
+        say(f"deleting the finished Job {name} of an earlier run")
+        kube.delete("Job", name, ns)
+        for pod in kube.pods({"job-name": name}, ns):
+            kube.delete("Pod", pod["metadata"]["name"], ns)
+    kube.create(job)
+    return str(name)
+
+
+@dataclass
+class Dance:
+    """Scale to 0, run a Job on the PVC, scale back: the shared part of restore and undo."""
+
+    kube: Kube
+    cfg: DeploymentConfig
+    target: K8sTarget
+    timeout: float
+    say: Progress
+    clock: Clock
+    sleep: Sleep
+    timings: dict[str, float] = field(default_factory=dict)
+    log: str = ""
+
+    def scale_back(self) -> None:
+        t = self.target
+        self.say(f"scaling Deployment {t.deployment} back to {t.replicas}")
+        t0 = self.clock()
+        self.kube.scale(t.deployment, t.replicas, t.namespace)
+        self.kube.wait_rollout(
+            t.deployment, t.namespace, self.timeout, clock=self.clock, sleep=self.sleep, progress=self.say
+        )
+        self.timings["scale_up"] = round(self.clock() - t0, 3)
+
+    def run(self, job: dict[str, Any], what: str, on_failure_hint: str) -> None:
+        """Scale down, run ``job``, scale back; raise VerificationError when the Job failed."""
+        t = self.target
+        self.say(f"scaling Deployment {t.deployment} from {t.replicas} to 0")
+        t0 = self.clock()
+        try:
+            self.kube.scale(t.deployment, 0, t.namespace)
+            wait_no_pods(self.kube, t, self.timeout, self.clock, self.sleep)
+            self.timings["scale_down"] = round(self.clock() - t0, 3)
+            name = create_job(self.kube, job, self.say)
+        except OperationTimeout:
+            self.scale_back()
+            raise
+        except RedisOpsError:
+            self.scale_back()  # nothing ran on the PVC: bring Redis back on its data
+            raise
+        except KeyboardInterrupt:
+            self.scale_back()
+            raise Interrupted(
+                f"interrupted before the {what} Job ran; the PVC {t.pvc} is unchanged and Redis was "
+                f"scaled back to {t.replicas}",
+                context={"namespace": t.namespace, "pvc": t.pvc},
+            ) from None
+        self.say(
+            f"created Job {name}: {' '.join(job['spec']['template']['spec']['containers'][0]['command'])}"
+        )
+        t1 = self.clock()
+        try:
+            state, _ = wait_job(self.kube, t.namespace, name, self.timeout, self.clock, self.sleep)
+        except KeyboardInterrupt:
+            raise Interrupted(
+                f"interrupted while the {what} Job {t.namespace}/{name} was running; it may still be "
+                f"writing into the PVC {t.pvc}, so Redis is left scaled to 0: check "
+                f"`kubectl -n {t.namespace} logs job/{name}`, then scale the Deployment back to {t.replicas} "
+                "(`redisops restore undo --target k8s` puts the previous files back once it has finished)",
+                context={"job": name, "namespace": t.namespace, "pvc": t.pvc},
+            ) from None
+        self.timings["job"] = round(self.clock() - t1, 3)
+        self.log = job_log(self.kube, t.namespace, name)
+        for line in self.log.splitlines():
+            self.say(f"[{name}] {line}")
+        self.say(f"Job {name} {'completed' if state == 'Complete' else 'FAILED'}")
+        if state == "Failed":
+            try:
+                self.scale_back()
+            except RedisOpsError as e:
+                on_failure_hint += f"; scaling back failed too: {e.message}"
+            tail = log_tail(self.log) or "(the Job's pod left no log)"
+            raise VerificationError(
+                f"the {what} Job {t.namespace}/{name} failed; its log ends with:\n{tail}",
+                hint=on_failure_hint,
+                context={"job": name, "namespace": t.namespace, "log_tail": tail},
+            )
+        self.scale_back()
+        self.timings["downtime"] = round(self.clock() - t0, 3)
+
+
+def redis_password(cfg: DeploymentConfig, password: str | None) -> str | None:
+    """The Redis password from the config's env/file when auth is on and none was given."""
+    if password is None and cfg.auth.enabled:
+        return read_password(cfg.auth.password_env, cfg.auth.password_file)
+    return password
+
+
+def checks_or_raise(checks: list[VerifyCheck], what: str, hint: str) -> None:
+    """VerificationError naming the failed post-restore checks, if any."""
+    failed = [c for c in checks if not c.ok]
+    if failed:
+        raise VerificationError(
+            f"after the {what}: " + "; ".join(f"{c.name}: {c.detail}" for c in failed),
+            hint=hint,
+            context={"failed": [c.name for c in failed]},
+        )
