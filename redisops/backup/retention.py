@@ -6,6 +6,10 @@ Rules (all counted over backups that exist, like restic's ``forget``):
 * ``keep_daily`` D: for each of the D most recent UTC days that have a backup, one backup of that day.
 * ``keep_weekly`` W: the same per ISO week; ``keep_monthly`` M: per calendar month.
 * The newest *verified* backup is always kept, whatever the rules say.
+* Safety backups (taken by a restore or an upgrade before it replaced the data) are the undo point of
+  that change, not a generation of the schedule: they do not count towards any rule above (so a burst
+  of restores cannot push the scheduled backups out) and are kept by a rule of their own,
+  ``keep_safety`` (the N newest safety backups).
 
 The one backup kept for a day/week/month is its newest verified backup, or its newest backup when none
 of that period is verified. Applying a plan and planning again deletes nothing more (idempotent).
@@ -29,6 +33,12 @@ class BackupRef:
     id: str
     created_at: datetime
     verified: bool = False
+    purpose: str = "manual"
+
+    @property
+    def safety(self) -> bool:
+        """True for a backup a restore or an upgrade took of what it replaced."""
+        return self.purpose == "safety"
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,7 @@ class RetentionRules:
     keep_daily: int = 0
     keep_weekly: int = 0
     keep_monthly: int = 0
+    keep_safety: int = 3
 
     def __post_init__(self) -> None:
         if self.keep_last < 1:
@@ -48,7 +59,7 @@ class RetentionRules:
                 hint="retention always keeps the newest backup: use --keep-last 1 or more",
                 context={"keep_last": self.keep_last},
             )
-        for name in ("keep_daily", "keep_weekly", "keep_monthly"):
+        for name in ("keep_daily", "keep_weekly", "keep_monthly", "keep_safety"):
             if getattr(self, name) < 0:
                 raise InvalidArgument(
                     f"{name} must not be negative, got {getattr(self, name)}",
@@ -100,11 +111,15 @@ def plan_retention(backups: Iterable[BackupRef], rules: RetentionRules) -> Reten
 
     Order is by ``created_at`` then ``id``, newest first; duplicate ids are an error (ValueError).
     """
-    ordered = sorted(backups, key=lambda b: (b.created_at, b.id), reverse=True)
-    ids = [b.id for b in ordered]
+    everything = sorted(backups, key=lambda b: (b.created_at, b.id), reverse=True)
+    ids = [b.id for b in everything]
     if len(set(ids)) != len(ids):
         raise ValueError("backup ids are not unique")
-    reasons: dict[str, list[str]] = {b.id: [] for b in ordered}
+    reasons: dict[str, list[str]] = {b.id: [] for b in everything}
+    safety = [b for b in everything if b.safety]
+    for i, b in enumerate(safety[: rules.keep_safety]):
+        reasons[b.id].append(f"safety {i + 1}/{rules.keep_safety}")
+    ordered = [b for b in everything if not b.safety]  # the other rules count the regular backups only
 
     for i, b in enumerate(ordered[: rules.keep_last]):
         reasons[b.id].append(f"last {i + 1}/{rules.keep_last}")
@@ -128,6 +143,6 @@ def plan_retention(backups: Iterable[BackupRef], rules: RetentionRules) -> Reten
             pick = next((m for m in members if m.verified), members[0])
             reasons[pick.id].append(f"{label} {period}")
 
-    keep = tuple(KeptBackup(b, tuple(reasons[b.id])) for b in ordered if reasons[b.id])
-    delete = tuple(b for b in ordered if not reasons[b.id])
+    keep = tuple(KeptBackup(b, tuple(reasons[b.id])) for b in everything if reasons[b.id])
+    delete = tuple(b for b in everything if not reasons[b.id])
     return RetentionPlan(keep=keep, delete=delete)

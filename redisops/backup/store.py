@@ -508,7 +508,7 @@ class BackupStore:
 
     def plan_retention(self, rules: RetentionRules) -> RetentionPlan:
         """Which committed backups the rules keep and delete (``verified`` = verified while written)."""
-        refs = [BackupRef(m.id, m.created_at, m.verified) for m in self.list()]
+        refs = [BackupRef(m.id, m.created_at, m.verified, m.purpose) for m in self.list()]
         return plan_retention(refs, rules)
 
     def prune(self, rules: RetentionRules, *, dry_run: bool = False) -> RetentionPlan:

@@ -106,3 +106,19 @@ def test_retention_properties(backups: list[BackupRef], rules: RetentionRules) -
     again = plan_retention([k.backup for k in plan.keep], rules)
     assert again.delete == ()
     assert set(again.keep_ids) == keep
+
+
+def test_safety_backups_neither_count_nor_push_scheduled_backups_out() -> None:
+    scheduled = [ref(h, suffix=f"{h:04x}") for h in range(3)]
+    # a burst of five restores, each leaving a safety backup newer than every scheduled one
+    times = [T0 + timedelta(hours=10 + i) for i in range(5)]
+    safety = [BackupRef(new_backup_id(t, f"{0xF0 + i:04x}"), t, True, "safety") for i, t in enumerate(times)]
+    plan = plan_retention(scheduled + safety, RetentionRules(keep_last=3, keep_safety=2))
+    kept = {k.backup.id: k.reasons for k in plan.keep}
+    assert all(b.id in kept for b in scheduled)  # keep_last=3 still means the three scheduled ones
+    assert kept[scheduled[-1].id] == ("last 1/3", "newest verified")
+    assert [b.id for b in safety if b.id in kept] == [safety[-2].id, safety[-1].id]
+    assert kept[safety[-1].id] == ("safety 1/2",)
+    assert set(plan.delete_ids) == {b.id for b in safety[:3]}
+    with pytest.raises(InvalidArgument):
+        RetentionRules(keep_safety=-1)
