@@ -329,6 +329,21 @@ def translate(exc: Exception, ep: RedisEndpoint | None = None) -> RedisOpsError:
     if isinstance(exc, rex.InvalidResponse) or text.startswith("Protocol error"):
         return _not_redis(exc, where, ctx)
     if isinstance(exc, rex.ConnectionError):
+        if "CERTIFICATE_VERIFY_FAILED" in text:
+            return ConnectionFailed(
+                f"the TLS certificate of {where} could not be verified: {text}",
+                hint="pass --tls-ca FILE (the CA that signed the server's certificate); "
+                "--tls-insecure skips the check",
+                context=ctx,
+                retryable=False,
+            )
+        if "reset by peer" in text and ep is not None and not ep.tls:
+            return ConnectionFailed(
+                f"cannot reach Redis at {where}: {text}",
+                hint="if this is a TLS port, use rediss:// instead of redis://; "
+                "otherwise check that the service is up",
+                context=ctx,
+            )
         return ConnectionFailed(f"cannot reach Redis at {where}: {text}", context=ctx)
     if isinstance(exc, rex.ResponseError):
         low = text.lower()
