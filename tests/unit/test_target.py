@@ -248,3 +248,15 @@ def test_the_top_level_convenience_is_the_same_function() -> None:
     assert isinstance(t, Target) and isinstance(t, redisops.Target)
     with t:
         pass
+
+
+def test_the_documented_targets_file_is_valid() -> None:
+    import re
+
+    from redisops.ops.targets_file import parse_targets
+
+    doc = Path(__file__).resolve().parents[2] / "docs" / "targets.md"
+    blocks = re.findall(r"```yaml\n(.*?)```", doc.read_text(), flags=re.S)
+    specs = parse_targets(blocks[0], source="docs/targets.md")
+    assert sorted(specs) == ["prod", "staging"] and specs["prod"].production
+    assert specs["prod"].tls_ca == "/etc/ssl/redis-ca.pem"
