@@ -22,6 +22,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from redisops.cli.common import (
     ConfigOpt,
@@ -183,6 +184,8 @@ def _bar(output: Output, label: str) -> Iterator[Any]:
         task = bar.add_task(label, total=None)
 
         def update(p: BackupProgress) -> None:
+            if p.message:  # a sentence stays on screen above the (transient) bar
+                bar.console.print(Text(p.message, style="dim"))
             bar.update(task, description=f"{label}: {p.phase}", completed=p.done, total=p.total)
 
         yield update

@@ -75,11 +75,16 @@ FINGERPRINT_KEYS = (
 
 @dataclass(frozen=True)
 class BackupProgress:
-    """A progress report: the phase, bytes done, and the total when known."""
+    """A progress report: the phase, bytes done, the total when known, and a sentence for people.
+
+    ``message`` is set when there is something to say beyond the numbers, e.g. in the ``waiting``
+    phase: "waiting for Redis to start the stream (repl-diskless-sync-delay, up to 5s)".
+    """
 
     phase: str
     done: int = 0
     total: int | None = None
+    message: str = ""
 
 
 Progress = Callable[[BackupProgress], None]
@@ -243,6 +248,8 @@ def _rdb_backup(
             ssl=ep.tls,
             timeout=timeout,
             on_progress=on_stream,
+            # Redis may hold a diskless transfer back for more replicas: say so instead of looking hung
+            on_phase=lambda message: say(BackupProgress("waiting", message=message)),
         ) as stream:
             # the uploader hashes (SHA-256) the same bytes: the verifier checks header, CRC64, counts
             writer.write_object("dump.rdb", stream, verifier=RdbStreamVerifier(sha256=False))

@@ -48,6 +48,7 @@ class Cli:
     """``redisops`` in-process against one moto bucket, with an isolated environment."""
 
     def __init__(self, tmp_path: Path, ep: S3Endpoint, bucket: str) -> None:
+        self.bucket, self.endpoint = bucket, ep.url
         self.config = tmp_path / "deploy.yaml"
         self.config.write_text(
             "service_name: redis\n"
@@ -600,3 +601,21 @@ def test_ctrl_c_during_backup_create_aborts_the_upload(
     assert store.list() == [] and store.lock_info() is None
     assert store.s3.list_multipart_uploads("") == []
     assert store.s3.list_keys(store.layout.backups_prefix) == []
+
+
+# --- item 27: say so while Redis holds the diskless transfer back ------------------------------------------
+def test_backup_create_says_why_it_waits_for_the_stream(cli: Cli, redis_factory: Any) -> None:
+    # as a server not configured by us: the default single-replica shortcut is off, the delay is on
+    server = redis_factory(extra={"repl-diskless-sync-delay": "2", "repl-diskless-sync-max-replicas": "0"})
+    r = cli("create", "--url", f"redis://127.0.0.1:{server.endpoint.port}")
+    assert r.exit_code == 0, r.output
+    assert "waiting for Redis to start the stream (repl-diskless-sync-delay, up to 2s)" in r.stderr
+    # the operation reports it as a phase of its own, with the sentence (scripts and the JSON timings)
+    store_events: list[Any] = []
+    from redisops.ops.backup import BackupProgress
+
+    store = open_store(BackupTarget(bucket=cli.bucket, endpoint_url=cli.endpoint, force_path_style=True),
+                       "redis", credentials=CREDS)  # fmt: skip
+    create_rdb_backup(server.endpoint, store, progress=store_events.append)
+    waiting = [p for p in store_events if isinstance(p, BackupProgress) and p.phase == "waiting"]
+    assert len(waiting) == 1 and "repl-diskless-sync-delay" in waiting[0].message
