@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from redisops.adapters.redis_conn import RedisEndpoint
 from redisops.errors import AbortedError, ConfigError, InvalidArgument, NotFoundError, RedisOpsError
+from redisops.ops.target_credentials import Password, resolve_password
 from redisops.ops.targets_file import SANDBOX, TargetSpec, load_targets
 
 if TYPE_CHECKING:
@@ -35,8 +36,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Target", "TargetSpec", "load_targets", "resolve_target", "target"]
 
-#: env vars read for the password when nothing explicit is given, in this order (redis-cli's first)
-PASSWORD_ENVS = ("REDISCLI_AUTH", "REDIS_PASSWORD")
 #: the connect/command timeout when none is given (seconds)
 DEFAULT_TIMEOUT = 5.0
 
@@ -71,6 +70,7 @@ class Target:
         allow_writes: bool = False,
         state_dir: Path | None = None,
         sandbox: SandboxState | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.name = name
         self._endpoint = endpoint
@@ -84,6 +84,7 @@ class Target:
         self.read_only = production and not allow_writes
         self.state_dir = state_dir
         self._sandbox = sandbox
+        self._env: Mapping[str, str] = os.environ if env is None else env
         self._config: DeploymentConfig | None = None
         self._kube: Kube | None = None
 
@@ -188,14 +189,15 @@ class Target:
         return self._kube
 
     def store(self, source: str | None = None, *, use_sandbox: bool | None = None) -> BackupStore:
-        """The backup store: the config's backup target with ``REDISOPS_S3_*`` env overrides applied;
+        """The backup store: the config's backup target with ``REDISOPS_S3_*`` overrides from the
+        target's environment applied;
         the running sandbox's S3 when that target names no endpoint and ``use_sandbox`` allows it
         (None: for the sandbox and ad hoc ``--url`` targets, not for named targets). ``source`` is the
         source name in the store (default: the config's ``service_name``)."""
         from redisops.config import apply_env
         from redisops.ops.backup import store_for
 
-        cfg = apply_env(self.config(), os.environ)
+        cfg = apply_env(self.config(), self._env)
         sandbox = None
         if use_sandbox is None:
             use_sandbox = self.name in (SANDBOX, "url")
@@ -220,84 +222,6 @@ class Target:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
-
-
-@dataclasses.dataclass(frozen=True)
-class _Password:
-    value: str | None
-    source: str | None
-
-
-def _password(
-    *,
-    password_file: str | Path | None,
-    password_env: str | None,
-    url_password: str | None,
-    spec: TargetSpec | None,
-    env: Mapping[str, str],
-    ask_password: bool,
-    prompt: Callable[[str], str] | None,
-    label: str,
-) -> _Password:
-    """The password by the documented precedence, and where it came from."""
-    if password_file is not None:
-        return _Password(_read_file(password_file, "--password-file"), f"file:{password_file}")
-    if password_env is not None:
-        return _Password(_read_env(env, password_env, "--password-env"), f"env:{password_env}")
-    if url_password:
-        return _Password(url_password, "url")
-    if spec is not None and spec.password_file:
-        path = Path(spec.password_file).expanduser()
-        return _Password(_read_file(path, f"target {label}: password_file"), f"file:{path}")
-    if spec is not None and spec.password_env:
-        return _Password(
-            _read_env(env, spec.password_env, f"target {label}: password_env"), f"env:{spec.password_env}"
-        )
-    for name in PASSWORD_ENVS:
-        if env.get(name):
-            return _Password(env[name], name)
-    if ask_password:
-        if prompt is None:
-            raise InvalidArgument(
-                "ask_password needs a prompt: the library never reads the terminal itself",
-                hint="pass prompt=getpass.getpass (or the front end's own prompt)",
-            )
-        answer = prompt(f"Redis password for {label}")
-        return _Password(answer or None, "prompt" if answer else None)
-    return _Password(None, None)
-
-
-def _read_file(path: str | Path, what: str) -> str:
-    p = Path(path).expanduser()
-    try:
-        lines = p.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise ConfigError(
-            f"the password file {p} ({what}) does not exist", hint="check the path", context={"file": str(p)}
-        ) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(
-            f"cannot read the password file {p} ({what}): {type(e).__name__}", context={"file": str(p)}
-        ) from None
-    value = lines[0].strip() if lines else ""
-    if not value:
-        raise ConfigError(
-            f"the password file {p} ({what}) is empty",
-            hint="its first line must be the password",
-            context={"file": str(p)},
-        )
-    return value
-
-
-def _read_env(env: Mapping[str, str], name: str, what: str) -> str:
-    value = env.get(name)
-    if not value:
-        raise ConfigError(
-            f"the environment variable {name} ({what}) is not set",
-            hint=f"export {name}=... or name another variable",
-            context={"env": name},
-        )
-    return value
 
 
 def _path(value: str | Path | None) -> Path | None:
@@ -379,10 +303,10 @@ def resolve_target(
                 hint="start the sandbox (redisops sandbox up), pass --url redis://host:port or --target NAME",
             )
     explicit_pw = password_file is not None or password_env is not None
-    pw = _Password(None, None)
+    pw = Password(None, None)
     if ep is not None:
         try:
-            pw = _password(
+            pw = resolve_password(
                 password_file=password_file,
                 password_env=password_env,
                 url_password=ep.password,
@@ -425,6 +349,7 @@ def resolve_target(
         allow_writes=allow_writes,
         state_dir=sdir,
         sandbox=sandbox,
+        env=env,
     )
 
 

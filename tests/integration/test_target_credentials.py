@@ -288,3 +288,33 @@ def test_an_unknown_target_is_a_config_error_listing_the_names(tmp_path: Path) -
         r = invoke([*cmd, "--target", "nope"], {"REDISOPS_TARGETS": str(targets)})
         assert r.exit_code == 3, (cmd, r.output)
         assert "no target named 'nope'; the targets are: sandbox, prod, staging" in r.stderr
+
+
+# --- the lazy parts: config, backup store, Kubernetes client ---------------------------------------------
+
+
+def test_the_target_opens_the_configured_store_and_cluster(
+    s3_endpoint: Any, s3_bucket: str, kube: Any, tmp_path: Path
+) -> None:
+    from redisops.errors import NotFoundError
+
+    cfg = tmp_path / "deploy.yaml"
+    cfg.write_text(
+        f"namespace: cache\nbackup:\n  bucket: {s3_bucket}\n  endpoint_url: {s3_endpoint.url}\n"
+        "  force_path_style: true\n  server_side_encryption: none\n"
+    )
+    targets = write_targets(
+        tmp_path,
+        f"targets:\n  prod:\n    config: {cfg}\n    kubeconfig: {kube.kubeconfig_path}\n    context: emu\n",
+    )
+    with resolve_target("prod", targets_file=targets, env={}) as t:
+        assert t.config() is t.config() and t.config().namespace == "cache" and t.namespace == "cache"
+        assert t.store().list() == []  # the configured bucket on the configured endpoint
+        kube_client = t.kube()
+        assert kube_client is t.kube() and kube_client.context == "emu"
+        assert kube_client.get("Namespace", "cache", None, api_version="v1") is None
+    # REDISOPS_S3_* from the target's environment override the config, as in the backup pods
+    env = {"REDISOPS_S3_BUCKET": "redisops-no-such-bucket"}
+    missing = resolve_target("prod", targets_file=targets, env=env)
+    with pytest.raises(NotFoundError, match="redisops-no-such-bucket"):
+        missing.store().list()
