@@ -6,7 +6,6 @@ import enum
 import os
 import platform
 import sys
-from importlib import metadata
 from typing import Annotated, Any
 
 import typer
@@ -92,6 +91,8 @@ def _root(
 
 
 def _dist_version(name: str) -> str | None:
+    from importlib import metadata  # ~50 ms: only `version` needs it
+
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:

@@ -11,10 +11,32 @@ Example::
 
 from __future__ import annotations
 
-from redisops.health.graders import backup_age_check, drill_check, pod_check, pvc_check, service_check
-from redisops.health.model import CheckResult, HealthReport, Status, Thresholds
-from redisops.health.platform import BackupAge, DrillProbe, NoPlatform, PlatformProbe, platform_unknown
-from redisops.health.rules import CHECKS, CheckSpec, HealthInputs, container_memory_limit, evaluate
+import importlib
+from typing import TYPE_CHECKING, Any
+
+#: public name -> module that defines it; loaded on first use (PEP 562), so importing one module of
+#: the package (``redisops.health.display`` for the CLI's tables) does not load every rule
+_EXPORTS: dict[str, str] = {
+    "CHECKS": "redisops.health.rules",
+    "BackupAge": "redisops.health.platform",
+    "CheckResult": "redisops.health.model",
+    "CheckSpec": "redisops.health.rules",
+    "DrillProbe": "redisops.health.platform",
+    "HealthInputs": "redisops.health.rules",
+    "HealthReport": "redisops.health.model",
+    "NoPlatform": "redisops.health.platform",
+    "PlatformProbe": "redisops.health.platform",
+    "Status": "redisops.health.model",
+    "Thresholds": "redisops.health.model",
+    "backup_age_check": "redisops.health.graders",
+    "container_memory_limit": "redisops.health.rules",
+    "drill_check": "redisops.health.graders",
+    "evaluate": "redisops.health.rules",
+    "platform_unknown": "redisops.health.platform",
+    "pod_check": "redisops.health.graders",
+    "pvc_check": "redisops.health.graders",
+    "service_check": "redisops.health.graders",
+}
 
 __all__ = [
     "CHECKS",
@@ -37,3 +59,19 @@ __all__ = [
     "pvc_check",
     "service_check",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'redisops.health' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    from redisops.health.graders import backup_age_check, drill_check, pod_check, pvc_check, service_check
+    from redisops.health.model import CheckResult, HealthReport, Status, Thresholds
+    from redisops.health.platform import BackupAge, DrillProbe, NoPlatform, PlatformProbe, platform_unknown
+    from redisops.health.rules import CHECKS, CheckSpec, HealthInputs, container_memory_limit, evaluate
