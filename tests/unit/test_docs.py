@@ -36,3 +36,22 @@ def test_config_doc_lists_the_current_defaults():
     assert yaml.safe_load(first) == DeploymentConfig().model_dump(mode="json"), (
         "docs/config.md is stale: regenerate its defaults block from DeploymentConfig().model_dump()"
     )
+
+
+@pytest.mark.parametrize("doc", sorted((ROOT / "docs").glob("*.md")), ids=lambda p: p.name)
+def test_docs_python_examples_run(doc, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    for code in _blocks(doc, "python"):
+        exec(compile(code, str(doc), "exec"), {})
+
+
+def test_errors_doc_lists_every_exit_code_once():
+    from redisops.errors import ExitCode
+
+    text = (ROOT / "docs" / "errors.md").read_text()
+    rows = re.findall(r"^\| (\d+)(?:–(\d+))? \|", text, flags=re.M)
+    documented: list[int] = []
+    for first, last in rows:
+        documented.extend(range(int(first), int(last or first) + 1))
+    assert len(documented) == len(set(documented)), "a code has two rows"
+    assert set(documented) == {int(c) for c in ExitCode}
