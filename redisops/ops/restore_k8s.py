@@ -50,6 +50,7 @@ from redisops.k8s import DEFAULT_TOOL_IMAGE, render_restore_job
 from redisops.k8s.manifests import LAST_RESTORE_ANNOTATION, render_undo_job
 from redisops.ops.backup import create_rdb_backup
 from redisops.ops.deploy import VerifyCheck, verify_deployment
+from redisops.ops.pod_redis import pod_endpoint
 from redisops.ops.restore import expected_from_manifest, name_safety_backup, resolve_backup
 from redisops.ops.restore_k8s_dance import (
     Clock,
@@ -61,7 +62,6 @@ from redisops.ops.restore_k8s_dance import (
     find_target,
     keyspace_counts,
     loaded_info,
-    pod_endpoint_at,
     ready_pod,
     redis_password,
 )
@@ -334,9 +334,9 @@ def restore_k8s(
         )
     if safety_backup and out.target_keys and pod is not None:
         say(f"taking a safety backup of the {out.target_keys} keys through a port-forward")
-        with kube.port_forward(t.namespace, pod, cfg.port) as (host, port):
+        with pod_endpoint(kube, cfg, pod, pw, namespace=t.namespace, socket_timeout=30.0) as ep:
             safety = create_rdb_backup(
-                pod_endpoint_at(cfg, host, port, pw),
+                ep,
                 store,
                 notes=f"safety backup before restoring {m.id} into {t.namespace}/{t.deployment}",
                 prefer_replica=False,

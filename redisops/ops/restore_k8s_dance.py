@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from redisops.adapters.redis_conn import RedisEndpoint, read_password
+from redisops.adapters.redis_conn import read_password
 from redisops.config.model import DeploymentConfig
 from redisops.errors import (
     ConfigError,
@@ -22,6 +22,7 @@ from redisops.errors import (
 from redisops.inspect import Info
 from redisops.k8s import check_manifest
 from redisops.ops.deploy import VerifyCheck
+from redisops.ops.pod_redis import pod_endpoint
 from redisops.ops.restore_local import wait_loaded
 
 if TYPE_CHECKING:
@@ -35,7 +36,6 @@ __all__ = [
     "keyspace_counts",
     "loaded_info",
     "log_tail",
-    "pod_endpoint_at",
     "ready_pod",
     "redis_password",
 ]
@@ -87,22 +87,10 @@ def ready_pod(kube: Kube, t: K8sTarget) -> str | None:
     return None
 
 
-def pod_endpoint_at(cfg: DeploymentConfig, host: str, port: int, password: str | None) -> RedisEndpoint:
-    """The Redis endpoint at a port-forward's local ``host:port``."""
-    return RedisEndpoint(
-        host=host,
-        port=port,
-        username=cfg.auth.username,
-        password=password,
-        connect_timeout=5.0,
-        socket_timeout=30.0,
-    )
-
-
 def loaded_info(kube: Kube, cfg: DeploymentConfig, pod: str, password: str | None, timeout: float) -> Info:
     """INFO of the Redis in ``pod`` once it has loaded (through a port-forward)."""
-    with kube.port_forward(cfg.namespace, pod, cfg.port) as (host, port):
-        return wait_loaded(pod_endpoint_at(cfg, host, port, password), timeout=timeout)
+    with pod_endpoint(kube, cfg, pod, password, socket_timeout=30.0) as ep:
+        return wait_loaded(ep, timeout=timeout)
 
 
 def keyspace_counts(info: Info) -> dict[int, tuple[int, int]]:
