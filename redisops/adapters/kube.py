@@ -212,15 +212,14 @@ class Kube(KubeStreams):
         context: str | None = None,
         owns_client: bool = False,
     ) -> None:
-        from kubernetes import client as k8s_client
-
         self.api_client = api_client
         self.namespace = namespace
         self.context = context
         self._owns_client = owns_client
         # kubernetes.stream swaps ApiClient.request while it opens a websocket: that must not race with
-        # ordinary calls on the shared client, so websockets get their own client and a lock
-        self._ws_client = k8s_client.ApiClient(api_client.configuration)
+        # ordinary calls on the shared client, so websockets get their own client (built on first use:
+        # most commands never exec or port-forward) and a lock
+        self._ws_api_client: Any = None
         self._ws_lock = threading.Lock()
         self._resources: dict[tuple[str, str], tuple[str, bool]] = {}
         self._closed = False
@@ -318,7 +317,8 @@ class Kube(KubeStreams):
         if self._closed:
             return
         self._closed = True
-        clients = [self._ws_client, *([self.api_client] if self._owns_client else [])]
+        ws = [self._ws_api_client] if self._ws_api_client is not None else []
+        clients = [*ws, *([self.api_client] if self._owns_client else [])]
         for api in clients:
             pool_manager = getattr(getattr(api, "rest_client", None), "pool_manager", None)
             if pool_manager is not None:

@@ -25,8 +25,21 @@ class KubeStreams:
     """``exec`` and ``port_forward`` of :class:`redisops.adapters.kube.Kube`."""
 
     namespace: str
-    _ws_client: Any
+    api_client: Any
+    _ws_api_client: Any
     _ws_lock: threading.Lock
+
+    @property
+    def _ws_client(self) -> Any:
+        """The websocket client (own ApiClient on the same configuration), built on first use.
+
+        Call with ``_ws_lock`` held.
+        """
+        if self._ws_api_client is None:
+            from kubernetes import client as k8s_client
+
+            self._ws_api_client = k8s_client.ApiClient(self.api_client.configuration)
+        return self._ws_api_client
 
     def exec(
         self,

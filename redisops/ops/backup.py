@@ -38,7 +38,7 @@ from redisops.errors import (
 )
 from redisops.inspect import Info, parse_config_get, parse_info
 from redisops.ops.inspect import fetch_info
-from redisops.ops.restore_local import wait_loaded
+from redisops.ops.loading import wait_loaded
 from redisops.ops.sandbox import SandboxState
 from redisops.rdb import RdbStreamVerifier
 from redisops.restore.keycounts import compare_key_counts, counts_of

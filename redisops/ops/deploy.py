@@ -42,13 +42,13 @@ from redisops.errors import (
     PlanBlocked,
     VerificationError,
 )
-from redisops.lint import Finding
 from redisops.ops.deploy_guard import VersionPlan, backup_before_upgrade, check_versions, lint_gate
 from redisops.ops.deploy_verify import VerifyCheck, verify_deployment
 
 if TYPE_CHECKING:
     from redisops.adapters.kube import Kube, RolloutStatus
     from redisops.backup import BackupStore
+    from redisops.lint import Finding
 
 __all__ = [
     "CHECKSUM_ANNOTATION",

@@ -23,14 +23,13 @@ from redisops.adapters.redis_conn import connect, raw_command, redis_errors
 from redisops.config.model import DeploymentConfig
 from redisops.errors import InvalidArgument, ParseError, PlanBlocked, RedisOpsError
 from redisops.inspect import parse_info
-from redisops.lint import Finding, lint_config
-from redisops.lint.rules import RULES
 from redisops.ops.pod_redis import pod_endpoint
 from redisops.rdb.versions import max_rdb_version_for
 
 if TYPE_CHECKING:
     from redisops.adapters.kube import Kube
     from redisops.backup import BackupStore, Manifest
+    from redisops.lint import Finding
 
 __all__ = [
     "DataVersion",
@@ -63,6 +62,9 @@ def lint_gate(
         InvalidArgument: ``allow`` names a rule that does not exist.
         PlanBlocked: an error-level finding is not waived.
     """
+    from redisops.lint import lint_config  # the rules load only for a deploy, not for history/rollback
+    from redisops.lint.rules import RULES
+
     known = {r.id for r in RULES}
     unknown = sorted(set(allow) - known)
     if unknown:

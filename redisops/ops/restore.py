@@ -491,7 +491,7 @@ def run_drill(
         version = _server_version()
         restore_into_data_dir(store, m.id, data, cfg, redis_version=version, now=now(), redis_conf=redis_conf)
         proc = start_redis(conf, tmp, port=port, name="drill", timeout=load_timeout)
-        from redisops.ops.restore_local import wait_loaded
+        from redisops.ops.loading import wait_loaded
 
         info = wait_loaded(RedisEndpoint(port=port), timeout=load_timeout)
         counts = {db: ks.keys for db, ks in info.keyspace.items() if ks.keys}

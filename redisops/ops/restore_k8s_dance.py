@@ -22,8 +22,8 @@ from redisops.errors import (
 from redisops.inspect import Info
 from redisops.k8s import check_manifest
 from redisops.ops.deploy import VerifyCheck
+from redisops.ops.loading import wait_loaded
 from redisops.ops.pod_redis import pod_endpoint
-from redisops.ops.restore_local import wait_loaded
 
 if TYPE_CHECKING:
     from redisops.adapters.kube import Kube

@@ -28,15 +28,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from redisops.adapters.redis_conn import RedisEndpoint, connect, raw_command
+from redisops.adapters.redis_conn import RedisEndpoint
 from redisops.errors import (
-    ConnectionFailed,
     Interrupted,
-    OperationTimeout,
     RedisOpsError,
     VerificationError,
 )
-from redisops.inspect import Info, parse_info
+from redisops.inspect import Info
+from redisops.ops.loading import wait_loaded  # re-exported: its home is ops.loading
 from redisops.restore import (
     ExpectedBackup,
     ProgressCallback,
@@ -117,35 +116,6 @@ class LocalUndoResult:
             },
             "start_to_loaded_seconds": round(self.start_to_loaded_seconds, 3),
         }
-
-
-def wait_loaded(endpoint: RedisEndpoint, *, timeout: float = 300.0, interval: float = 0.05) -> Info:
-    """Poll ``INFO everything`` until the server answers with ``loading:0``; return that INFO.
-
-    Raises:
-        OperationTimeout: still loading (or unreachable) after ``timeout`` seconds.
-    """
-    deadline = time.monotonic() + timeout
-    last_error: RedisOpsError | None = None
-    while True:
-        try:
-            client = connect(endpoint, check=False)
-            try:
-                info = parse_info(raw_command(client, "INFO", "everything"))
-            finally:
-                client.close()
-            if info.persistence.loading is False:
-                return info
-        except (ConnectionFailed, RedisOpsError) as e:
-            last_error = e
-        if time.monotonic() >= deadline:
-            raise OperationTimeout(
-                f"Redis at {endpoint} did not finish loading within {timeout:.0f} s"
-                + (f" (last error: {last_error.message})" if last_error else ""),
-                hint="a large dataset loads slowly; wait and check INFO persistence, or raise the timeout",
-                context={"endpoint": str(endpoint)},
-            )
-        time.sleep(interval)
 
 
 def _counts(info: Info) -> dict[int, tuple[int, int]]:

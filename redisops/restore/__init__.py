@@ -17,35 +17,43 @@ Example::
     print("\\n".join(plan.describe()))
 """
 
-from redisops.restore.engine import (
-    ProgressCallback,
-    RestoreResult,
-    UndoResult,
-    list_data_dir,
-    plan_restore_in,
-    read_record,
-    restore_aof_dir,
-    restore_rdb,
-    tree_digest,
-    undo_restore,
-)
-from redisops.restore.plan import (
-    RECORD_NAME,
-    STAGING_PREFIX,
-    UNDO_DIR_NAME,
-    Action,
-    DataDirListing,
-    EntryInfo,
-    ExpectedBackup,
-    ExpectedFile,
-    RestorePlan,
-    TargetSettings,
-    memory_fit,
-    plan_restore,
-    running_signs,
-)
-from redisops.restore.record import InstalledFile, MovedEntry, RestoreRecord
-from redisops.restore.undo import UndoPlan, plan_undo
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+#: public name -> module that defines it; loaded on first use (PEP 562), so a command that needs one
+#: piece (the key-count rule, the record) does not load the whole engine
+_EXPORTS: dict[str, str] = {
+    "RECORD_NAME": "redisops.restore.plan",
+    "STAGING_PREFIX": "redisops.restore.plan",
+    "UNDO_DIR_NAME": "redisops.restore.plan",
+    "Action": "redisops.restore.plan",
+    "DataDirListing": "redisops.restore.plan",
+    "EntryInfo": "redisops.restore.plan",
+    "ExpectedBackup": "redisops.restore.plan",
+    "ExpectedFile": "redisops.restore.plan",
+    "InstalledFile": "redisops.restore.record",
+    "MovedEntry": "redisops.restore.record",
+    "ProgressCallback": "redisops.restore.engine",
+    "RestorePlan": "redisops.restore.plan",
+    "RestoreRecord": "redisops.restore.record",
+    "RestoreResult": "redisops.restore.engine",
+    "TargetSettings": "redisops.restore.plan",
+    "UndoPlan": "redisops.restore.undo",
+    "UndoResult": "redisops.restore.engine",
+    "list_data_dir": "redisops.restore.engine",
+    "memory_fit": "redisops.restore.plan",
+    "plan_restore": "redisops.restore.plan",
+    "plan_restore_in": "redisops.restore.engine",
+    "plan_undo": "redisops.restore.undo",
+    "read_record": "redisops.restore.engine",
+    "restore_aof_dir": "redisops.restore.engine",
+    "restore_rdb": "redisops.restore.engine",
+    "running_signs": "redisops.restore.plan",
+    "tree_digest": "redisops.restore.engine",
+    "undo_restore": "redisops.restore.engine",
+}
 
 __all__ = [
     "RECORD_NAME",
@@ -77,3 +85,44 @@ __all__ = [
     "tree_digest",
     "undo_restore",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'redisops.restore' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    from redisops.restore.engine import (
+        ProgressCallback,
+        RestoreResult,
+        UndoResult,
+        list_data_dir,
+        plan_restore_in,
+        read_record,
+        restore_aof_dir,
+        restore_rdb,
+        tree_digest,
+        undo_restore,
+    )
+    from redisops.restore.plan import (
+        RECORD_NAME,
+        STAGING_PREFIX,
+        UNDO_DIR_NAME,
+        Action,
+        DataDirListing,
+        EntryInfo,
+        ExpectedBackup,
+        ExpectedFile,
+        RestorePlan,
+        TargetSettings,
+        memory_fit,
+        plan_restore,
+        running_signs,
+    )
+    from redisops.restore.record import InstalledFile, MovedEntry, RestoreRecord
+    from redisops.restore.undo import UndoPlan, plan_undo

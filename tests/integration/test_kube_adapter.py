@@ -73,7 +73,7 @@ def test_kubeconfig_context_and_namespace(kube: Any, tmp_path: Path) -> None:
         assert client.namespace == "other"
     with pytest.raises(ConfigError, match="no context 'prod'"):
         Kube.from_kubeconfig(kube.kubeconfig_path, context="prod")
-    with pytest.raises(ConfigError, match="missing .--kubeconfig. does not exist"):
+    with pytest.raises(ConfigError, match=r"missing .--kubeconfig. does not exist"):
         Kube.from_kubeconfig(tmp_path / "missing")
     broken = tmp_path / "broken"
     broken.write_text("not: a kubeconfig\n")
