@@ -37,9 +37,7 @@ def test_every_public_name_resolves_and_is_documented():
 
 
 def test_one_error_hierarchy():
-    errors = [
-        getattr(redisops.errors, n) for n in redisops.errors.__all__ if n != "ExitCode"
-    ]
+    errors = [getattr(redisops.errors, n) for n in redisops.errors.__all__ if n != "ExitCode"]
     assert all(issubclass(e, redisops.RedisOpsError) for e in errors)
     codes = [e.exit_code for e in errors]
     assert len(codes) == len(set(codes)), "exit codes must be distinct"
