@@ -31,7 +31,10 @@ from redisops.ops.targets_file import SANDBOX, TargetSpec, load_targets
 if TYPE_CHECKING:
     from redisops.adapters.kube import Kube
     from redisops.backup import BackupStore
+    from redisops.cancel import CancelToken
     from redisops.config.model import DeploymentConfig
+    from redisops.events import EventSink
+    from redisops.ops.catalogue import Plan
     from redisops.ops.sandbox import SandboxState
 
 __all__ = ["Target", "TargetSpec", "load_targets", "resolve_target", "target"]
@@ -208,6 +211,42 @@ class Target:
             if state is not None and all(s.status == "running" for s in state.services.values()):
                 sandbox = state
         return store_for(cfg.backup, sandbox=sandbox, source_name=source or cfg.service_name)
+
+    # --- operations of the catalogue ---------------------------------------------------------------
+
+    def run(
+        self,
+        op: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        on_event: EventSink | None = None,
+        cancel: CancelToken | None = None,
+        confirm: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        """Run the catalogue operation ``op`` here (``params`` and keyword arguments merged).
+
+        ``on_event`` receives its events, ``cancel`` stops it, ``confirm=True`` is required for a
+        destructive operation; a read-only (production) target refuses anything but reads.
+        """
+        from redisops.ops.registry import catalogue
+
+        merged = {**(params or {}), **kwargs}
+        return catalogue().invoke(op, merged, target=self, on_event=on_event, cancel=cancel, confirm=confirm)
+
+    def plan(
+        self,
+        op: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        on_event: EventSink | None = None,
+        **kwargs: Any,
+    ) -> Plan:
+        """What the catalogue operation ``op`` would do here; changes nothing."""
+        from redisops.ops.registry import catalogue
+
+        merged = {**(params or {}), **kwargs}
+        return catalogue().plan(op, merged, target=self, on_event=on_event)
 
     def close(self) -> None:
         """Close what was opened (the Kubernetes client); idempotent."""

@@ -1,0 +1,38 @@
+"""Every operation of redisops in one catalogue, built on first use (importing this loads no operation).
+
+Each area registers its operations from a module of its own (``register(catalogue)``); front ends and
+scripts reach them through :func:`catalogue` (or a :class:`~redisops.ops.target.Target`'s ``run`` and
+``plan``)::
+
+    from redisops.ops.registry import catalogue
+
+    ops = catalogue()
+    assert all(op.name.count(".") >= 1 for op in ops)
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+
+from redisops.ops.catalogue import Catalogue
+
+__all__ = ["AREAS", "catalogue"]
+
+#: the modules that register operations, one per area (each has ``register(cat: Catalogue) -> None``)
+AREAS: tuple[str, ...] = ()
+
+_lock = threading.Lock()
+_built: Catalogue | None = None
+
+
+def catalogue() -> Catalogue:
+    """The catalogue of every operation (built once, thread-safe)."""
+    global _built
+    with _lock:
+        if _built is None:
+            cat = Catalogue()
+            for module in AREAS:
+                importlib.import_module(module).register(cat)
+            _built = cat
+        return _built
