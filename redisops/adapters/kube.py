@@ -37,6 +37,7 @@ from urllib.parse import quote
 from redisops.adapters.kube_errors import api_call as _api_call
 from redisops.adapters.kube_errors import translate_api_error
 from redisops.adapters.kube_stream import KubeStreams
+from redisops.cancel import CancelToken
 from redisops.errors import (
     ConfigError,
     NotFoundError,
@@ -540,6 +541,7 @@ class Kube(KubeStreams):
         clock: Clock = time.monotonic,
         sleep: Sleep = time.sleep,
         progress: Callable[[str], None] | None = None,
+        cancel: CancelToken | None = None,
     ) -> RolloutStatus:
         """Wait until the Deployment's rollout is complete (as ``kubectl rollout status``).
 

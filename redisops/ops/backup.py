@@ -25,6 +25,7 @@ from redisops.adapters.redis_conn import RedisEndpoint, connect, raw_command
 from redisops.adapters.replication import ReplicationRdbStream
 from redisops.adapters.s3 import AwsCredentials, S3Adapter, S3Settings
 from redisops.backup import BackupPurpose, BackupStore, BackupWriter, LockInfo, Manifest
+from redisops.cancel import CancelToken
 from redisops.config import BackupTarget
 from redisops.errors import (
     AuthError,
@@ -36,6 +37,7 @@ from redisops.errors import (
     RedisOpsError,
     VerificationError,
 )
+from redisops.events import Reporter
 from redisops.inspect import Info, parse_config_get, parse_info
 from redisops.ops.inspect import fetch_info
 from redisops.ops.loading import wait_loaded
@@ -195,6 +197,8 @@ def create_rdb_backup(
     prefer_replica: bool = True,
     progress: Progress | None = None,
     purpose: BackupPurpose = "manual",
+    reporter: Reporter | None = None,
+    cancel: CancelToken | None = None,
 ) -> Manifest:
     """Stream an RDB from the live server at ``ep`` into ``store``, verified on the way; returns the manifest.
 
@@ -205,6 +209,10 @@ def create_rdb_backup(
     written: a failure anywhere (connection drop, S3 error, bad trailer) aborts the upload and releases
     the lock. Ctrl-C (KeyboardInterrupt) does the same and raises
     :class:`~redisops.errors.Interrupted` saying what was kept.
+
+    ``reporter`` receives ``phase``/``progress``/``log`` events (never started/finished: the catalogue
+    sends those); ``cancel`` stops it between chunks (and wakes a blocked read): the upload is aborted,
+    the lock released, and :class:`~redisops.errors.Interrupted` raised.
     """
     writers: list[BackupWriter] = []
     with _interruptible(writers):
@@ -315,6 +323,8 @@ def create_aof_backup(
     clock: Callable[[], float] = time.monotonic,
     progress: Progress | None = None,
     purpose: BackupPurpose = "manual",
+    reporter: Reporter | None = None,
+    cancel: CancelToken | None = None,
 ) -> Manifest:
     """Copy the multi-part AOF directory consistently (Redis docs' procedure) into ``store``.
 

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import yaml
 
 from redisops.adapters.redis_conn import read_password
+from redisops.cancel import CancelToken
 from redisops.config.model import DeploymentConfig
 from redisops.errors import (
     ConflictError,
@@ -474,6 +475,7 @@ def deploy(
     store: BackupStore | None = None,
     backup: bool = True,
     check_version: bool = True,
+    cancel: CancelToken | None = None,
 ) -> DeployResult:
     """Lint, plan, check versions, apply, wait for the rollout, verify and record a revision (see the
     module docstring).
@@ -582,7 +584,9 @@ def deploy(
                 name = str(m["metadata"]["name"])
                 say(f"waiting for the rollout of Deployment {name} (timeout {timeout:g}s)")
                 result.rollouts.append(
-                    kube.wait_rollout(name, ns, timeout, clock=clock, sleep=sleep, progress=say)
+                    kube.wait_rollout(
+                        name, ns, timeout, clock=clock, sleep=sleep, progress=say, cancel=cancel
+                    )
                 )
     except OperationTimeout:
         _fail_record()
@@ -629,6 +633,7 @@ def rollback(
     sleep: Callable[[float], None] = time.sleep,
     store: BackupStore | None = None,
     backup: bool = True,
+    cancel: CancelToken | None = None,
 ) -> DeployResult:
     """Re-apply revision ``to`` (default: the newest successful revision before the current one),
     wait, verify, and record a new revision ``rollback to N``.
@@ -679,4 +684,5 @@ def rollback(
         lint=False,
         store=store,
         backup=backup,
+        cancel=cancel,
     )

@@ -25,7 +25,9 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from redisops.adapters.redis_conn import RedisEndpoint, connect, raw_command, redis_errors
+from redisops.cancel import CancelToken
 from redisops.errors import AuthError, InvalidArgument, ParseError, PlatformError, RedisOpsError
+from redisops.events import Reporter
 from redisops.inspect import (
     ClientInfo,
     Info,
@@ -531,6 +533,8 @@ def analyze_keys(
     client: redis.Redis | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    reporter: Reporter | None = None,
+    cancel: CancelToken | None = None,
 ) -> KeyAnalysis:
     """Biggest keys per type and memory by key prefix, without hurting production.
 

@@ -21,8 +21,10 @@ from typing import Any
 from redisops.adapters.local import free_port, start_redis
 from redisops.adapters.redis_conn import RedisEndpoint
 from redisops.backup import BackupStore, Manifest
+from redisops.cancel import CancelToken
 from redisops.config import DeploymentConfig, override_redis_conf, render_redis_conf
 from redisops.errors import AbortedError, ConflictError, Interrupted, NotFoundError, RedisOpsError
+from redisops.events import Reporter
 from redisops.ops.backup import create_rdb_backup
 from redisops.ops.inspect import fetch_info
 from redisops.ops.restore_local import LocalRestoreResult, LocalUndoResult, restore_local, undo_local
@@ -255,6 +257,8 @@ def restore_sandbox(
     now: datetime | None = None,
     progress: Progress | None = None,
     include_safety: bool = False,
+    reporter: Reporter | None = None,
+    cancel: CancelToken | None = None,
 ) -> SandboxRestore:
     """Restore a backup into the sandbox target (stop, engine, start, verify key counts).
 

@@ -29,11 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from redisops.adapters.redis_conn import RedisEndpoint
+from redisops.cancel import CancelToken
 from redisops.errors import (
     Interrupted,
     RedisOpsError,
     VerificationError,
 )
+from redisops.events import Reporter
 from redisops.inspect import Info
 from redisops.ops.loading import wait_loaded  # re-exported: its home is ops.loading
 from redisops.restore import (
@@ -156,6 +158,8 @@ def restore_local(
     load_timeout: float = 300.0,
     on_progress: ProgressCallback | None = None,
     operation_id: str | None = None,
+    reporter: Reporter | None = None,
+    cancel: CancelToken | None = None,
 ) -> LocalRestoreResult:
     """Stop the local server, restore ``expected`` from ``source`` into ``data_dir``, start, verify.
 
