@@ -20,7 +20,10 @@ from redisops.ops.catalogue import Catalogue
 __all__ = ["AREAS", "catalogue"]
 
 #: the modules that register operations, one per area (each has ``register(cat: Catalogue) -> None``)
-AREAS: tuple[str, ...] = ()
+AREAS: tuple[str, ...] = (
+    "redisops.ops.entries_inspect",
+    "redisops.ops.entries_backup",
+)
 
 _lock = threading.Lock()
 _built: Catalogue | None = None
