@@ -23,6 +23,9 @@ __all__ = ["AREAS", "catalogue"]
 AREAS: tuple[str, ...] = (
     "redisops.ops.entries_inspect",
     "redisops.ops.entries_backup",
+    "redisops.ops.entries_restore",
+    "redisops.ops.entries_deploy",
+    "redisops.ops.entries_sandbox",
 )
 
 _lock = threading.Lock()

@@ -1,0 +1,541 @@
+"""Catalogue entries of Redis on Kubernetes: deploy, rollback, restart, history, client checks, and the
+pure ``manifests.render`` and ``lint.run``.
+
+Each acts on the target: its config (``target.config()``, moved to the target's namespace), its cluster
+(``target.kube()``) and, for the backup an upgrade takes first, its backup store (never the sandbox's
+S3: a cluster's backups do not go to a laptop). Plans are server-side dry runs: a deploy's plan is the
+diff against the live objects, and what the real run would refuse (a lint error not allowed, an image
+whose Redis cannot read the data, objects a Helm release owns) is the plan's blockers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from redisops.errors import ConflictError, InvalidArgument, NotFoundError, PlanBlocked
+from redisops.events import jsonable
+from redisops.ops.catalogue import Catalogue, Kind, OpContext, Operation, Plan
+from redisops.ops.entries_util import log_progress
+
+if TYPE_CHECKING:
+    from redisops.lint import Finding
+    from redisops.ops.deploy import DeployResult, Revision
+    from redisops.ops.services import ClientCheck, ServiceRestart
+
+__all__ = [
+    "ClientsReport",
+    "DeployHistory",
+    "DeployParams",
+    "HistoryParams",
+    "LintParams",
+    "LintReport",
+    "ManifestsParams",
+    "RenderedManifests",
+    "RestartParams",
+    "RestartReport",
+    "RollbackParams",
+    "VerifyClientsParams",
+    "register",
+]
+
+_TIMEOUT_DOC = "seconds to wait for each rollout"
+
+
+def _known_rules(values: list[str]) -> list[str]:
+    from redisops.lint.rules import RULES
+
+    known = {r.id for r in RULES}
+    unknown = sorted({v for v in values if v not in known})
+    if unknown:
+        raise ValueError(f"unknown lint rule(s) {', '.join(unknown)}; lint.run (redisops lint) lists them")
+    return values
+
+
+class DeployParams(BaseModel):
+    """Parameters of ``deploy.apply``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    allow: list[str] = Field(
+        default_factory=list,
+        description="error-level lint rules to go ahead despite (rule ids, as `redisops lint` shows them)",
+    )
+    take_over: bool = Field(False, description="take over objects a Helm release (or another manager) owns")
+    no_backup: bool = Field(False, description="do not back up the running Redis before upgrading it")
+    timeout: float = Field(300.0, ge=1, le=86400, description=_TIMEOUT_DOC)
+
+    @field_validator("allow")
+    @classmethod
+    def _allow(cls, value: list[str]) -> list[str]:
+        return _known_rules(value)
+
+
+class RollbackParams(BaseModel):
+    """Parameters of ``deploy.rollback``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    to: int | None = Field(
+        None, ge=1, description="the revision to roll back to [default: the last successful one before]"
+    )
+    take_over: bool = Field(False, description="take over objects a Helm release (or another manager) owns")
+    no_backup: bool = Field(False, description="do not back up the running Redis before changing its image")
+    timeout: float = Field(300.0, ge=1, le=86400, description=_TIMEOUT_DOC)
+
+
+class RestartParams(BaseModel):
+    """Parameters of ``deploy.restart``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    deployments: list[str] = Field(
+        default_factory=list, description="Deployments to restart [default: the config's client services]"
+    )
+    timeout: float = Field(300.0, ge=1, le=86400, description=_TIMEOUT_DOC)
+
+
+class HistoryParams(BaseModel):
+    """``deploy.history`` takes no parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class VerifyClientsParams(BaseModel):
+    """Parameters of ``deploy.verify_clients``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    deployments: list[str] = Field(
+        default_factory=list, description="client Deployments [default: the config's client services]"
+    )
+    tail: int = Field(200, ge=1, le=100000, description="log lines to scan per pod")
+
+
+class ManifestsParams(BaseModel):
+    """Parameters of ``manifests.render``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    only: list[str] = Field(
+        default_factory=list, description="only objects of these kinds (e.g. Deployment) [default: all]"
+    )
+    restore_job: str | None = Field(None, description="render only a restore Job for this backup id")
+    tool_image: str | None = Field(
+        None, description="the redisops image of the backup/restore pods [default: the release's image]"
+    )
+    revision: str | None = Field(None, description="recorded as redisops.io/revision on every object")
+    include_storage_class: bool = Field(True, description="include the cluster-scoped StorageClass")
+    include_client_egress: bool = Field(True, description="include the clients' egress NetworkPolicy")
+
+    @field_validator("restore_job")
+    @classmethod
+    def _backup_id(cls, value: str | None) -> str | None:
+        from redisops.backup.layout import is_backup_id
+
+        if value is not None and not is_backup_id(value):
+            raise ValueError(
+                f"{value!r} is not a backup id (YYYYMMDDTHHMMSSZ-hex, e.g. 20250101T000000Z-ab12)"
+            )
+        return value
+
+
+class LintParams(BaseModel):
+    """Parameters of ``lint.run``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    workload: Literal["cache", "store"] | None = Field(
+        None, description="cache (losing keys is fine) or store [default: inferred from the config]"
+    )
+    strict: bool = Field(False, description="warnings count: exit code 20 when there are warnings")
+    manifests_file: str | None = Field(
+        None,
+        description="lint the manifests in this YAML file (e.g. helm template output) instead of the "
+        "ones redisops renders",
+    )
+
+
+# --- results --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DeployHistory:
+    """The recorded revisions of the deployment, oldest first."""
+
+    namespace: str
+    service: str
+    revisions: list[Revision] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON: each revision without its manifests (``objects`` counts them)."""
+        revs = []
+        for r in self.revisions:
+            doc = {f.name: getattr(r, f.name) for f in dataclasses.fields(r) if f.name != "manifests"}
+            revs.append(doc | {"objects": len(r.manifests)})
+        return {"namespace": self.namespace, "service": self.service, "revisions": revs}
+
+
+@dataclass
+class RestartReport:
+    """The outcome of ``deploy.restart``: one entry per Deployment; ``ok`` when all rolled out."""
+
+    namespace: str
+    services: list[ServiceRestart] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when every Deployment rolled out."""
+        return all(s.ok for s in self.services)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"namespace": self.namespace, "ok": self.ok, "services": jsonable(self.services)}
+
+
+@dataclass
+class ClientsReport:
+    """The outcome of ``deploy.verify_clients``; ``ok`` when every client reaches Redis cleanly."""
+
+    namespace: str
+    target: str
+    clients: list[ClientCheck] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when every client reaches Redis and its logs show no Redis errors."""
+        return all(c.ok for c in self.clients)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        clients = [jsonable(c) | {"ok": c.ok} for c in self.clients]
+        return {"namespace": self.namespace, "target": self.target, "ok": self.ok, "clients": clients}
+
+
+@dataclass
+class RenderedManifests:
+    """The Kubernetes objects of the config, in apply order."""
+
+    objects: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_yaml(self) -> str:
+        """A multi-document YAML stream (for ``kubectl apply -f -``)."""
+        from redisops.k8s import to_yaml
+
+        return to_yaml(self.objects)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: ``{"objects": [...]}``."""
+        return {"objects": self.objects}
+
+
+@dataclass
+class LintReport:
+    """Lint findings (errors first), counts per severity, and the exit code a front end uses."""
+
+    findings: list[Finding] = field(default_factory=list)
+    summary: dict[str, int] = field(default_factory=dict)
+    exit_code: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (what ``redisops lint -o json`` prints)."""
+        return {
+            "findings": [f.to_dict() for f in self.findings],
+            "summary": dict(self.summary),
+            "exit_code": self.exit_code,
+        }
+
+
+# --- deploy and rollback ------------------------------------------------------------------------------
+
+
+def _deploy(ctx: OpContext, p: DeployParams, *, dry_run: bool) -> DeployResult:
+    from redisops.k8s import render_manifests
+    from redisops.ops.deploy import deploy
+
+    target = ctx.target
+    ctx.cancel.check("before the deploy started")
+    cfg = target.config()
+    return deploy(
+        target.kube(),
+        cfg,
+        render_manifests(cfg),
+        dry_run=dry_run,
+        take_over=p.take_over,
+        timeout=p.timeout,
+        progress=log_progress(ctx.reporter),
+        allow=p.allow,
+        store=target.store(use_sandbox=False),
+        backup=not p.no_backup,
+        cancel=ctx.cancel,
+    )
+
+
+def _rollback(ctx: OpContext, p: RollbackParams, *, dry_run: bool) -> DeployResult:
+    from redisops.ops.deploy import rollback
+
+    target = ctx.target
+    ctx.cancel.check("before the rollback started")
+    return rollback(
+        target.kube(),
+        target.config(),
+        p.to,
+        dry_run=dry_run,
+        take_over=p.take_over,
+        timeout=p.timeout,
+        progress=log_progress(ctx.reporter),
+        store=target.store(use_sandbox=False),
+        backup=not p.no_backup,
+        cancel=ctx.cancel,
+    )
+
+
+def _as_plan(op: str, compute: Any) -> Plan:
+    """The dry run's result as a plan; a refusal of the dry run (lint, versions, Helm, nothing to roll
+    back to) is the plan's blocker."""
+    try:
+        result: DeployResult = compute()
+    except (PlanBlocked, ConflictError, NotFoundError) as e:
+        if isinstance(e, NotFoundError) and op != "deploy.rollback":
+            raise
+        return Plan(op, blockers=(e.message,), details={"error": e.to_dict()})
+    plan = result.plan
+    steps: list[str] = []
+    if not plan.namespace_exists:
+        steps.append(f"create Namespace/{plan.namespace}")
+    steps += [f"{c.action} {c.ref}" for c in plan.changes if c.action != "unchanged"]
+    if plan.changed or op == "deploy.rollback":
+        steps.append(
+            f"apply ({plan.summary()}), wait for the rollout, verify, record a revision: {result.what}"
+        )
+    else:
+        steps.append("nothing to apply; check the running deployment (no revision recorded)")
+    details = {
+        "namespace": result.namespace,
+        "summary": plan.summary(),
+        "changed": plan.changed,
+        "what": result.what,
+        "changes": jsonable(plan.changes),
+        "lint": [f.to_dict() for f in result.lint],
+    }
+    return Plan(op, steps=tuple(steps), warnings=tuple(plan.notes), details=details)
+
+
+def run_deploy(ctx: OpContext, p: DeployParams) -> DeployResult:
+    """``deploy.apply``: lint, apply, wait for the rollout, verify, record a revision."""
+    return _deploy(ctx, p, dry_run=False)
+
+
+def plan_deploy_op(ctx: OpContext, p: DeployParams) -> Plan:
+    """The server-side dry-run diff of ``deploy.apply``; changes nothing."""
+    return _as_plan("deploy.apply", lambda: _deploy(ctx, p, dry_run=True))
+
+
+def run_rollback(ctx: OpContext, p: RollbackParams) -> DeployResult:
+    """``deploy.rollback``: re-apply a recorded revision, wait, verify, record ``rollback to N``."""
+    return _rollback(ctx, p, dry_run=False)
+
+
+def plan_rollback(ctx: OpContext, p: RollbackParams) -> Plan:
+    """The diff a rollback would apply; no revision to roll back to is a blocker."""
+    return _as_plan("deploy.rollback", lambda: _rollback(ctx, p, dry_run=True))
+
+
+# --- restart, history, clients -------------------------------------------------------------------------
+
+
+def _restart_names(ctx: OpContext, p: RestartParams) -> tuple[str, list[str]]:
+    cfg = ctx.target.config()
+    return cfg.namespace, list(p.deployments) or list(cfg.clients.services)
+
+
+def run_restart(ctx: OpContext, p: RestartParams) -> RestartReport:
+    """``deploy.restart``: rolling-restart each Deployment and wait for it, one after the other (a
+    failure is reported for that Deployment and the next one is restarted anyway)."""
+    from redisops.ops.services import restart_services
+
+    ns, names = _restart_names(ctx, p)
+    kube = ctx.target.kube()
+    report = RestartReport(ns)
+    for i, name in enumerate(names):
+        ctx.cancel.check(f"before restarting {name}" + (f" ({i} restarted)" if i else ""))
+        ctx.reporter.phase("restart", f"Deployment {ns}/{name}")
+        report.services += restart_services(
+            kube, ns, [name], timeout=p.timeout, progress=log_progress(ctx.reporter)
+        )
+        ctx.reporter.progress(i + 1, len(names), unit="deployments")
+    return report
+
+
+def plan_restart(ctx: OpContext, p: RestartParams) -> Plan:
+    """Which Deployments would restart (a missing one is a warning: its restart would fail)."""
+    ns, names = _restart_names(ctx, p)
+    kube = ctx.target.kube()
+    steps: list[str] = []
+    warnings: list[str] = []
+    found: dict[str, int | None] = {}
+    for name in names:
+        dep = kube.get("Deployment", name, ns)
+        if dep is None:
+            warnings.append(f"Deployment {ns}/{name} does not exist: its restart would fail")
+            found[name] = None
+            continue
+        replicas = (dep.get("spec") or {}).get("replicas")
+        found[name] = replicas
+        steps.append(f"restart Deployment {ns}/{name} ({replicas} replicas) and wait up to {p.timeout:g}s")
+    if not names:
+        warnings.append("no Deployments to restart (the config lists no client services)")
+    return Plan(
+        "deploy.restart",
+        steps=tuple(steps),
+        warnings=tuple(warnings),
+        details={"namespace": ns, "found": found},
+    )
+
+
+def run_history(ctx: OpContext, p: HistoryParams) -> DeployHistory:
+    """``deploy.history``: the recorded revisions, oldest first."""
+    from redisops.ops.deploy import history
+
+    cfg = ctx.target.config()
+    return DeployHistory(cfg.namespace, cfg.service_name, history(ctx.target.kube(), cfg))
+
+
+def run_verify_clients(ctx: OpContext, p: VerifyClientsParams) -> ClientsReport:
+    """``deploy.verify_clients``: each client reaches Redis from inside its pod; no Redis errors in logs."""
+    from redisops.ops.services import verify_clients
+
+    cfg = ctx.target.config()
+    checks = verify_clients(
+        ctx.target.kube(), cfg, p.deployments or None, tail=p.tail, progress=log_progress(ctx.reporter)
+    )
+    return ClientsReport(cfg.namespace, f"{cfg.service_dns}:{cfg.port}", checks)
+
+
+# --- pure ----------------------------------------------------------------------------------------------
+
+
+def run_render(ctx: OpContext, p: ManifestsParams) -> RenderedManifests:
+    """``manifests.render``: the objects of the target's config (or one restore Job)."""
+    from redisops.k8s import DEFAULT_TOOL_IMAGE, RenderOptions, render_manifests, render_restore_job
+    from redisops.k8s.common import APPLY_ORDER
+
+    cfg = ctx.target.config()
+    opts = RenderOptions(
+        tool_image=p.tool_image or DEFAULT_TOOL_IMAGE,
+        include_storage_class=p.include_storage_class,
+        include_client_egress=p.include_client_egress,
+    )
+    if p.restore_job is not None:
+        docs = [render_restore_job(cfg, p.restore_job, opts.tool_image, options=opts)]
+    else:
+        docs = render_manifests(cfg, revision=p.revision, options=opts)
+    if p.only:
+        known = {k.lower(): k for k in (*APPLY_ORDER, "Job")}
+        wanted = {k.strip().lower() for item in p.only for k in item.split(",") if k.strip()}
+        unknown = sorted(wanted - set(known))
+        if unknown:
+            raise InvalidArgument(
+                f"unknown kind(s) {', '.join(unknown)}; known: {', '.join(known.values())}",
+                context={"only": p.only},
+            )
+        docs = [d for d in docs if str(d["kind"]).lower() in wanted]
+    return RenderedManifests([dict(d) for d in docs])
+
+
+def run_lint(ctx: OpContext, p: LintParams) -> LintReport:
+    """``lint.run``: lint the target's config and its manifests."""
+    from redisops.lint import LintOptions, exit_code, lint_config, summarize
+
+    docs = _load_manifests(p.manifests_file) if p.manifests_file is not None else None
+    findings = lint_config(ctx.target.config(), manifests=docs, options=LintOptions(workload=p.workload))
+    return LintReport(findings, summarize(findings), exit_code(findings, strict=p.strict))
+
+
+def _load_manifests(path: str) -> list[dict[str, Any]]:
+    from pathlib import Path
+
+    import yaml
+
+    from redisops.errors import ConfigError
+
+    try:
+        raw = list(yaml.safe_load_all(Path(path).read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        raise ConfigError(f"cannot read manifests from {path}: {e}", context={"file": path}) from e
+    docs: list[dict[str, Any]] = []
+    for doc in raw:
+        if isinstance(doc, dict) and doc.get("kind") == "List":
+            docs += [d for d in doc.get("items") or [] if isinstance(d, dict)]
+        elif isinstance(doc, dict):
+            docs.append(doc)
+        elif doc is not None:
+            raise ConfigError(f"{path}: every YAML document must be a Kubernetes object (a mapping)")
+    return docs
+
+
+def register(cat: Catalogue) -> None:
+    """Add the Kubernetes deployment operations, ``manifests.render`` and ``lint.run``."""
+    for op in (
+        Operation(
+            "deploy.apply",
+            "Lint, apply the rendered manifests, wait for the rollout, verify, record a revision.",
+            Kind.mutate,
+            DeployParams,
+            run_deploy,
+            plan_deploy_op,
+        ),
+        Operation(
+            "deploy.rollback",
+            "Re-apply a recorded revision, wait, verify, record 'rollback to N'.",
+            Kind.mutate,
+            RollbackParams,
+            run_rollback,
+            plan_rollback,
+        ),
+        Operation(
+            "deploy.restart",
+            "Rolling-restart Deployments (the Redis clients) one by one and wait for each.",
+            Kind.mutate,
+            RestartParams,
+            run_restart,
+            plan_restart,
+            RestartReport,
+        ),
+        Operation(
+            "deploy.history",
+            "The recorded revisions (who, when, what) of the deployment.",
+            Kind.read,
+            HistoryParams,
+            run_history,
+            result=DeployHistory,
+        ),
+        Operation(
+            "deploy.verify_clients",
+            "Check that client pods reach Redis and their logs show no Redis errors.",
+            Kind.read,
+            VerifyClientsParams,
+            run_verify_clients,
+            result=ClientsReport,
+        ),
+        Operation(
+            "manifests.render",
+            "The Kubernetes objects for the config (or one restore Job).",
+            Kind.read,
+            ManifestsParams,
+            run_render,
+            result=RenderedManifests,
+        ),
+        Operation(
+            "lint.run",
+            "Lint the config and its manifests against the rules of docs/lint-rules.md.",
+            Kind.read,
+            LintParams,
+            run_lint,
+            result=LintReport,
+        ),
+    ):
+        cat.register(op)

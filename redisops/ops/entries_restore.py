@@ -1,0 +1,233 @@
+"""Catalogue entries of the restore area: ``restore.apply`` and ``restore.undo``.
+
+Both act on the target's platform: the local **sandbox** (:func:`redisops.ops.restore.restore_sandbox`:
+stop the sandbox target, the engine on its data dir, start, verify) or **Kubernetes**
+(:func:`redisops.ops.restore_k8s.restore_k8s`: scale to 0, the restore Job on the PVC, scale back,
+verify). ``platform="auto"`` picks the sandbox for the sandbox target and Kubernetes for a target that
+names a kubeconfig or context (``redisops restore --target sandbox|k8s`` in the CLI says it
+explicitly). Their plans are the existing dry runs: what the real run would refuse is the plan's
+blockers, and nothing changes (no safety backup, no scale, no file moved).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from redisops.errors import InvalidArgument, NotFoundError
+from redisops.ops.catalogue import Catalogue, Kind, OpContext, Operation, Plan
+from redisops.ops.entries_util import deploy_config, log_progress
+
+if TYPE_CHECKING:
+    from redisops.ops.restore import SandboxRestore
+    from redisops.ops.restore_k8s import K8sRestoreResult, K8sUndoResult
+    from redisops.ops.restore_local import LocalUndoResult
+    from redisops.ops.sandbox import SandboxState
+
+__all__ = ["RestoreParams", "UndoParams", "register"]
+
+Platform = Literal["auto", "sandbox", "kubernetes"]
+
+_PLATFORM_DOC = (
+    "where Redis runs: 'sandbox' (the local sandbox target), 'kubernetes' (the Redis PVC of the target's "
+    "cluster), or 'auto' (the sandbox for the sandbox target, Kubernetes for a target with a kubeconfig "
+    "or context)"
+)
+_TIMEOUT_DOC = "Kubernetes: seconds for each wait (pods gone, Job, rollout)"
+_TOOL_IMAGE_DOC = "Kubernetes: the redisops image the restore Job runs [default: the release's image]"
+
+
+class RestoreParams(BaseModel):
+    """Parameters of ``restore.apply``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    backup_id: str = Field("latest", description="the backup to restore: its id, or 'latest'")
+    include_safety: bool = Field(
+        False,
+        description="'latest' may be a safety backup (what a restore took of the data it replaced); "
+        "by default latest skips them",
+    )
+    force: bool = Field(False, description="replace a target that holds keys (else the restore refuses)")
+    safety_backup: bool = Field(
+        True, description="back up the target's current keys first (when it holds any and force is set)"
+    )
+    source: str | None = Field(
+        None, description="the source name in the backup store [default: the config's service_name]"
+    )
+    platform: Platform = Field("auto", description=_PLATFORM_DOC)
+    timeout: float = Field(600.0, ge=1, le=86400, description=_TIMEOUT_DOC)
+    tool_image: str | None = Field(None, description=_TOOL_IMAGE_DOC)
+
+    @field_validator("backup_id")
+    @classmethod
+    def _backup_id(cls, value: str) -> str:
+        from redisops.backup.layout import is_backup_id
+
+        if value != "latest" and not is_backup_id(value):
+            raise ValueError(
+                f"{value!r} is neither 'latest' nor a backup id "
+                "(YYYYMMDDTHHMMSSZ-hex; backup.list shows them)"
+            )
+        return value
+
+
+class UndoParams(BaseModel):
+    """Parameters of ``restore.undo``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    platform: Platform = Field("auto", description=_PLATFORM_DOC)
+    timeout: float = Field(600.0, ge=1, le=86400, description=_TIMEOUT_DOC)
+    tool_image: str | None = Field(None, description=_TOOL_IMAGE_DOC)
+
+
+def _platform(target: Any, wanted: Platform) -> Literal["sandbox", "kubernetes"]:
+    if wanted != "auto":
+        return wanted
+    if getattr(target, "is_sandbox", False):
+        return "sandbox"
+    if getattr(target, "kubeconfig", None) is not None or getattr(target, "context", None) is not None:
+        return "kubernetes"
+    raise InvalidArgument(
+        f"cannot tell where target {getattr(target, 'name', '?')} runs Redis: it is not the sandbox and "
+        "names no kubeconfig or context",
+        hint="pass platform='kubernetes' (in a pod: the in-cluster account) or a target with a context",
+    )
+
+
+def _sandbox(target: Any) -> SandboxState:
+    from redisops.ops.sandbox import sandbox_status
+
+    state = sandbox_status(target.state_dir)
+    if state is None or "target" not in state.services:
+        raise NotFoundError("the sandbox is not running", hint="start it with: redisops sandbox up")
+    return state
+
+
+def _image(p: RestoreParams | UndoParams) -> str:
+    from redisops.k8s import DEFAULT_TOOL_IMAGE
+
+    return p.tool_image or DEFAULT_TOOL_IMAGE
+
+
+def _restore(ctx: OpContext, p: RestoreParams, *, dry_run: bool) -> SandboxRestore | K8sRestoreResult:
+    target = ctx.target
+    ctx.cancel.check("before the restore started")
+    if _platform(target, p.platform) == "sandbox":
+        from redisops.ops.restore import restore_sandbox
+
+        state = _sandbox(target)
+        return restore_sandbox(
+            state,
+            target.config(),
+            target.store(p.source),
+            p.backup_id,
+            dry_run=dry_run,
+            force=p.force,
+            safety_backup=p.safety_backup,
+            confirmed=ctx.confirmed,
+            include_safety=p.include_safety,
+            reporter=ctx.reporter,
+            cancel=ctx.cancel,
+        )
+    from redisops.ops.restore_k8s import restore_k8s
+
+    return restore_k8s(
+        target.kube(),
+        deploy_config(target),
+        target.store(p.source, use_sandbox=False),
+        p.backup_id,
+        tool_image=_image(p),
+        force=p.force,
+        safety_backup=p.safety_backup,
+        confirmed=ctx.confirmed,
+        dry_run=dry_run,
+        timeout=p.timeout,
+        progress=log_progress(ctx.reporter),
+        include_safety=p.include_safety,
+    )
+
+
+def run_restore(ctx: OpContext, p: RestoreParams) -> SandboxRestore | K8sRestoreResult:
+    """``restore.apply``: restore the backup into the target (see the module docstring)."""
+    return _restore(ctx, p, dry_run=False)
+
+
+def plan_restore(ctx: OpContext, p: RestoreParams) -> Plan:
+    """The restore's dry run as a :class:`Plan`; changes nothing."""
+    res = _restore(ctx, p, dry_run=True)
+    steps = tuple(line for line in res.plan if not line.startswith("BLOCKED: "))
+    return Plan("restore.apply", steps=steps, blockers=tuple(res.blockers), details=res.to_dict())
+
+
+def _undo(ctx: OpContext, p: UndoParams, *, dry_run: bool) -> LocalUndoResult | K8sUndoResult | Plan:
+    target = ctx.target
+    ctx.cancel.check("before the undo started")
+    if _platform(target, p.platform) == "sandbox":
+        from redisops.ops.restore import plan_sandbox_undo, undo_sandbox_restore
+
+        state = _sandbox(target)
+        if dry_run:
+            plan = plan_sandbox_undo(state, now=datetime.now(UTC))
+            lines = [line.strip() for line in plan.describe() if "BLOCKED: " not in line]
+            if plan.undoes is not None:
+                lines.insert(0, f"stop the sandbox target {state.target.address}")
+                lines.append("start the target and check that it answers")
+            return Plan("restore.undo", steps=tuple(lines), blockers=plan.blockers, details=plan.to_dict())
+        ctx.reporter.phase("undo", f"put back the files the last restore moved aside in {state.data_dir}")
+        return undo_sandbox_restore(state)
+    from redisops.ops.restore_k8s import undo_restore_k8s
+
+    res = undo_restore_k8s(
+        target.kube(),
+        deploy_config(target),
+        tool_image=_image(p),
+        confirmed=ctx.confirmed,
+        dry_run=dry_run,
+        timeout=p.timeout,
+        progress=log_progress(ctx.reporter),
+    )
+    if dry_run:
+        return Plan("restore.undo", steps=tuple(res.plan), details=res.to_dict())
+    return res
+
+
+def run_undo(ctx: OpContext, p: UndoParams) -> LocalUndoResult | K8sUndoResult:
+    """``restore.undo``: put back the files the last restore moved aside."""
+    res = _undo(ctx, p, dry_run=False)
+    assert not isinstance(res, Plan)
+    return res
+
+
+def plan_undo(ctx: OpContext, p: UndoParams) -> Plan:
+    """What ``restore.undo`` would put back; a data dir with nothing to undo is a blocked plan."""
+    res = _undo(ctx, p, dry_run=True)
+    assert isinstance(res, Plan)
+    return res
+
+
+def register(cat: Catalogue) -> None:
+    """Add ``restore.apply`` and ``restore.undo``."""
+    cat.register(
+        Operation(
+            "restore.apply",
+            "Restore a backup into the target: verified download, undo point, install, start, verify.",
+            Kind.destructive,
+            RestoreParams,
+            run_restore,
+            plan_restore,
+        )
+    )
+    cat.register(
+        Operation(
+            "restore.undo",
+            "Put back the files the last restore moved aside (the data the target had before).",
+            Kind.destructive,
+            UndoParams,
+            run_undo,
+            plan_undo,
+        )
+    )
