@@ -39,6 +39,7 @@ from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Literal
 
+from redisops.cancel import CancelToken
 from redisops.errors import (
     AuthError,
     ConnectionFailed,
@@ -89,6 +90,10 @@ class ReplicationRdbStream:
         on_progress: called after each chunk with (bytes so far, total or None).
         on_phase: called once with a sentence when, after SYNC was accepted, the payload does not start
             at once: Redis is waiting for ``repl-diskless-sync-delay`` (or writing the snapshot to disk).
+        cancel: a :class:`~redisops.cancel.CancelToken`; checked before the handshake and after every
+            chunk, and its cancellation shuts the socket down, so a read blocked on a silent server (the
+            diskless delay, a slow fork) wakes at once. The stream then raises
+            :class:`~redisops.errors.Interrupted` (not the connection error the shutdown causes).
 
     Attributes:
         framing: ``"length"`` or ``"eof"`` once the payload header has arrived.
@@ -112,6 +117,7 @@ class ReplicationRdbStream:
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         on_progress: ProgressCallback | None = None,
         on_phase: PhaseCallback | None = None,
+        cancel: CancelToken | None = None,
     ) -> None:
         if chunk_size < EOF_MARK_SIZE + 1:
             raise ValueError(f"chunk_size must be more than {EOF_MARK_SIZE}")
@@ -134,6 +140,8 @@ class ReplicationRdbStream:
         self._eof_mark = b""
         self.bytes_received = 0
         self._iterated = False
+        self._cancel = cancel
+        self._unwatch: Callable[[], None] | None = None
 
     def __repr__(self) -> str:
         auth = f", username={self.username!r}" if self.username else ""
@@ -159,15 +167,36 @@ class ReplicationRdbStream:
         if self._sock is not None:
             return
         try:
+            self._stop_if_cancelled("before the snapshot stream started")
+            if self._cancel is not None and self._unwatch is None:
+                self._unwatch = self._cancel.on_cancel(self._wake)
             self._connect()
+            self._stop_if_cancelled("before the snapshot stream started")  # cancelled while connecting
             self._handshake()
-        except BaseException:
+        except BaseException as e:
             self.close()
+            if isinstance(e, RedisOpsError):
+                self._stop_if_cancelled("while waiting for the snapshot")
             raise
+
+    def _stop_if_cancelled(self, doing: str) -> None:
+        """Raise Interrupted when the cancel token was cancelled (no-op without a token)."""
+        if self._cancel is not None:
+            self._cancel.check(doing)
+
+    def _wake(self) -> None:
+        """On cancel (another thread): shut the socket down so a blocked read returns at once."""
+        sock = self._sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     def close(self) -> None:
         """Drop the connection (idempotent)."""
         sock, self._sock = self._sock, None
+        unwatch, self._unwatch = self._unwatch, None
+        if unwatch is not None:
+            unwatch()
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.close()
@@ -458,6 +487,9 @@ class ReplicationRdbStream:
                 yield from self._length_payload()
             else:
                 yield from self._eof_payload()
+        except RedisOpsError:
+            self._stop_if_cancelled("while streaming the snapshot")  # the shutdown we caused
+            raise
         finally:
             self.close()
 
@@ -465,6 +497,7 @@ class ReplicationRdbStream:
         self.bytes_received += n
         if self._on_progress is not None:
             self._on_progress(self.bytes_received, self.expected_size)
+        self._stop_if_cancelled("while streaming the snapshot")
 
     def _low_water(self) -> int:
         # a chunk is handed on once less than this much room is left in the buffer: Redis writes the
@@ -549,6 +582,7 @@ def stream_rdb(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     on_progress: ProgressCallback | None = None,
     on_phase: PhaseCallback | None = None,
+    cancel: CancelToken | None = None,
 ) -> Iterator[bytes]:
     """Yield the RDB snapshot of a live server in chunks (see :class:`ReplicationRdbStream`).
 
@@ -572,6 +606,7 @@ def stream_rdb(
         chunk_size=chunk_size,
         on_progress=on_progress,
         on_phase=on_phase,
+        cancel=cancel,
     )
     with stream:
         yield from stream

@@ -216,7 +216,9 @@ def create_rdb_backup(
     """
     writers: list[BackupWriter] = []
     with _interruptible(writers):
-        return _rdb_backup(ep, store, writers, now, notes, timeout, prefer_replica, progress, purpose)
+        return _rdb_backup(
+            ep, store, writers, now, notes, timeout, prefer_replica, progress, purpose, reporter, cancel
+        )
 
 
 def _rdb_backup(
@@ -229,8 +231,11 @@ def _rdb_backup(
     prefer_replica: bool,
     progress: Progress | None,
     purpose: BackupPurpose,
+    reporter: Reporter | None,
+    cancel: CancelToken | None,
 ) -> Manifest:
-    say = progress or (lambda _p: None)
+    say = _Say(progress, reporter, cancel)
+    say.check("before the backup started")
     started = now or datetime.now(UTC)
     info = fetch_info(ep)
     fingerprint = config_fingerprint(ep)
@@ -239,14 +244,23 @@ def _rdb_backup(
         ep = pick_stream_source(ep, info)
         if ep != origin:
             notes = f"{notes}; streamed from replica {ep.address}".lstrip("; ")
+    say.phase("connecting", f"connecting to {ep.address}")
     say(BackupProgress("connecting"))
+    say.check("before the backup started")
     with store.begin("rdb", started) as writer:
         writers.append(writer)
         received = [0]
+        size = _Estimate(info.memory.used_memory_dataset, store)
 
         def on_stream(done: int, total: int | None) -> None:
             received[0] = done
             say(BackupProgress("streaming", done, total))
+            say.progress(done, *size.total(done, total))
+
+        def on_phase(message: str) -> None:
+            # Redis may hold a diskless transfer back for more replicas: say so instead of looking hung
+            say(BackupProgress("waiting", message=message))
+            say.phase("waiting", message)
 
         with ReplicationRdbStream(
             ep.host,
@@ -256,15 +270,24 @@ def _rdb_backup(
             ssl=ep.tls,
             timeout=timeout,
             on_progress=on_stream,
-            # Redis may hold a diskless transfer back for more replicas: say so instead of looking hung
-            on_phase=lambda message: say(BackupProgress("waiting", message=message)),
+            on_phase=on_phase,
+            cancel=cancel,
         ) as stream:
+            say.phase("streaming", f"streaming the snapshot from {ep.address} into the store")
+            say.progress(0, *size.total(0, stream.expected_size))
             # the uploader hashes (SHA-256) the same bytes: the verifier checks header, CRC64, counts
-            writer.write_object("dump.rdb", stream, verifier=RdbStreamVerifier(sha256=False))
+            writer.write_object(
+                "dump.rdb",
+                stream,
+                verifier=RdbStreamVerifier(sha256=False),
+                on_progress=say.uploaded("dump.rdb"),
+            )
         detail = writer.verification("dump.rdb")
         rdb_version = getattr(detail, "rdb_version", None)
         counts = getattr(detail, "db_key_counts", None)
+        say.check("before the backup was committed")
         say(BackupProgress("committing", received[0], received[0]))
+        say.phase("committing", "writing the manifest")
         manifest = writer.commit(
             source_address=origin.address,
             redis_version=info.server.redis_version,
@@ -277,6 +300,80 @@ def _rdb_backup(
         )
     say(BackupProgress("done", received[0], received[0]))
     return manifest
+
+
+class _Say:
+    """One place that reports to the old ``progress`` callback, the event stream and checks ``cancel``."""
+
+    def __init__(self, progress: Progress | None, reporter: Reporter | None, cancel: CancelToken | None):
+        self._progress = progress
+        self.reporter = reporter
+        self.cancel = cancel
+
+    def __call__(self, p: BackupProgress) -> None:
+        if self._progress is not None:
+            self._progress(p)
+
+    def phase(self, name: str, detail: str = "") -> None:
+        if self.reporter is not None:
+            self.reporter.phase(name, detail)
+
+    def progress(self, done: int, total: int | None, estimate: bool = False) -> None:
+        if self.reporter is not None:
+            self.reporter.progress(done, total, unit="bytes", estimate=estimate)
+
+    def check(self, doing: str) -> None:
+        if self.cancel is not None:
+            self.cancel.check(doing)
+
+    def copied(self, before: int, total: int) -> Callable[[int], None]:
+        """Per chunk read of one AOF file (``before`` bytes of earlier files): progress, cancel check."""
+
+        def on_chunk(read: int) -> None:
+            self.progress(before + read, total)
+            self.check("while copying the AOF files")
+
+        return on_chunk
+
+    def uploaded(self, name: str) -> Callable[[int], None]:
+        """The upload's progress hook: a debug log per part S3 acknowledged, and a cancel check."""
+
+        def on_upload(sent: int) -> None:
+            if self.reporter is not None:
+                self.reporter.log(f"uploaded {sent} bytes of {name}", level="debug")
+            self.check("while uploading")
+
+        return on_upload
+
+
+class _Estimate:
+    """The stream's total: the ``$<len>`` of a disk-based transfer, else a labelled estimate.
+
+    The estimate is INFO's ``used_memory_dataset``, else the size of the newest backup; it grows when the
+    stream outruns it, so a bar does not sit at 100% (it stays marked as an estimate).
+    """
+
+    def __init__(self, dataset_bytes: int | None, store: BackupStore) -> None:
+        self._guess = dataset_bytes or None
+        self._store = store
+        self._looked = dataset_bytes is not None and dataset_bytes > 0
+
+    def total(self, done: int, exact: int | None) -> tuple[int | None, bool]:
+        """(total, estimate) for ``done`` bytes so far."""
+        if exact is not None:
+            return exact, False
+        if not self._looked:
+            self._looked = True
+            try:
+                newest = self._store.latest(include_safety=True)
+            except RedisOpsError:
+                newest = None
+            self._guess = newest.size if newest is not None and newest.size else None
+        if self._guess is None:
+            return None, False
+        if done >= self._guess:
+            self._guess = done + max(done // 20, 1)
+        return self._guess, True
 
 
 def _aof_files(appenddir: Path, manifest_name: str) -> list[str]:
@@ -300,7 +397,9 @@ def _aof_files(appenddir: Path, manifest_name: str) -> list[str]:
     return files
 
 
-def _read_prefix(path: Path, size: int, chunk: int = 1 << 20) -> Iterator[bytes]:
+def _read_prefix(
+    path: Path, size: int, chunk: int = 1 << 20, on_chunk: Callable[[int], None] | None = None
+) -> Iterator[bytes]:
     with path.open("rb") as f:
         left = size
         while left > 0:
@@ -308,6 +407,8 @@ def _read_prefix(path: Path, size: int, chunk: int = 1 << 20) -> Iterator[bytes]
             if not data:
                 raise VerificationError(f"{path.name} shrank while it was copied")
             left -= len(data)
+            if on_chunk is not None:
+                on_chunk(size - left)
             yield data
 
 
@@ -337,7 +438,17 @@ def create_aof_backup(
     writers: list[BackupWriter] = []
     with _interruptible(writers):
         return _aof_backup(
-            ep, data_dir, store, writers, now, notes, wait_timeout, sleep, clock, progress, purpose
+            ep,
+            data_dir,
+            store,
+            writers,
+            now,
+            notes,
+            wait_timeout,
+            sleep,
+            clock,
+            _Say(progress, reporter, cancel),
+            purpose,
         )
 
 
@@ -351,11 +462,12 @@ def _aof_backup(
     wait_timeout: float,
     sleep: Callable[[float], None],
     clock: Callable[[], float],
-    progress: Progress | None,
+    say: _Say,
     purpose: BackupPurpose,
 ) -> Manifest:
-    say = progress or (lambda _p: None)
+    say.check("before the backup started")
     started = now or datetime.now(UTC)
+    say.phase("connecting", f"connecting to {ep.address}")
     client = connect(ep)
     try:
         conf = parse_config_get(raw_command(client, "CONFIG", "GET", "*"))
@@ -366,6 +478,7 @@ def _aof_backup(
         appenddir = data_dir / conf.get("appenddirname", "appendonlydir")
         manifest_name = conf.get("appendfilename", "appendonly.aof") + ".manifest"
         old_pct = conf.get("auto-aof-rewrite-percentage", "100")
+        say.phase("pausing rewrites", "auto-aof-rewrite-percentage 0; waiting until no rewrite runs")
         raw_command(client, "CONFIG", "SET", "auto-aof-rewrite-percentage", "0")
         try:
             deadline = clock() + wait_timeout
@@ -375,7 +488,11 @@ def _aof_backup(
                     break
                 if clock() > deadline:
                     raise OperationTimeout(f"an AOF rewrite is still running after {wait_timeout:.0f}s")
-                sleep(0.1)
+                if say.cancel is not None and sleep is time.sleep:
+                    say.cancel.sleep(0.1, "while waiting for an AOF rewrite to finish")
+                else:
+                    say.check("while waiting for an AOF rewrite to finish")
+                    sleep(0.1)
             files = _aof_files(appenddir, manifest_name)
             manifest_bytes = (appenddir / manifest_name).read_bytes()
             sizes = {f: (appenddir / f).stat().st_size for f in files}
@@ -385,13 +502,18 @@ def _aof_backup(
                 writer.write_bytes(f"aof/{manifest_name}", manifest_bytes)
                 done = 0
                 total = sum(sizes.values())
+                say.phase("copying", f"copying {len(files)} AOF files into the store")
+                say.progress(0, total)
                 for name in files:
                     verifier = RdbStreamVerifier(sha256=False) if name.endswith(".rdb") else None
+                    chunks = _read_prefix(appenddir / name, sizes[name], on_chunk=say.copied(done, total))
                     writer.write_object(
-                        f"aof/{name}", _read_prefix(appenddir / name, sizes[name]), verifier=verifier
+                        f"aof/{name}", chunks, verifier=verifier, on_progress=say.uploaded(f"aof/{name}")
                     )
                     done += sizes[name]
                     say(BackupProgress("copying", done, total))
+                say.check("before the backup was committed")
+                say.phase("committing", "writing the manifest")
                 base = next((writer.verification(f"aof/{n}") for n in files if n.endswith(".rdb")), None)
                 manifest = writer.commit(
                     source_address=ep.address,
@@ -413,30 +535,37 @@ def _aof_backup(
 
 @contextmanager
 def _interruptible(writers: list[BackupWriter]) -> Iterator[None]:
-    """Turn Ctrl-C into :class:`Interrupted` saying what was stored (the writer has aborted by then)."""
+    """Turn Ctrl-C or a cancellation into :class:`Interrupted` saying what was stored.
+
+    The writer has aborted by then (the multipart upload, the objects, the lock).
+    """
     try:
         yield
-    except KeyboardInterrupt:
-        writer = writers[-1] if writers else None
-        if writer is None:
-            raise Interrupted("interrupted before the backup started; nothing was stored") from None
-        if writer.state == "committed":
-            raise Interrupted(
-                f"interrupted after backup {writer.backup_id} was stored (it is complete)",
-                hint="see it with `redisops backup list`",
-                context={"backup_id": writer.backup_id},
-            ) from None
-        if writer.cleanup_error is not None:
-            raise Interrupted(
-                f"interrupted; nothing was stored, but the partial upload of {writer.backup_id} could not be "
-                f"removed ({writer.cleanup_error})",
-                hint="`redisops backup gc` removes it later; `redisops backup unlock` if the lock stayed",
-                context={"backup_id": writer.backup_id},
-            ) from None
-        raise Interrupted(
-            "interrupted; nothing was stored (the partial upload was aborted)",
-            context={"backup_id": writer.backup_id},
-        ) from None
+    except (KeyboardInterrupt, Interrupted) as e:
+        raise _what_was_kept(writers, e) from None
+
+
+def _what_was_kept(writers: list[BackupWriter], e: KeyboardInterrupt | Interrupted) -> Interrupted:
+    why = "interrupted" if isinstance(e, KeyboardInterrupt) else str(e.context.get("reason") or "cancelled")
+    ctx: dict[str, Any] = {} if isinstance(e, KeyboardInterrupt) else {"reason": why}
+    writer = writers[-1] if writers else None
+    if writer is None:
+        return Interrupted(f"{why} before the backup started; nothing was stored", context=ctx)
+    ctx["backup_id"] = writer.backup_id
+    if writer.state == "committed":
+        return Interrupted(
+            f"{why} after backup {writer.backup_id} was stored (it is complete)",
+            hint="see it with `redisops backup list`",
+            context=ctx,
+        )
+    if writer.cleanup_error is not None:
+        return Interrupted(
+            f"{why}; nothing was stored, but the partial upload of {writer.backup_id} could not be "
+            f"removed ({writer.cleanup_error})",
+            hint="`redisops backup gc` removes it later; `redisops backup unlock` if the lock stayed",
+            context=ctx,
+        )
+    return Interrupted(f"{why}; nothing was stored (the partial upload was aborted)", context=ctx)
 
 
 @dataclass
