@@ -1,0 +1,143 @@
+"""The Python API of Redis on Kubernetes: ``DeployAPI(target)`` (``target.deploy`` once the target has it).
+
+Every method runs a catalogue operation on the target (``deploy.apply``, ``deploy.rollback``,
+``deploy.restart``, ``deploy.history``, ``deploy.verify_clients``), acting on the target's config,
+cluster and namespace::
+
+    import redisops
+
+    t = redisops.target("staging")                 # a named target with a kube context
+    api = DeployAPI(t)
+    print(api.plan().steps)                        # the server-side dry-run diff
+    api.apply(on_event=print)
+    for rev in api.history().revisions:
+        print(rev.number, rev.what)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from redisops.ops.catalogue import Plan
+
+if TYPE_CHECKING:
+    from redisops.cancel import CancelToken
+    from redisops.events import EventSink
+    from redisops.ops.deploy import DeployResult
+    from redisops.ops.entries_deploy import ClientsReport, DeployHistory, RestartReport
+    from redisops.ops.target import Target
+
+__all__ = ["DeployAPI"]
+
+
+class DeployAPI:
+    """Deploy, roll back and restart on the target's cluster (see the module docstring)."""
+
+    def __init__(self, target: Target) -> None:
+        self._target = target
+
+    def __repr__(self) -> str:
+        return f"DeployAPI({self._target!r})"
+
+    def plan(
+        self,
+        *,
+        allow: Sequence[str] = (),
+        take_over: bool = False,
+        no_backup: bool = False,
+        timeout: float = 300.0,
+    ) -> Plan:
+        """What :meth:`apply` would change (a server-side dry run against the live objects); changes
+        nothing. A lint error not in ``allow``, an image whose Redis cannot read the data or objects a
+        Helm release owns (without ``take_over``) are the plan's blockers."""
+        params = {"allow": list(allow), "take_over": take_over, "no_backup": no_backup, "timeout": timeout}
+        return self._target.plan("deploy.apply", params)
+
+    def apply(
+        self,
+        *,
+        allow: Sequence[str] = (),
+        take_over: bool = False,
+        no_backup: bool = False,
+        timeout: float = 300.0,
+        on_event: EventSink | None = None,
+        cancel: CancelToken | None = None,
+    ) -> DeployResult:
+        """Lint, apply the rendered manifests, wait for the rollout, verify, record a revision (a backup
+        of the running Redis first when its image is upgraded, unless ``no_backup``).
+
+        Raises:
+            AbortedError: a read-only (production) target.
+            PlanBlocked: what :meth:`plan` lists as blockers.
+            OperationTimeout / VerificationError: the rollout or the checks failed (recorded as failed).
+        """
+        params = {"allow": list(allow), "take_over": take_over, "no_backup": no_backup, "timeout": timeout}
+        result: DeployResult = self._target.run("deploy.apply", params, on_event=on_event, cancel=cancel)
+        return result
+
+    def history(self) -> DeployHistory:
+        """The recorded revisions, oldest first."""
+        result: DeployHistory = self._target.run("deploy.history")
+        return result
+
+    def plan_rollback(
+        self,
+        to: int | None = None,
+        *,
+        take_over: bool = False,
+        no_backup: bool = False,
+        timeout: float = 300.0,
+    ) -> Plan:
+        """What :meth:`rollback` would change; no revision to roll back to is a blocker."""
+        params = {"to": to, "take_over": take_over, "no_backup": no_backup, "timeout": timeout}
+        return self._target.plan("deploy.rollback", params)
+
+    def rollback(
+        self,
+        to: int | None = None,
+        *,
+        take_over: bool = False,
+        no_backup: bool = False,
+        timeout: float = 300.0,
+        on_event: EventSink | None = None,
+        cancel: CancelToken | None = None,
+    ) -> DeployResult:
+        """Re-apply revision ``to`` (default: the last successful one before the current), wait,
+        verify, and record a new revision ``rollback to N``.
+
+        Raises:
+            AbortedError: a read-only (production) target.
+            NotFoundError: no such revision, or none to roll back to.
+            PlanBlocked: the revision's Redis cannot read the data.
+        """
+        params = {"to": to, "take_over": take_over, "no_backup": no_backup, "timeout": timeout}
+        result: DeployResult = self._target.run("deploy.rollback", params, on_event=on_event, cancel=cancel)
+        return result
+
+    def plan_restart(self, deployments: Sequence[str] = (), *, timeout: float = 300.0) -> Plan:
+        """Which Deployments :meth:`restart` would restart (missing ones are warnings)."""
+        return self._target.plan("deploy.restart", {"deployments": list(deployments), "timeout": timeout})
+
+    def restart(
+        self,
+        deployments: Sequence[str] = (),
+        *,
+        timeout: float = 300.0,
+        on_event: EventSink | None = None,
+        cancel: CancelToken | None = None,
+    ) -> RestartReport:
+        """Rolling-restart ``deployments`` (default: the config's client services) one by one, waiting
+        for each; a failure is in the report (``report.ok``) and the next one is restarted anyway."""
+        params = {"deployments": list(deployments), "timeout": timeout}
+        result: RestartReport = self._target.run("deploy.restart", params, on_event=on_event, cancel=cancel)
+        return result
+
+    def verify_clients(
+        self, deployments: Sequence[str] = (), *, tail: int = 200, on_event: EventSink | None = None
+    ) -> ClientsReport:
+        """Whether each client Deployment (default: the config's client services) reaches Redis from
+        inside its pod, and whether its recent logs show Redis errors (``report.ok``)."""
+        params = {"deployments": list(deployments), "tail": tail}
+        result: ClientsReport = self._target.run("deploy.verify_clients", params, on_event=on_event)
+        return result
