@@ -17,10 +17,8 @@ from rich.table import Table
 from rich.text import Text
 
 from redisops.cli.common import (
-    ConfigOpt,
     Output,
     OutputOpt,
-    StateDirOpt,
     YesOpt,
     confirm,
     console,
@@ -28,24 +26,18 @@ from redisops.cli.common import (
     err_console,
     error_boundary,
 )
+from redisops.cli.options import TargetArgs, with_target
 
 if TYPE_CHECKING:
-    from redisops.adapters.redis_conn import RedisEndpoint
     from redisops.backup import BackupPurpose, BackupStore, LockInfo, Manifest, RetentionPlan
     from redisops.config import DeploymentConfig
     from redisops.ops.backup import BackupProgress
+    from redisops.ops.sandbox import SandboxState
+    from redisops.ops.target import Target
 
 app = typer.Typer(
     help="Backups to S3: streamed RDB, consistent AOF, verify, retention.", no_args_is_help=True
 )
-
-UrlOpt = Annotated[
-    str | None, typer.Option("--url", help="redis://host:port of the source [default: the sandbox target]")
-]
-PasswordEnvOpt = Annotated[str, typer.Option("--password-env", help="env var holding the Redis password")]
-PasswordFileOpt = Annotated[
-    Path | None, typer.Option("--password-file", help="file holding the Redis password")
-]
 
 
 def _check_source(value: str | None) -> str | None:
@@ -101,21 +93,32 @@ class Purpose(enum.StrEnum):
     scheduled = "scheduled"
 
 
-def _context(config: Path | None, state_dir: Path | None) -> tuple[DeploymentConfig, Any]:
-    from redisops.config import apply_env, load_config
+def _config(t: Target) -> DeploymentConfig:
+    """The target's deployment config with ``REDISOPS_S3_*`` applied (as the store sees it)."""
+    from redisops.config import apply_env
+
+    return apply_env(t.config(), os.environ)
+
+
+def _sandbox(t: Target) -> SandboxState | None:
+    """The running sandbox when the target is the sandbox (its data dir, its S3), else None."""
     from redisops.ops.sandbox import sandbox_status
 
-    cfg = apply_env(load_config(config), os.environ)
-    state = sandbox_status(state_dir)
+    if not t.is_sandbox:
+        return None
+    state = sandbox_status(t.state_dir)
     if state is not None and any(s.status != "running" for s in state.services.values()):
-        state = None
-    return cfg, state
+        return None
+    return state
 
 
-def _store(cfg: DeploymentConfig, state: Any, source: str | None) -> BackupStore:
-    from redisops.ops.backup import store_for
+def _store(t: Target, source: str | None, *, use_sandbox: bool | None = None) -> BackupStore:
+    """The target's backup store, saying its notices on stderr, with the in-cluster lock liveness."""
+    return watched(t.store(source, use_sandbox=use_sandbox))
 
-    store = store_for(cfg.backup, sandbox=state, source_name=source or cfg.service_name)
+
+def watched(store: BackupStore) -> BackupStore:
+    """``store`` printing its notices on stderr and, in a pod, asking whether a lock's pod lives."""
     store.on_notice = lambda msg: err_console.print(f"note: {msg}", soft_wrap=True)
     store.holder_alive = _pod_liveness()
     return store
@@ -142,20 +145,6 @@ def _pod_liveness() -> Callable[[LockInfo], bool | None] | None:
         return pod_liveness(kube[0])(lock)
 
     return alive
-
-
-def _endpoint(url: str | None, password_env: str, password_file: Path | None, state: Any) -> RedisEndpoint:
-    from redisops.adapters.redis_conn import RedisEndpoint
-    from redisops.errors import NotFoundError
-
-    if url:
-        return RedisEndpoint.from_url(url, password_env=password_env, password_file=password_file)
-    if state is None:
-        raise NotFoundError(
-            "no Redis to back up", hint="start the sandbox (redisops sandbox up) or pass --url"
-        )
-    ep: RedisEndpoint = state.target
-    return ep
 
 
 @contextmanager
@@ -321,7 +310,13 @@ def _human(n: float) -> str:
     return f"{n:.1f} TiB"
 
 
+#: every backup command takes the shared target options (and --state-dir); --timeout is the
+#: connect and command timeout (the replication stream has its own)
+_shared = with_target(timeout=10.0, state_dir=True)
+
+
 @app.command()
+@_shared
 def create(
     kind: Annotated[
         Kind,
@@ -339,12 +334,9 @@ def create(
             case_sensitive=False,
         ),
     ] = Purpose.manual,
-    url: UrlOpt = None,
-    password_env: PasswordEnvOpt = "REDIS_PASSWORD",
-    password_file: PasswordFileOpt = None,
     source: SourceOpt = None,
-    config: ConfigOpt = None,
-    state_dir: StateDirOpt = None,
+    *,
+    where: TargetArgs,
     output: OutputOpt = Output.text,
 ) -> None:
     """Take a backup now; it is listed only once complete and verified."""
@@ -352,16 +344,18 @@ def create(
     from redisops.ops.backup import create_aof_backup, create_rdb_backup
 
     with error_boundary(output):
-        cfg, state = _context(config, state_dir)
-        ep = _endpoint(url, password_env, password_file, state)
-        store = _store(cfg, state, source)
+        t = where.build()
+        t.require_writable("take a backup")
+        ep = t.redis
+        store = _store(t, source)
         label: BackupPurpose = "scheduled" if purpose is Purpose.scheduled else "manual"
         with _bar(output, f"backup {kind.value}") as bar:
             progress = _PhaseClock(bar)
             if kind is Kind.rdb:
                 m = create_rdb_backup(ep, store, notes=notes, progress=progress, purpose=label)
             else:
-                d = data_dir or (state.data_dir if state is not None and not url else None)
+                state = _sandbox(t)
+                d = data_dir or (state.data_dir if state is not None else None)
                 if d is None:
                     raise InvalidArgument(
                         "an AOF backup needs --data-dir (where the Redis data dir is mounted)",
@@ -376,32 +370,32 @@ def create(
 
 
 @app.command(name="list")
+@_shared
 def list_(
     source: SourceOpt = None,
-    config: ConfigOpt = None,
-    state_dir: StateDirOpt = None,
+    *,
+    where: TargetArgs,
     output: OutputOpt = Output.text,
 ) -> None:
     """List complete backups (those with a manifest), newest first."""
     with error_boundary(output):
-        cfg, state = _context(config, state_dir)
-        store = _store(cfg, state, source)
+        store = _store(where.build(), source)
         items = store.list()
         emit(output, [_manifest_dict(m) for m in items], lambda: _print_manifests(items, store.source))
 
 
 @app.command()
+@_shared
 def describe(
     backup_id: BackupIdArg,
     source: SourceOpt = None,
-    config: ConfigOpt = None,
-    state_dir: StateDirOpt = None,
+    *,
+    where: TargetArgs,
     output: OutputOpt = Output.text,
 ) -> None:
     """Show one backup's manifest (``-o json``: the manifest itself)."""
     with error_boundary(output):
-        cfg, state = _context(config, state_dir)
-        store = _store(cfg, state, source)
+        store = _store(where.build(), source)
         m = _resolve(store, backup_id)
         emit(output, _manifest_dict(m), lambda: _print_lines(_describe_lines(m)))
 
@@ -418,14 +412,15 @@ def _resolve(store: BackupStore, backup_id: str) -> Manifest:
 
 
 @app.command()
+@_shared
 def verify(
     backup_id: BackupIdArg,
     deep: Annotated[
         bool, typer.Option("--deep", help="also load it into a scratch redis-server and count keys")
     ] = False,
     source: SourceOpt = None,
-    config: ConfigOpt = None,
-    state_dir: StateDirOpt = None,
+    *,
+    where: TargetArgs,
     output: OutputOpt = Output.text,
 ) -> None:
     """Re-read a backup and check sizes, SHA-256 and the RDB trailer (exit 8 when it does not verify)."""
@@ -433,8 +428,7 @@ def verify(
     from redisops.ops.backup import verify_backup
 
     with error_boundary(output):
-        cfg, state = _context(config, state_dir)
-        store = _store(cfg, state, source)
+        store = _store(where.build(), source)
         m = _resolve(store, backup_id)
         res = verify_backup(store, m.id, deep=deep)
         if not res.ok:
@@ -447,18 +441,20 @@ def verify(
 
 
 @app.command()
+@_shared
 def delete(
     backup_id: Annotated[str, typer.Argument(help="backup id", callback=_check_exact_backup_id)],
     yes: YesOpt = False,
     source: SourceOpt = None,
-    config: ConfigOpt = None,
-    state_dir: StateDirOpt = None,
+    *,
+    where: TargetArgs,
     output: OutputOpt = Output.text,
 ) -> None:
     """Delete one backup (its manifest first, so it is never listed half-deleted)."""
     with error_boundary(output):
-        cfg, state = _context(config, state_dir)
-        store = _store(cfg, state, source)
+        t = where.build()
+        t.require_writable("delete a backup")
+        store = _store(t, source)
         store.get(backup_id)
         confirm(f"delete backup {backup_id} of {store.source}?", yes=yes)
         keys = store.delete(backup_id)
@@ -470,24 +466,28 @@ def delete(
 
 
 @app.command()
+@_shared
 def gc(
     grace_hours: Annotated[
         float, typer.Option("--grace-hours", help="keep orphans younger than this", min=0, max=24 * 365)
     ] = 24.0,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="show what would be removed")] = False,
     source: SourceOpt = None,
-    config: ConfigOpt = None,
-    state_dir: StateDirOpt = None,
+    *,
+    where: TargetArgs,
     output: OutputOpt = Output.text,
 ) -> None:
     """Remove orphans: incomplete multipart uploads and objects without a manifest older than the grace."""
     with error_boundary(output):
-        cfg, state = _context(config, state_dir)
-        rep = _store(cfg, state, source).gc(datetime.now(UTC), timedelta(hours=grace_hours), dry_run=dry_run)
+        t = where.build()
+        if not dry_run:
+            t.require_writable("remove orphans from the backup store")
+        rep = _store(t, source).gc(datetime.now(UTC), timedelta(hours=grace_hours), dry_run=dry_run)
         emit(output, rep, lambda: _print_lines(rep.summary()))
 
 
 @app.command()
+@_shared
 def prune(
     keep_last: Annotated[
         int | None,
@@ -505,16 +505,19 @@ def prune(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="show what would go")] = False,
     yes: YesOpt = False,
     source: SourceOpt = None,
-    config: ConfigOpt = None,
-    state_dir: StateDirOpt = None,
+    *,
+    where: TargetArgs,
     output: OutputOpt = Output.text,
 ) -> None:
     """Apply retention (keep-last-N plus daily/weekly/monthly); never deletes the newest verified backup."""
     from redisops.backup import RetentionRules
 
     with error_boundary(output):
-        cfg, state = _context(config, state_dir)
-        store = _store(cfg, state, source)
+        t = where.build()
+        if not dry_run:
+            t.require_writable("prune backups")
+        cfg = _config(t)
+        store = _store(t, source)
         rules = RetentionRules(
             keep_last=keep_last if keep_last is not None else cfg.backup.keep_last,
             keep_daily=daily,
@@ -529,6 +532,7 @@ def prune(
 
 
 @app.command()
+@_shared
 def schedule(
     every: Annotated[
         float, typer.Option("--every", help="seconds between backups", min=0, max=31 * 24 * 3600)
@@ -540,12 +544,9 @@ def schedule(
     drill: Annotated[
         bool, typer.Option("--drill", help="also run a restore drill of each new backup")
     ] = False,
-    url: UrlOpt = None,
-    password_env: PasswordEnvOpt = "REDIS_PASSWORD",
-    password_file: PasswordFileOpt = None,
     source: SourceOpt = None,
-    config: ConfigOpt = None,
-    state_dir: StateDirOpt = None,
+    *,
+    where: TargetArgs,
     output: OutputOpt = Output.text,
 ) -> None:
     """Run the automated backup job on a timer (the sandbox's stand-in for the CronJob): backup + prune
@@ -554,9 +555,11 @@ def schedule(
     from redisops.ops.backup import create_rdb_backup
 
     with error_boundary(output):
-        cfg, state = _context(config, state_dir)
-        ep = _endpoint(url, password_env, password_file, state)
-        store = _store(cfg, state, source)
+        t = where.build()
+        t.require_writable("take scheduled backups")
+        cfg = _config(t)
+        ep = t.redis
+        store = _store(t, source)
         taken = []
         n = 0
         while count == 0 or n < count:
@@ -580,19 +583,21 @@ def schedule(
 
 
 @app.command()
+@_shared
 def unlock(
     yes: YesOpt = False,
     source: SourceOpt = None,
-    config: ConfigOpt = None,
-    state_dir: StateDirOpt = None,
+    *,
+    where: TargetArgs,
     output: OutputOpt = Output.text,
 ) -> None:
     """Break a backup lock left by a dead backup (only after checking that it is dead).
 
     Idempotent: with no lock held it says so and exits 0."""
     with error_boundary(output):
-        cfg, state = _context(config, state_dir)
-        store = _store(cfg, state, source)
+        t = where.build()
+        t.require_writable("break a backup lock")
+        store = _store(t, source)
         holder = store.lock_info()
         if holder is None:
             emit(

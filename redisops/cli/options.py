@@ -10,12 +10,16 @@ of a target marked ``production: true``.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import inspect
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from redisops.cli.common import ConfigOpt
+from redisops.cli.common import ConfigOpt, StateDirOpt
 
 if TYPE_CHECKING:
     from redisops.ops.target import Target
@@ -31,6 +35,8 @@ __all__ = [
     "PasswordEnvOpt",
     "PasswordFileOpt",
     "ReadWriteOpt",
+    "StateDirOpt",
+    "TargetArgs",
     "TargetOpt",
     "TimeoutOpt",
     "TlsCaOpt",
@@ -38,6 +44,7 @@ __all__ = [
     "UserOpt",
     "build_target",
     "positive",
+    "with_target",
 ]
 
 #: the longest --timeout/--watch/--interval accepted (a day): anything longer is a typo
@@ -135,6 +142,7 @@ def build_target(
     context: str | None = None,
     namespace: str | None = None,
     read_write: bool = False,
+    state_dir: Path | None = None,
 ) -> Target:
     """The :class:`~redisops.ops.target.Target` for the shared options (``--ask-password`` prompts on
     the terminal, never echoed). Call it inside the command's error boundary."""
@@ -156,4 +164,116 @@ def build_target(
         context=context,
         namespace=namespace,
         allow_writes=read_write,
+        state_dir=state_dir,
     )
+
+
+# --- the shared options, declared once -----------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class TargetArgs:
+    """The shared target options as one command line gave them (what :func:`with_target` passes to the
+    command as ``where``); :meth:`build` resolves the :class:`~redisops.ops.target.Target`.
+
+    Options a command does not take stay at their defaults (None / False)."""
+
+    target_name: str | None = None
+    url: str | None = None
+    user: str | None = None
+    password_file: Path | None = None
+    password_env: str | None = None
+    ask_password: bool = False
+    tls_ca: Path | None = None
+    tls_insecure: bool = False
+    timeout: float | None = None
+    config: Path | None = None
+    kubeconfig: Path | None = None
+    context: str | None = None
+    namespace: str | None = None
+    read_write: bool = False
+    state_dir: Path | None = None
+
+    def build(self, **overrides: Any) -> Target:
+        """:func:`build_target` with these options (``overrides`` replace some, e.g. ``url=``)."""
+        given = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        given["target"] = given.pop("target_name")
+        return build_target(**{**given, **overrides})
+
+
+#: the option groups :func:`with_target` adds: parameter name -> its annotated type
+_REDIS: dict[str, Any] = {
+    "url": UrlOpt,
+    "user": UserOpt,
+    "password_file": PasswordFileOpt,
+    "password_env": PasswordEnvOpt,
+    "ask_password": AskPasswordOpt,
+    "tls_ca": TlsCaOpt,
+    "tls_insecure": InsecureOpt,
+}
+_KUBE: dict[str, Any] = {"kubeconfig": KubeconfigOpt, "context": ContextOpt, "namespace": NamespaceOpt}
+_DEFAULTS: dict[str, Any] = {"ask_password": False, "tls_insecure": False, "read_write": False}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def with_target(
+    *,
+    redis: bool = True,
+    timeout: float | None = None,
+    config: bool = True,
+    kube: bool = False,
+    read_write: bool = False,
+    state_dir: bool = False,
+) -> Callable[[F], F]:
+    """Give a command the shared target options, declared here once.
+
+    The command declares a keyword parameter ``where: TargetArgs``; the decorator replaces it, in the
+    signature typer reads, by ``--target`` and the chosen groups: ``redis`` (``--url``, ``--user``,
+    the password options, ``--tls-ca``, ``--tls-insecure``), ``timeout`` (``--timeout`` with this
+    default), ``config`` (``--config``), ``kube`` (``--kubeconfig``, ``--context``, ``-n``),
+    ``read_write`` (``--read-write``) and ``state_dir`` (``--state-dir``). They come before
+    ``--output`` in the help. The command builds the target with ``where.build()`` inside its error
+    boundary.
+    """
+    chosen: dict[str, Any] = {"target_name": TargetOpt}
+    if redis:
+        chosen |= _REDIS
+    if timeout is not None:
+        chosen["timeout"] = TimeoutOpt
+    if config:
+        chosen["config"] = ConfigOpt
+    if kube:
+        chosen |= _KUBE
+    if read_write:
+        chosen["read_write"] = ReadWriteOpt
+    if state_dir:
+        chosen["state_dir"] = StateDirOpt
+    defaults = {**_DEFAULTS, "timeout": timeout}
+
+    def decorate(fn: F) -> F:
+        sig = inspect.signature(fn, eval_str=True)
+        if "where" not in sig.parameters:
+            raise TypeError(f"{fn.__name__}: with_target needs a parameter `where: TargetArgs`")
+        clash = sorted(set(chosen) & set(sig.parameters))
+        if clash:
+            raise TypeError(f"{fn.__name__}: parameters {clash} clash with the shared target options")
+        kw = inspect.Parameter.KEYWORD_ONLY
+        added = [
+            inspect.Parameter(name, kw, default=defaults.get(name), annotation=ann)
+            for name, ann in chosen.items()
+        ]
+        own = [p.replace(kind=kw) for p in sig.parameters.values() if p.name != "where"]
+        cut = next((i for i, p in enumerate(own) if p.name == "output"), len(own))
+        params = own[:cut] + added + own[cut:]
+
+        @functools.wraps(fn)
+        def command(**kwargs: Any) -> Any:
+            shared = {name: kwargs.pop(name) for name in chosen}
+            return fn(**kwargs, where=TargetArgs(**shared))
+
+        command.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+        command.__annotations__ = {p.name: p.annotation for p in params}
+        return command  # type: ignore[return-value]
+
+    return decorate

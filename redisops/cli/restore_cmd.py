@@ -1,24 +1,27 @@
 """``redisops restore [ID|latest|undo]``, ``redisops restore-data-dir`` (in-cluster) and ``backup drill``.
 
-``--target sandbox`` restores into the local sandbox; ``--target k8s`` into the Redis PVC of a cluster
-(scale to 0, a restore Job running ``restore-data-dir`` on the PVC, scale back, verify: see
-docs/restore.md), choosing the cluster like the deploy commands (``--kubeconfig``, ``--context``, ``-n``).
+``restore`` takes the shared target options (:mod:`redisops.cli.options`). Without ``--target`` it
+restores into the local sandbox (its Redis reached with the target's credentials: ``--password-file``,
+``--password-env``, ``REDISCLI_AUTH``, ``REDIS_PASSWORD`` ...). ``--target k8s`` restores into the Redis
+PVC of the cluster that ``--kubeconfig``, ``--context`` and ``-n`` choose, and a named target into its
+own cluster (scale to 0, a restore Job running ``restore-data-dir`` on the PVC, scale back, verify:
+see docs/restore.md). A target marked ``production: true`` refuses unless ``--read-write``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from redisops.cli.backup_cmd import SourceOpt, _context, _store
+from redisops.cli.backup_cmd import SourceOpt, _config, _store, watched
 from redisops.cli.common import (
     ConfigOpt,
     Output,
     OutputOpt,
-    StateDirOpt,
     YesOpt,
     confirm,
     console,
@@ -26,7 +29,16 @@ from redisops.cli.common import (
     error_boundary,
     progress_printer,
 )
-from redisops.cli.k8s_cmd import ContextOpt, KubeconfigOpt, NamespaceOpt
+from redisops.cli.options import TargetArgs, with_target
+
+if TYPE_CHECKING:
+    from redisops.adapters.redis_conn import RedisEndpoint
+    from redisops.backup import BackupStore
+    from redisops.ops.sandbox import SandboxState
+    from redisops.ops.target import Target
+
+#: ``--target k8s``: the cluster of --kubeconfig/--context/-n (not a named target)
+K8S = "k8s"
 
 
 def _progress(output: Output) -> Any:
@@ -41,13 +53,11 @@ def _progress(output: Output) -> Any:
     return on
 
 
+@with_target(kube=True, read_write=True, state_dir=True)
 def restore(
     what: Annotated[
         str, typer.Argument(help="backup id, 'latest', or 'undo' (put back the previous files)")
     ] = "latest",
-    target: Annotated[
-        str, typer.Option("--target", help="sandbox (the local target) or k8s (the Redis PVC in a cluster)")
-    ] = "sandbox",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="print the plan, change nothing")] = False,
     force: Annotated[bool, typer.Option("--force", help="replace a target that holds keys")] = False,
     no_safety_backup: Annotated[
@@ -63,55 +73,96 @@ def restore(
     ] = False,
     yes: YesOpt = False,
     source: SourceOpt = None,
-    config: ConfigOpt = None,
-    state_dir: StateDirOpt = None,
-    kubeconfig: KubeconfigOpt = None,
-    context: ContextOpt = None,
-    namespace: NamespaceOpt = None,
     tool_image: Annotated[
         str | None, typer.Option("--tool-image", help="k8s: the redisops image the restore Job runs")
     ] = None,
     timeout: Annotated[
         float, typer.Option("--timeout", help="k8s: seconds for each wait (pods gone, Job, rollout)")
     ] = 600.0,
+    *,
+    where: TargetArgs,
     output: OutputOpt = Output.text,
 ) -> None:
-    """Restore a backup into the target: verified download, undo point, the form the config loads, verify."""
+    """Restore a backup into the target: verified download, undo point, the form the config loads, verify.
+
+    The target is the sandbox by default; --target k8s is the cluster of --kubeconfig/--context/-n, a
+    named target its own cluster."""
+    with error_boundary(output):
+        opts = _Opts(what, dry_run, force, not no_safety_backup, include_safety, yes, source, output)
+        if where.target_name not in (None, "sandbox"):
+            _restore_k8s(opts, where, tool_image=tool_image, timeout=timeout)
+        else:
+            _restore_sandbox(opts, where.build())
+
+
+@dataclasses.dataclass(frozen=True)
+class _Opts:
+    """What ``restore`` was asked, whatever the platform."""
+
+    what: str
+    dry_run: bool
+    force: bool
+    safety_backup: bool
+    include_safety: bool
+    yes: bool
+    source: str | None
+    output: Output
+
+    def allowed(self, t: Target) -> None:
+        """A production target refuses a real run without --read-write (a dry run is a read)."""
+        if not self.dry_run:
+            t.require_writable("undo a restore" if self.what == "undo" else "restore")
+
+
+def _restore_sandbox(o: _Opts, t: Target) -> None:
+    """Restore (or undo) into the running sandbox, reaching its Redis with the target's credentials."""
     from redisops.errors import InvalidArgument, NotFoundError
     from redisops.ops.restore import restore_sandbox
+    from redisops.ops.sandbox import sandbox_status
 
-    with error_boundary(output):
-        if target == "k8s":
-            _restore_k8s(
-                what, dry_run=dry_run, force=force, safety_backup=not no_safety_backup, yes=yes,
-                include_safety=include_safety, source=source, config=config, kubeconfig=kubeconfig,
-                context=context, namespace=namespace,
-                tool_image=tool_image, timeout=timeout, output=output,
-            )  # fmt: skip
-            return
-        cfg, state = _context(config, state_dir)
-        if target != "sandbox":
-            raise InvalidArgument(f"unknown --target {target}", hint="use sandbox or k8s")
-        if state is None:
-            raise NotFoundError("the sandbox is not running", hint="redisops sandbox up")
-        if what == "undo":
-            _undo_sandbox(state, dry_run=dry_run, yes=yes, output=output)
-            return
-        store = _store(cfg, state, source)
-        if not dry_run:
-            confirm(
-                f"restore {what} into the sandbox target {state.target.address} (data dir {state.data_dir})?",
-                yes=yes,
-            )
-        res = restore_sandbox(
-            state, cfg, store, what,
-            dry_run=dry_run, force=force, safety_backup=not no_safety_backup, confirmed=True,
-            progress=_progress(output), include_safety=include_safety,
-        )  # fmt: skip
-        if dry_run:
-            _show_plan(output, res.to_dict(), f"plan for backup {res.backup_id}:", res.plan, res.blockers)
-            return
-        emit(output, res.to_dict(), lambda: _lines(res.summary()))
+    o.allowed(t)
+    state = sandbox_status(t.state_dir)
+    if state is None or any(s.status != "running" for s in state.services.values()):
+        raise NotFoundError("the sandbox is not running", hint="redisops sandbox up")
+    ep = t.redis
+    if ep.address != state.target.address:
+        raise InvalidArgument(
+            f"restore works on the sandbox's data dir: --url must be the sandbox target "
+            f"{state.target.address}, not {ep.address}",
+            hint="to restore into a cluster pass --target k8s (with --kubeconfig/--context/-n) or "
+            "--target NAME",
+        )
+    state = _with_endpoint(state, ep)
+    if o.what == "undo":
+        _undo_sandbox(state, dry_run=o.dry_run, yes=o.yes, output=o.output)
+        return
+    store = _store(t, o.source)
+    if not o.dry_run:
+        confirm(
+            f"restore {o.what} into the sandbox target {ep.address} (data dir {state.data_dir})?", yes=o.yes
+        )
+    res = restore_sandbox(
+        state, _config(t), store, o.what,
+        dry_run=o.dry_run, force=o.force, safety_backup=o.safety_backup, confirmed=True,
+        progress=_progress(o.output), include_safety=o.include_safety,
+    )  # fmt: skip
+    if o.dry_run:
+        _show_plan(o.output, res.to_dict(), f"plan for backup {res.backup_id}:", res.plan, res.blockers)
+        return
+    emit(o.output, res.to_dict(), lambda: _lines(res.summary()))
+
+
+def _with_endpoint(state: SandboxState, ep: RedisEndpoint) -> SandboxState:
+    """The sandbox's state whose target Redis is ``ep`` (the same server, with the target's
+    credentials): the restore's key count, safety backup and verification log in with them."""
+    from redisops.ops.sandbox import SandboxState as State
+
+    class _Credentialed(State):
+        @property
+        def target(self) -> RedisEndpoint:
+            return ep
+
+    return _Credentialed(**{f.name: getattr(state, f.name) for f in dataclasses.fields(state)})
 
 
 def _lines(lines: list[str]) -> None:
@@ -154,61 +205,74 @@ def _undo_sandbox(state: Any, *, dry_run: bool, yes: bool, output: Output) -> No
     emit(output, undone.to_dict(), lambda: _lines(undone.summary()))
 
 
-def _restore_k8s(
-    what: str,
-    *,
-    dry_run: bool,
-    force: bool,
-    safety_backup: bool,
-    yes: bool,
-    include_safety: bool,
-    source: str | None,
-    config: Path | None,
-    kubeconfig: Path | None,
-    context: str | None,
-    namespace: str | None,
-    tool_image: str | None,
-    timeout: float,
-    output: Output,
-) -> None:
-    """``restore --target k8s``: the restore (or undo) Job dance of :mod:`redisops.ops.restore_k8s`."""
-    from redisops.cli.k8s_cmd import _kube, config_in_namespace
-    from redisops.config import apply_env
+def _k8s_target(where: TargetArgs) -> Target:
+    """The target of a restore on Kubernetes. ``--target k8s`` is no named target: the cluster comes
+    from --kubeconfig/--context/-n and the Redis (for its password) is the config's Service."""
+    if where.target_name != K8S:
+        return where.build()
+    from redisops.cli.k8s_cmd import config_in_namespace
+
+    url = where.url
+    if url is None:
+        cfg = config_in_namespace(where.config, where.namespace)
+        url = f"redis://{cfg.service_dns}:{cfg.port}"
+    return where.build(target=None, url=url)
+
+
+def _pod_password(t: Target) -> str | None:
+    """The password the target's options give for the pod's Redis; None: the config's auth settings."""
+    from redisops.errors import NotFoundError
+
+    try:
+        return t.redis.password
+    except NotFoundError:  # a named target naming no Redis: the config's auth settings decide
+        return None
+
+
+def _restore_k8s(o: _Opts, where: TargetArgs, *, tool_image: str | None, timeout: float) -> None:
+    """``restore --target k8s|NAME``: the restore (or undo) Job dance of :mod:`redisops.ops.restore_k8s`."""
     from redisops.k8s import DEFAULT_TOOL_IMAGE
     from redisops.ops.restore_k8s import restore_k8s, undo_restore_k8s
 
-    cfg = apply_env(config_in_namespace(config, namespace), os.environ)
+    t = _k8s_target(where)
+    o.allowed(t)
+    cfg = _config(t)
+    password = _pod_password(t)
     image = tool_image or DEFAULT_TOOL_IMAGE
-    say = progress_printer(output)
-    where = f"namespace {cfg.namespace}, Deployment {cfg.service_name}, PVC {cfg.service_name}-data"
-    with _kube(kubeconfig, context, cfg) as kube:
+    say = progress_printer(o.output)
+    where_ = f"namespace {cfg.namespace}, Deployment {cfg.service_name}, PVC {cfg.service_name}-data"
+    with t, t.kube() as kube:
         if kube.context:
-            where += f" (context {kube.context})"
-        if what == "undo":
-            if not dry_run:
+            where_ += f" (context {kube.context})"
+        if o.what == "undo":
+            if not o.dry_run:
                 confirm(
-                    f"scale Redis to 0 and put back the files the last restore replaced in {where}?", yes=yes
+                    f"scale Redis to 0 and put back the files the last restore replaced in {where_}?",
+                    yes=o.yes,
                 )
             undone = undo_restore_k8s(
-                kube, cfg, tool_image=image, confirmed=True, dry_run=dry_run, timeout=timeout, progress=say
-            )
-            if dry_run:
-                _show_plan(output, undone.to_dict(), f"plan ({where}):", undone.plan, [])
+                kube, cfg, tool_image=image, confirmed=True, dry_run=o.dry_run, timeout=timeout,
+                progress=say, password=password,
+            )  # fmt: skip
+            if o.dry_run:
+                _show_plan(o.output, undone.to_dict(), f"plan ({where_}):", undone.plan, [])
                 return
-            emit(output, undone.to_dict(), lambda: _lines(undone.summary()))
+            emit(o.output, undone.to_dict(), lambda: _lines(undone.summary()))
             return
-        store = _store(cfg, None, source)
-        if not dry_run:
-            confirm(f"scale Redis to 0 and restore backup {what} into the data volume ({where})?", yes=yes)
+        store = _store(t, o.source, use_sandbox=False)
+        if not o.dry_run:
+            ask = f"scale Redis to 0 and restore backup {o.what} into the data volume ({where_})?"
+            confirm(ask, yes=o.yes)
         res = restore_k8s(
-            kube, cfg, store, what, tool_image=image, force=force, safety_backup=safety_backup,
-            confirmed=True, dry_run=dry_run, timeout=timeout, progress=say, include_safety=include_safety,
+            kube, cfg, store, o.what, tool_image=image, force=o.force, safety_backup=o.safety_backup,
+            confirmed=True, dry_run=o.dry_run, timeout=timeout, progress=say,
+            include_safety=o.include_safety, password=password,
         )  # fmt: skip
-        if dry_run:
-            title = f"plan for backup {res.backup_id} ({where}):"
-            _show_plan(output, res.to_dict(), title, res.plan, res.blockers)
+        if o.dry_run:
+            title = f"plan for backup {res.backup_id} ({where_}):"
+            _show_plan(o.output, res.to_dict(), title, res.plan, res.blockers)
             return
-        emit(output, res.to_dict(), lambda: _lines(res.summary()))
+        emit(o.output, res.to_dict(), lambda: _lines(res.summary()))
 
 
 def restore_data_dir(
@@ -251,13 +315,14 @@ def restore_data_dir(
     """
     from datetime import UTC, datetime
 
+    from redisops.config import apply_env, load_config
     from redisops.errors import ConfigError
     from redisops.ops.restore import restore_into_data_dir
 
     with error_boundary(output):
         if sum((backup is not None, undo, adopt)) != 1:
             raise ConfigError("pass exactly one of --backup ID, --undo or --adopt")
-        cfg, _ = _context(config, Path(os.environ.get("REDISOPS_STATE_DIR", "/nonexistent")))
+        cfg = apply_env(load_config(config), os.environ)
         conf_text = _read_redis_conf(redis_conf)
         if undo:
             from redisops.restore import undo_restore
@@ -278,7 +343,7 @@ def restore_data_dir(
             )
             return
         assert backup is not None
-        store = _store(cfg, None, source)
+        store = _data_dir_store(cfg, source)
         res = restore_into_data_dir(
             store,
             backup,
@@ -291,6 +356,14 @@ def restore_data_dir(
             redis_conf=conf_text,
         )
         emit(output, res.to_dict(), lambda: _lines(res.summary()))
+
+
+def _data_dir_store(cfg: Any, source: str | None) -> BackupStore:
+    """The restore Job's store: the config's backup target (``REDISOPS_S3_*`` applied), never a
+    sandbox's S3."""
+    from redisops.ops.backup import store_for
+
+    return watched(store_for(cfg.backup, sandbox=None, source_name=source or cfg.service_name))
 
 
 def _read_redis_conf(path: Path | None) -> str | None:
@@ -307,6 +380,7 @@ def _read_redis_conf(path: Path | None) -> str | None:
         ) from None
 
 
+@with_target(timeout=10.0, state_dir=True)
 def drill(
     backup_id: Annotated[str, typer.Argument(help="backup id, or 'latest'")] = "latest",
     redis_conf: Annotated[
@@ -318,8 +392,8 @@ def drill(
         ),
     ] = None,
     source: SourceOpt = None,
-    config: ConfigOpt = None,
-    state_dir: StateDirOpt = None,
+    *,
+    where: TargetArgs,
     output: OutputOpt = Output.text,
 ) -> None:
     """Restore drill: restore into a scratch redis-server, verify, report RTO and RPO, record the result."""
@@ -327,10 +401,9 @@ def drill(
     from redisops.ops.restore import run_drill
 
     with error_boundary(output):
-        cfg, state = _context(config, state_dir)
-        res = run_drill(
-            _store(cfg, state, source), backup_id, cfg=cfg, redis_conf=_read_redis_conf(redis_conf)
-        )
+        t = where.build()
+        t.require_writable("record a restore drill")
+        res = run_drill(_store(t, source), backup_id, cfg=_config(t), redis_conf=_read_redis_conf(redis_conf))
         emit(
             output,
             res.to_dict(),
