@@ -34,14 +34,23 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from redisops.cancel import CancelToken
-from redisops.errors import AbortedError, InvalidArgument, NotFoundError, PlanBlocked
+from redisops.errors import (
+    AbortedError,
+    Interrupted,
+    InvalidArgument,
+    NotFoundError,
+    PlanBlocked,
+    RedisOpsError,
+)
 from redisops.events import EventSink, Reporter, jsonable
+from redisops.ops.audit import AuditLog
 
 __all__ = [
     "Catalogue",
@@ -178,10 +187,15 @@ class Operation(Generic[P, R]):
 
 
 class Catalogue:
-    """The registry of operations, by dotted name."""
+    """The registry of operations, by dotted name.
 
-    def __init__(self) -> None:
+    With an ``audit`` log, every mutating or destructive run appends one line (who, what, where, the plan,
+    how it ended), whichever front end invoked it.
+    """
+
+    def __init__(self, *, audit: AuditLog | None = None) -> None:
         self._ops: dict[str, Operation[Any, Any]] = {}
+        self.audit = audit
 
     def register(self, op: Operation[Any, Any]) -> Operation[Any, Any]:
         """Add ``op``; a name can be registered once."""
@@ -272,7 +286,47 @@ class Catalogue:
                 hint="pass --read-write (Python: allow_writes=True) if you mean to change production",
             )
         ctx = self._context(op, target, on_event, cancel, confirm)
-        with ctx.reporter.running(p.model_dump(mode="json")):
-            result = op.run(ctx, p)
+        if op.kind is Kind.read:
+            with ctx.reporter.running(p.model_dump(mode="json")):
+                result = op.run(ctx, p)
+                ctx.reporter.finished(result)
+            return result
+        return self._run_change(op, p, ctx, target)
+
+    def _run_change(self, op: Operation[Any, Any], p: BaseModel, ctx: OpContext, target: Any) -> Any:
+        """A mutating or destructive run: plan first (a blocked plan refuses), run, audit either way."""
+        record: dict[str, Any] = {
+            "op": op.name,
+            "op_id": ctx.reporter.op_id,
+            "kind": str(op.kind),
+            "target": target.to_dict() if hasattr(target, "to_dict") else getattr(target, "name", None),
+            "params": p.model_dump(mode="json"),
+        }
+        started = time.monotonic()
+        with ctx.reporter.running(record["params"]):
+            try:
+                assert op.plan is not None  # Operation.__post_init__: changes always plan
+                plan = op.plan(ctx, p)
+                record["plan"] = plan.to_dict()
+                plan.raise_if_blocked()
+                result = op.run(ctx, p)
+            except BaseException as e:
+                record["outcome"] = (
+                    "blocked"
+                    if isinstance(e, PlanBlocked)
+                    else "interrupted"
+                    if isinstance(e, Interrupted | KeyboardInterrupt)
+                    else "failed"
+                )
+                record["error"] = e.to_dict() if isinstance(e, RedisOpsError) else {"error": type(e).__name__}
+                record["seconds"] = round(time.monotonic() - started, 3)
+                self._audit(record)
+                raise
+            record |= {"outcome": "ok", "result": result, "seconds": round(time.monotonic() - started, 3)}
+            self._audit(record)
             ctx.reporter.finished(result)
         return result
+
+    def _audit(self, record: dict[str, Any]) -> None:
+        if self.audit is not None:
+            self.audit.append(record)

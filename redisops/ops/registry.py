@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import threading
 
+from redisops.ops.audit import AuditLog
 from redisops.ops.catalogue import Catalogue
 
 __all__ = ["AREAS", "catalogue"]
@@ -37,7 +38,7 @@ def catalogue() -> Catalogue:
     global _built
     with _lock:
         if _built is None:
-            cat = Catalogue()
+            cat = Catalogue(audit=AuditLog())  # $REDISOPS_AUDIT_LOG or the user state dir
             for module in AREAS:
                 importlib.import_module(module).register(cat)
             _built = cat

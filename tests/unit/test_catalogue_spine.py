@@ -124,3 +124,44 @@ def test_names_kinds_and_registration_rules():
         Operation("keys.nuke", "No plan.", Kind.destructive, WipeParams, lambda c, p: None)
     with pytest.raises(TypeError):
         Operation("undotted", "Bad name.", Kind.read, WipeParams, lambda c, p: None)
+
+
+def test_every_change_leaves_one_audit_line_with_its_plan_and_how_it_ended(tmp_path):
+    from redisops.ops.audit import AuditLog
+
+    calls: list[str] = []
+    cat = _catalogue(calls)
+    log = AuditLog(tmp_path / "audit.jsonl")
+    cat.audit = log
+
+    @dataclass
+    class Prod:
+        name: str = "sandbox"
+        read_only: bool = False
+
+        def to_dict(self) -> dict[str, str]:
+            return {"name": self.name, "password_source": "REDISCLI_AUTH"}
+
+    cat.invoke("keys.wipe", {"prefix": "tmp:"}, target=Prod(), confirm=True)
+    with pytest.raises(PlanBlocked):
+        cat.invoke("keys.wipe", {"prefix": ""}, target=Prod(), confirm=True)
+    with pytest.raises(ConflictError):
+        cat.invoke("keys.broken", {"prefix": "x"}, target=Prod())
+    cat.invoke("keys.count", {"prefix": "x"}, target=Prod())  # reads leave no line
+    lines = log.read()
+    assert [(x["op"], x["outcome"]) for x in lines] == [
+        ("keys.wipe", "ok"), ("keys.wipe", "blocked"), ("keys.broken", "failed"),
+    ]  # fmt: skip
+    ok, blocked, failed = lines
+    assert ok["plan"]["steps"] == ["delete keys tmp:* in db 0"] and ok["result"] == {"deleted": 3}
+    assert ok["target"] == {"name": "sandbox", "password_source": "REDISCLI_AUTH"} and "@" in ok["user"]
+    assert blocked["plan"]["blocked"] is True and blocked["error"]["exit_code"] == 15
+    assert failed["error"]["error"] == "ConflictError"
+    assert calls == ["wipe tmp:"]  # the blocked plan stopped the run before it started
+    assert oct((tmp_path / "audit.jsonl").stat().st_mode & 0o777) == "0o600"
+
+
+def test_audit_module_example_runs():
+    import redisops.ops.audit as audit_module
+
+    exec(compile(_docstring_example(audit_module), "audit", "exec"), {})
