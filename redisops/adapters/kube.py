@@ -547,9 +547,14 @@ class Kube(KubeStreams):
 
         Raises OperationTimeout when ``timeout`` passes or the Deployment reports
         ``ProgressDeadlineExceeded``; the message names the failing pods' reasons (ImagePullBackOff,
-        CrashLoopBackOff, OOMKilled, ...).
+        CrashLoopBackOff, OOMKilled, ...). ``cancel`` is checked after every poll and wakes the wait
+        between polls: :class:`~redisops.errors.Interrupted` then says the rollout goes on in the
+        cluster (only the waiting stopped).
         """
         ns = namespace or self.namespace
+        doing = f"while waiting for the rollout of Deployment {ns}/{name} (the rollout itself goes on)"
+        if cancel is not None:
+            cancel.check(doing)
         start = clock()
         last_msg = ""
         polls = 0
@@ -578,7 +583,13 @@ class Kube(KubeStreams):
             # quick first polls (pods are often ready in a moment), then every ``poll`` seconds
             interval = min(poll, 0.05 * 2**polls)
             polls += 1
-            sleep(max(0.01, min(interval, timeout - elapsed)))
+            pause = max(0.01, min(interval, timeout - elapsed))
+            if cancel is not None and sleep is time.sleep:
+                cancel.sleep(pause, doing)
+            else:
+                if cancel is not None:
+                    cancel.check(doing)
+                sleep(pause)
 
     def deployment_failure_reasons(self, name: str, namespace: str | None = None) -> StrList:
         """The failure reasons of the Deployment's not-ready pods (``pod-x: container redis: ...``)."""

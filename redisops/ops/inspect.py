@@ -26,7 +26,14 @@ from redis.retry import Retry
 
 from redisops.adapters.redis_conn import RedisEndpoint, connect, raw_command, redis_errors
 from redisops.cancel import CancelToken
-from redisops.errors import AuthError, InvalidArgument, ParseError, PlatformError, RedisOpsError
+from redisops.errors import (
+    AuthError,
+    Interrupted,
+    InvalidArgument,
+    ParseError,
+    PlatformError,
+    RedisOpsError,
+)
 from redisops.events import Reporter
 from redisops.inspect import (
     ClientInfo,
@@ -543,6 +550,11 @@ def analyze_keys(
     ``max_ops_per_sec`` (each key costs 3, each SCAN 1). ``sample`` (0 < f <= 1) examines that share of
     keys. Stops after ``max_keys`` scanned keys with the cursor to resume from: pass the result as
     ``previous`` (its cursor and totals carry over) or just its ``cursor``.
+
+    ``reporter`` gets the phase ``scanning`` and after every SCAN batch ``progress`` in ``keys``:
+    scanned of DBSIZE (read once at the start; keys may come and go meanwhile). ``cancel`` is checked
+    after every batch and wakes the throttle's sleep; a cancelled scan raises
+    :class:`~redisops.errors.Interrupted` naming the cursor to resume from (nothing was changed).
     """
     _check_key_args(count, max_ops_per_sec, sample, cursor, prefix_depth, top, max_keys)
     fraction = 1.0 if sample is None else sample
@@ -551,7 +563,14 @@ def analyze_keys(
     start = clock()
     ops_at_start = acc.ops
     with _client(ep, client) as c:
+        total: int | None = None
+        if reporter is not None:
+            total = int(_raw(ep, c, "DBSIZE"))
+            reporter.phase("scanning", f"SCAN COUNT {count} of db {ep.db} ({total} keys)")
+            reporter.progress(acc.scanned, max(total, acc.scanned), unit="keys")
         while True:
+            if cancel is not None and cancel.cancelled:
+                raise _scan_interrupted(cancel, acc, cur)
             reply = _raw(ep, c, "SCAN", cur, "COUNT", count)
             acc.ops += 1
             cur = int(reply[0])
@@ -564,13 +583,27 @@ def analyze_keys(
             if max_ops_per_sec > 0:
                 ahead = (acc.ops - ops_at_start) / max_ops_per_sec - (clock() - start)
                 if ahead > 0:
-                    sleep(ahead)
+                    if cancel is not None and sleep is time.sleep:
+                        cancel.wait(ahead)
+                    else:
+                        sleep(ahead)
             if on_progress is not None:
                 on_progress(f"scanned {acc.scanned} keys, examined {acc.examined}, cursor {cur}")
+            if reporter is not None and total is not None:
+                reporter.progress(acc.scanned, max(total, acc.scanned), unit="keys")
             if cur == 0 or (max_keys is not None and acc.scanned - _prev_scanned(previous) >= max_keys):
                 break
     acc.elapsed += clock() - start
     return acc.result(ep.db, cur, fraction)
+
+
+def _scan_interrupted(cancel: CancelToken, acc: _Acc, cursor: int) -> Interrupted:
+    why = cancel.reason or "cancelled"
+    return Interrupted(
+        f"{why} while scanning keys after {acc.scanned} keys; nothing was changed"
+        + (f" (resume with cursor {cursor})" if cursor else ""),
+        context={"reason": why, "scanned": acc.scanned, "cursor": cursor},
+    )
 
 
 def _check_key_args(

@@ -269,6 +269,12 @@ def restore_sandbox(
 
     The safety backup is labelled ``safety`` (``latest`` skips it unless ``include_safety``); an error
     raised after it was taken names it (message, hint, context ``safety_backup``).
+
+    ``reporter`` gets the phases ``safety backup`` (then the backup's own: connecting, streaming,
+    committing), ``stopping``, ``downloading`` (byte progress of the backup's size), ``installing``,
+    ``starting`` and ``verifying``. ``cancel`` stops it up to the install: a cancelled safety backup
+    leaves nothing stored and the target untouched; a cancelled download leaves the data dir as it was
+    and the target restarted on it (:class:`~redisops.errors.Interrupted` says which).
     """
     when = now or datetime.now(UTC)
     m = resolve_backup(store, backup_id, include_safety=include_safety)
@@ -304,9 +310,16 @@ def restore_sandbox(
     if not confirmed:
         raise AbortedError(f"restoring {m.id} into the sandbox target {ep.address} needs confirmation")
     if safety_backup and keys:
+        if reporter is not None:
+            reporter.phase("safety backup", f"backing up the target's {keys} keys before replacing them")
         try:
             out.safety_backup = create_rdb_backup(
-                ep, store, notes=f"safety backup before restoring {m.id}", purpose="safety"
+                ep,
+                store,
+                notes=f"safety backup before restoring {m.id}",
+                purpose="safety",
+                reporter=reporter,
+                cancel=cancel,
             ).id
         except KeyboardInterrupt:
             raise Interrupted(
@@ -330,6 +343,8 @@ def restore_sandbox(
             verify_endpoint=ep,
             on_progress=progress,
             operation_id=op,
+            reporter=reporter,
+            cancel=cancel,
         )
     except RedisOpsError as e:
         if out.safety_backup:

@@ -145,6 +145,29 @@ def _interrupted_after_install(result: RestoreResult) -> Interrupted:
     )
 
 
+def _close(source: object) -> None:
+    """Close the source's iterators (generators holding an S3 body); best effort."""
+    for it in source.values() if isinstance(source, Mapping) else (source,):
+        close = getattr(it, "close", None)
+        if callable(close) and not isinstance(it, Path):
+            with contextlib.suppress(Exception):
+                close()
+
+
+def _interrupted_before_install(why: str, data_dir: Path, start: Callable[[], None]) -> Interrupted:
+    """Start the server again on its unchanged data dir; the Interrupted saying so."""
+    restarted = ""
+    with contextlib.suppress(RedisOpsError):
+        start()
+        restarted = " (the server was restarted on its previous data)"
+    context: dict[str, Any] = {"data_dir": str(data_dir), "installed": False}
+    if why != "interrupted":
+        context["reason"] = why
+    return Interrupted(
+        f"{why} before the install; the data dir {data_dir} is unchanged{restarted}", context=context
+    )
+
+
 def restore_local(
     *,
     stop: Callable[[], None],
@@ -168,6 +191,12 @@ def restore_local(
             answers; ``ManagedProcess.stop`` / ``start_redis``).
         source: RDB chunks for an RDB backup; file name -> chunks, or a directory, for an AOF backup.
         verify_endpoint: where the restarted server answers.
+        reporter: the phases ``stopping``, ``downloading`` (byte progress of the backup's size),
+            ``installing``, ``starting`` and ``verifying``.
+        cancel: checked before the stop and through the download up to the install; a cancellation
+            then starts the server again on its unchanged data dir and raises
+            :class:`~redisops.errors.Interrupted` saying so. After the install it is not checked: the
+            restore completes (start, verify) rather than leave restored files unverified.
         (the others as for :func:`redisops.restore.restore_rdb`)
 
     Raises:
@@ -176,22 +205,34 @@ def restore_local(
             says how to undo).
         ConflictError, PlatformError, OperationTimeout: from the engine or the start.
     """
+    if cancel is not None:
+        cancel.check("before the restore started; nothing was changed")
     t0 = time.monotonic()
+    if reporter is not None:
+        reporter.phase("stopping", f"stopping the server on {data_dir}")
     stop()
     t_stopped = time.monotonic()
+    engine_args: dict[str, Any] = {
+        "on_progress": on_progress,
+        "operation_id": operation_id,
+        "reporter": reporter,
+        "cancel": cancel,
+    }
     try:
         if expected.kind == "rdb":
             if isinstance(source, Mapping | Path):
                 raise TypeError("an RDB backup is restored from an iterable of chunks")
-            result = restore_rdb(
-                source, data_dir, settings, expected, now, on_progress=on_progress, operation_id=operation_id
-            )
+            result = restore_rdb(source, data_dir, settings, expected, now, **engine_args)
         else:
             if not isinstance(source, Mapping | Path):
                 raise TypeError("an AOF backup is restored from a mapping of file chunks or a directory")
-            result = restore_aof_dir(
-                source, data_dir, settings, expected, now, on_progress=on_progress, operation_id=operation_id
-            )
+            result = restore_aof_dir(source, data_dir, settings, expected, now, **engine_args)
+    except Interrupted as e:
+        # cancelled before the install: the engine removed its staging dir; nothing changed
+        _close(source)  # drop the download's connection now rather than when it is collected
+        raise _interrupted_before_install(
+            str(e.context.get("reason") or "cancelled"), data_dir, start
+        ) from None
     except RedisOpsError as e:
         # nothing in the data dir changed: bring the server back on its previous data
         try:
@@ -204,18 +245,15 @@ def restore_local(
         raise
     except KeyboardInterrupt:
         # the engine removed its staging dir (and put back anything it had moved): nothing changed
-        restarted = ""
-        with contextlib.suppress(RedisOpsError):
-            start()
-            restarted = " (the server was restarted on its previous data)"
-        raise Interrupted(
-            f"interrupted before the install; the data dir {data_dir} is unchanged{restarted}",
-            context={"data_dir": str(data_dir), "installed": False},
-        ) from None
+        raise _interrupted_before_install("interrupted", data_dir, start) from None
     t_start = time.monotonic()
     try:
+        if reporter is not None:
+            reporter.phase("starting", "starting the server on the restored files")
         start()
         info = wait_loaded(verify_endpoint, timeout=load_timeout)
+        if reporter is not None:
+            reporter.phase("verifying", "checking aof_enabled and the key counts")
     except RedisOpsError as e:
         e.context.update(undo_dir=str(result.undo_dir), operation_id=result.operation_id)
         e.hint = (e.hint + "; " if e.hint else "") + _undo_hint(result)

@@ -36,7 +36,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from redisops.cancel import CancelToken
 from redisops.errors import ConflictError, NotFoundError, PlatformError, RedisOpsError, VerificationError
+from redisops.events import Reporter
 from redisops.rdb import RdbVerification
 from redisops.restore.checks import (
     BACKUP_HINT,
@@ -188,6 +190,8 @@ def restore_rdb(
     *,
     on_progress: ProgressCallback | None = None,
     operation_id: str | None = None,
+    reporter: Reporter | None = None,
+    cancel: CancelToken | None = None,
 ) -> RestoreResult:
     """Restore an RDB backup into ``data_dir`` in the form the target loads (AOF base or ``dump.rdb``).
 
@@ -199,6 +203,11 @@ def restore_rdb(
         now: the time of the restore (names the undo folder, stamps the record).
         on_progress: called with ("stage", bytes done, total) while staging.
         operation_id: override the random id (tests, resumable Jobs).
+        reporter: gets the phases ``downloading`` (with byte progress of the backup's size from the
+            first event) and ``installing``.
+        cancel: checked after every chunk and once more just before the install (the point of no
+            return); a cancellation removes the staging dir and raises
+            :class:`~redisops.errors.Interrupted`: the data dir is then exactly as before.
 
     Raises:
         VerificationError: wrong size / sha256 / key counts, a corrupt or truncated RDB, or an RDB
@@ -233,7 +242,7 @@ def restore_rdb(
             fsync_dir(top)
         return _Staged(files, verification, want.size)
 
-    return _run(plan, data_dir, settings, expected, now, stage, on_progress)
+    return _run(plan, data_dir, settings, expected, now, stage, on_progress, reporter, cancel)
 
 
 def restore_aof_dir(
@@ -245,6 +254,8 @@ def restore_aof_dir(
     *,
     on_progress: ProgressCallback | None = None,
     operation_id: str | None = None,
+    reporter: Reporter | None = None,
+    cancel: CancelToken | None = None,
 ) -> RestoreResult:
     """Restore an AOF backup (a multi-part ``appendonlydir``: manifest, base, incr files) as the
     target's ``appenddirname``.
@@ -252,7 +263,7 @@ def restore_aof_dir(
     Args:
         files: file name -> chunks (the download of each object), or a directory to copy from.
         expected: ``ExpectedBackup.for_aof`` with the size and sha256 of every file by name.
-        (others as for :func:`restore_rdb`)
+        (others, ``reporter`` and ``cancel`` included, as for :func:`restore_rdb`)
 
     Checks, before anything in the data dir changes: every file's size and sha256; the manifest
     parses and names exactly the base/incr files given (history files may be absent); the base is a
@@ -323,7 +334,7 @@ def restore_aof_dir(
         fsync_dir(top)
         return _Staged(staged, verification, total)
 
-    return _run(plan, data_dir, settings, expected, now, stage, on_progress)
+    return _run(plan, data_dir, settings, expected, now, stage, on_progress, reporter, cancel)
 
 
 def _read_chunks(path: Path, size: int = 1 << 20) -> Iterator[bytes]:
@@ -340,6 +351,8 @@ def _run(
     now: datetime,
     stage: Callable[[Path, Callable[[int], None]], _Staged],
     on_progress: ProgressCallback | None,
+    reporter: Reporter | None = None,
+    cancel: CancelToken | None = None,
 ) -> RestoreResult:
     """Stage (verify), then move aside, install, chown and record; undo the moves on a failure."""
     staging = data_dir / plan.staging_dir
@@ -351,12 +364,26 @@ def _run(
         done += n
         if on_progress is not None:
             on_progress("stage", done, total)
+        if reporter is not None:
+            reporter.progress(done, total, unit="bytes")
+        if cancel is not None:
+            cancel.check("while downloading the backup")
 
     t0 = time.monotonic()
+    if cancel is not None:
+        cancel.check("before the download")
+    if reporter is not None:
+        reporter.phase(
+            "downloading",
+            f"downloading and verifying backup {expected.backup_id} ({total} bytes) into staging",
+        )
+        reporter.progress(0, total, unit="bytes")
     staging.mkdir(mode=DIR_MODE)
     try:
         staged = stage(staging, progress)
         fsync_dir(staging)
+        if cancel is not None:
+            cancel.check("before the install")  # the last moment at which nothing has changed
     except BaseException as e:
         shutil.rmtree(staging, ignore_errors=True)
         if isinstance(e, OSError):
@@ -367,6 +394,10 @@ def _run(
             ) from e
         raise
     t1 = time.monotonic()
+    if reporter is not None:
+        reporter.phase(
+            "installing", f"moving the current files aside and installing backup {expected.backup_id}"
+        )
 
     undo_root = data_dir / UNDO_DIR_NAME
     undo = data_dir / plan.undo_dir
