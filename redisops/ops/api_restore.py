@@ -35,8 +35,8 @@ Platform = Literal["auto", "sandbox", "kubernetes"]
 class RestoreAPI:
     """Restore backups into a target and undo restores (see the module docstring).
 
-    ``platform``: ``"auto"`` (the sandbox for the sandbox target, Kubernetes for a target naming a
-    kubeconfig or context), ``"sandbox"`` or ``"kubernetes"``.
+    ``platform``: ``"auto"`` (Kubernetes for a target naming a kubeconfig or context, else the sandbox
+    for the sandbox target), ``"sandbox"`` or ``"kubernetes"``.
     """
 
     def __init__(self, target: Target) -> None:

@@ -3,8 +3,8 @@
 Both act on the target's platform: the local **sandbox** (:func:`redisops.ops.restore.restore_sandbox`:
 stop the sandbox target, the engine on its data dir, start, verify) or **Kubernetes**
 (:func:`redisops.ops.restore_k8s.restore_k8s`: scale to 0, the restore Job on the PVC, scale back,
-verify). ``platform="auto"`` picks the sandbox for the sandbox target and Kubernetes for a target that
-names a kubeconfig or context (``redisops restore --target sandbox|k8s`` in the CLI says it
+verify). ``platform="auto"`` picks Kubernetes for a target that names a kubeconfig or context, else
+the sandbox for the sandbox target (``redisops restore --target sandbox|k8s`` in the CLI says it
 explicitly). Their plans are the existing dry runs: what the real run would refuse is the plan's
 blockers, and nothing changes (no safety backup, no scale, no file moved).
 """
@@ -32,8 +32,8 @@ Platform = Literal["auto", "sandbox", "kubernetes"]
 
 _PLATFORM_DOC = (
     "where Redis runs: 'sandbox' (the local sandbox target), 'kubernetes' (the Redis PVC of the target's "
-    "cluster), or 'auto' (the sandbox for the sandbox target, Kubernetes for a target with a kubeconfig "
-    "or context)"
+    "cluster), or 'auto' (Kubernetes for a target with a kubeconfig or context, else the sandbox for "
+    "the sandbox target)"
 )
 _TIMEOUT_DOC = "Kubernetes: seconds for each wait (pods gone, Job, rollout)"
 _TOOL_IMAGE_DOC = "Kubernetes: the redisops image the restore Job runs [default: the release's image]"
@@ -87,10 +87,10 @@ class UndoParams(BaseModel):
 def _platform(target: Any, wanted: Platform) -> Literal["sandbox", "kubernetes"]:
     if wanted != "auto":
         return wanted
-    if getattr(target, "is_sandbox", False):
-        return "sandbox"
     if getattr(target, "kubeconfig", None) is not None or getattr(target, "context", None) is not None:
         return "kubernetes"
+    if getattr(target, "is_sandbox", False):
+        return "sandbox"
     raise InvalidArgument(
         f"cannot tell where target {getattr(target, 'name', '?')} runs Redis: it is not the sandbox and "
         "names no kubeconfig or context",

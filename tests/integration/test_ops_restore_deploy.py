@@ -174,6 +174,7 @@ def cluster(kube: Any, redis_factory: Any) -> Any:
     """The emulator with the Redis pods' port mapped to a real redis-server of the same config."""
     server = redis_factory(DeploymentConfig(image=IMAGE))
     kube.map_port(NS, "app=redis", 6379, ("127.0.0.1", server.endpoint.port))
+    kube.redis = server
     yield kube
     assert kube.errors == []
 
@@ -322,6 +323,8 @@ WRAPPED: dict[str, str] = {
 
 #: public functions of redisops/ops that are not operations, each with the reason
 HELPERS: dict[str, str] = {
+    "audit.default_audit_path": "the catalogue's audit log (machinery every operation goes through)",
+    "audit.mask": "the catalogue's audit log (machinery every operation goes through)",
     "backup.config_fingerprint": "a value in a backup manifest",
     "backup.open_store": "opens the store a target uses (Target.store)",
     "backup.pick_stream_source": "a step of backup.create",
@@ -426,3 +429,26 @@ def test_every_public_operation_function_is_in_the_catalogue_or_named_a_helper()
         )
     # and every mutating or destructive operation has a plan (the catalogue refuses one without)
     assert all(op.plan is not None for op in cat if op.kind != "read")
+
+
+def test_restore_plans_on_kubernetes_change_nothing(
+    cluster: Any, s3_endpoint: Any, s3_bucket: str, tmp_path: Path, redis_factory: Any
+) -> None:
+    cfg_file = write_config(tmp_path / "c.yaml", s3_endpoint.url, s3_bucket)
+    with kube_target(cluster, cfg_file) as t:
+        t.run("deploy.apply", timeout=30)
+        source = redis_factory(DeploymentConfig(image=IMAGE), name="source")
+        populate(source.endpoint, SMALL, seed=5)
+        backup = create_rdb_backup(source.endpoint, t.store(use_sandbox=False))
+        populate(cluster.redis.endpoint, LATER, seed=6)  # the pod's Redis holds keys
+        s3 = (s3_endpoint.client(), s3_bucket)
+        before = world(kube=cluster, s3=s3, redis=cluster.redis.endpoint)
+        api = RestoreAPI(t)
+        refused = api.plan(backup.id, tool_image="img:1")
+        assert refused.blocked and "holds 7 keys" in refused.blockers[0]
+        ready = api.plan("latest", force=True, tool_image="img:1")
+        assert not ready.blocked and ready.details["backup_id"] == backup.id
+        assert any("scale Deployment llm-judge/redis from 1 to 0" in s for s in ready.steps)
+        undo = api.plan_undo(tool_image="img:1")
+        assert any("create Job redis-restore-undo-" in s for s in undo.steps)
+        assert world(kube=cluster, s3=s3, redis=cluster.redis.endpoint) == before
