@@ -12,48 +12,29 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from redisops.cli.common import to_jsonable
-from redisops.cli.options import (
-    MAX_SECONDS,
-    AskPasswordOpt,
-    InsecureOpt,
-    PasswordEnvOpt,
-    PasswordFileOpt,
-    TargetOpt,
-    TimeoutOpt,
-    TlsCaOpt,
-    UrlOpt,
-    UserOpt,
-    build_target,
-    positive,
-)
+from redisops.cli.options import MAX_SECONDS, TargetArgs, positive, with_target
 
 if TYPE_CHECKING:
     from redisops.ops.target import Target
 
 __all__ = [
     "MAX_SECONDS",
-    "AskPasswordOpt",
     "CountOpt",
-    "InsecureOpt",
-    "PasswordEnvOpt",
-    "PasswordFileOpt",
-    "TargetOpt",
-    "TimeoutOpt",
-    "TlsCaOpt",
-    "UrlOpt",
-    "UserOpt",
+    "TargetArgs",
     "WatchOpt",
     "json_line",
     "positive",
     "redis_target",
     "repeat",
+    "with_redis_target",
 ]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 WatchOpt = Annotated[
     float | None,
@@ -70,30 +51,16 @@ CountOpt = Annotated[
 ]
 
 
-def redis_target(
-    target_name: str | None,
-    url: str | None,
-    password_file: Path | None,
-    password_env: str | None,
-    ask_password: bool,
-    user: str | None,
-    tls_ca: Path | None,
-    tls_insecure: bool,
-    timeout: float,
-) -> Target:
-    """The target of an inspection command (:func:`redisops.cli.options.build_target`), its Redis
-    endpoint resolved now so a missing sandbox or an unreadable password file is reported first."""
-    target = build_target(
-        target=target_name,
-        url=url,
-        user=user,
-        password_file=password_file,
-        password_env=password_env,
-        ask_password=ask_password,
-        tls_ca=tls_ca,
-        tls_insecure=tls_insecure,
-        timeout=timeout,
-    )
+def with_redis_target(*, config: bool = False) -> Callable[[F], F]:
+    """The inspection commands' shared options (:func:`redisops.cli.options.with_target`): the target,
+    the Redis options and ``--timeout`` (5 s); ``--config`` when ``config``."""
+    return with_target(timeout=5.0, config=config)
+
+
+def redis_target(where: TargetArgs) -> Target:
+    """The target of an inspection command, its Redis endpoint resolved now so a missing sandbox or
+    an unreadable password file is reported first."""
+    target = where.build()
     _ = target.redis
     return target
 

@@ -13,23 +13,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from redisops.cli._inspect_common import (
-    AskPasswordOpt,
     CountOpt,
-    InsecureOpt,
-    PasswordEnvOpt,
-    PasswordFileOpt,
-    TargetOpt,
-    TimeoutOpt,
-    TlsCaOpt,
-    UrlOpt,
-    UserOpt,
+    TargetArgs,
     WatchOpt,
     json_line,
+    redis_target,
     repeat,
+    with_redis_target,
 )
 from redisops.cli._render import print_health
-from redisops.cli.common import ConfigOpt, Output, OutputOpt, emit, error_boundary
-from redisops.cli.options import build_target
+from redisops.cli.common import Output, OutputOpt, emit, error_boundary
 
 if TYPE_CHECKING:
     from redisops.config.model import DeploymentConfig
@@ -93,17 +86,8 @@ def _backup_probe(
     return StoreProbe(fail_fast(store), thresholds=limits)
 
 
+@with_redis_target(config=True)
 def health(
-    target_name: TargetOpt = None,
-    url: UrlOpt = None,
-    password_file: PasswordFileOpt = None,
-    password_env: PasswordEnvOpt = None,
-    ask_password: AskPasswordOpt = False,
-    user: UserOpt = None,
-    tls_ca: TlsCaOpt = None,
-    tls_insecure: InsecureOpt = False,
-    timeout: TimeoutOpt = 5.0,
-    config: ConfigOpt = None,
     thresholds: Annotated[
         Path | None, typer.Option("--thresholds", help="YAML mapping of threshold overrides")
     ] = None,
@@ -124,6 +108,8 @@ def health(
     ] = False,
     watch: WatchOpt = None,
     count: CountOpt = None,
+    *,
+    where: TargetArgs,
     output: OutputOpt = Output.text,
 ) -> None:
     """Health checks with status, value, threshold and its source; exit 0 ok, 20 warn, 21 crit."""
@@ -131,19 +117,7 @@ def health(
 
     code = 0
     with error_boundary(output):
-        target = build_target(
-            target=target_name,
-            url=url,
-            user=user,
-            password_file=password_file,
-            password_env=password_env,
-            ask_password=ask_password,
-            tls_ca=tls_ca,
-            tls_insecure=tls_insecure,
-            timeout=timeout,
-            config=config,
-        )
-        _ = target.redis  # a missing sandbox is reported before anything is loaded
+        target = redis_target(where)  # a missing sandbox is reported before anything is loaded
         cfg = _deployment(target)
         limits = _load_thresholds(thresholds)
         probe = _backup_probe(backups, cfg, limits)

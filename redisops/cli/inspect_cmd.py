@@ -19,21 +19,14 @@ from rich.table import Table
 
 from redisops.cli._inspect_common import (
     MAX_SECONDS,
-    AskPasswordOpt,
     CountOpt,
-    InsecureOpt,
-    PasswordEnvOpt,
-    PasswordFileOpt,
-    TargetOpt,
-    TimeoutOpt,
-    TlsCaOpt,
-    UrlOpt,
-    UserOpt,
+    TargetArgs,
     WatchOpt,
     json_line,
     positive,
     redis_target,
     repeat,
+    with_redis_target,
 )
 from redisops.cli._render import fmt, human_bytes
 from redisops.cli.common import Output, OutputOpt, console, emit, err_console, error_boundary
@@ -41,6 +34,9 @@ from redisops.cli.health_cmd import health
 from redisops.health.display import percent
 
 __all__ = ["register"]
+
+#: the inspection commands' shared options: --target, --url, the password options, --timeout ...
+_redis = with_redis_target()
 
 #: the most slow-log entries one read asks for (slowlog-max-len is 128 by default)
 MAX_SLOWLOG_ENTRIES = 1_000_000
@@ -101,19 +97,11 @@ def _print_rates(rates: Any, top: int = 10) -> None:
         console.print(cmds)
 
 
+@_redis
 def info(
     sections: Annotated[
         list[str] | None, typer.Argument(help="INFO sections (default: the default set)")
     ] = None,
-    target_name: TargetOpt = None,
-    url: UrlOpt = None,
-    password_file: PasswordFileOpt = None,
-    password_env: PasswordEnvOpt = None,
-    ask_password: AskPasswordOpt = False,
-    user: UserOpt = None,
-    tls_ca: TlsCaOpt = None,
-    tls_insecure: InsecureOpt = False,
-    timeout: TimeoutOpt = 5.0,
     rates: Annotated[
         bool, typer.Option("--rates", help="also sample twice --interval apart and show rates")
     ] = False,
@@ -125,6 +113,8 @@ def info(
     ] = 1.0,
     watch: WatchOpt = None,
     count: CountOpt = None,
+    *,
+    where: TargetArgs,
     output: OutputOpt = Output.text,
 ) -> None:
     """INFO, parsed; --rates adds ops/s, hit ratio, net, evictions and per-command rates."""
@@ -132,9 +122,7 @@ def info(
     from redisops.ops.inspect import fetch_info, open_client
 
     with error_boundary(output):
-        target = redis_target(
-            target_name, url, password_file, password_env, ask_password, user, tls_ca, tls_insecure, timeout
-        )
+        target = redis_target(where)
         ep = target.redis
         client = open_client(ep)
         state: dict[str, Any] = {}
@@ -209,6 +197,7 @@ def _print_groups(groups: list[Any], title: str, limit: int = 10) -> None:
     console.print(table)
 
 
+@_redis
 def slowlog(
     n: Annotated[
         int, typer.Option("-n", help="how many entries to read", min=1, max=MAX_SLOWLOG_ENTRIES)
@@ -221,15 +210,8 @@ def slowlog(
         ),
     ] = 1.0,
     count: CountOpt = None,
-    target_name: TargetOpt = None,
-    url: UrlOpt = None,
-    password_file: PasswordFileOpt = None,
-    password_env: PasswordEnvOpt = None,
-    ask_password: AskPasswordOpt = False,
-    user: UserOpt = None,
-    tls_ca: TlsCaOpt = None,
-    tls_insecure: InsecureOpt = False,
-    timeout: TimeoutOpt = 5.0,
+    *,
+    where: TargetArgs,
     output: OutputOpt = Output.text,
 ) -> None:
     """The slow log grouped by command shape and by client; --follow polls with an id watermark."""
@@ -237,9 +219,7 @@ def slowlog(
     from redisops.ops.inspect import SlowlogPoller, fetch_slowlog
 
     with error_boundary(output):
-        target = redis_target(
-            target_name, url, password_file, password_env, ask_password, user, tls_ca, tls_insecure, timeout
-        )
+        target = redis_target(where)
         ep = target.redis
         if not follow:
             entries = fetch_slowlog(ep, n)
@@ -291,26 +271,18 @@ def slowlog(
 # --- latency ------------------------------------------------------------------------------------------
 
 
+@_redis
 def latency(
-    target_name: TargetOpt = None,
-    url: UrlOpt = None,
-    password_file: PasswordFileOpt = None,
-    password_env: PasswordEnvOpt = None,
-    ask_password: AskPasswordOpt = False,
-    user: UserOpt = None,
-    tls_ca: TlsCaOpt = None,
-    tls_insecure: InsecureOpt = False,
-    timeout: TimeoutOpt = 5.0,
     pings: Annotated[int, typer.Option("--pings", help="PINGs to time", min=1, max=10_000)] = 5,
+    *,
+    where: TargetArgs,
     output: OutputOpt = Output.text,
 ) -> None:
     """PING round trips, LATENCY LATEST and LATENCY DOCTOR."""
     from redisops.ops.inspect import fetch_latency, open_client, ping_latency
 
     with error_boundary(output):
-        target = redis_target(
-            target_name, url, password_file, password_env, ask_password, user, tls_ca, tls_insecure, timeout
-        )
+        target = redis_target(where)
         ep = target.redis
         client = open_client(ep)
         try:
@@ -360,27 +332,19 @@ _MEMORY_FIELDS = (
 )
 
 
+@_redis
 def memory(
-    target_name: TargetOpt = None,
-    url: UrlOpt = None,
-    password_file: PasswordFileOpt = None,
-    password_env: PasswordEnvOpt = None,
-    ask_password: AskPasswordOpt = False,
-    user: UserOpt = None,
-    tls_ca: TlsCaOpt = None,
-    tls_insecure: InsecureOpt = False,
-    timeout: TimeoutOpt = 5.0,
     watch: WatchOpt = None,
     count: CountOpt = None,
+    *,
+    where: TargetArgs,
     output: OutputOpt = Output.text,
 ) -> None:
     """INFO memory, MEMORY STATS and MEMORY DOCTOR."""
     from redisops.ops.inspect import fetch_memory, open_client
 
     with error_boundary(output):
-        target = redis_target(
-            target_name, url, password_file, password_env, ask_password, user, tls_ca, tls_insecure, timeout
-        )
+        target = redis_target(where)
         ep = target.redis
         client = open_client(ep)
         try:
@@ -433,6 +397,7 @@ def memory(
 # --- keys ---------------------------------------------------------------------------------------------
 
 
+@_redis
 def keys(
     top: Annotated[int, typer.Option("--top", help="biggest keys to show per type", min=1, max=10_000)] = 10,
     prefix_depth: Annotated[
@@ -459,15 +424,8 @@ def keys(
         int | None,
         typer.Option("--max-keys", help="stop after scanning N keys (prints the cursor)", min=1),
     ] = None,
-    target_name: TargetOpt = None,
-    url: UrlOpt = None,
-    password_file: PasswordFileOpt = None,
-    password_env: PasswordEnvOpt = None,
-    ask_password: AskPasswordOpt = False,
-    user: UserOpt = None,
-    tls_ca: TlsCaOpt = None,
-    tls_insecure: InsecureOpt = False,
-    timeout: TimeoutOpt = 5.0,
+    *,
+    where: TargetArgs,
     output: OutputOpt = Output.text,
 ) -> None:
     """Biggest keys per type and memory by key prefix (SCAN + MEMORY USAGE, throttled; never KEYS)."""
@@ -475,9 +433,7 @@ def keys(
     from redisops.ops.inspect import analyze_keys
 
     with error_boundary(output):
-        target = redis_target(
-            target_name, url, password_file, password_env, ask_password, user, tls_ca, tls_insecure, timeout
-        )
+        target = redis_target(where)
         ep = target.redis
         result = analyze_keys(
             ep,
@@ -532,28 +488,20 @@ def keys(
 # --- clients ------------------------------------------------------------------------------------------
 
 
+@_redis
 def clients(
-    target_name: TargetOpt = None,
-    url: UrlOpt = None,
-    password_file: PasswordFileOpt = None,
-    password_env: PasswordEnvOpt = None,
-    ask_password: AskPasswordOpt = False,
-    user: UserOpt = None,
-    tls_ca: TlsCaOpt = None,
-    tls_insecure: InsecureOpt = False,
-    timeout: TimeoutOpt = 5.0,
     limit: Annotated[int, typer.Option("--limit", help="rows to show (text output)", min=1)] = 50,
     watch: WatchOpt = None,
     count: CountOpt = None,
+    *,
+    where: TargetArgs,
     output: OutputOpt = Output.text,
 ) -> None:
     """CLIENT LIST: who is connected, idle times, memory, last command."""
     from redisops.ops.inspect import fetch_clients, open_client
 
     with error_boundary(output):
-        target = redis_target(
-            target_name, url, password_file, password_env, ask_password, user, tls_ca, tls_insecure, timeout
-        )
+        target = redis_target(where)
         ep = target.redis
         client = open_client(ep)
         try:

@@ -21,7 +21,6 @@ from rich.table import Table
 from rich.text import Text
 
 from redisops.cli.common import (
-    ConfigOpt,
     Output,
     OutputOpt,
     YesOpt,
@@ -32,14 +31,7 @@ from redisops.cli.common import (
     progress_printer,
     to_jsonable,
 )
-from redisops.cli.options import (
-    ContextOpt,
-    KubeconfigOpt,
-    NamespaceOpt,
-    ReadWriteOpt,
-    TargetOpt,
-    build_target,
-)
+from redisops.cli.options import ContextOpt, KubeconfigOpt, NamespaceOpt, TargetArgs, with_target
 
 if TYPE_CHECKING:
     from redisops.adapters.kube import Kube
@@ -93,6 +85,11 @@ TakeOverOpt = Annotated[
     bool, typer.Option("--take-over", help="take over objects a Helm release (or another manager) owns")
 ]
 
+#: the cluster commands' shared options: --target, --config, --kubeconfig, --context, -n
+_cluster = with_target(redis=False, kube=True)
+#: ... and --read-write for the ones that change the cluster
+_cluster_rw = with_target(redis=False, kube=True, read_write=True)
+
 _ACTION_STYLE = {
     "create": "green",
     "update": "yellow",
@@ -132,30 +129,6 @@ def _store(target: Target) -> BackupStore:
     return target.store(use_sandbox=False)
 
 
-def _target(
-    target_name: str | None,
-    config: Path | None,
-    kubeconfig: Path | None,
-    context: str | None,
-    namespace: str | None,
-    read_write: bool = False,
-) -> Target:
-    return build_target(
-        target=target_name,
-        config=config,
-        kubeconfig=kubeconfig,
-        context=context,
-        namespace=namespace,
-        read_write=read_write,
-    )
-
-
-def _kube(kubeconfig: Path | None, context: str | None, cfg: DeploymentConfig) -> Kube:
-    from redisops.adapters.kube import Kube
-
-    return Kube.connect(kubeconfig, context=context, namespace=cfg.namespace)
-
-
 def _who() -> str:
     try:
         user = getpass.getuser()
@@ -174,19 +147,16 @@ def _confirmer(output: Output, yes: bool, kube: Kube, what: str) -> Any:
     return ask
 
 
+@_cluster_rw
 def deploy_cmd(
-    target_name: TargetOpt = None,
-    config: ConfigOpt = None,
-    kubeconfig: KubeconfigOpt = None,
-    context: ContextOpt = None,
-    namespace: NamespaceOpt = None,
     dry_run: DryRunOpt = False,
     take_over: TakeOverOpt = False,
     timeout: TimeoutOpt = 300.0,
     allow: AllowOpt = None,
     no_backup: NoBackupOpt = False,
-    read_write: ReadWriteOpt = False,
     yes: YesOpt = False,
+    *,
+    where: TargetArgs,
     output: OutputOpt = Output.text,
 ) -> None:
     """Lint, then apply the rendered manifests (server-side apply), wait for the rollout, verify, record
@@ -196,7 +166,7 @@ def deploy_cmd(
     from redisops.ops.deploy import deploy
 
     with error_boundary(output):
-        target = _target(target_name, config, kubeconfig, context, namespace, read_write)
+        target = where.build()
         if not dry_run:
             target.require_writable("deploy")
         cfg = target.config()
@@ -219,21 +189,18 @@ def deploy_cmd(
             emit(output, _result_json(result, kube), lambda: _print_result(result))
 
 
+@_cluster_rw
 def rollback_cmd(
     to: Annotated[
         int | None, typer.Option("--to", min=1, help="revision to roll back to [default: previous]")
     ] = None,
-    target_name: TargetOpt = None,
-    config: ConfigOpt = None,
-    kubeconfig: KubeconfigOpt = None,
-    context: ContextOpt = None,
-    namespace: NamespaceOpt = None,
     dry_run: DryRunOpt = False,
     take_over: TakeOverOpt = False,
     timeout: TimeoutOpt = 300.0,
     no_backup: NoBackupOpt = False,
-    read_write: ReadWriteOpt = False,
     yes: YesOpt = False,
+    *,
+    where: TargetArgs,
     output: OutputOpt = Output.text,
 ) -> None:
     """Re-apply a recorded revision, wait, verify and record a new revision ("rollback to N").
@@ -241,7 +208,7 @@ def rollback_cmd(
     from redisops.ops.deploy import rollback
 
     with error_boundary(output):
-        target = _target(target_name, config, kubeconfig, context, namespace, read_write)
+        target = where.build()
         if not dry_run:
             target.require_writable("roll back")
         cfg = target.config()
@@ -262,19 +229,17 @@ def rollback_cmd(
             emit(output, _result_json(result, kube), lambda: _print_result(result))
 
 
+@_cluster
 def history_cmd(
-    target_name: TargetOpt = None,
-    config: ConfigOpt = None,
-    kubeconfig: KubeconfigOpt = None,
-    context: ContextOpt = None,
-    namespace: NamespaceOpt = None,
+    *,
+    where: TargetArgs,
     output: OutputOpt = Output.text,
 ) -> None:
     """The recorded revisions (who, when, what) of the deployment."""
     from redisops.ops.deploy import history
 
     with error_boundary(output):
-        target = _target(target_name, config, kubeconfig, context, namespace)
+        target = where.build()
         cfg = target.config()
         with target, target.kube() as kube:
             revs = history(kube, cfg)
@@ -305,25 +270,22 @@ def history_cmd(
         emit(output, data, text)
 
 
+@_cluster_rw
 def restart_cmd(
     deployments: Annotated[
         list[str] | None,
         typer.Argument(help="Deployments to restart [default: the config's client services]"),
     ] = None,
-    target_name: TargetOpt = None,
-    config: ConfigOpt = None,
-    kubeconfig: KubeconfigOpt = None,
-    context: ContextOpt = None,
-    namespace: NamespaceOpt = None,
     timeout: TimeoutOpt = 300.0,
-    read_write: ReadWriteOpt = False,
+    *,
+    where: TargetArgs,
     output: OutputOpt = Output.text,
 ) -> None:
     """Rolling-restart Deployments (kubectl rollout restart) one by one and wait for each."""
     from redisops.ops.services import restart_services
 
     with error_boundary(output):
-        target = _target(target_name, config, kubeconfig, context, namespace, read_write)
+        target = where.build()
         target.require_writable("restart deployments")
         cfg = target.config()
         names = deployments or list(cfg.clients.services)
@@ -346,23 +308,21 @@ def restart_cmd(
             raise typer.Exit(1)
 
 
+@_cluster
 def verify_clients_cmd(
     deployments: Annotated[
         list[str] | None, typer.Argument(help="client Deployments [default: the config's client services]")
     ] = None,
-    target_name: TargetOpt = None,
-    config: ConfigOpt = None,
-    kubeconfig: KubeconfigOpt = None,
-    context: ContextOpt = None,
-    namespace: NamespaceOpt = None,
     tail: Annotated[int, typer.Option("--tail", min=1, max=100000, help="log lines to scan per pod")] = 200,
+    *,
+    where: TargetArgs,
     output: OutputOpt = Output.text,
 ) -> None:
     """Check that client pods reach Redis (nc -zv from inside) and their logs show no Redis errors."""
     from redisops.ops.services import verify_clients
 
     with error_boundary(output):
-        target = _target(target_name, config, kubeconfig, context, namespace)
+        target = where.build()
         cfg = target.config()
         with target, target.kube() as kube:
             checks = verify_clients(

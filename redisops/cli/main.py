@@ -18,6 +18,7 @@ from redisops.cli import (
     inspect_cmd,
     k8s_cmd,
     k8s_pure_cmd,
+    ops_cmd,
     rehearse_cmd,
     restore_cmd,
     sandbox_cmd,
@@ -64,6 +65,7 @@ app = typer.Typer(
 app.add_typer(sandbox_cmd.app, name="sandbox")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(backup_cmd.app, name="backup")
+app.add_typer(ops_cmd.app, name="ops")
 restore_cmd.register(app, backup_cmd.app)
 app.command(name="rehearse")(rehearse_cmd.rehearse)
 inspect_cmd.register(app)
