@@ -19,7 +19,7 @@ from redisops.adapters.kube import Kube
 from redisops.adapters.redis_conn import connect
 from redisops.config import DeploymentConfig
 from redisops.errors import AbortedError, InvalidArgument
-from redisops.events import Finished, Recorder, Started
+from redisops.events import Finished, Phase, Recorder, Started
 from redisops.k8s import render_manifests
 from redisops.ops.api_deploy import DeployAPI
 from redisops.ops.api_restore import RestoreAPI
@@ -109,6 +109,8 @@ def test_restore_and_undo_on_the_sandbox_through_the_catalogue(sandbox: SandboxS
     assert isinstance(events[0], Started) and events[0].params["backup_id"] == backup.id
     assert isinstance(events[-1], Finished) and events[-1].result is res
     assert {e.op for e in events} == {"restore.apply"} and len({e.op_id for e in events}) == 1
+    phases = [e.name for e in events.of(Phase)]  # the restore reports through the catalogue's reporter
+    assert phases.index("stopping") < phases.index("starting") < phases.index("verifying")
     restored = keys(sandbox)
     assert restored and not any(k.startswith(b"later") for k in restored)
     assert len(keys(sandbox, 2)) == 30
