@@ -107,6 +107,15 @@ def _sandbox(target: Any) -> SandboxState:
     return state
 
 
+def _pod_password(target: Any) -> str | None:
+    """The password the target gives for the pod's Redis; None: the config's auth settings decide."""
+    try:
+        password: str | None = target.redis.password
+    except NotFoundError:  # a target naming no Redis
+        return None
+    return password
+
+
 def _image(p: RestoreParams | UndoParams) -> str:
     from redisops.k8s import DEFAULT_TOOL_IMAGE
 
@@ -147,6 +156,7 @@ def _restore(ctx: OpContext, p: RestoreParams, *, dry_run: bool) -> SandboxResto
         dry_run=dry_run,
         timeout=p.timeout,
         progress=log_progress(ctx.reporter),
+        password=_pod_password(target),
         include_safety=p.include_safety,
     )
 
@@ -189,6 +199,7 @@ def _undo(ctx: OpContext, p: UndoParams, *, dry_run: bool) -> LocalUndoResult | 
         dry_run=dry_run,
         timeout=p.timeout,
         progress=log_progress(ctx.reporter),
+        password=_pod_password(target),
     )
     if dry_run:
         return Plan("restore.undo", steps=tuple(res.plan), details=res.to_dict())
