@@ -4,8 +4,8 @@ drill | unlock`` (mutate), ``backup.delete | gc | prune | schedule`` (destructiv
 Each acts on ``ctx.target``: the Redis to back up is :attr:`Target.redis`, the store is
 :meth:`Target.store` (``source`` picks the source name in it), retention defaults come from
 :meth:`Target.config`. The plans (:mod:`redisops.ops.entries_backup_plans`) only read; the runs of
-``delete`` and ``unlock`` refuse what their plan blocks (PlanBlocked, exit 15) before changing
-anything::
+every mutating and destructive operation refuse what its plan blocks (the catalogue plans first:
+PlanBlocked, exit 15) before changing anything::
 
     from redisops.ops.catalogue import Catalogue, Kind
     from redisops.ops.entries_backup import register
@@ -394,9 +394,7 @@ def plan_drill(ctx: OpContext, p: DrillParams) -> Plan:
 
 def backup_unlock(ctx: OpContext, p: UnlockParams) -> UnlockResult:
     """Break the source's backup lock (a holder known to run only with ``force``); idempotent."""
-    store = _store(ctx, p.source)
-    plan = plans.unlock_plan("backup.unlock", store, store.holder_alive, force=p.force)
-    plan.raise_if_blocked()
+    store = _store(ctx, p.source)  # the catalogue ran plan_unlock first: a blocked plan refused
     holder = store.lock_info()
     if holder is None:
         return UnlockResult(store.source, None)
@@ -415,8 +413,7 @@ def plan_unlock(ctx: OpContext, p: UnlockParams) -> Plan:
 
 def backup_delete(ctx: OpContext, p: DeleteParams) -> DeleteResult:
     """Delete one backup, manifest first (refused for the newest verified one without ``force``)."""
-    store = _store(ctx, p.source)
-    plans.delete_plan("backup.delete", store, p.backup_id, force=p.force).raise_if_blocked()
+    store = _store(ctx, p.source)  # the catalogue ran plan_delete first: a blocked plan refused
     keys = store.delete(p.backup_id)
     return DeleteResult(p.backup_id, store.source, keys)
 

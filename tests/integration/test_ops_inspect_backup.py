@@ -22,6 +22,7 @@ from redisops.events import Finished, Recorder, jsonable
 from redisops.health import HealthReport, Status
 from redisops.ops.api_backup import BackupAPI
 from redisops.ops.api_inspect import InspectAPI
+from redisops.ops.audit import AuditLog
 from redisops.ops.backup import VerifyResult
 from redisops.ops.catalogue import Kind, Plan
 from redisops.ops.entries_backup import BackupList, DeleteResult, ScheduleResult, UnlockResult
@@ -43,6 +44,14 @@ def _config(tmp_path: Path, s3_endpoint: Any, bucket: str, name: str = "deploy.y
         "  server_side_encryption: none\n  keep_last: 5\n"
     )
     return cfg
+
+
+@pytest.fixture(autouse=True)
+def audit_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This test's audit log (the catalogue appends a line for every change)."""
+    path = tmp_path / "audit.jsonl"
+    monkeypatch.setenv("REDISOPS_AUDIT_LOG", str(path))
+    return path
 
 
 @pytest.fixture
@@ -312,6 +321,10 @@ def test_plans_of_every_mutating_and_destructive_backup_op_change_nothing(
         with pytest.raises(PlanBlocked):
             blocked_create.raise_if_blocked()
         assert not backups.plan("unlock", force=True).blocked
+        # the real run refuses the same way before it changes anything
+        with pytest.raises(PlanBlocked, match="already running"):
+            backups.create()
+        assert snapshot(server, s3_endpoint, s3_bucket) == held
     finally:
         writer.abort()
 
@@ -349,7 +362,7 @@ def test_destructive_operations_need_confirm_and_change_nothing_without(
 
 
 def test_destructive_runs_with_confirm_and_refusals_of_what_plans_block(
-    target: Target, s3_endpoint: Any, s3_bucket: str
+    target: Target, s3_endpoint: Any, s3_bucket: str, audit_log: Path
 ) -> None:
     made = _populate(target, s3_endpoint, s3_bucket)
     backups = BackupAPI(target)
@@ -380,6 +393,20 @@ def test_destructive_runs_with_confirm_and_refusals_of_what_plans_block(
     # the newest verified backup goes only with force
     forced = backups.delete(backups.ids()[0], force=True, confirm=True)
     assert forced.backup_id not in backups.ids()
+
+    # one audit line per change, with its plan and how it ended
+    lines = AuditLog(audit_log).read()
+    assert [(x["op"], x["outcome"]) for x in lines] == [
+        *[("backup.create", "ok")] * 3,
+        ("backup.delete", "blocked"),
+        ("backup.delete", "ok"),
+        ("backup.gc", "ok"),
+        ("backup.prune", "ok"),
+        ("backup.schedule", "ok"),
+        ("backup.delete", "ok"),
+    ]
+    assert all(x["plan"]["op"] == x["op"] for x in lines)
+    assert lines[3]["plan"]["blocked"] and lines[4]["result"]["backup_id"] == made[0].id
 
 
 def test_unlock_breaks_only_a_dead_holder_unless_forced(target: Target) -> None:
