@@ -34,6 +34,11 @@ if TYPE_CHECKING:
     from redisops.cancel import CancelToken
     from redisops.config.model import DeploymentConfig
     from redisops.events import EventSink
+    from redisops.health import HealthReport
+    from redisops.ops.api_backup import BackupAPI
+    from redisops.ops.api_deploy import DeployAPI
+    from redisops.ops.api_inspect import InspectAPI
+    from redisops.ops.api_restore import RestoreAPI
     from redisops.ops.catalogue import Plan
     from redisops.ops.sandbox import SandboxState
 
@@ -211,6 +216,40 @@ class Target:
             if state is not None and all(s.status == "running" for s in state.services.values()):
                 sandbox = state
         return store_for(cfg.backup, sandbox=sandbox, source_name=source or cfg.service_name)
+
+    # --- the Python API: typed facades over the catalogue's operations ------------------------------
+
+    @property
+    def inspect(self) -> InspectAPI:
+        """Health and inspection: ``t.inspect.info()``, ``.slowlog()``, ``.keys()``, ... (all read-only)."""
+        from redisops.ops.api_inspect import InspectAPI
+
+        return InspectAPI(self)
+
+    def health(self, **kwargs: Any) -> HealthReport:
+        """The health report (``health.report``); same keywords as :meth:`InspectAPI.health`."""
+        return self.inspect.health(**kwargs)
+
+    @property
+    def backup(self) -> BackupAPI:
+        """Backups: ``t.backup.create()``, ``.list()``, ``.verify(id)``, ``.delete(id, confirm=True)``, ..."""
+        from redisops.ops.api_backup import BackupAPI
+
+        return BackupAPI(self)
+
+    @property
+    def restore(self) -> RestoreAPI:
+        """Restores: ``t.restore.plan(id)``, ``t.restore.apply(id, confirm=True)``, ``t.restore.undo()``."""
+        from redisops.ops.api_restore import RestoreAPI
+
+        return RestoreAPI(self)
+
+    @property
+    def deploy(self) -> DeployAPI:
+        """The Kubernetes deployment: ``t.deploy.plan()``, ``.apply()``, ``.history()``, ``.rollback()``..."""
+        from redisops.ops.api_deploy import DeployAPI
+
+        return DeployAPI(self)
 
     # --- operations of the catalogue ---------------------------------------------------------------
 
