@@ -36,7 +36,7 @@ from tests.harness.snapshots import dir_state
 
 MB = 1_000_000
 #: ~200 MB of random (incompressible) values
-HUGE = DatasetSpec.of_size(200 * MB, value_bytes=8192, dbs=(0, 1))
+HUGE = DatasetSpec.of_size(230 * MB, value_bytes=8192, dbs=(0, 1))  # a string is 1/4 of a collection
 #: ~24 MB: a download of a couple of dozen 1 MiB chunks
 MEDIUM = DatasetSpec(keys_per_db=1500, dbs=(0, 1), value_bytes=4096, elements=2, ttl_fraction=0)
 SMALL = DatasetSpec(keys_per_db=200, dbs=(0, 3), value_bytes=256, elements=4, ttl_fraction=0)
@@ -177,21 +177,28 @@ def test_cancel_a_200mb_backup_mid_stream_and_mid_upload_leaves_nothing(
     assert_store_clean(store, s3, s3_bucket, [])
 
     # 2. mid-upload: once S3 acknowledged the first part of the multipart upload
+    open_uploads: list[Any] = []
+
+    def first_part_uploaded(ev: Event) -> bool:
+        if isinstance(ev, Log) and ev.message.startswith("uploaded"):
+            open_uploads.extend(s3.list_multipart_uploads(Bucket=s3_bucket).get("Uploads", []))
+            return True
+        return False
+
     token = CancelToken()
-    sink = CancelAt(
-        token, lambda ev: isinstance(ev, Log) and ev.message.startswith("uploaded"), "step timeout"
-    )
+    sink = CancelAt(token, first_part_uploaded, "step timeout")
     with pytest.raises(Interrupted) as err:
         create_rdb_backup(huge_server, store, reporter=Reporter("backup.create", sink), cancel=token)
     assert err.value.message == "step timeout; nothing was stored (the partial upload was aborted)"
     assert err.value.context["reason"] == "step timeout"
     assert sink.fired is not None and "bytes of dump.rdb" in sink.fired.message  # type: ignore[attr-defined]
+    assert len(open_uploads) == 1  # the multipart upload was open when it was cancelled; it is gone now
     assert_store_clean(store, s3, s3_bucket, [])
 
     # 3. the next backup succeeds, all 200 MB of it
     events = Recorder()
     m = create_rdb_backup(huge_server, store, reporter=Reporter("backup.create", events))
-    assert m.size > 150 * MB
+    assert m.size > 190 * MB
     assert phases(events) == ["connecting", "streaming", "committing"]
     ps = assert_progress_shape(events, "streaming", estimate=True)
     assert ps[-1].done == m.size
@@ -425,3 +432,27 @@ def test_cancel_a_stuck_rollout_wait(kube: Any) -> None:
         )
         assert messages and not k.rollout_status("redis", NS).done
     assert kube.errors == []
+
+
+def test_cancel_wakes_a_backup_waiting_for_the_diskless_delay(
+    redis_factory: Any, s3_endpoint: Any, s3_bucket: str
+) -> None:
+    """Redis holds the transfer back for 600 s (repl-diskless-sync-delay): the read blocked on its
+    keep-alives wakes when cancelled (the socket is shut down), long before the delay or the test's
+    timeout; nothing is stored and the lock is released."""
+    wait = {
+        "repl-diskless-sync": "yes",
+        "repl-diskless-sync-delay": "600",
+        "repl-diskless-sync-max-replicas": "0",
+    }
+    server = redis_factory(extra=wait)
+    populate(server.endpoint, SMALL, seed=11)
+    store = _store(s3_endpoint, s3_bucket)
+    token = CancelToken()
+    sink = CancelAt(token, lambda ev: isinstance(ev, Phase) and ev.name == "waiting")
+    with pytest.raises(Interrupted) as err:
+        create_rdb_backup(server.endpoint, store, reporter=Reporter("backup.create", sink), cancel=token)
+    assert err.value.message == "cancelled; nothing was stored (the partial upload was aborted)"
+    assert phases(sink.events) == ["connecting", "waiting"]
+    assert "repl-diskless-sync-delay, up to 600s" in sink.fired.detail  # type: ignore[union-attr]
+    assert_store_clean(store, s3_endpoint.client(), s3_bucket, [])
