@@ -18,8 +18,7 @@ events::
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from redisops.events import Reporter
@@ -33,12 +32,8 @@ __all__ = ["deploy_config", "log_progress", "phase_progress"]
 def deploy_config(target: Any) -> DeploymentConfig:
     """The target's config with the ``REDISOPS_S3_*`` overrides of the target's environment applied
     (what the in-cluster Jobs are rendered with), as the CLI's Kubernetes restore does."""
-    from redisops.config import apply_env
-
-    env: Mapping[str, str] | None = getattr(target, "env", None)
-    if env is None:  # Target keeps the environment it was resolved with (no public accessor yet)
-        env = getattr(target, "_env", os.environ)
-    return apply_env(target.config(), env)
+    config: DeploymentConfig = target.deployment_config()
+    return config
 
 
 def log_progress(reporter: Reporter) -> Callable[[str], None]:

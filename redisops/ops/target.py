@@ -196,16 +196,27 @@ class Target:
             self._kube = Kube.connect(self.kubeconfig, context=self.context, namespace=self.namespace)
         return self._kube
 
+    @property
+    def env(self) -> Mapping[str, str]:
+        """The environment the target was resolved with (``REDISOPS_S3_*`` overrides, password vars)."""
+        return self._env
+
+    def deployment_config(self) -> DeploymentConfig:
+        """:meth:`config` with the ``REDISOPS_S3_*`` overrides of :attr:`env` applied (what the store
+        and the in-cluster Jobs use)."""
+        from redisops.config import apply_env
+
+        return apply_env(self.config(), self._env)
+
     def store(self, source: str | None = None, *, use_sandbox: bool | None = None) -> BackupStore:
         """The backup store: the config's backup target with ``REDISOPS_S3_*`` overrides from the
         target's environment applied;
         the running sandbox's S3 when that target names no endpoint and ``use_sandbox`` allows it
         (None: for the sandbox and ad hoc ``--url`` targets, not for named targets). ``source`` is the
         source name in the store (default: the config's ``service_name``)."""
-        from redisops.config import apply_env
         from redisops.ops.backup import store_for
 
-        cfg = apply_env(self.config(), self._env)
+        cfg = self.deployment_config()
         sandbox = None
         if use_sandbox is None:
             use_sandbox = self.name in (SANDBOX, "url")
