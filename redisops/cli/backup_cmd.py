@@ -313,10 +313,12 @@ def _human(n: float) -> str:
 #: every backup command takes the shared target options (and --state-dir); --timeout is the
 #: connect and command timeout (the replication stream has its own)
 _shared = with_target(timeout=10.0, state_dir=True)
+#: ... and those that change the store, --read-write (a production target is read-only without it)
+_changes = with_target(timeout=10.0, state_dir=True, read_write=True)
 
 
 @app.command()
-@_shared
+@_changes
 def create(
     kind: Annotated[
         Kind,
@@ -441,7 +443,7 @@ def verify(
 
 
 @app.command()
-@_shared
+@_changes
 def delete(
     backup_id: Annotated[str, typer.Argument(help="backup id", callback=_check_exact_backup_id)],
     yes: YesOpt = False,
@@ -466,7 +468,7 @@ def delete(
 
 
 @app.command()
-@_shared
+@_changes
 def gc(
     grace_hours: Annotated[
         float, typer.Option("--grace-hours", help="keep orphans younger than this", min=0, max=24 * 365)
@@ -487,7 +489,7 @@ def gc(
 
 
 @app.command()
-@_shared
+@_changes
 def prune(
     keep_last: Annotated[
         int | None,
@@ -532,7 +534,7 @@ def prune(
 
 
 @app.command()
-@_shared
+@_changes
 def schedule(
     every: Annotated[
         float, typer.Option("--every", help="seconds between backups", min=0, max=31 * 24 * 3600)
@@ -583,7 +585,7 @@ def schedule(
 
 
 @app.command()
-@_shared
+@_changes
 def unlock(
     yes: YesOpt = False,
     source: SourceOpt = None,

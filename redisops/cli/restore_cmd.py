@@ -380,7 +380,7 @@ def _read_redis_conf(path: Path | None) -> str | None:
         ) from None
 
 
-@with_target(timeout=10.0, state_dir=True)
+@with_target(timeout=10.0, state_dir=True, read_write=True)
 def drill(
     backup_id: Annotated[str, typer.Argument(help="backup id, or 'latest'")] = "latest",
     redis_conf: Annotated[
