@@ -316,17 +316,11 @@ def memory_report(ctx: OpContext, p: MemoryParams) -> MemoryReport:
 
 
 def keys_analyze(ctx: OpContext, p: KeysParams) -> KeyAnalysis:
-    """The throttled key analysis (SCAN + MEMORY USAGE); progress in keys scanned of the db's keys."""
-    from redisops.ops.inspect import analyze_keys, fetch_info
+    """The throttled key analysis (SCAN + MEMORY USAGE); it reports ``scanning`` progress in keys of the
+    db's DBSIZE and stops between batches when cancelled."""
+    from redisops.ops.inspect import analyze_keys
 
     ep = ctx.target.redis
-    total: int | None = None
-    try:
-        ks = fetch_info(ep, ("keyspace",)).keyspace.get(ep.db)
-        total = ks.keys if ks is not None else 0
-    except RedisOpsError:
-        total = None  # INFO refused: progress without a total
-    ctx.reporter.phase("scanning", f"db{ep.db}: {total} keys" if total is not None else f"db{ep.db}")
     result = analyze_keys(
         ep,
         count=p.scan_count,

@@ -18,7 +18,7 @@ import typer
 from redisops.backup import GcReport, Manifest, RetentionPlan
 from redisops.cancel import CancelToken
 from redisops.errors import AbortedError, Interrupted, InvalidArgument, PlanBlocked, VerificationError
-from redisops.events import Finished, Recorder, jsonable
+from redisops.events import Finished, Progress, Recorder, jsonable
 from redisops.health import HealthReport, Status
 from redisops.ops.api_backup import BackupAPI
 from redisops.ops.api_inspect import InspectAPI
@@ -163,7 +163,9 @@ def test_every_inspection_entry_runs_on_the_target_with_its_typed_result(server:
     mem, _ = run_recorded(target, "memory.report", {})
     assert isinstance(mem, MemoryReport) and mem.info is not None and mem.info.used_memory
 
-    keys, _ = run_recorded(target, "keys.analyze", {"top": 2, "prefixes": 2, "max_ops": 0})
+    keys, keys_events = run_recorded(target, "keys.analyze", {"top": 2, "prefixes": 2, "max_ops": 0})
+    scanned = keys_events.of(Progress)
+    assert scanned and all(e.unit == "keys" and e.total == 36 for e in scanned)  # type: ignore[attr-defined]
     assert isinstance(keys, KeyAnalysis) and keys.done and keys.examined == 36
     assert {s.key for s in keys.top["string"]} == {"user:28", "user:29"}  # the 2 biggest
     assert [p.prefix for p in keys.prefixes] == ["user:*", "queue:*"]  # cut to the 2 biggest
@@ -217,6 +219,8 @@ def test_backup_lifecycle_through_the_facade(target: Target, server: Any) -> Non
     kinds = events.kinds()
     assert kinds[0] == "started" and kinds[-1] == "finished" and "phase" in kinds
     assert events.of(Finished)[0].result is m  # type: ignore[attr-defined]
+    streamed = [e for e in events.of(Progress) if e.phase == "streaming"]  # type: ignore[attr-defined]
+    assert streamed and streamed[0].total  # type: ignore[attr-defined]  # a total (or an estimate) at once
 
     listed, _ = run_recorded(target, "backup.list", {})
     assert isinstance(listed, BackupList) and [b.id for b in listed.backups] == [m.id]
