@@ -116,6 +116,11 @@ class HealthReport:
         """The worst status of all checks (ok when there are none)."""
         return max((c.status for c in self.checks), default=Status.OK)
 
+    @property
+    def status(self) -> Status:
+        """The same as :attr:`overall` (``redisops.target().health().status``)."""
+        return self.overall
+
     def exit_code(self, strict: bool = False) -> int:
         """0 ok, 20 (``ExitCode.CHECK_WARNING``) warn, 21 (``ExitCode.CHECK_CRITICAL``) crit.
 

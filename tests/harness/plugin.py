@@ -170,6 +170,15 @@ def s3_bucket(s3_endpoint: S3Endpoint) -> str:
     return name
 
 
+@pytest.fixture(autouse=True)
+def _private_audit_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test (and every process it starts) writes the audit log into its own tmp dir, never into
+    the user's state dir."""
+    path = tmp_path / "audit.jsonl"
+    monkeypatch.setenv("REDISOPS_AUDIT_LOG", str(path))
+    return path
+
+
 @pytest.fixture
 def tmp_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private sandbox state dir, exported as REDISOPS_STATE_DIR for code and subprocesses."""
