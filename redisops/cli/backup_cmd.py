@@ -346,8 +346,7 @@ def create(
     from redisops.ops.backup import create_aof_backup, create_rdb_backup
 
     with error_boundary(output):
-        t = where.build()
-        t.require_writable("take a backup")
+        t = where.build(writing="take a backup")
         ep = t.redis
         store = _store(t, source)
         label: BackupPurpose = "scheduled" if purpose is Purpose.scheduled else "manual"
@@ -454,8 +453,7 @@ def delete(
 ) -> None:
     """Delete one backup (its manifest first, so it is never listed half-deleted)."""
     with error_boundary(output):
-        t = where.build()
-        t.require_writable("delete a backup")
+        t = where.build(writing="delete a backup")
         store = _store(t, source)
         store.get(backup_id)
         confirm(f"delete backup {backup_id} of {store.source}?", yes=yes)
@@ -481,9 +479,7 @@ def gc(
 ) -> None:
     """Remove orphans: incomplete multipart uploads and objects without a manifest older than the grace."""
     with error_boundary(output):
-        t = where.build()
-        if not dry_run:
-            t.require_writable("remove orphans from the backup store")
+        t = where.build(writing=None if dry_run else "remove orphans from the backup store")
         rep = _store(t, source).gc(datetime.now(UTC), timedelta(hours=grace_hours), dry_run=dry_run)
         emit(output, rep, lambda: _print_lines(rep.summary()))
 
@@ -515,9 +511,7 @@ def prune(
     from redisops.backup import RetentionRules
 
     with error_boundary(output):
-        t = where.build()
-        if not dry_run:
-            t.require_writable("prune backups")
+        t = where.build(writing=None if dry_run else "prune backups")
         cfg = _config(t)
         store = _store(t, source)
         rules = RetentionRules(
@@ -557,8 +551,7 @@ def schedule(
     from redisops.ops.backup import create_rdb_backup
 
     with error_boundary(output):
-        t = where.build()
-        t.require_writable("take scheduled backups")
+        t = where.build(writing="take scheduled backups")
         cfg = _config(t)
         ep = t.redis
         store = _store(t, source)
@@ -597,8 +590,7 @@ def unlock(
 
     Idempotent: with no lock held it says so and exits 0."""
     with error_boundary(output):
-        t = where.build()
-        t.require_writable("break a backup lock")
+        t = where.build(writing="break a backup lock")
         store = _store(t, source)
         holder = store.lock_info()
         if holder is None:

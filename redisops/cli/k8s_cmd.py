@@ -166,9 +166,7 @@ def deploy_cmd(
     from redisops.ops.deploy import deploy
 
     with error_boundary(output):
-        target = where.build()
-        if not dry_run:
-            target.require_writable("deploy")
+        target = where.build(writing=None if dry_run else "deploy")
         cfg = target.config()
         manifests = render_manifests(cfg)
         with target, target.kube() as kube:
@@ -208,9 +206,7 @@ def rollback_cmd(
     from redisops.ops.deploy import rollback
 
     with error_boundary(output):
-        target = where.build()
-        if not dry_run:
-            target.require_writable("roll back")
+        target = where.build(writing=None if dry_run else "roll back")
         cfg = target.config()
         with target, target.kube() as kube:
             result = rollback(
@@ -285,8 +281,7 @@ def restart_cmd(
     from redisops.ops.services import restart_services
 
     with error_boundary(output):
-        target = where.build()
-        target.require_writable("restart deployments")
+        target = where.build(writing="restart deployments")
         cfg = target.config()
         names = deployments or list(cfg.clients.services)
         with target, target.kube() as kube:

@@ -194,11 +194,18 @@ class TargetArgs:
     read_write: bool = False
     state_dir: Path | None = None
 
-    def build(self, **overrides: Any) -> Target:
-        """:func:`build_target` with these options (``overrides`` replace some, e.g. ``url=``)."""
+    def build(self, *, writing: str | None = None, **overrides: Any) -> Target:
+        """:func:`build_target` with these options (``overrides`` replace some, e.g. ``url=``).
+
+        ``writing`` names the change the command is about to make: a read-only (production) target
+        then refuses with :class:`~redisops.errors.AbortedError` (exit 10) before anything is opened.
+        """
         given = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         given["target"] = given.pop("target_name")
-        return build_target(**{**given, **overrides})
+        t = build_target(**{**given, **overrides})
+        if writing is not None:
+            t.require_writable(writing)
+        return t
 
 
 #: the option groups :func:`with_target` adds: parameter name -> its annotated type

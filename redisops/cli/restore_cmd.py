@@ -401,8 +401,7 @@ def drill(
     from redisops.ops.restore import run_drill
 
     with error_boundary(output):
-        t = where.build()
-        t.require_writable("record a restore drill")
+        t = where.build(writing="record a restore drill")
         res = run_drill(_store(t, source), backup_id, cfg=_config(t), redis_conf=_read_redis_conf(redis_conf))
         emit(
             output,
