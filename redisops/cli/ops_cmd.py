@@ -9,7 +9,6 @@ included), ``show`` the one operation's.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -19,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from redisops.cli.common import Output, OutputOpt, console, emit, error_boundary
+from redisops.ops.reference import param_rows, render_reference
 
 if TYPE_CHECKING:
     from redisops.ops.catalogue import Operation
@@ -31,87 +31,6 @@ app = typer.Typer(
 )
 
 _KIND_STYLE = {"read": "green", "mutate": "yellow", "destructive": "bold red"}
-#: JSON Schema bounds shown beside a parameter's type, with how they read
-_BOUNDS = (
-    ("minimum", ">="),
-    ("exclusiveMinimum", ">"),
-    ("maximum", "<="),
-    ("exclusiveMaximum", "<"),
-    ("minLength", "length >="),
-    ("maxLength", "length <="),
-    ("minItems", "items >="),
-    ("maxItems", "items <="),
-    ("pattern", "matches"),
-)
-
-
-def _ref(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
-    """``schema`` with a local ``$ref`` (``#/$defs/Name``) resolved."""
-    ref = schema.get("$ref")
-    if not isinstance(ref, str) or not ref.startswith("#/"):
-        return schema
-    node: Any = root
-    for part in ref[2:].split("/"):
-        node = node.get(part, {}) if isinstance(node, dict) else {}
-    return {**node, **{k: v for k, v in schema.items() if k != "$ref"}} if isinstance(node, dict) else {}
-
-
-def _type(schema: dict[str, Any], root: dict[str, Any]) -> str:
-    """A parameter's type for people: ``int``, ``str | null``, ``rdb|aof``, ``list[str]``, ``path``."""
-    s = _ref(schema, root)
-    if "enum" in s:
-        return "|".join(str(v) for v in s["enum"])
-    if "const" in s:
-        return repr(s["const"])
-    for key in ("anyOf", "oneOf"):
-        if key in s:
-            return " | ".join(dict.fromkeys(_type(sub, root) for sub in s[key]))
-    t = s.get("type")
-    if isinstance(t, list):
-        return " | ".join(str(x) for x in t)
-    if t == "array":
-        items = s.get("items")
-        return f"list[{_type(items, root)}]" if isinstance(items, dict) else "list"
-    if t == "object":
-        return str(s.get("title") or "object")
-    if t == "string" and s.get("format"):
-        return str(s["format"])
-    names = {"integer": "int", "number": "float", "string": "str", "boolean": "bool", "null": "null"}
-    return names.get(str(t), str(t or s.get("title") or "any"))
-
-
-def _bounds(schema: dict[str, Any], root: dict[str, Any]) -> str:
-    s = _ref(schema, root)
-    parts = [f"{word} {s[key]}" for key, word in _BOUNDS if key in s]
-    for key in ("anyOf", "oneOf"):
-        for sub in s.get(key, []):
-            if isinstance(sub, dict) and (inner := _bounds(sub, root)):
-                parts.append(inner)
-    return ", ".join(parts)
-
-
-def param_rows(schema: dict[str, Any]) -> list[dict[str, str]]:
-    """One row per parameter of a JSON Schema (a pydantic model's): name, type, default (or
-    ``(required)``), bounds and description."""
-    required = set(schema.get("required", []))
-    rows = []
-    for name, prop in (schema.get("properties") or {}).items():
-        if name in required:
-            default = "(required)"
-        elif "default" in prop:
-            default = json.dumps(prop["default"])
-        else:
-            default = ""
-        rows.append(
-            {
-                "name": name,
-                "type": _type(prop, schema),
-                "default": default,
-                "bounds": _bounds(prop, schema),
-                "description": str(prop.get("description") or _ref(prop, schema).get("description") or ""),
-            }
-        )
-    return rows
 
 
 def _kind(kind: str) -> str:
@@ -156,7 +75,7 @@ def list_(output: OutputOpt = Output.text) -> None:
 
     with error_boundary(output):
         ops = list(catalogue())
-        emit(output, [op.describe() for op in ops], lambda: _print_list(ops))
+        emit(output, {"operations": [op.describe() for op in ops]}, lambda: _print_list(ops))
 
 
 @app.command()
@@ -170,3 +89,12 @@ def show(
     with error_boundary(output):
         op = catalogue().get(name)
         emit(output, op.describe(), lambda: _print_one(op))
+
+
+@app.command()
+def doc() -> None:
+    """Print the operations reference as Markdown (what docs/operations.md holds)."""
+    from redisops.ops.registry import catalogue
+
+    with error_boundary():
+        console.out(render_reference(catalogue()), end="", highlight=False)

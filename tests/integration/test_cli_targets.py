@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 
 from redisops.adapters.redis_conn import RedisEndpoint, connect
 from redisops.cli.main import app
-from redisops.cli.ops_cmd import param_rows
 from redisops.errors import ExitCode
+from redisops.ops.reference import param_rows
 from redisops.ops.registry import catalogue
 from tests.harness.plugin import S3Endpoint
 
@@ -233,7 +233,7 @@ def test_ops_list_and_show_print_the_catalogue_with_schemas() -> None:
     assert len(ops) >= 1
     listed = runner.invoke(app, ["ops", "list", "-o", "json"])
     assert listed.exit_code == 0, listed.output
-    docs = json.loads(listed.stdout)
+    docs = json.loads(listed.stdout)["operations"]  # one JSON object per command
     assert [d["name"] for d in docs] == [op.name for op in ops]
     for d in docs:
         assert d["kind"] in ("read", "mutate", "destructive") and d["summary"]

@@ -55,3 +55,13 @@ def test_errors_doc_lists_every_exit_code_once():
         documented.extend(range(int(first), int(last or first) + 1))
     assert len(documented) == len(set(documented)), "a code has two rows"
     assert set(documented) == {int(c) for c in ExitCode}
+
+
+def test_operations_reference_is_current():
+    from redisops.ops.reference import render_reference
+    from redisops.ops.registry import catalogue
+
+    current = (ROOT / "docs" / "operations.md").read_text()
+    assert current == render_reference(catalogue()), (
+        "docs/operations.md is stale: regenerate it with `redisops ops doc > docs/operations.md`"
+    )
