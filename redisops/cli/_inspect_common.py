@@ -1,6 +1,7 @@
 """What the inspection commands (``health``, ``info``, ``slowlog`` ...) share: the target (the
 options of :mod:`redisops.cli.options`: ``--target``, ``--url``, the password options ...), the watch
-loop and its Ctrl-C exit.
+loop and its Ctrl-C exit. Each command runs its catalogue operation (``target.run("info.get", ...)``)
+inside :func:`redisops.cli._events.op_events`, whose token the first Ctrl-C cancels.
 
 Passwords follow one precedence for every command (docs/targets.md) and never appear in output or
 errors.
@@ -20,6 +21,7 @@ from redisops.cli.common import to_jsonable
 from redisops.cli.options import MAX_SECONDS, TargetArgs, positive, with_target
 
 if TYPE_CHECKING:
+    from redisops.cancel import CancelToken
     from redisops.ops.target import Target
 
 __all__ = [
@@ -71,15 +73,19 @@ def repeat(
     once: Callable[[int], None],
     *,
     what: str,
+    cancel: CancelToken | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
     """Run ``once(i)``; with ``watch``, again every ``watch`` seconds, ``count`` times in all.
 
-    Returns the number of rounds run. Ctrl-C raises :class:`~redisops.errors.Interrupted` naming
-    ``what`` was stopped and how many rounds ran (the CLI exits 130 with that one line).
+    Returns the number of rounds run. The pauses wait on ``cancel`` when given (the first Ctrl-C of
+    :func:`~redisops.cli._events.op_events` cancels it). Ctrl-C, or the cancelled token, raises
+    :class:`~redisops.errors.Interrupted` naming ``what`` was stopped and how many rounds ran (the CLI
+    exits 130 with that one line).
     """
     from redisops.errors import Interrupted
 
+    pause = cancel.sleep if cancel is not None else sleep
     i = 0
     try:
         while True:
@@ -87,8 +93,8 @@ def repeat(
             i += 1
             if watch is None or (count is not None and i >= count):
                 return i
-            sleep(watch)
-    except KeyboardInterrupt:
+            pause(watch)
+    except (KeyboardInterrupt, Interrupted):
         rounds = f"{i} round{'s' if i != 1 else ''}"
         raise Interrupted(f"interrupted; {what} stopped after {rounds}, nothing was changed") from None
 

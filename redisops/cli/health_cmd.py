@@ -8,7 +8,7 @@ password is one authentication error (exit 5), not a report.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -25,65 +25,30 @@ from redisops.cli._render import print_health
 from redisops.cli.common import Output, OutputOpt, emit, error_boundary
 
 if TYPE_CHECKING:
-    from redisops.config.model import DeploymentConfig
-    from redisops.health.model import Thresholds
-    from redisops.health.platform import PlatformProbe
-    from redisops.ops.target import Target
+    from redisops.health import HealthReport
 
 __all__ = ["health"]
 
 
-def _load_thresholds(path: Path | None) -> Thresholds:
+def _load_thresholds(path: Path | None) -> dict[str, Any]:
+    """The overrides of ``--thresholds`` (a YAML mapping, optionally under ``thresholds:``), checked
+    here so a bad file is the same ConfigError (exit 3) as before the catalogue."""
+    import yaml
+
     from redisops.errors import ConfigError
     from redisops.health import Thresholds
 
     if path is None:
-        return Thresholds()
+        return {}
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise ConfigError(f"cannot read the thresholds file {path}: {type(e).__name__}") from None
-    return Thresholds.from_yaml(text)
-
-
-def _deployment(target: Target) -> DeploymentConfig | None:
-    """The target's deployment config (--config, the named target's, the sandbox's), else None."""
-    if target.config_path is not None or target.sandbox_config_file is not None:
-        return target.config()
-    return None
-
-
-def _backup_probe(
-    backups: bool | None, cfg: DeploymentConfig | None, limits: Thresholds
-) -> PlatformProbe | None:
-    """A :class:`StoreProbe` on the deployment's backup store, or None (backup checks ``unknown``).
-
-    ``backups`` None = on when a store can be resolved: the sandbox's S3 is running or the backup
-    target (config file, ``REDISOPS_S3_*`` env) names an endpoint. True = always (e.g. AWS S3 with
-    the default credential chain/IRSA); False = never.
-    """
-    import os
-
-    from redisops.config import DeploymentConfig, apply_env
-    from redisops.errors import RedisOpsError
-    from redisops.ops.backup import store_for
-    from redisops.ops.health_probes import StoreProbe, StoreUnavailable, fail_fast
-    from redisops.ops.sandbox import sandbox_status
-
-    if backups is False:
-        return None
-    base = apply_env(cfg or DeploymentConfig(), os.environ)
-    state = sandbox_status()
-    s3 = state.services.get("s3") if state is not None else None
-    if s3 is None or s3.status != "running":
-        state = None
-    if backups is None and state is None and base.backup.endpoint_url is None:
-        return None
-    try:
-        store = store_for(base.backup, sandbox=state, source_name=base.service_name)
-    except RedisOpsError as e:
-        return StoreUnavailable(f"backup store not usable: {e.one_line()}")
-    return StoreProbe(fail_fast(store), thresholds=limits)
+    Thresholds.from_yaml(text)  # raises ConfigError naming the bad threshold
+    data = yaml.safe_load(text) or {}
+    if isinstance(data.get("thresholds"), dict):
+        data = data["thresholds"]
+    return {str(k): v for k, v in data.items()}
 
 
 @with_redis_target(config=True)
@@ -113,24 +78,22 @@ def health(
     output: OutputOpt = Output.text,
 ) -> None:
     """Health checks with status, value, threshold and its source; exit 0 ok, 20 warn, 21 crit."""
-    from redisops.ops.health import HealthPoller
+    from redisops.cli._events import op_events
 
     code = 0
     with error_boundary(output):
         target = redis_target(where)  # a missing sandbox is reported before anything is loaded
-        cfg = _deployment(target)
-        limits = _load_thresholds(thresholds)
-        probe = _backup_probe(backups, cfg, limits)
-        with HealthPoller(target.redis, cfg, limits, probe) as poller:
+        params = {"thresholds": _load_thresholds(thresholds), "backups": backups}
+        with op_events(output) as ev:
 
             def once(i: int) -> None:
                 nonlocal code
-                report = poller.poll()
+                report: HealthReport = target.run("health.report", params, on_event=ev.sink, cancel=ev.cancel)
                 code = report.exit_code(strict)
                 if watch is not None and output is Output.json:
                     json_line(report.to_dict(strict))
                 else:
                     emit(output, report.to_dict(strict), lambda: print_health(report, strict, details))
 
-            repeat(watch, count, once, what="health watch")
+            repeat(watch, count, once, what="health watch", cancel=ev.cancel)
     raise typer.Exit(code)

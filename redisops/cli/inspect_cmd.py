@@ -9,8 +9,6 @@ value is a usage error (exit 2); Ctrl-C in a ``--watch``/``--follow``/``--rates`
 
 from __future__ import annotations
 
-import dataclasses
-import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -118,45 +116,29 @@ def info(
     output: OutputOpt = Output.text,
 ) -> None:
     """INFO, parsed; --rates adds ops/s, hit ratio, net, evictions and per-command rates."""
-    from redisops.inspect import compute_rates
-    from redisops.ops.inspect import fetch_info, open_client
+    from redisops.cli._events import op_events
 
     with error_boundary(output):
         target = redis_target(where)
-        ep = target.redis
-        client = open_client(ep)
-        state: dict[str, Any] = {}
-        try:
+        params = {"sections": sections or [], "rates": rates, "interval": interval}
+        with op_events(output) as ev:
 
             def once(i: int) -> None:
-                data: dict[str, Any] = {}
-                shown = fetch_info(ep, sections or (), client=client)
-                data["info"] = {name: s.as_dict() for name, s in shown.sections.items()}
-                rate = None
-                if rates:
-                    before = state.get("sample") or fetch_info(ep, ("everything",), client=client)
-                    t0 = state.get("t") or time.monotonic()
-                    if "sample" not in state:
-                        time.sleep(interval)
-                    after = fetch_info(ep, ("everything",), client=client)
-                    now = time.monotonic()
-                    rate = compute_rates(before, after, now - t0)
-                    state.update(sample=after, t=now)
-                    data["rates"] = rate
+                result = target.run("info.get", params, on_event=ev.sink, cancel=ev.cancel)
+                data = result.to_dict()
 
                 def text() -> None:
-                    _print_info(shown)
-                    if rate is not None:
-                        _print_rates(rate)
+                    _print_info(result.info)
+                    if result.rates is not None:
+                        _print_rates(result.rates)
 
                 if watch is not None and output is Output.json:
                     json_line(data)
                 else:
                     emit(output, data, text)
 
-            repeat(watch, count, once, what="info" + (" --rates" if rates else " --watch"))
-        finally:
-            client.close()
+            what = "info" + (" --rates" if rates else " --watch")
+            repeat(watch, count, once, what=what, cancel=ev.cancel)
 
 
 # --- slowlog ------------------------------------------------------------------------------------------
@@ -215,28 +197,26 @@ def slowlog(
     output: OutputOpt = Output.text,
 ) -> None:
     """The slow log grouped by command shape and by client; --follow polls with an id watermark."""
-    from redisops.inspect import group_by_client, group_by_shape
-    from redisops.ops.inspect import SlowlogPoller, fetch_slowlog
+    from redisops.cli._events import op_events
+    from redisops.inspect import group_by_shape
+    from redisops.ops.inspect import SlowlogPoller
 
     with error_boundary(output):
         target = redis_target(where)
         ep = target.redis
         if not follow:
-            entries = fetch_slowlog(ep, n)
-            data = {
-                "entries": entries,
-                "by_shape": group_by_shape(entries),
-                "by_client": group_by_client(entries),
-            }
+            with op_events(output) as ev:
+                res = target.run("slowlog.get", {"count": n}, on_event=ev.sink, cancel=ev.cancel)
 
             def text() -> None:
-                _print_entries(entries, f"slow log of {ep.url()} (newest first)")
-                _print_groups(group_by_shape(entries), "by command shape")
-                _print_groups(group_by_client(entries), "by client")
+                _print_entries(res.entries, f"slow log of {ep.url()} (newest first)")
+                _print_groups(res.by_shape, "by command shape")
+                _print_groups(res.by_client, "by client")
 
-            emit(output, data, text)
+            emit(output, res, text)
             return
-        with SlowlogPoller(ep, n=max(n, 128)) as poller:
+        # --follow keeps a poller (an id watermark across polls); slowlog.get reads one batch
+        with op_events(output) as ev, SlowlogPoller(ep, n=max(n, 128)) as poller:
             err_console.print(
                 f"following the slow log of {ep.url()}: new entries every {interval:g} s; Ctrl-C to stop",
                 style="dim",
@@ -263,7 +243,7 @@ def slowlog(
                     _print_groups(group_by_shape(poller.history), "by command shape (this session)")
 
             try:
-                repeat(interval, count, once, what="slow log follow")
+                repeat(interval, count, once, what="slow log follow", cancel=ev.cancel)
             finally:
                 summary()
 
@@ -279,18 +259,14 @@ def latency(
     output: OutputOpt = Output.text,
 ) -> None:
     """PING round trips, LATENCY LATEST and LATENCY DOCTOR."""
-    from redisops.ops.inspect import fetch_latency, open_client, ping_latency
+    from redisops.cli._events import op_events
 
     with error_boundary(output):
         target = redis_target(where)
-        ep = target.redis
-        client = open_client(ep)
-        try:
-            ping = ping_latency(ep, pings, client=client)
-            report = fetch_latency(ep, client=client)
-        finally:
-            client.close()
-        data = {"ping": ping, "events": report.events, "doctor": report.doctor, "reasons": report.reasons}
+        with op_events(output) as ev:
+            res = target.run("latency.report", {"pings": pings}, on_event=ev.sink, cancel=ev.cancel)
+        ping, report = res.ping, res.report
+        data = res.to_dict()
 
         def text() -> None:
             console.print(
@@ -341,16 +317,15 @@ def memory(
     output: OutputOpt = Output.text,
 ) -> None:
     """INFO memory, MEMORY STATS and MEMORY DOCTOR."""
-    from redisops.ops.inspect import fetch_memory, open_client
+    from redisops.cli._events import op_events
 
     with error_boundary(output):
         target = redis_target(where)
         ep = target.redis
-        client = open_client(ep)
-        try:
+        with op_events(output) as ev:
 
             def once(i: int) -> None:
-                report = fetch_memory(ep, client=client)
+                report = target.run("memory.report", {}, on_event=ev.sink, cancel=ev.cancel)
                 data = {
                     "info": report.info,
                     "stats": report.stats,
@@ -389,9 +364,7 @@ def memory(
                 else:
                     emit(output, data, text)
 
-            repeat(watch, count, once, what="memory --watch")
-        finally:
-            client.close()
+            repeat(watch, count, once, what="memory --watch", cancel=ev.cancel)
 
 
 # --- keys ---------------------------------------------------------------------------------------------
@@ -429,25 +402,16 @@ def keys(
     output: OutputOpt = Output.text,
 ) -> None:
     """Biggest keys per type and memory by key prefix (SCAN + MEMORY USAGE, throttled; never KEYS)."""
-    from redisops.cli.common import progress_printer
-    from redisops.ops.inspect import analyze_keys
+    from redisops.cli._events import op_events
+    from redisops.events import jsonable
 
     with error_boundary(output):
         target = redis_target(where)
-        ep = target.redis
-        result = analyze_keys(
-            ep,
-            count=scan_count,
-            max_ops_per_sec=max_ops,
-            sample=sample,
-            cursor=cursor,
-            prefix_depth=prefix_depth,
-            top=top,
-            max_keys=max_keys,
-            on_progress=progress_printer(output) if output is Output.text else None,
-        )
-        data = dataclasses.asdict(result)
-        data["prefixes"] = data["prefixes"][:prefixes]
+        params = {"top": top, "prefix_depth": prefix_depth, "prefixes": prefixes, "scan_count": scan_count,
+                  "max_ops": max_ops, "sample": sample, "cursor": cursor, "max_keys": max_keys}  # fmt: skip
+        with op_events(output, "keys") as ev:
+            result = target.run("keys.analyze", params, on_event=ev.sink, cancel=ev.cancel)
+        data = jsonable(result)
         data["scale"] = result.scale
 
         def text() -> None:
@@ -490,7 +454,9 @@ def keys(
 
 @_redis
 def clients(
-    limit: Annotated[int, typer.Option("--limit", help="rows to show (text output)", min=1)] = 50,
+    limit: Annotated[
+        int, typer.Option("--limit", help="clients to show, those using the most memory first", min=1)
+    ] = 50,
     watch: WatchOpt = None,
     count: CountOpt = None,
     *,
@@ -498,23 +464,24 @@ def clients(
     output: OutputOpt = Output.text,
 ) -> None:
     """CLIENT LIST: who is connected, idle times, memory, last command."""
-    from redisops.ops.inspect import fetch_clients, open_client
+    from redisops.cli._events import op_events
 
     with error_boundary(output):
         target = redis_target(where)
         ep = target.redis
-        client = open_client(ep)
-        try:
+        with op_events(output) as ev:
 
             def once(i: int) -> None:
-                rows = fetch_clients(ep, client=client)
-                data = [{k: v for k, v in dataclasses.asdict(c).items() if k != "raw"} for c in rows]
+                res = target.run("clients.list", {"limit": limit}, on_event=ev.sink, cancel=ev.cancel)
+                rows = res.clients
+                data = res.to_dict()
 
                 def text() -> None:
-                    table = Table(title=f"{len(rows)} clients of {ep.url()}")
+                    shown = f"{len(rows)} of {res.total}" if len(rows) < res.total else f"{res.total}"
+                    table = Table(title=f"{shown} clients of {ep.url()}")
                     for col in ("id", "addr", "name", "user", "age s", "idle s", "flags", "db", "cmd", "mem"):
                         table.add_column(col, overflow="fold")
-                    for c in sorted(rows, key=lambda c: -(c.tot_mem or 0))[:limit]:
+                    for c in rows:
                         table.add_row(
                             str(c.id),
                             c.addr,
@@ -534,9 +501,7 @@ def clients(
                 else:
                     emit(output, data, text)
 
-            repeat(watch, count, once, what="clients --watch")
-        finally:
-            client.close()
+            repeat(watch, count, once, what="clients --watch", cancel=ev.cancel)
 
 
 def register(app: typer.Typer) -> None:
