@@ -123,6 +123,24 @@ def content(ep: RedisEndpoint) -> dict[tuple[int, bytes], Any]:
     return out
 
 
+def settled_dir_state(ep: RedisEndpoint, data_dir: Path) -> dict[str, str]:
+    """``dir_state`` once Redis has written its AOF buffer: with ``appendfsync everysec`` Redis may hold
+    writes back (up to 2 s) while a background fsync runs, and writes them at the latest on shutdown."""
+    import time
+
+    from redisops.adapters.redis_conn import connect
+
+    c = connect(ep, check=False)
+    try:
+        deadline = time.monotonic() + 30
+        while int(c.info("persistence").get("aof_buffer_length", 0)):
+            assert time.monotonic() < deadline, "Redis never wrote its AOF buffer"
+            time.sleep(0.05)
+    finally:
+        c.close()
+    return dir_state(data_dir)
+
+
 def assert_store_clean(store: BackupStore, s3_client: Any, bucket: str, listed: list[str]) -> None:
     """Only ``listed`` backups, no open multipart upload, no lock, no leftover object."""
     assert [m.id for m in store.list()] == listed
@@ -282,7 +300,7 @@ def test_cancel_a_sandbox_restore_during_the_download_changes_nothing(
     populate(redis_server.endpoint, MEDIUM, seed=5)
     m = create_rdb_backup(redis_server.endpoint, store)
     populate(sandbox.target, BEFORE, seed=6)
-    data_before, redis_before = dir_state(sandbox.data_dir), content(sandbox.target)
+    data_before, redis_before = settled_dir_state(sandbox.target, sandbox.data_dir), content(sandbox.target)
     listed = [b.id for b in store.list()]
 
     token = CancelToken()
@@ -328,7 +346,7 @@ def test_cancel_during_the_safety_backup_leaves_target_and_store_unchanged(
     populate(redis_server.endpoint, SMALL, seed=7)
     m = create_rdb_backup(redis_server.endpoint, store)
     populate(sandbox.target, MEDIUM, seed=8)  # the safety backup has something to stream
-    data_before, redis_before = dir_state(sandbox.data_dir), content(sandbox.target)
+    data_before, redis_before = settled_dir_state(sandbox.target, sandbox.data_dir), content(sandbox.target)
     token = CancelToken()
     sink = CancelAt(token, progress_over("streaming", 1 * MB))
     with pytest.raises(Interrupted) as err:
@@ -372,17 +390,23 @@ def test_cancel_key_analysis_mid_scan(redis_server: Any) -> None:
 
 
 def test_cancel_wakes_the_key_analysis_throttle(redis_server: Any) -> None:
-    """A throttled scan (1 op/s: about 200 s for this db) stops as soon as it is cancelled."""
+    """At 0.1 op/s the first batch (1 SCAN + 3 per key) is followed by a sleep of about 310 s, longer than
+    the test's timeout: the scan stops only because the cancellation wakes that sleep."""
     populate(
         redis_server.endpoint, DatasetSpec(keys_per_db=200, dbs=(0,), value_bytes=16, elements=2), seed=10
     )
     token = CancelToken()
-    sink = CancelAt(token, lambda ev: isinstance(ev, Progress) and ev.done > 0)
-    with pytest.raises(Interrupted):
+
+    def sink(ev: Event) -> None:
+        if isinstance(ev, Progress) and ev.done == 0:  # the scan starts: cancel it once it sleeps
+            threading.Timer(1.0, token.cancel).start()
+
+    with pytest.raises(Interrupted) as err:
         analyze_keys(
-            redis_server.endpoint, count=10, max_ops_per_sec=1, reporter=Reporter("keys.analyze", sink),
+            redis_server.endpoint, count=10, max_ops_per_sec=0.1, reporter=Reporter("keys.analyze", sink),
             cancel=token,
         )  # fmt: skip
+    assert err.value.context["scanned"] > 0 and "resume with cursor" in err.value.message
 
 
 # --- rollout waits ---------------------------------------------------------------------------------------
@@ -456,3 +480,22 @@ def test_cancel_wakes_a_backup_waiting_for_the_diskless_delay(
     assert phases(sink.events) == ["connecting", "waiting"]
     assert "repl-diskless-sync-delay, up to 600s" in sink.fired.detail  # type: ignore[union-attr]
     assert_store_clean(store, s3_endpoint.client(), s3_bucket, [])
+
+
+@pytest.mark.k8s
+def test_deploy_passes_cancel_to_its_rollout_wait(kube: Any) -> None:
+    from redisops.k8s import render_manifests
+    from redisops.ops.deploy import deploy
+
+    cfg = DeploymentConfig(image="redis:7.0.15-alpine")
+    kube.set_failure(NS, "redis", "stuck", reason="ImagePullBackOff")
+    token = CancelToken()
+
+    def say(message: str) -> None:
+        if message.startswith("waiting for the rollout"):
+            threading.Timer(0.3, token.cancel, args=("interrupted",)).start()
+
+    with Kube.from_kubeconfig(kube.kubeconfig_path) as k, pytest.raises(Interrupted) as err:
+        deploy(k, cfg, render_manifests(cfg), timeout=3600, progress=say, check_version=False, cancel=token)
+    assert err.value.message.startswith("interrupted while waiting for the rollout of Deployment")
+    assert kube.errors == []
