@@ -13,10 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from redisops.adapters.redis_conn import RedisEndpoint, connect
+from redisops.ops.compare import canonical_value
 
 
 def redis_state(ep: RedisEndpoint) -> dict[int, str]:
-    """Per db: SHA-256 over every key's name, DUMP payload and PTTL rounded to the second (sorted)."""
+    """Per db: SHA-256 over every key's name, type, canonical value and TTL rounded to the second.
+
+    Canonical values (sorted members, ordered fields), not DUMP bytes: a restart re-encodes a hash table
+    set in another order, which is the same data.
+    """
     client = connect(ep, check=False)
     try:
         info = client.info("keyspace")
@@ -27,8 +32,10 @@ def redis_state(ep: RedisEndpoint) -> dict[int, str]:
             try:
                 h = hashlib.sha256()
                 for key in sorted(c.scan_iter(count=1000)):
-                    pttl = c.pttl(key)
-                    h.update(key + b"\0" + (c.dump(key) or b"") + b"\0" + str(round(pttl / 1000)).encode())
+                    kind = c.type(key).decode()
+                    value = repr(canonical_value(c, key, kind)).encode()
+                    ttl = str(round(c.pttl(key) / 1000)).encode()
+                    h.update(key + b"\0" + kind.encode() + b"\0" + value + b"\0" + ttl + b"\n")
                 out[db] = h.hexdigest()
             finally:
                 c.close()
