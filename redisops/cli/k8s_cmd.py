@@ -11,36 +11,23 @@ codes follow :mod:`redisops.errors`; ``restart`` and ``verify-clients`` exit 1 w
 
 from __future__ import annotations
 
-import getpass
-import socket
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from redisops.cli.common import (
-    Output,
-    OutputOpt,
-    YesOpt,
-    confirm,
-    console,
-    emit,
-    error_boundary,
-    progress_printer,
-    to_jsonable,
-)
+from redisops.cli import _oprun
+from redisops.cli.common import Output, OutputOpt, YesOpt, console, emit, error_boundary
 from redisops.cli.options import ContextOpt, KubeconfigOpt, NamespaceOpt, TargetArgs, with_target
 
 if TYPE_CHECKING:
-    from redisops.adapters.kube import Kube
-    from redisops.backup import BackupStore
-    from redisops.config.model import DeploymentConfig
-    from redisops.ops.deploy import DeployPlan, DeployResult
+    from redisops.ops.catalogue import Plan
+    from redisops.ops.deploy import DeployResult
+    from redisops.ops.entries_deploy import ClientsReport, DeployHistory, RestartReport
     from redisops.ops.target import Target
 
-__all__ = ["ContextOpt", "KubeconfigOpt", "NamespaceOpt", "config_in_namespace", "register"]
+__all__ = ["ContextOpt", "KubeconfigOpt", "NamespaceOpt", "register"]
 
 TimeoutOpt = Annotated[
     float, typer.Option("--timeout", min=1, max=86400, help="seconds to wait for each rollout")
@@ -58,26 +45,11 @@ NoBackupOpt = Annotated[
         "--no-backup", help="do not back up the running Redis before upgrading it (a backup is the default)"
     ),
 ]
-
-
-def _check_allow(values: list[str] | None) -> list[str] | None:
-    from redisops.lint.rules import RULES
-
-    known = {r.id for r in RULES}
-    unknown = sorted({v for v in values or [] if v not in known})
-    if unknown:
-        raise typer.BadParameter(
-            f"unknown lint rule(s) {', '.join(unknown)}; `redisops lint --list-rules` lists them"
-        )
-    return values
-
-
 AllowOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--allow",
         metavar="RULE",
-        callback=_check_allow,
         help="go ahead despite this error-level lint finding (repeatable; a rule id from `redisops lint`)",
     ),
 ]
@@ -108,43 +80,23 @@ def register(app: typer.Typer) -> None:
     app.command(name="verify-clients")(verify_clients_cmd)
 
 
-def config_in_namespace(path: Path | None, namespace: str | None) -> DeploymentConfig:
-    """The config, moved to ``namespace`` when one is given (``service_dns`` follows when derived)."""
-    from redisops.config import load_config
-    from redisops.config.model import DeploymentConfig
-
-    cfg = load_config(path)
-    if namespace and namespace != cfg.namespace:
-        data = cfg.model_dump()
-        if cfg.service_dns == f"{cfg.service_name}.{cfg.namespace}.svc.cluster.local":
-            data.pop("service_dns")  # derived again from the new namespace
-        data["namespace"] = namespace
-        cfg = DeploymentConfig.model_validate(data)
-    return cfg
+def _where(target: Target, plan: Plan) -> str:
+    context = target.kube().context
+    ns = plan.details.get("namespace") or target.namespace
+    return f"namespace {ns}" + (f" (context {context})" if context else "")
 
 
-def _store(target: Target) -> BackupStore:
-    """The target's backup store (where an upgrade's backup goes and backups' versions are read);
-    never the sandbox's S3: a cluster's backups do not go to a laptop."""
-    return target.store(use_sandbox=False)
+def _change(target: Target, op: str, params: dict[str, Any], output: Output, yes: bool, verb: str) -> None:
+    """A deploy or rollback: the diff shown and confirmed (unless --yes), applied, the result shown."""
 
+    def question(plan: Plan) -> str:
+        return f"{verb} {plan.details.get('summary', '')} in {_where(target, plan)}?"
 
-def _who() -> str:
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return f"{user}@{socket.gethostname()}"
-
-
-def _confirmer(output: Output, yes: bool, kube: Kube, what: str) -> Any:
-    def ask(plan: DeployPlan) -> None:
-        if output is Output.text:
-            _print_plan(plan)
-        where = f"namespace {plan.namespace}" + (f" (context {kube.context})" if kube.context else "")
-        confirm(f"{what} {plan.summary()} in {where}?", yes=yes)
-
-    return ask
+    result: DeployResult = _oprun.run(
+        target, op, params, output, question=question, yes=yes, text=_print_plan
+    )
+    context = target.kube().context
+    emit(output, _result_json(result, context), lambda: _print_result(result, plan_shown=not yes))
 
 
 @_cluster_rw
@@ -160,31 +112,17 @@ def deploy_cmd(
     output: OutputOpt = Output.text,
 ) -> None:
     """Lint, then apply the rendered manifests (server-side apply), wait for the rollout, verify, record
-    a revision. Refuses (exit 15, also with --dry-run) on lint errors not waived with --allow RULE and
-    on an image whose Redis cannot read the data; backs up the running Redis before an upgrade."""
-    from redisops.k8s import render_manifests
-    from redisops.ops.deploy import deploy
-
+    a revision (deploy.apply). Refuses (exit 15, also with --dry-run) on lint errors not waived with
+    --allow RULE and on an image whose Redis cannot read the data; backs up the running Redis before an
+    upgrade."""
     with error_boundary(output):
         target = where.build(writing=None if dry_run else "deploy")
-        cfg = target.config()
-        manifests = render_manifests(cfg)
-        with target, target.kube() as kube:
-            result = deploy(
-                kube,
-                cfg,
-                manifests,
-                dry_run=dry_run,
-                take_over=take_over,
-                who=_who(),
-                timeout=timeout,
-                progress=progress_printer(output),
-                confirm=_confirmer(output, yes, kube, "apply"),
-                allow=allow or (),
-                store=_store(target),
-                backup=not no_backup,
-            )
-            emit(output, _result_json(result, kube), lambda: _print_result(result))
+        params = {"allow": allow or [], "take_over": take_over, "no_backup": no_backup, "timeout": timeout}
+        with target:
+            if dry_run:
+                _oprun.dry_run(target, "deploy.apply", params, output, text=_print_dry_plan)
+                return
+            _change(target, "deploy.apply", params, output, yes, "apply")
 
 
 @_cluster_rw
@@ -201,28 +139,17 @@ def rollback_cmd(
     where: TargetArgs,
     output: OutputOpt = Output.text,
 ) -> None:
-    """Re-apply a recorded revision, wait, verify and record a new revision ("rollback to N").
-    Refuses (exit 15, also with --dry-run) a Redis image that cannot read the data."""
-    from redisops.ops.deploy import rollback
-
+    """Re-apply a recorded revision, wait, verify and record a new revision ("rollback to N";
+    deploy.rollback). Refuses (exit 15, also with --dry-run) a revision that is not recorded and a
+    Redis image that cannot read the data."""
     with error_boundary(output):
         target = where.build(writing=None if dry_run else "roll back")
-        cfg = target.config()
-        with target, target.kube() as kube:
-            result = rollback(
-                kube,
-                cfg,
-                to,
-                dry_run=dry_run,
-                take_over=take_over,
-                who=_who(),
-                timeout=timeout,
-                progress=progress_printer(output),
-                confirm=_confirmer(output, yes, kube, "rollback:"),
-                store=_store(target),
-                backup=not no_backup,
-            )
-            emit(output, _result_json(result, kube), lambda: _print_result(result))
+        params = {"to": to, "take_over": take_over, "no_backup": no_backup, "timeout": timeout}
+        with target:
+            if dry_run:
+                _oprun.dry_run(target, "deploy.rollback", params, output, text=_print_dry_plan)
+                return
+            _change(target, "deploy.rollback", params, output, yes, "rollback:")
 
 
 @_cluster
@@ -231,27 +158,19 @@ def history_cmd(
     where: TargetArgs,
     output: OutputOpt = Output.text,
 ) -> None:
-    """The recorded revisions (who, when, what) of the deployment."""
-    from redisops.ops.deploy import history
-
+    """The recorded revisions (who, when, what) of the deployment (deploy.history)."""
     with error_boundary(output):
-        target = where.build()
-        cfg = target.config()
-        with target, target.kube() as kube:
-            revs = history(kube, cfg)
-        data = [
-            {k: v for k, v in to_jsonable(r).items() if k != "manifests"} | {"objects": len(r.manifests)}
-            for r in revs
-        ]
+        with where.build() as target:
+            hist: DeployHistory = _oprun.run(target, "deploy.history", {}, output)
 
         def text() -> None:
-            if not revs:
-                console.print(f"no revisions of {cfg.service_name} recorded in namespace {cfg.namespace}")
+            if not hist.revisions:
+                console.print(f"no revisions of {hist.service} recorded in namespace {hist.namespace}")
                 return
-            table = Table(title=f"{cfg.service_name} in {cfg.namespace}")
+            table = Table(title=f"{hist.service} in {hist.namespace}")
             for col in ("rev", "when", "who", "status", "checksum", "what"):
                 table.add_column(col, overflow="fold")
-            for r in revs:
+            for r in hist.revisions:
                 style = "green" if r.status == "deployed" else "red"
                 table.add_row(
                     str(r.number),
@@ -263,7 +182,7 @@ def history_cmd(
                 )
             console.print(table)
 
-        emit(output, data, text)
+        emit(output, hist, text)
 
 
 @_cluster_rw
@@ -277,29 +196,24 @@ def restart_cmd(
     where: TargetArgs,
     output: OutputOpt = Output.text,
 ) -> None:
-    """Rolling-restart Deployments (kubectl rollout restart) one by one and wait for each."""
-    from redisops.ops.services import restart_services
-
+    """Rolling-restart Deployments (kubectl rollout restart) one by one and wait for each
+    (deploy.restart; exit 1 when any failed)."""
     with error_boundary(output):
-        target = where.build(writing="restart deployments")
-        cfg = target.config()
-        names = deployments or list(cfg.clients.services)
-        with target, target.kube() as kube:
-            results = restart_services(
-                kube, cfg.namespace, names, timeout=timeout, progress=progress_printer(output)
-            )
+        with where.build(writing="restart deployments") as target:
+            params = {"deployments": deployments or [], "timeout": timeout}
+            report: RestartReport = _oprun.run(target, "deploy.restart", params, output)
 
         def text() -> None:
-            table = Table(title=f"restart in {cfg.namespace}")
+            table = Table(title=f"restart in {report.namespace}")
             for col in ("deployment", "result", "seconds", "reason"):
                 table.add_column(col, overflow="fold")
-            for r in results:
+            for r in report.services:
                 mark = "[green]ok[/green]" if r.ok else "[bold red]failed[/bold red]"
                 table.add_row(r.name, mark, f"{r.elapsed_s:.1f}", r.reason)
             console.print(table)
 
-        emit(output, {"namespace": cfg.namespace, "services": results}, text)
-        if not all(r.ok for r in results):
+        emit(output, report, text)
+        if not report.ok:
             raise typer.Exit(1)
 
 
@@ -313,46 +227,39 @@ def verify_clients_cmd(
     where: TargetArgs,
     output: OutputOpt = Output.text,
 ) -> None:
-    """Check that client pods reach Redis (nc -zv from inside) and their logs show no Redis errors."""
-    from redisops.ops.services import verify_clients
-
+    """Check that client pods reach Redis (nc -zv from inside) and their logs show no Redis errors
+    (deploy.verify_clients; exit 1 when any client failed)."""
     with error_boundary(output):
-        target = where.build()
-        cfg = target.config()
-        with target, target.kube() as kube:
-            checks = verify_clients(
-                kube, cfg, deployments or None, tail=tail, progress=progress_printer(output)
-            )
-        data = {
-            "namespace": cfg.namespace,
-            "target": f"{cfg.service_dns}:{cfg.port}",
-            "clients": [to_jsonable(c) | {"ok": c.ok} for c in checks],
-        }
+        with where.build() as target:
+            params = {"deployments": deployments or [], "tail": tail}
+            report: ClientsReport = _oprun.run(target, "deploy.verify_clients", params, output)
 
         def text() -> None:
-            table = Table(title=f"clients of {cfg.service_dns}:{cfg.port}")
+            table = Table(title=f"clients of {report.target}")
             for col in ("service", "pod", "reach", "log errors / problem"):
                 table.add_column(col, overflow="fold")
-            for c in checks:
+            for c in report.clients:
                 reach = {True: "[green]yes[/green]", False: "[bold red]no[/bold red]", None: "[dim]?[/dim]"}
                 notes = [c.problem] if c.problem else []
                 notes += c.log_errors or ([] if c.reachable else [c.connect_output])
                 table.add_row(c.service, c.pod or "-", reach[c.reachable], "\n".join(n for n in notes if n))
             console.print(table)
 
-        emit(output, data, text)
-        if not all(c.ok for c in checks):
+        emit(output, report, text)
+        if not report.ok:
             raise typer.Exit(1)
 
 
 # --- rendering -------------------------------------------------------------------------------------
 
 
-def _result_json(result: DeployResult, kube: Kube) -> dict[str, Any]:
+def _result_json(result: DeployResult, context: str | None) -> dict[str, Any]:
+    from redisops.events import jsonable
+
     plan = result.plan
     return {
         "namespace": result.namespace,
-        "context": kube.context,
+        "context": context,
         "dry_run": result.dry_run,
         "applied": result.applied,
         "revision": result.revision,
@@ -375,36 +282,43 @@ def _result_json(result: DeployResult, kube: Kube) -> dict[str, Any]:
                 for c in plan.changes
             ],
         },
-        "rollouts": to_jsonable(result.rollouts),
-        "checks": to_jsonable(result.checks),
+        "rollouts": jsonable(result.rollouts),
+        "checks": jsonable(result.checks),
         "ok": result.ok,
         "elapsed_s": result.elapsed_s,
     }
 
 
-def _print_plan(plan: DeployPlan) -> None:
-    if not plan.namespace_exists:
-        console.print(Text(f"+ Namespace/{plan.namespace} (create)", style="green"))
-    for c in plan.changes:
-        if c.action == "unchanged":
+def _print_plan(plan: Plan) -> None:
+    """A deploy or rollback plan for people: each changed object with its diff (the notes and
+    blockers follow, from the plan's warnings and blockers)."""
+    details = plan.details
+    for step in plan.steps:
+        if step.startswith("create Namespace/"):
+            console.print(Text(f"+ {step.removeprefix('create ')} (create)", style="green"))
+    for c in details.get("changes") or []:
+        action = str(c.get("action"))
+        if action == "unchanged":
             continue
-        style = _ACTION_STYLE[c.action]
-        console.print(Text(f"{c.action:>9} {c.ref}", style=style))
-        for line in c.diff[:60]:
+        ref = f"{c.get('kind')}/{c.get('name')}"
+        console.print(Text(f"{action:>9} {ref}", style=_ACTION_STYLE.get(action, "")))
+        diff = list(c.get("diff") or [])
+        for line in diff[:60]:
             console.print(Text(f"          {line}"), soft_wrap=True)
-        if len(c.diff) > 60:
-            console.print(Text(f"          ... {len(c.diff) - 60} more lines", style="dim"))
-    for note in plan.notes:
-        console.print(Text(f"note: {note}", style="yellow"), soft_wrap=True)
-    console.print(f"plan: {plan.summary()}")
+        if len(diff) > 60:
+            console.print(Text(f"          ... {len(diff) - 60} more lines", style="dim"))
+    if "summary" in details:
+        console.print(f"plan: {details['summary']}", markup=False)
 
 
-def _print_result(result: DeployResult) -> None:
-    if result.dry_run:
-        _print_plan(result.plan)
+def _print_dry_plan(plan: Plan) -> None:
+    _print_plan(plan)
+    if not plan.blocked:
         console.print("[dim]dry run: nothing was changed[/dim]")
-        return
-    if not result.applied:  # else the plan (with its notes) was shown before applying
+
+
+def _print_result(result: DeployResult, *, plan_shown: bool) -> None:
+    if not plan_shown or not result.applied:  # else the plan (with its notes) was shown before applying
         for note in result.plan.notes:
             console.print(Text(f"note: {note}", style="yellow"), soft_wrap=True)
     if result.backup_id:

@@ -13,15 +13,18 @@ from __future__ import annotations
 import enum
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
+from redisops.cli import _oprun
 from redisops.cli.common import ConfigOpt, Output, OutputOpt, console, emit, error_boundary
+from redisops.cli.options import build_target
 
 if TYPE_CHECKING:
     from redisops.lint.engine import Finding
+    from redisops.ops.entries_deploy import LintReport, LintRules, RenderedManifests
 
 __all__ = ["register"]
 
@@ -40,17 +43,6 @@ def register(app: typer.Typer) -> None:
     """Add ``manifests`` and ``lint`` to the root app."""
     app.command(name="manifests")(manifests)
     app.command(name="lint")(lint)
-
-
-def _check_backup_id(value: str | None) -> str | None:
-    from redisops.backup.layout import is_backup_id
-
-    if value is not None and not is_backup_id(value):
-        raise typer.BadParameter(
-            f"{value!r} is not a backup id (YYYYMMDDTHHMMSSZ-hex, e.g. 20250101T000000Z-ab12; "
-            "`redisops backup list` shows them)"
-        )
-    return value
 
 
 def manifests(
@@ -78,47 +70,23 @@ def manifests(
     ] = False,
     restore_job: Annotated[
         str | None,
-        typer.Option(
-            "--restore-job",
-            metavar="BACKUP_ID",
-            callback=_check_backup_id,
-            help="print only a restore Job for this backup",
-        ),
+        typer.Option("--restore-job", metavar="BACKUP_ID", help="print only a restore Job for this backup"),
     ] = None,
 ) -> None:
-    """Print the Kubernetes manifests for the config (YAML stream; JSON list with --output json)."""
-    from redisops.cli.k8s_cmd import config_in_namespace
-    from redisops.k8s.manifests import (
-        APPLY_ORDER,
-        DEFAULT_TOOL_IMAGE,
-        RenderOptions,
-        render_manifests,
-        render_restore_job,
-        to_yaml,
-    )
-
+    """Print the Kubernetes manifests for the config (manifests.render): a YAML stream, or with
+    --output json a Kubernetes List (kubectl applies either as it is)."""
     with error_boundary(output):
-        cfg = config_in_namespace(config, namespace)
-        opts = RenderOptions(
-            tool_image=tool_image or DEFAULT_TOOL_IMAGE,
-            include_storage_class=not no_storage_class,
-            include_client_egress=not no_client_egress,
-        )
-        if restore_job is not None:
-            docs = [render_restore_job(cfg, restore_job, opts.tool_image, options=opts)]
-        else:
-            docs = render_manifests(cfg, revision=revision, options=opts)
-        if only:
-            known = {k.lower(): k for k in (*APPLY_ORDER, "Job")}
-            wanted = {k.strip().lower() for item in only for k in item.split(",") if k.strip()}
-            unknown = sorted(wanted - set(known))
-            if unknown:
-                raise typer.BadParameter(
-                    f"unknown kind(s) {', '.join(unknown)}; known: {', '.join(known.values())}",
-                    param_hint="--only",
-                )
-            docs = [d for d in docs if str(d["kind"]).lower() in wanted]
-        emit(output, docs, lambda: _write(to_yaml(docs)))
+        params = {
+            "only": only or [],
+            "restore_job": restore_job,
+            "tool_image": tool_image,
+            "revision": revision,
+            "include_storage_class": not no_storage_class,
+            "include_client_egress": not no_client_egress,
+        }
+        with build_target(config=config, namespace=namespace) as target:
+            rendered: RenderedManifests = _oprun.run(target, "manifests.render", params, output)
+        emit(output, rendered, lambda: _write(rendered.to_yaml()))
 
 
 def lint(
@@ -149,59 +117,32 @@ def lint(
     list_rules: Annotated[bool, typer.Option("--list-rules", help="list the rules and exit")] = False,
     output: OutputOpt = Output.text,
 ) -> None:
-    """Lint the config and its manifests. Exit 0 = no errors, 21 = errors, 20 = warnings with --strict."""
-    from redisops.config import load_config
+    """Lint the config and its manifests (lint.run). Exit 0 = no errors, 21 = errors, 20 = warnings with
+    --strict."""
     from redisops.errors import ConfigError
-    from redisops.lint import LintOptions, exit_code, lint_config, summarize
-    from redisops.lint.rules import RULES
 
-    if list_rules:
-        rows = [{"id": r.id, "severity": r.severity, "scope": r.scope, "title": r.title} for r in RULES]
-        emit(output, rows, lambda: _print_rules(rows))
-        return
     with error_boundary(output):
+        if list_rules:
+            with build_target() as target:
+                rules: LintRules = _oprun.run(target, "lint.rules", {}, output)
+            emit(output, rules, lambda: _print_rules(rules.rules))
+            return
         if config_arg is not None and config is not None and config_arg != config:
             raise ConfigError("give the config either as an argument or with --config, not both")
-        cfg = load_config(config_arg or config)
-        docs = _load_manifests(manifests_file) if manifests_file is not None else None
-        opts = LintOptions(workload="cache" if workload is WorkloadChoice.cache else None)
-        if workload is WorkloadChoice.store:
-            opts = LintOptions(workload="store")
-        findings = lint_config(cfg, manifests=docs, options=opts)
-        code = exit_code(findings, strict=strict)
-        data = {
-            "findings": [f.to_dict() for f in findings],
-            "summary": summarize(findings),
-            "exit_code": code,
-        }
-        emit(output, data, lambda: _print_findings(findings))
-    if code:
-        raise typer.Exit(code)
+        params: dict[str, object] = {"workload": workload.value if workload else None, "strict": strict}
+        if manifests_file is not None and str(manifests_file) == "-":
+            params["manifests_yaml"] = sys.stdin.read()
+        elif manifests_file is not None:
+            params["manifests_file"] = str(manifests_file)
+        with build_target(config=config_arg or config) as target:
+            report: LintReport = _oprun.run(target, "lint.run", params, output)
+        emit(output, report, lambda: _print_findings(report.findings))
+    if report.exit_code:
+        raise typer.Exit(report.exit_code)
 
 
 def _write(text: str) -> None:
     sys.stdout.write(text)
-
-
-def _load_manifests(path: Path) -> list[dict[str, Any]]:
-    import yaml
-
-    from redisops.errors import ConfigError
-
-    try:
-        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
-        raw = list(yaml.safe_load_all(text))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
-        raise ConfigError(f"cannot read manifests from {path}: {e}", context={"file": str(path)}) from e
-    docs: list[dict[str, Any]] = []
-    for doc in raw:
-        if isinstance(doc, dict) and doc.get("kind") == "List":
-            docs += [d for d in doc.get("items") or [] if isinstance(d, dict)]
-        elif isinstance(doc, dict):
-            docs.append(doc)
-        elif doc is not None:
-            raise ConfigError(f"{path}: every YAML document must be a Kubernetes object (a mapping)")
-    return docs
 
 
 def _print_rules(rows: list[dict[str, str]]) -> None:

@@ -14,7 +14,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from redisops.errors import ConflictError, InvalidArgument, NotFoundError, PlanBlocked
 from redisops.events import jsonable
@@ -33,6 +33,8 @@ __all__ = [
     "HistoryParams",
     "LintParams",
     "LintReport",
+    "LintRules",
+    "LintRulesParams",
     "ManifestsParams",
     "RenderedManifests",
     "RestartParams",
@@ -157,6 +159,23 @@ class LintParams(BaseModel):
         description="lint the manifests in this YAML file (e.g. helm template output) instead of the "
         "ones redisops renders",
     )
+    manifests_yaml: str | None = Field(
+        None,
+        description="lint these manifests, given as YAML text (multi-document, or a List), instead of "
+        "the ones redisops renders (not with manifests_file)",
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> LintParams:
+        if self.manifests_file is not None and self.manifests_yaml is not None:
+            raise ValueError("give the manifests either as manifests_file or as manifests_yaml, not both")
+        return self
+
+
+class LintRulesParams(BaseModel):
+    """``lint.rules`` takes no parameters."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 # --- results --------------------------------------------------------------------------------------------
@@ -228,8 +247,19 @@ class RenderedManifests:
         return to_yaml(self.objects)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form: ``{"objects": [...]}``."""
-        return {"objects": self.objects}
+        """JSON form: a Kubernetes ``List`` (``kubectl apply -f`` takes it as it is)."""
+        return {"apiVersion": "v1", "kind": "List", "items": self.objects}
+
+
+@dataclass
+class LintRules:
+    """The lint rules (id, severity, scope, title); details in docs/lint-rules.md."""
+
+    rules: list[dict[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: ``{"rules": [...]}``."""
+        return {"rules": [dict(r) for r in self.rules]}
 
 
 @dataclass
@@ -450,21 +480,44 @@ def run_lint(ctx: OpContext, p: LintParams) -> LintReport:
     """``lint.run``: lint the target's config and its manifests."""
     from redisops.lint import LintOptions, exit_code, lint_config, summarize
 
-    docs = _load_manifests(p.manifests_file) if p.manifests_file is not None else None
+    docs = None
+    if p.manifests_file is not None:
+        docs = _load_manifests(p.manifests_file)
+    elif p.manifests_yaml is not None:
+        docs = _parse_manifests(p.manifests_yaml, "the manifests given")
     findings = lint_config(ctx.target.config(), manifests=docs, options=LintOptions(workload=p.workload))
     return LintReport(findings, summarize(findings), exit_code(findings, strict=p.strict))
+
+
+def run_rules(ctx: OpContext, p: LintRulesParams) -> LintRules:
+    """``lint.rules``: every lint rule, in the order lint applies them."""
+    from redisops.lint.rules import RULES
+
+    rules = [{"id": r.id, "severity": r.severity, "scope": r.scope, "title": r.title} for r in RULES]
+    return LintRules(rules)
 
 
 def _load_manifests(path: str) -> list[dict[str, Any]]:
     from pathlib import Path
 
+    from redisops.errors import ConfigError
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read manifests from {path}: {e}", context={"file": path}) from e
+    return _parse_manifests(text, path)
+
+
+def _parse_manifests(text: str, path: str) -> list[dict[str, Any]]:
+    """Kubernetes objects of a YAML stream (a ``List`` is unpacked)."""
     import yaml
 
     from redisops.errors import ConfigError
 
     try:
-        raw = list(yaml.safe_load_all(Path(path).read_text(encoding="utf-8")))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        raw = list(yaml.safe_load_all(text))
+    except yaml.YAMLError as e:
         raise ConfigError(f"cannot read manifests from {path}: {e}", context={"file": path}) from e
     docs: list[dict[str, Any]] = []
     for doc in raw:
@@ -528,6 +581,14 @@ def register(cat: Catalogue) -> None:
             ManifestsParams,
             run_render,
             result=RenderedManifests,
+        ),
+        Operation(
+            "lint.rules",
+            "The lint rules (id, severity, scope, title).",
+            Kind.read,
+            LintRulesParams,
+            run_rules,
+            result=LintRules,
         ),
         Operation(
             "lint.run",

@@ -21,6 +21,7 @@ from redisops.ops.catalogue import Catalogue, Kind, OpContext, Operation, Plan
 from redisops.ops.entries_util import deploy_config, log_progress
 
 if TYPE_CHECKING:
+    from redisops.adapters.redis_conn import RedisEndpoint
     from redisops.ops.restore import SandboxRestore
     from redisops.ops.restore_k8s import K8sRestoreResult, K8sUndoResult
     from redisops.ops.restore_local import LocalUndoResult
@@ -99,12 +100,49 @@ def _platform(target: Any, wanted: Platform) -> Literal["sandbox", "kubernetes"]
 
 
 def _sandbox(target: Any) -> SandboxState:
+    """The running sandbox whose target Redis is the target's own (same server, the target's
+    credentials: the restore's key count, safety backup and verification log in with them).
+
+    Raises:
+        NotFoundError: the sandbox is not running.
+        InvalidArgument: the target's Redis is not the sandbox's target (a restore works on the
+            sandbox's data dir).
+    """
     from redisops.ops.sandbox import sandbox_status
 
     state = sandbox_status(target.state_dir)
-    if state is None or "target" not in state.services:
+    if (
+        state is None
+        or "target" not in state.services
+        or any(s.status != "running" for s in state.services.values())
+    ):
         raise NotFoundError("the sandbox is not running", hint="start it with: redisops sandbox up")
-    return state
+    try:
+        ep = target.redis
+    except NotFoundError:  # a target naming no Redis: the sandbox's own endpoint
+        return state
+    if ep.address != state.target.address:
+        raise InvalidArgument(
+            f"restore works on the sandbox's data dir: the target's Redis must be the sandbox target "
+            f"{state.target.address}, not {ep.address}",
+            hint="to restore into a cluster pass --target k8s (with --kubeconfig/--context/-n) or "
+            "--target NAME (Python: platform='kubernetes')",
+        )
+    return _with_endpoint(state, ep)
+
+
+def _with_endpoint(state: SandboxState, ep: RedisEndpoint) -> SandboxState:
+    """``state`` whose target Redis is ``ep`` (the same server, with the target's credentials)."""
+    import dataclasses
+
+    from redisops.ops.sandbox import SandboxState as State
+
+    class _Credentialed(State):
+        @property
+        def target(self) -> RedisEndpoint:
+            return ep
+
+    return _Credentialed(**{f.name: getattr(state, f.name) for f in dataclasses.fields(state)})
 
 
 def _pod_password(target: Any) -> str | None:

@@ -291,7 +291,7 @@ def test_cli_deploy_history_rollback_via_subprocess(env: Any, tmp_path: Path) ->
     conf.write_text(f"image: {IMAGE}\nconfig:\n  maxmemory: 128mb\n")
     out = run_cli("deploy", "--dry-run", "-o", "json", "-c", str(conf), kubeconfig=kc)
     assert out.returncode == 0, out.stderr
-    plan = json.loads(out.stdout)["plan"]
+    plan = json.loads(out.stdout)["details"]  # the plan of deploy.apply (op, steps, blockers, details)
     # ConfigMap + Deployment; 11 others incl. 2 CronJobs and the backup pods' ServiceAccount/Role/RoleBinding
     assert plan["summary"] == "update 2, unchanged 11"
     # no terminal and no --yes: refused with the AbortedError exit code, nothing applied
@@ -301,10 +301,10 @@ def test_cli_deploy_history_rollback_via_subprocess(env: Any, tmp_path: Path) ->
 
     out = run_cli("history", "-o", "json", "-n", NS, "-c", str(base), kubeconfig=kc)
     assert out.returncode == 0, out.stderr
-    assert [(r["number"], r["status"]) for r in json.loads(out.stdout)] == [(1, "deployed")]
+    assert [(r["number"], r["status"]) for r in json.loads(out.stdout)["revisions"]] == [(1, "deployed")]
 
     out = run_cli("rollback", "--to", "7", "--yes", "-c", str(base), kubeconfig=kc)
-    assert out.returncode == 6 and "revision 7 is not recorded" in out.stderr
+    assert out.returncode == 15 and "revision 7 is not recorded" in out.stderr  # a blocked plan
 
     out = run_cli("restart", "no-such-service", "-o", "json", kubeconfig=kc)
     assert out.returncode == 1

@@ -120,8 +120,9 @@ def test_cli_deploy_lint_gate_exit_codes(env: Any, tmp_path: Any) -> None:
     r = runner.invoke(app, [*base, "--allow", "image-tag-unreleased", "-o", "json"])
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
-    assert "image-tag-unreleased" in {f["rule_id"] for f in doc["lint"]}
-    assert doc["applied"] is False and doc["plan"]["notes"]
+    assert doc["op"] == "deploy.apply" and doc["blocked"] is False
+    assert "image-tag-unreleased" in {f["rule_id"] for f in doc["details"]["lint"]}
+    assert doc["warnings"] and doc["steps"]
     r = runner.invoke(app, [*base, "--allow", "image-tag-unreleased"])
     assert r.exit_code == 0 and "note: lint warn fork-headroom" in r.stdout
     assert "Finding(" not in r.output and "DeployPlan(" not in r.output

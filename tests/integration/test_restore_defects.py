@@ -84,8 +84,9 @@ def test_restore_undo_dry_run_changes_nothing(redis_server: Any, sandbox: Sandbo
     before = _snapshot(sandbox)
     assert before[1] is not None and b'"complete"' in before[1]
     plan = cli.json("restore", "undo", "--dry-run", "--yes")
-    assert plan["dry_run"] is True and plan["plan"]  # a plan, not the undo's result
-    assert plan["blocked"] is False and plan["put_back"] and plan["move_aside"]
+    assert plan["op"] == "restore.undo" and plan["steps"]  # a plan, not the undo's result
+    assert plan["details"]["dry_run"] is True
+    assert plan["blocked"] is False and plan["details"]["put_back"] and plan["details"]["move_aside"]
     text = cli("restore", "undo", "--dry-run", "--yes").stdout
     assert "put_back" in text and "Redis appears to be running" not in text
     assert _snapshot(sandbox) == before  # data dir, record and store byte-for-byte unchanged
@@ -121,9 +122,9 @@ def test_dry_run_blocks_only_what_the_real_run_refuses(
 
     # an empty, running target: the real run would go ahead (it stops the target itself)
     clear = cli.json("restore", "latest", "--dry-run")
-    assert clear["blocked"] is False and clear["blockers"] == [] and clear["backup_id"] == m.id
-    assert not any("BLOCKED" in line for line in clear["plan"])
-    assert any(line.startswith("stop the sandbox target") for line in clear["plan"])
+    assert clear["blocked"] is False and clear["blockers"] == [] and clear["details"]["backup_id"] == m.id
+    assert not any("BLOCKED" in line for line in clear["steps"])
+    assert any(line.startswith("stop the sandbox target") for line in clear["steps"])
     text = cli("restore", "latest", "--dry-run").stdout
     assert "BLOCKED" not in text and "stop the sandbox target" in text
 
@@ -134,12 +135,14 @@ def test_dry_run_blocks_only_what_the_real_run_refuses(
     r = cli("restore", "latest", "--dry-run", code=ExitCode.PLAN_BLOCKED)
     assert "BLOCKED: the sandbox target holds 15 keys" in r.stdout
     assert "would refuse" in r.stderr and "Traceback" not in r.stderr
-    cli("restore", "latest", "--yes", code=ExitCode.CONFLICT)  # the real run refuses the same
+    # the real run plans first and refuses the same, before anything changes (exit 15, not 7)
+    refused = cli.json("restore", "latest", "--yes", code=ExitCode.PLAN_BLOCKED)
+    assert refused["error"] == "PlanBlocked" and "holds 15 keys" in refused["message"]
 
     # with --force the plan is clear again and shows the safety backup as a step
     forced = cli.json("restore", "latest", "--dry-run", "--force")
     assert forced["blocked"] is False
-    assert any("safety backup" in line for line in forced["plan"])
+    assert any("safety backup" in line for line in forced["steps"])
 
 
 # --- item 12: the run prints its own summary, never the pre-flight plan or a repr --------------------------
@@ -356,9 +359,10 @@ def test_refused_restore_names_its_safety_backup_and_latest_skips_it(
 
     # latest is still the operator's backup, not the safety backup the refused runs took
     plan = cli.json("restore", "latest", "--dry-run", "--force")
-    assert plan["backup_id"] == meant.id
+    assert plan["details"]["backup_id"] == meant.id
     with_safety = cli.json("restore", "latest", "--dry-run", "--force", "--include-safety")
-    assert with_safety["backup_id"] != meant.id and store.get(with_safety["backup_id"]).is_safety
+    chosen = with_safety["details"]["backup_id"]
+    assert chosen != meant.id and store.get(chosen).is_safety
 
     # a run that succeeds names its safety backup in the summary, labelled safety too
     good = create_rdb_backup(redis_server.endpoint, store)

@@ -281,8 +281,9 @@ def test_cli_dry_run_and_undo_via_subprocess(
     )
     assert out.returncode == 0, out.stderr + out.stdout
     doc = json.loads(out.stdout)
-    assert doc["dry_run"] and doc["backup_id"] == backup.id and doc["namespace"] == NS
-    assert any("create Job redis-restore-" in line for line in doc["plan"])
+    assert doc["op"] == "restore.apply" and doc["details"]["dry_run"]
+    assert doc["details"]["backup_id"] == backup.id and doc["details"]["namespace"] == NS
+    assert any("create Job redis-restore-" in line for line in doc["steps"])
     assert doc["blocked"] is False
     assert env.objects("Job", NS) == []
     # a target holding keys, no --force: the real run would refuse, so the plan exits 15 (PlanBlocked)

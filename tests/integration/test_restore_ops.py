@@ -131,9 +131,9 @@ def test_cli_restore_undo_and_drill(redis_server, sandbox, tmp_path):
 
     made = run("backup", "create")
     plan = run("restore", "latest", "--dry-run", code=15)  # the target holds keys: blocked without --force
-    assert plan["dry_run"] is True and plan["plan"] and plan["blocked"] is True
-    refused = run("restore", "latest", "--yes", code=7)
-    assert refused["error"] == "ConflictError"
+    assert plan["details"]["dry_run"] is True and plan["steps"] and plan["blocked"] is True
+    refused = run("restore", "latest", "--yes", code=15)  # the run plans first: the same refusal
+    assert refused["error"] == "PlanBlocked"
     unconfirmed = run("restore", "latest", "--force", code=10)
     assert unconfirmed["error"] == "AbortedError"
     done = run("restore", made["id"], "--force", "--yes")
@@ -141,7 +141,7 @@ def test_cli_restore_undo_and_drill(redis_server, sandbox, tmp_path):
     run("restore", "undo", "--yes")
     drill = run("backup", "drill")
     assert drill["ok"] is True and drill["rto_seconds"] > 0
-    scheduled = run("backup", "schedule", "--every", "0", "--count", "2", "--drill")
+    scheduled = run("backup", "schedule", "--every", "0", "--count", "2", "--drill")["runs"]
     assert len(scheduled) == 2 and all(s["drill"]["ok"] for s in scheduled)
     assert len({s["id"] for s in scheduled}) == 2
 

@@ -387,6 +387,6 @@ def test_cli_lint_manifests_file(tmp_path):
 def test_cli_lint_list_rules_and_bad_input(tmp_path):
     result = CliRunner().invoke(_cli(), ["lint", "--list-rules", "-o", "json"])
     assert result.exit_code == 0
-    assert [r["id"] for r in json.loads(result.stdout)] == [r.id for r in RULES]
+    assert [r["id"] for r in json.loads(result.stdout)["rules"]] == [r.id for r in RULES]
     assert CliRunner().invoke(_cli(), ["lint", "--workload", "db"]).exit_code == 2
     assert CliRunner().invoke(_cli(), ["lint", str(tmp_path / "missing.yaml")]).exit_code == 3

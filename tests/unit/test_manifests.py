@@ -574,7 +574,9 @@ def test_cli_manifests_json_and_options():
         _cli(), ["manifests", "-o", "json", "--no-storage-class", "--no-client-egress", "--tool-image", "x:1"]
     )
     assert result.exit_code == 0, result.output
-    docs = json.loads(result.stdout)
+    doc = json.loads(result.stdout)  # a Kubernetes List: kubectl applies it as it is
+    assert doc["apiVersion"] == "v1" and doc["kind"] == "List"
+    docs = doc["items"]
     assert "StorageClass" not in [d["kind"] for d in docs]
     assert len([d for d in docs if d["kind"] == "NetworkPolicy"]) == 1
     cj = next(d for d in docs if d["kind"] == "CronJob")
@@ -584,7 +586,7 @@ def test_cli_manifests_json_and_options():
 def test_cli_manifests_restore_job_and_bad_kind():
     result = CliRunner().invoke(_cli(), ["manifests", "--restore-job", "20250101T000000Z-ab12", "-o", "json"])
     assert result.exit_code == 0, result.output
-    (job,) = json.loads(result.stdout)
+    (job,) = json.loads(result.stdout)["items"]
     assert job["kind"] == "Job"
     bad = CliRunner().invoke(_cli(), ["manifests", "--only", "Pod"])
     assert bad.exit_code == 2
