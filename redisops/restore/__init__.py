@@ -11,6 +11,11 @@ Example::
     expected = ExpectedBackup.for_rdb("bk-1", sha256=sha, size=size, key_counts=counts)
     result = restore_rdb(chunks, Path("/data"), settings, expected, now=datetime.now(UTC))
     result.undo_dir, result.installed, result.stage_seconds
+
+    # the same in two halves, the first beside a running Redis (it touches only its staging folder)
+    staged = stage_rdb(chunks, Path("/data"), settings, expected, now, server_running=True)
+    ...stop Redis...
+    result = install_staged(staged)
     undo_restore(Path("/data"), now=datetime.now(UTC))      # puts the previous files back
 
     plan = plan_restore_in(Path("/data"), settings, expected, now)   # --dry-run
@@ -39,6 +44,7 @@ _EXPORTS: dict[str, str] = {
     "RestorePlan": "redisops.restore.plan",
     "RestoreRecord": "redisops.restore.record",
     "RestoreResult": "redisops.restore.engine",
+    "StagedRestore": "redisops.restore.staging",
     "TargetSettings": "redisops.restore.plan",
     "UndoPlan": "redisops.restore.undo",
     "UndoResult": "redisops.restore.engine",
@@ -50,6 +56,9 @@ _EXPORTS: dict[str, str] = {
     "read_record": "redisops.restore.engine",
     "restore_aof_dir": "redisops.restore.engine",
     "restore_rdb": "redisops.restore.engine",
+    "install_staged": "redisops.restore.engine",
+    "stage_aof_dir": "redisops.restore.staging",
+    "stage_rdb": "redisops.restore.staging",
     "running_signs": "redisops.restore.plan",
     "tree_digest": "redisops.restore.engine",
     "undo_restore": "redisops.restore.engine",
@@ -70,9 +79,11 @@ __all__ = [
     "RestorePlan",
     "RestoreRecord",
     "RestoreResult",
+    "StagedRestore",
     "TargetSettings",
     "UndoPlan",
     "UndoResult",
+    "install_staged",
     "list_data_dir",
     "memory_fit",
     "plan_restore",
@@ -82,6 +93,8 @@ __all__ = [
     "restore_aof_dir",
     "restore_rdb",
     "running_signs",
+    "stage_aof_dir",
+    "stage_rdb",
     "tree_digest",
     "undo_restore",
 ]
@@ -101,6 +114,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
         ProgressCallback,
         RestoreResult,
         UndoResult,
+        install_staged,
         list_data_dir,
         plan_restore_in,
         read_record,
@@ -125,4 +139,5 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
         running_signs,
     )
     from redisops.restore.record import InstalledFile, MovedEntry, RestoreRecord
+    from redisops.restore.staging import StagedRestore, stage_aof_dir, stage_rdb
     from redisops.restore.undo import UndoPlan, plan_undo

@@ -3,10 +3,12 @@
 It runs wherever the data dir is mounted: the sandbox's directory, or a Kubernetes Job that mounts
 the PVC while the Redis Deployment is scaled to 0. The order is what makes it safe:
 
-1. **stage first**: the incoming bytes go to ``<data_dir>/.redisops-staging-<id>/`` (same filesystem,
-   so installing is a rename) while SHA-256, size, the RDB structure and CRC64 and the RDB version are
-   checked. Any mismatch removes the staging dir and raises :class:`VerificationError`; the data dir
-   is then exactly as before.
+1. **stage first** (:mod:`redisops.restore.staging`): the incoming bytes go to
+   ``<data_dir>/.redisops-staging-<id>/`` (same filesystem, so installing is a rename) while SHA-256,
+   size, the RDB structure and CRC64 and the RDB version are checked. Any mismatch removes the staging
+   dir and raises :class:`VerificationError`; the data dir is then exactly as before. Staging touches
+   nothing else, so it may run beside a running Redis (``server_running=True``); only the steps below
+   (:func:`install_staged`) need it stopped.
 2. **move aside**: the current ``dump.rdb`` and ``appendonlydir/`` are renamed into
    ``.redisops-undo/<timestamp>-<id>/`` (never deleted): that rename is the rollback point.
 3. **install** in the form the target loads (see :mod:`redisops.restore.plan`), fsync, chown.
@@ -25,60 +27,52 @@ Example::
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import secrets
 import shutil
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from redisops.cancel import CancelToken
-from redisops.errors import ConflictError, NotFoundError, PlatformError, RedisOpsError, VerificationError
+from redisops.errors import ConflictError, RedisOpsError
 from redisops.events import Reporter
 from redisops.rdb import RdbVerification
-from redisops.restore.checks import (
-    BACKUP_HINT,
-    AofChecker,
-    BaseChecker,
-    NullChecker,
-    RdbChecker,
-    parse_aof_manifest,
-)
-from redisops.restore.durable import DIR_MODE, Checker, fsync_dir, stage_file, write_atomic
+from redisops.restore.checks import parse_aof_manifest
+from redisops.restore.durable import DIR_MODE, fsync_dir, write_atomic
 from redisops.restore.listing import list_data_dir, read_record, tree_digest
 from redisops.restore.plan import (
     RECORD_NAME,
     UNDO_DIR_NAME,
     ExpectedBackup,
-    ExpectedFile,
     RestorePlan,
     TargetSettings,
-    aof_manifest_line,
     plan_restore,
 )
 from redisops.restore.record import InstalledFile, MovedEntry, RestoreRecord
+from redisops.restore.staging import ProgressCallback, StagedRestore, stage_aof_dir, stage_rdb
 from redisops.restore.undo import UndoResult, undo_restore
 
 __all__ = [
     "ProgressCallback",
     "RestoreResult",
+    "StagedRestore",
     "UndoResult",
+    "install_staged",
     "list_data_dir",
     "parse_aof_manifest",
     "plan_restore_in",
     "read_record",
     "restore_aof_dir",
     "restore_rdb",
+    "stage_aof_dir",
+    "stage_rdb",
     "tree_digest",
     "undo_restore",
 ]
-
-ProgressCallback = Callable[[str, int, int | None], None]
-"""Called with (phase, bytes done, bytes total or None); phases: ``stage``."""
 
 
 @dataclass(frozen=True)
@@ -174,13 +168,6 @@ def _chown_tree(root: Path, uid: int | None, gid: int | None) -> None:
 # -- the restore -------------------------------------------------------------------------------
 
 
-@dataclass
-class _Staged:
-    files: list[InstalledFile]
-    verification: RdbVerification | None
-    bytes: int
-
-
 def restore_rdb(
     chunks: Iterable[bytes],
     data_dir: Path,
@@ -194,6 +181,9 @@ def restore_rdb(
     cancel: CancelToken | None = None,
 ) -> RestoreResult:
     """Restore an RDB backup into ``data_dir`` in the form the target loads (AOF base or ``dump.rdb``).
+
+    :func:`~redisops.restore.staging.stage_rdb` then :func:`install_staged`, with Redis stopped for
+    both (to stage beside a running Redis, call them yourself: ``stage_rdb(..., server_running=True)``).
 
     Args:
         chunks: the RDB bytes (e.g. the backup store's download iterator); consumed once.
@@ -215,34 +205,18 @@ def restore_rdb(
         ConflictError: Redis appears to be running on the data dir, or a folder name is taken.
         PlatformError: not enough free space.
     """
-    if expected.kind != "rdb":
-        raise ConflictError(f"backup {expected.backup_id} is an AOF backup; use restore_aof_dir")
-    assert expected.sha256 is not None and expected.size is not None
-    want = ExpectedFile(expected.size, expected.sha256)
-    plan = plan_restore_in(data_dir, settings, expected, now, operation_id=operation_id)
-    plan.raise_if_blocked()
-
-    def stage(staging: Path, progress: Callable[[int], None]) -> _Staged:
-        top = staging / plan.installed[0]
-        stage_action = next(a for a in plan.actions if a.kind == "stage")
-        target = data_dir / stage_action.target
-        target.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-        checker = RdbChecker(settings, expected, f"backup {expected.backup_id}")
-        verification = stage_file(chunks, target, want, checker, f"backup {expected.backup_id}", progress)
-        files = [InstalledFile(stage_action.target.split("/", 1)[1], want.size, want.sha256)]
-        if plan.form == "aof":
-            manifest = aof_manifest_line(settings.appendfilename).encode()
-            m_action = next(a for a in plan.actions if a.kind == "write_manifest")
-            write_atomic(data_dir / m_action.target, manifest)
-            files.append(
-                InstalledFile(
-                    m_action.target.split("/", 1)[1], len(manifest), hashlib.sha256(manifest).hexdigest()
-                )
-            )
-            fsync_dir(top)
-        return _Staged(files, verification, want.size)
-
-    return _run(plan, data_dir, settings, expected, now, stage, on_progress, reporter, cancel)
+    staged = stage_rdb(
+        chunks,
+        data_dir,
+        settings,
+        expected,
+        now,
+        on_progress=on_progress,
+        operation_id=operation_id,
+        reporter=reporter,
+        cancel=cancel,
+    )
+    return install_staged(staged, reporter=reporter)
 
 
 def restore_aof_dir(
@@ -258,7 +232,8 @@ def restore_aof_dir(
     cancel: CancelToken | None = None,
 ) -> RestoreResult:
     """Restore an AOF backup (a multi-part ``appendonlydir``: manifest, base, incr files) as the
-    target's ``appenddirname``.
+    target's ``appenddirname``: :func:`~redisops.restore.staging.stage_aof_dir` then
+    :func:`install_staged`, with Redis stopped for both.
 
     Args:
         files: file name -> chunks (the download of each object), or a directory to copy from.
@@ -275,125 +250,46 @@ def restore_aof_dir(
         ConfigError: the target runs ``appendonly no``, or the manifest name does not match the
             target's ``appendfilename``.
     """
-    if expected.kind != "aof" or expected.files is None:
-        raise ConflictError(f"backup {expected.backup_id} is an RDB backup; use restore_rdb")
-    sources: Mapping[str, Iterable[bytes]]
-    if isinstance(files, Path):
-        if not files.is_dir():
-            raise NotFoundError(f"AOF source directory {files} does not exist")
-        sources = {p.name: _read_chunks(p) for p in sorted(files.iterdir()) if p.is_file()}
-    else:
-        sources = files
-    extra = sorted(set(sources) - set(expected.files))
-    missing = sorted(set(expected.files) - set(sources))
-    if extra or missing:
-        raise VerificationError(
-            "the AOF files given do not match the backup's file list "
-            f"(missing {missing}, unexpected {extra})",
-            hint=BACKUP_HINT,
-            context={"missing": missing, "unexpected": extra},
-        )
-    names = tuple(sorted(sources))
+    staged = stage_aof_dir(
+        files,
+        data_dir,
+        settings,
+        expected,
+        now,
+        on_progress=on_progress,
+        operation_id=operation_id,
+        reporter=reporter,
+        cancel=cancel,
+    )
+    return install_staged(staged, reporter=reporter)
+
+
+def install_staged(staged: StagedRestore, *, reporter: Reporter | None = None) -> RestoreResult:
+    """The second half of a restore, with Redis stopped: move the current files aside (the undo
+    point), rename the staged ones into place, chown, record; undo the moves on a failure.
+
+    The install is planned again on the data dir as it is now (the server's shutdown save may have
+    written files since the staging); a blocked plan (Redis still running, ...) removes the staging
+    folder and raises, the data dir unchanged.
+    """
+    data_dir, settings, expected, now = staged.data_dir, staged.settings, staged.expected, staged.now
+    t1 = time.monotonic()
     listing = list_data_dir(data_dir, settings.appenddirname)
     plan = plan_restore(
-        listing, settings, expected, now, operation_id or secrets.token_hex(4), aof_file_names=names
+        listing,
+        settings,
+        expected,
+        now,
+        staged.plan.operation_id,
+        aof_file_names=staged.aof_file_names,
+        staged=True,
     )
-    plan.raise_if_blocked()
-    manifest_name = next(n for n in names if n.endswith(".manifest"))
-
-    def stage(staging: Path, progress: Callable[[int], None]) -> _Staged:
-        top = staging / plan.installed[0]
-        top.mkdir(mode=DIR_MODE, parents=True)
-        # the manifest first: it says which file is the base and which are incr files
-        mf = expected.files[manifest_name]  # type: ignore[index]
-        stage_file(sources[manifest_name], top / manifest_name, mf, NullChecker(), manifest_name, progress)
-        kinds = parse_aof_manifest((top / manifest_name).read_bytes(), manifest_name)
-        listed = {n for n, k in kinds.items() if k in ("b", "i")}
-        given = set(names) - {manifest_name}
-        if listed - given or given - set(kinds):
-            raise VerificationError(
-                f"the AOF manifest lists {sorted(listed)} but the backup holds {sorted(given)}",
-                hint=BACKUP_HINT,
-                context={"listed": sorted(kinds), "given": sorted(given)},
-            )
-        verification: RdbVerification | None = None
-        staged = [
-            InstalledFile(f"{plan.installed[0]}/{manifest_name}", mf.size, mf.sha256),
-        ]
-        total = mf.size
-        for name in sorted(given):
-            want = expected.files[name]  # type: ignore[index]
-            checker: Checker = BaseChecker(settings, name) if kinds.get(name) == "b" else AofChecker(name)
-            if kinds.get(name) == "h":
-                checker = NullChecker()
-            result = stage_file(sources[name], top / name, want, checker, name, progress)
-            if kinds.get(name) == "b":
-                verification = result
-            staged.append(InstalledFile(f"{plan.installed[0]}/{name}", want.size, want.sha256))
-            total += want.size
-        fsync_dir(top)
-        return _Staged(staged, verification, total)
-
-    return _run(plan, data_dir, settings, expected, now, stage, on_progress, reporter, cancel)
-
-
-def _read_chunks(path: Path, size: int = 1 << 20) -> Iterator[bytes]:
-    with path.open("rb") as f:
-        while block := f.read(size):
-            yield block
-
-
-def _run(
-    plan: RestorePlan,
-    data_dir: Path,
-    settings: TargetSettings,
-    expected: ExpectedBackup,
-    now: datetime,
-    stage: Callable[[Path, Callable[[int], None]], _Staged],
-    on_progress: ProgressCallback | None,
-    reporter: Reporter | None = None,
-    cancel: CancelToken | None = None,
-) -> RestoreResult:
-    """Stage (verify), then move aside, install, chown and record; undo the moves on a failure."""
-    staging = data_dir / plan.staging_dir
-    total = expected.total_size
-    done = 0
-
-    def progress(n: int) -> None:
-        nonlocal done
-        done += n
-        if on_progress is not None:
-            on_progress("stage", done, total)
-        if reporter is not None:
-            reporter.progress(done, total, unit="bytes")
-        if cancel is not None:
-            cancel.check("while downloading the backup")
-
-    t0 = time.monotonic()
-    if cancel is not None:
-        cancel.check("before the download")
-    if reporter is not None:
-        reporter.phase(
-            "downloading",
-            f"downloading and verifying backup {expected.backup_id} ({total} bytes) into staging",
-        )
-        reporter.progress(0, total, unit="bytes")
-    staging.mkdir(mode=DIR_MODE)
     try:
-        staged = stage(staging, progress)
-        fsync_dir(staging)
-        if cancel is not None:
-            cancel.check("before the install")  # the last moment at which nothing has changed
-    except BaseException as e:
-        shutil.rmtree(staging, ignore_errors=True)
-        if isinstance(e, OSError):
-            raise PlatformError(
-                f"restore failed while staging the backup in {data_dir}: {e}; nothing was changed",
-                hint="check the data dir's filesystem (free space, permissions, disk errors), then retry",
-                context={"data_dir": str(data_dir)},
-            ) from e
+        plan.raise_if_blocked()
+    except RedisOpsError:
+        staged.discard()
         raise
-    t1 = time.monotonic()
+    staging = data_dir / plan.staging_dir
     if reporter is not None:
         reporter.phase(
             "installing", f"moving the current files aside and installing backup {expected.backup_id}"
@@ -417,7 +313,7 @@ def _run(
             MovedEntry(n, f"{plan.undo_dir}/{n}", "dir" if (data_dir / n).is_dir() else "file")
             for n in plan.moved_aside
         ),
-        installed=tuple(staged.files),
+        installed=staged.files,
         extra={"target": _settings_dict(settings)},
     )
     moved: list[str] = []
@@ -464,11 +360,11 @@ def _run(
         data_dir=data_dir,
         undo_dir=undo,
         record_path=data_dir / RECORD_NAME,
-        installed=tuple(staged.files),
+        installed=staged.files,
         moved_aside=tuple(moved),
         verification=staged.verification,
-        bytes_staged=staged.bytes,
-        stage_seconds=t1 - t0,
+        bytes_staged=staged.bytes_staged,
+        stage_seconds=staged.stage_seconds,
         install_seconds=t2 - t1,
         plan=plan,
     )

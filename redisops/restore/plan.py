@@ -432,6 +432,8 @@ def plan_restore(
     operation_id: str,
     *,
     aof_file_names: tuple[str, ...] = (),
+    server_running: bool = False,
+    staged: bool = False,
 ) -> RestorePlan:
     """The actions that restore ``expected`` into the data dir described by ``listing``.
 
@@ -443,6 +445,11 @@ def plan_restore(
         operation_id: a short unique id (names the staging and undo folders).
         aof_file_names: for an AOF backup, the file names that will be staged (default: those of
             ``expected.files``).
+        server_running: plan only the staging, which runs beside the running server (it writes into
+            its own folder only): the signs of a running Redis are not blockers then. The install is
+            planned again, with ``staged``, once the server is stopped.
+        staged: the staging folder is already there and verified (the install's plan): it is expected,
+            and the free space it took is not asked for again.
     """
     op = new_operation_id(operation_id)
     folder = operation_folder_name(now, op)
@@ -451,7 +458,7 @@ def plan_restore(
     errors: list[RedisOpsError] = []
     warnings: list[str] = []
 
-    signs = running_signs(listing, settings.appenddirname)
+    signs = [] if server_running else running_signs(listing, settings.appenddirname)
     if signs:
         errors.append(
             ConflictError(
@@ -464,7 +471,7 @@ def plan_restore(
         )
     for name in (staging, UNDO_DIR_NAME):
         entry = listing.entries.get(name)
-        if name == staging and entry is not None:
+        if name == staging and entry is not None and not staged:
             errors.append(ConflictError(f"staging dir {name} already exists", hint="use a new operation id"))
         if name == UNDO_DIR_NAME and entry is not None and entry.kind != "dir":
             errors.append(ConflictError(f"{UNDO_DIR_NAME} exists and is not a directory"))
@@ -475,7 +482,10 @@ def plan_restore(
         warnings.append(
             f"leftover staging dirs of an interrupted restore (safe to delete): {', '.join(stale)}"
         )
-    if listing.free_bytes is not None and listing.free_bytes < expected.total_size + (1 << 20):
+    if staged and staging not in listing.entries:
+        errors.append(ConflictError(f"staging dir {staging} is missing: nothing was staged to install"))
+    needed = 0 if staged else expected.total_size + (1 << 20)
+    if listing.free_bytes is not None and listing.free_bytes < needed:
         errors.append(
             PlatformError(
                 f"not enough free space in {listing.path}: {listing.free_bytes} bytes free, "

@@ -1,0 +1,308 @@
+"""The first half of a restore: download, verify and stage a backup beside the live files.
+
+Staging writes only into ``<data_dir>/.redisops-staging-<id>/`` (same filesystem as the data dir, so the
+install is a rename), so it can run while Redis still serves from the data dir: a restore then stops
+Redis only for the install and the start (:func:`redisops.restore.engine.install_staged`). A refusal or
+a cancellation removes the staging folder: the data dir is exactly as before.
+
+Example::
+
+    staged = stage_rdb(chunks, data_dir, settings, expected, now, server_running=True)
+    stop_redis()
+    result = install_staged(staged)          # move aside, rename into place, record
+    start_redis()
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import shutil
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from redisops.cancel import CancelToken
+from redisops.errors import ConflictError, NotFoundError, PlatformError, VerificationError
+from redisops.events import Reporter
+from redisops.rdb import RdbVerification
+from redisops.restore.checks import (
+    BACKUP_HINT,
+    AofChecker,
+    BaseChecker,
+    NullChecker,
+    RdbChecker,
+    parse_aof_manifest,
+)
+from redisops.restore.durable import DIR_MODE, Checker, fsync_dir, stage_file, write_atomic
+from redisops.restore.listing import list_data_dir
+from redisops.restore.plan import (
+    ExpectedBackup,
+    ExpectedFile,
+    RestorePlan,
+    TargetSettings,
+    aof_manifest_line,
+    plan_restore,
+)
+from redisops.restore.record import InstalledFile
+
+__all__ = ["ProgressCallback", "StagedRestore", "stage_aof_dir", "stage_rdb"]
+
+ProgressCallback = Callable[[str, int, int | None], None]
+"""Called with (phase, bytes done, bytes total or None); phases: ``stage``."""
+
+
+@dataclass(frozen=True)
+class StagedRestore:
+    """A backup downloaded, verified and fsynced into the staging folder, not installed yet.
+
+    Attributes:
+        plan: the staging-time plan (the install plans again once Redis is stopped).
+        files: the staged files (paths relative to the data dir after the install), size, SHA-256.
+        verification: the RDB facts (the RDB, or the AOF's RDB base), None for a pure-AOF base.
+        aof_file_names: the AOF backup's file names (empty for an RDB backup).
+    """
+
+    plan: RestorePlan
+    data_dir: Path
+    settings: TargetSettings
+    expected: ExpectedBackup
+    now: datetime
+    files: tuple[InstalledFile, ...]
+    verification: RdbVerification | None
+    bytes_staged: int
+    stage_seconds: float
+    aof_file_names: tuple[str, ...] = ()
+
+    @property
+    def staging_path(self) -> Path:
+        """The staging folder in the data dir."""
+        return self.data_dir / self.plan.staging_dir
+
+    def discard(self) -> None:
+        """Remove the staging folder (a cancelled or refused restore): the data dir is as before."""
+        shutil.rmtree(self.staging_path, ignore_errors=True)
+        fsync_dir(self.data_dir)
+
+
+@dataclass
+class _Staged:
+    files: list[InstalledFile]
+    verification: RdbVerification | None
+    bytes: int
+
+
+def _plan(
+    data_dir: Path,
+    settings: TargetSettings,
+    expected: ExpectedBackup,
+    now: datetime,
+    operation_id: str | None,
+    server_running: bool,
+    names: tuple[str, ...] = (),
+) -> RestorePlan:
+    listing = list_data_dir(data_dir, settings.appenddirname)
+    plan = plan_restore(
+        listing,
+        settings,
+        expected,
+        now,
+        operation_id or secrets.token_hex(4),
+        aof_file_names=names,
+        server_running=server_running,
+    )
+    plan.raise_if_blocked()
+    return plan
+
+
+def stage_rdb(
+    chunks: Iterable[bytes],
+    data_dir: Path,
+    settings: TargetSettings,
+    expected: ExpectedBackup,
+    now: datetime,
+    *,
+    on_progress: ProgressCallback | None = None,
+    operation_id: str | None = None,
+    reporter: Reporter | None = None,
+    cancel: CancelToken | None = None,
+    server_running: bool = False,
+) -> StagedRestore:
+    """Download, verify and stage an RDB backup in the form the target loads (AOF base or ``dump.rdb``).
+
+    ``server_running``: Redis may keep running on the data dir meanwhile (its signs are not
+    blockers; staging touches only its own folder). Reporting, cancellation and refusals as for
+    :func:`redisops.restore.engine.restore_rdb`; nothing outside the staging folder changes.
+    """
+    if expected.kind != "rdb":
+        raise ConflictError(f"backup {expected.backup_id} is an AOF backup; use restore_aof_dir")
+    assert expected.sha256 is not None and expected.size is not None
+    want = ExpectedFile(expected.size, expected.sha256)
+    plan = _plan(data_dir, settings, expected, now, operation_id, server_running)
+
+    def stage(staging: Path, progress: Callable[[int], None]) -> _Staged:
+        top = staging / plan.installed[0]
+        stage_action = next(a for a in plan.actions if a.kind == "stage")
+        target = data_dir / stage_action.target
+        target.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        checker = RdbChecker(settings, expected, f"backup {expected.backup_id}")
+        verification = stage_file(chunks, target, want, checker, f"backup {expected.backup_id}", progress)
+        files = [InstalledFile(stage_action.target.split("/", 1)[1], want.size, want.sha256)]
+        if plan.form == "aof":
+            manifest = aof_manifest_line(settings.appendfilename).encode()
+            m_action = next(a for a in plan.actions if a.kind == "write_manifest")
+            write_atomic(data_dir / m_action.target, manifest)
+            files.append(
+                InstalledFile(
+                    m_action.target.split("/", 1)[1], len(manifest), hashlib.sha256(manifest).hexdigest()
+                )
+            )
+            fsync_dir(top)
+        return _Staged(files, verification, want.size)
+
+    return _stage(plan, data_dir, settings, expected, now, stage, on_progress, reporter, cancel)
+
+
+def stage_aof_dir(
+    files: Mapping[str, Iterable[bytes]] | Path,
+    data_dir: Path,
+    settings: TargetSettings,
+    expected: ExpectedBackup,
+    now: datetime,
+    *,
+    on_progress: ProgressCallback | None = None,
+    operation_id: str | None = None,
+    reporter: Reporter | None = None,
+    cancel: CancelToken | None = None,
+    server_running: bool = False,
+) -> StagedRestore:
+    """Download, verify and stage an AOF backup (see :func:`redisops.restore.engine.restore_aof_dir`
+    for the checks; ``server_running`` as for :func:`stage_rdb`)."""
+    if expected.kind != "aof" or expected.files is None:
+        raise ConflictError(f"backup {expected.backup_id} is an RDB backup; use restore_rdb")
+    sources: Mapping[str, Iterable[bytes]]
+    if isinstance(files, Path):
+        if not files.is_dir():
+            raise NotFoundError(f"AOF source directory {files} does not exist")
+        sources = {p.name: _read_chunks(p) for p in sorted(files.iterdir()) if p.is_file()}
+    else:
+        sources = files
+    extra = sorted(set(sources) - set(expected.files))
+    missing = sorted(set(expected.files) - set(sources))
+    if extra or missing:
+        raise VerificationError(
+            "the AOF files given do not match the backup's file list "
+            f"(missing {missing}, unexpected {extra})",
+            hint=BACKUP_HINT,
+            context={"missing": missing, "unexpected": extra},
+        )
+    names = tuple(sorted(sources))
+    plan = _plan(data_dir, settings, expected, now, operation_id, server_running, names)
+    manifest_name = next(n for n in names if n.endswith(".manifest"))
+    expected_files = expected.files
+
+    def stage(staging: Path, progress: Callable[[int], None]) -> _Staged:
+        top = staging / plan.installed[0]
+        top.mkdir(mode=DIR_MODE, parents=True)
+        # the manifest first: it says which file is the base and which are incr files
+        mf = expected_files[manifest_name]
+        stage_file(sources[manifest_name], top / manifest_name, mf, NullChecker(), manifest_name, progress)
+        kinds = parse_aof_manifest((top / manifest_name).read_bytes(), manifest_name)
+        listed = {n for n, k in kinds.items() if k in ("b", "i")}
+        given = set(names) - {manifest_name}
+        if listed - given or given - set(kinds):
+            raise VerificationError(
+                f"the AOF manifest lists {sorted(listed)} but the backup holds {sorted(given)}",
+                hint=BACKUP_HINT,
+                context={"listed": sorted(kinds), "given": sorted(given)},
+            )
+        verification: RdbVerification | None = None
+        staged = [InstalledFile(f"{plan.installed[0]}/{manifest_name}", mf.size, mf.sha256)]
+        total = mf.size
+        for name in sorted(given):
+            want = expected_files[name]
+            checker: Checker = BaseChecker(settings, name) if kinds.get(name) == "b" else AofChecker(name)
+            if kinds.get(name) == "h":
+                checker = NullChecker()
+            result = stage_file(sources[name], top / name, want, checker, name, progress)
+            if kinds.get(name) == "b":
+                verification = result
+            staged.append(InstalledFile(f"{plan.installed[0]}/{name}", want.size, want.sha256))
+            total += want.size
+        fsync_dir(top)
+        return _Staged(staged, verification, total)
+
+    return _stage(plan, data_dir, settings, expected, now, stage, on_progress, reporter, cancel, names)
+
+
+def _read_chunks(path: Path, size: int = 1 << 20) -> Iterator[bytes]:
+    with path.open("rb") as f:
+        while block := f.read(size):
+            yield block
+
+
+def _stage(
+    plan: RestorePlan,
+    data_dir: Path,
+    settings: TargetSettings,
+    expected: ExpectedBackup,
+    now: datetime,
+    stage: Callable[[Path, Callable[[int], None]], _Staged],
+    on_progress: ProgressCallback | None,
+    reporter: Reporter | None,
+    cancel: CancelToken | None,
+    names: tuple[str, ...] = (),
+) -> StagedRestore:
+    """Run ``stage`` into the staging folder with progress and cancel checks; remove it on any failure."""
+    staging = data_dir / plan.staging_dir
+    total = expected.total_size
+    done = 0
+
+    def progress(n: int) -> None:
+        nonlocal done
+        done += n
+        if on_progress is not None:
+            on_progress("stage", done, total)
+        if reporter is not None:
+            reporter.progress(done, total, unit="bytes")
+        if cancel is not None:
+            cancel.check("while downloading the backup")
+
+    t0 = time.monotonic()
+    if cancel is not None:
+        cancel.check("before the download")
+    if reporter is not None:
+        reporter.phase(
+            "downloading",
+            f"downloading and verifying backup {expected.backup_id} ({total} bytes) into staging",
+        )
+        reporter.progress(0, total, unit="bytes")
+    staging.mkdir(mode=DIR_MODE)
+    try:
+        staged = stage(staging, progress)
+        fsync_dir(staging)
+        if cancel is not None:
+            cancel.check("before the install")  # the last moment at which nothing has changed
+    except BaseException as e:
+        shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(e, OSError):
+            raise PlatformError(
+                f"restore failed while staging the backup in {data_dir}: {e}; nothing was changed",
+                hint="check the data dir's filesystem (free space, permissions, disk errors), then retry",
+                context={"data_dir": str(data_dir)},
+            ) from e
+        raise
+    return StagedRestore(
+        plan=plan,
+        data_dir=data_dir,
+        settings=settings,
+        expected=expected,
+        now=now,
+        files=tuple(staged.files),
+        verification=staged.verification,
+        bytes_staged=staged.bytes,
+        stage_seconds=time.monotonic() - t0,
+        aof_file_names=names,
+    )
