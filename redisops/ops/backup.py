@@ -4,41 +4,35 @@ The RDB path needs no disk and no exec into the pod: the replication stream of t
 (``redis-cli --rdb``'s protocol) is verified (RDB header, CRC64 trailer, SHA-256, per-db key counts) and
 uploaded in the same pass, and the manifest is written last. The AOF path copies the multi-part AOF
 directory from a data dir (the sandbox, or a Job/sidecar that mounts the PVC) with auto-rewrite paused.
+
+The AOF backup lives in :mod:`redisops.ops.backup_aof`, the progress/event/cancellation helpers in
+:mod:`redisops.ops.backup_events`, the source probes in :mod:`redisops.ops.backup_source`; their public
+names stay importable from here.
 """
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import subprocess
 import tempfile
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from redisops.adapters.local import free_port, require_program, start_redis
-from redisops.adapters.redis_conn import RedisEndpoint, connect, raw_command
+from redisops.adapters.redis_conn import RedisEndpoint
 from redisops.adapters.replication import ReplicationRdbStream
 from redisops.adapters.s3 import AwsCredentials, S3Adapter, S3Settings
 from redisops.backup import BackupPurpose, BackupStore, BackupWriter, LockInfo, Manifest
 from redisops.cancel import CancelToken
 from redisops.config import BackupTarget
-from redisops.errors import (
-    AuthError,
-    ConfigError,
-    Interrupted,
-    NotFoundError,
-    OperationTimeout,
-    PlatformError,
-    RedisOpsError,
-    VerificationError,
-)
+from redisops.errors import RedisOpsError
 from redisops.events import Reporter
-from redisops.inspect import Info, parse_config_get, parse_info
+from redisops.ops.backup_aof import create_aof_backup
+from redisops.ops.backup_events import BackupProgress, Estimate, Progress, Say, interruptible
+from redisops.ops.backup_source import FINGERPRINT_KEYS, config_fingerprint, pick_stream_source
 from redisops.ops.inspect import fetch_info
 from redisops.ops.loading import wait_loaded
 from redisops.ops.sandbox import SandboxState
@@ -49,7 +43,9 @@ if TYPE_CHECKING:
     from redisops.adapters.kube import Kube
 
 __all__ = [
+    "FINGERPRINT_KEYS",
     "BackupProgress",
+    "Progress",
     "VerifyResult",
     "config_fingerprint",
     "create_aof_backup",
@@ -60,36 +56,6 @@ __all__ = [
     "store_for",
     "verify_backup",
 ]
-
-#: the redis.conf settings whose values make up a backup's config fingerprint
-FINGERPRINT_KEYS = (
-    "appendonly",
-    "appendfsync",
-    "save",
-    "maxmemory",
-    "maxmemory-policy",
-    "databases",
-    "aof-use-rdb-preamble",
-    "appenddirname",
-    "appendfilename",
-)
-
-
-@dataclass(frozen=True)
-class BackupProgress:
-    """A progress report: the phase, bytes done, the total when known, and a sentence for people.
-
-    ``message`` is set when there is something to say beyond the numbers, e.g. in the ``waiting``
-    phase: "waiting for Redis to start the stream (repl-diskless-sync-delay, up to 5s)".
-    """
-
-    phase: str
-    done: int = 0
-    total: int | None = None
-    message: str = ""
-
-
-Progress = Callable[[BackupProgress], None]
 
 
 def open_store(
@@ -153,40 +119,6 @@ def pod_liveness(kube: Kube) -> Callable[[LockInfo], bool | None]:
     return alive
 
 
-def config_fingerprint(ep: RedisEndpoint) -> str | None:
-    """SHA-256 (16 hex) of the persistence-relevant live settings; None when CONFIG is refused."""
-    client = connect(ep)
-    try:
-        values = parse_config_get(raw_command(client, "CONFIG", "GET", "*"))
-    except (PlatformError, AuthError):  # CONFIG renamed away (ElastiCache) or not granted
-        return None
-    finally:
-        client.close()
-    text = "\n".join(f"{k}={values.get(k, '')}" for k in FINGERPRINT_KEYS)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def pick_stream_source(ep: RedisEndpoint, info: Info, *, max_lag: int = 10) -> RedisEndpoint:
-    """A replica of ``ep`` to stream from when one is online, reachable and not lagging; else ``ep``.
-
-    The fork for the snapshot then happens on the replica, not on the primary that serves traffic.
-    A replica address that cannot be reached from here (a pod IP seen from a laptop) is skipped.
-    """
-    if info.replication.role != "master":
-        return ep
-    for replica in info.replication.replicas:
-        if replica.state != "online" or (replica.lag is not None and replica.lag > max_lag):
-            continue
-        candidate = replace(ep, host=replica.ip, port=replica.port)
-        try:
-            client = connect(candidate)
-            client.close()
-        except RedisOpsError:
-            continue
-        return candidate
-    return ep
-
-
 def create_rdb_backup(
     ep: RedisEndpoint,
     store: BackupStore,
@@ -215,7 +147,7 @@ def create_rdb_backup(
     the lock released, and :class:`~redisops.errors.Interrupted` raised.
     """
     writers: list[BackupWriter] = []
-    with _interruptible(writers):
+    with interruptible(writers):
         return _rdb_backup(
             ep, store, writers, now, notes, timeout, prefer_replica, progress, purpose, reporter, cancel
         )
@@ -234,7 +166,7 @@ def _rdb_backup(
     reporter: Reporter | None,
     cancel: CancelToken | None,
 ) -> Manifest:
-    say = _Say(progress, reporter, cancel)
+    say = Say(progress, reporter, cancel)
     say.check("before the backup started")
     started = now or datetime.now(UTC)
     info = fetch_info(ep)
@@ -250,7 +182,7 @@ def _rdb_backup(
     with store.begin("rdb", started) as writer:
         writers.append(writer)
         received = [0]
-        size = _Estimate(info.memory.used_memory_dataset, store)
+        size = Estimate(info.memory.used_memory_dataset, store)
 
         def on_stream(done: int, total: int | None) -> None:
             received[0] = done
@@ -300,272 +232,6 @@ def _rdb_backup(
         )
     say(BackupProgress("done", received[0], received[0]))
     return manifest
-
-
-class _Say:
-    """One place that reports to the old ``progress`` callback, the event stream and checks ``cancel``."""
-
-    def __init__(self, progress: Progress | None, reporter: Reporter | None, cancel: CancelToken | None):
-        self._progress = progress
-        self.reporter = reporter
-        self.cancel = cancel
-
-    def __call__(self, p: BackupProgress) -> None:
-        if self._progress is not None:
-            self._progress(p)
-
-    def phase(self, name: str, detail: str = "") -> None:
-        if self.reporter is not None:
-            self.reporter.phase(name, detail)
-
-    def progress(self, done: int, total: int | None, estimate: bool = False) -> None:
-        if self.reporter is not None:
-            self.reporter.progress(done, total, unit="bytes", estimate=estimate)
-
-    def check(self, doing: str) -> None:
-        if self.cancel is not None:
-            self.cancel.check(doing)
-
-    def copied(self, before: int, total: int) -> Callable[[int], None]:
-        """Per chunk read of one AOF file (``before`` bytes of earlier files): progress, cancel check."""
-
-        def on_chunk(read: int) -> None:
-            self.progress(before + read, total)
-            self.check("while copying the AOF files")
-
-        return on_chunk
-
-    def uploaded(self, name: str) -> Callable[[int], None]:
-        """The upload's progress hook: a debug log per part S3 acknowledged, and a cancel check."""
-
-        def on_upload(sent: int) -> None:
-            if self.reporter is not None:
-                self.reporter.log(f"uploaded {sent} bytes of {name}", level="debug")
-            self.check("while uploading")
-
-        return on_upload
-
-
-class _Estimate:
-    """The stream's total: the ``$<len>`` of a disk-based transfer, else a labelled estimate.
-
-    The estimate is INFO's ``used_memory_dataset``, else the size of the newest backup; it grows when the
-    stream outruns it, so a bar does not sit at 100% (it stays marked as an estimate).
-    """
-
-    def __init__(self, dataset_bytes: int | None, store: BackupStore) -> None:
-        self._guess = dataset_bytes or None
-        self._store = store
-        self._looked = dataset_bytes is not None and dataset_bytes > 0
-
-    def total(self, done: int, exact: int | None) -> tuple[int | None, bool]:
-        """(total, estimate) for ``done`` bytes so far."""
-        if exact is not None:
-            return exact, False
-        if not self._looked:
-            self._looked = True
-            try:
-                newest = self._store.latest(include_safety=True)
-            except RedisOpsError:
-                newest = None
-            self._guess = newest.size if newest is not None and newest.size else None
-        if self._guess is None:
-            return None, False
-        if done >= self._guess:
-            self._guess = done + max(done // 20, 1)
-        return self._guess, True
-
-
-def _aof_files(appenddir: Path, manifest_name: str) -> list[str]:
-    """Files named by a Redis 7 AOF manifest (base + incr; history files are excluded)."""
-    path = appenddir / manifest_name
-    try:
-        lines = path.read_text().splitlines()
-    except OSError as e:
-        raise NotFoundError(
-            f"no AOF manifest at {path}",
-            hint="AOF backups need appendonly yes and the data dir mounted where redisops runs",
-        ) from e
-    files = []
-    for line in lines:
-        parts = line.split()
-        fields = dict(zip(parts[::2], parts[1::2], strict=False))
-        if "file" in fields and fields.get("type") in ("b", "i"):
-            files.append(fields["file"])
-    if not files:
-        raise VerificationError(f"the AOF manifest {path} names no base or incr file")
-    return files
-
-
-def _read_prefix(
-    path: Path, size: int, chunk: int = 1 << 20, on_chunk: Callable[[int], None] | None = None
-) -> Iterator[bytes]:
-    with path.open("rb") as f:
-        left = size
-        while left > 0:
-            data = f.read(min(chunk, left))
-            if not data:
-                raise VerificationError(f"{path.name} shrank while it was copied")
-            left -= len(data)
-            if on_chunk is not None:
-                on_chunk(size - left)
-            yield data
-
-
-def create_aof_backup(
-    ep: RedisEndpoint,
-    data_dir: Path,
-    store: BackupStore,
-    *,
-    now: datetime | None = None,
-    notes: str = "",
-    wait_timeout: float = 60.0,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
-    progress: Progress | None = None,
-    purpose: BackupPurpose = "manual",
-    reporter: Reporter | None = None,
-    cancel: CancelToken | None = None,
-) -> Manifest:
-    """Copy the multi-part AOF directory consistently (Redis docs' procedure) into ``store``.
-
-    ``purpose`` labels the backup as for :func:`create_rdb_backup`; Ctrl-C aborts the upload as there.
-
-    Pauses automatic rewrites (``auto-aof-rewrite-percentage 0``), waits until no rewrite runs, copies
-    every file the manifest names (base files are immutable; incr files are copied up to the size they
-    had at that moment, a command boundary), and restores the setting, whatever happens.
-    """
-    writers: list[BackupWriter] = []
-    with _interruptible(writers):
-        return _aof_backup(
-            ep,
-            data_dir,
-            store,
-            writers,
-            now,
-            notes,
-            wait_timeout,
-            sleep,
-            clock,
-            _Say(progress, reporter, cancel),
-            purpose,
-        )
-
-
-def _aof_backup(
-    ep: RedisEndpoint,
-    data_dir: Path,
-    store: BackupStore,
-    writers: list[BackupWriter],
-    now: datetime | None,
-    notes: str,
-    wait_timeout: float,
-    sleep: Callable[[float], None],
-    clock: Callable[[], float],
-    say: _Say,
-    purpose: BackupPurpose,
-) -> Manifest:
-    say.check("before the backup started")
-    started = now or datetime.now(UTC)
-    say.phase("connecting", f"connecting to {ep.address}")
-    client = connect(ep)
-    try:
-        conf = parse_config_get(raw_command(client, "CONFIG", "GET", "*"))
-        if conf.get("appendonly") != "yes":
-            raise ConfigError(
-                "the server runs appendonly no: there is no AOF to back up", hint="use an RDB backup"
-            )
-        appenddir = data_dir / conf.get("appenddirname", "appendonlydir")
-        manifest_name = conf.get("appendfilename", "appendonly.aof") + ".manifest"
-        old_pct = conf.get("auto-aof-rewrite-percentage", "100")
-        say.phase("pausing rewrites", "auto-aof-rewrite-percentage 0; waiting until no rewrite runs")
-        raw_command(client, "CONFIG", "SET", "auto-aof-rewrite-percentage", "0")
-        try:
-            deadline = clock() + wait_timeout
-            while True:
-                p = parse_info(raw_command(client, "INFO", "persistence")).persistence
-                if not p.aof_rewrite_in_progress and not p.aof_rewrite_scheduled:
-                    break
-                if clock() > deadline:
-                    raise OperationTimeout(f"an AOF rewrite is still running after {wait_timeout:.0f}s")
-                if say.cancel is not None and sleep is time.sleep:
-                    say.cancel.sleep(0.1, "while waiting for an AOF rewrite to finish")
-                else:
-                    say.check("while waiting for an AOF rewrite to finish")
-                    sleep(0.1)
-            files = _aof_files(appenddir, manifest_name)
-            manifest_bytes = (appenddir / manifest_name).read_bytes()
-            sizes = {f: (appenddir / f).stat().st_size for f in files}
-            info = parse_info(raw_command(client, "INFO", "everything"))
-            with store.begin("aof", started) as writer:
-                writers.append(writer)
-                writer.write_bytes(f"aof/{manifest_name}", manifest_bytes)
-                done = 0
-                total = sum(sizes.values())
-                say.phase("copying", f"copying {len(files)} AOF files into the store")
-                say.progress(0, total)
-                for name in files:
-                    verifier = RdbStreamVerifier(sha256=False) if name.endswith(".rdb") else None
-                    chunks = _read_prefix(appenddir / name, sizes[name], on_chunk=say.copied(done, total))
-                    writer.write_object(
-                        f"aof/{name}", chunks, verifier=verifier, on_progress=say.uploaded(f"aof/{name}")
-                    )
-                    done += sizes[name]
-                    say(BackupProgress("copying", done, total))
-                say.check("before the backup was committed")
-                say.phase("committing", "writing the manifest")
-                base = next((writer.verification(f"aof/{n}") for n in files if n.endswith(".rdb")), None)
-                manifest = writer.commit(
-                    source_address=ep.address,
-                    redis_version=info.server.redis_version,
-                    rdb_version=getattr(base, "rdb_version", None),
-                    key_counts=None,  # the incr files change the base's counts; only a load can tell
-                    config_fingerprint=config_fingerprint(ep),
-                    notes=notes or "AOF directory",
-                    used_memory_dataset=info.memory.used_memory_dataset,
-                    purpose=purpose,
-                )
-        finally:
-            raw_command(client, "CONFIG", "SET", "auto-aof-rewrite-percentage", old_pct)
-    finally:
-        client.close()
-    say(BackupProgress("done"))
-    return manifest
-
-
-@contextmanager
-def _interruptible(writers: list[BackupWriter]) -> Iterator[None]:
-    """Turn Ctrl-C or a cancellation into :class:`Interrupted` saying what was stored.
-
-    The writer has aborted by then (the multipart upload, the objects, the lock).
-    """
-    try:
-        yield
-    except (KeyboardInterrupt, Interrupted) as e:
-        raise _what_was_kept(writers, e) from None
-
-
-def _what_was_kept(writers: list[BackupWriter], e: KeyboardInterrupt | Interrupted) -> Interrupted:
-    why = "interrupted" if isinstance(e, KeyboardInterrupt) else str(e.context.get("reason") or "cancelled")
-    ctx: dict[str, Any] = {} if isinstance(e, KeyboardInterrupt) else {"reason": why}
-    writer = writers[-1] if writers else None
-    if writer is None:
-        return Interrupted(f"{why} before the backup started; nothing was stored", context=ctx)
-    ctx["backup_id"] = writer.backup_id
-    if writer.state == "committed":
-        return Interrupted(
-            f"{why} after backup {writer.backup_id} was stored (it is complete)",
-            hint="see it with `redisops backup list`",
-            context=ctx,
-        )
-    if writer.cleanup_error is not None:
-        return Interrupted(
-            f"{why}; nothing was stored, but the partial upload of {writer.backup_id} could not be "
-            f"removed ({writer.cleanup_error})",
-            hint="`redisops backup gc` removes it later; `redisops backup unlock` if the lock stayed",
-            context=ctx,
-        )
-    return Interrupted(f"{why}; nothing was stored (the partial upload was aborted)", context=ctx)
 
 
 @dataclass
