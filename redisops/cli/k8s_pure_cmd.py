@@ -24,7 +24,7 @@ from redisops.cli.options import build_target
 
 if TYPE_CHECKING:
     from redisops.lint.engine import Finding
-    from redisops.ops.entries_deploy import LintReport, LintRules, RenderedManifests
+    from redisops.ops.entries_lint import LintReport, LintRules, RenderedManifests
 
 __all__ = ["register"]
 

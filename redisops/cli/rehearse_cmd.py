@@ -1,23 +1,26 @@
-"""``redisops rehearse``: the main job on the local sandbox."""
+"""``redisops rehearse``: the main job on the local sandbox (``rehearsal.run``)."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
+from redisops.cli import _oprun
 from redisops.cli.common import ConfigOpt, Output, OutputOpt, StateDirOpt, console, emit, error_boundary
-from redisops.cli.common import progress_printer as _progress
+from redisops.cli.options import build_target
+
+if TYPE_CHECKING:
+    from redisops.ops.rehearsal import RehearsalReport
 
 
 def rehearse(
     config: ConfigOpt = None, state_dir: StateDirOpt = None, output: OutputOpt = Output.text
 ) -> None:
     """Start the sandbox and rehearse the toolkit on it, step by step (exit 1 when a step fails)."""
-    from redisops.config import load_config
-    from redisops.ops.rehearsal import rehearse as run
-
-    with error_boundary(output):
-        report = run(state_dir, config=load_config(config), progress=_progress(output))
+    with error_boundary(output), build_target(config=config, state_dir=state_dir) as target:
+        report: RehearsalReport = _oprun.run(target, "rehearsal.run", {}, output, label="rehearse")
 
         def text() -> None:
             table = Table(title="redisops rehearsal on the local sandbox")

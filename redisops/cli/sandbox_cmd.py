@@ -1,22 +1,19 @@
-"""``redisops sandbox up | status | down``."""
+"""``redisops sandbox up | status | down``: thin renderings of ``sandbox.up``, ``sandbox.status`` and
+``sandbox.down`` (catalogue operations on the sandbox of ``--state-dir``)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from redisops.cli.common import (
-    ConfigOpt,
-    Output,
-    OutputOpt,
-    StateDirOpt,
-    console,
-    emit,
-    error_boundary,
-    progress_printer,
-)
+from redisops.cli import _oprun
+from redisops.cli.common import ConfigOpt, Output, OutputOpt, StateDirOpt, console, emit, error_boundary
+from redisops.cli.options import build_target
+
+if TYPE_CHECKING:
+    from redisops.ops.sandbox import SandboxDownReport, SandboxState
 
 app = typer.Typer(
     help="The local sandbox: target Redis, ElastiCache-like source, local S3.", no_args_is_help=True
@@ -26,30 +23,16 @@ app = typer.Typer(
 @app.command()
 def up(config: ConfigOpt = None, state_dir: StateDirOpt = None, output: OutputOpt = Output.text) -> None:
     """Start the sandbox (idempotent; repairs a stale state)."""
-    from redisops.config import load_config
-    from redisops.ops.sandbox import sandbox_up
-
-    with error_boundary(output):
-        cfg = load_config(config)
-        st = sandbox_up(
-            state_dir,
-            config=cfg,
-            config_file=str(config) if config else None,
-            progress=progress_printer(output),
-        )
+    with error_boundary(output), build_target(config=config, state_dir=state_dir) as target:
+        st: SandboxState = _oprun.run(target, "sandbox.up", {}, output, label="sandbox up")
         emit(output, st, lambda: _print_state(st))
 
 
 @app.command()
 def status(state_dir: StateDirOpt = None, output: OutputOpt = Output.text) -> None:
     """Show the sandbox services; exit 1 when any is not running, 6 when there is no sandbox."""
-    from redisops.errors import NotFoundError
-    from redisops.ops.sandbox import sandbox_status
-
-    with error_boundary(output):
-        st = sandbox_status(state_dir)
-        if st is None:
-            raise NotFoundError("the sandbox is not running", hint="start it with: redisops sandbox up")
+    with error_boundary(output), build_target(state_dir=state_dir) as target:
+        st: SandboxState = _oprun.run(target, "sandbox.status", {}, output, label="sandbox status")
         emit(output, st, lambda: _print_state(st))
         if any(s.status != "running" for s in st.services.values()):
             raise typer.Exit(1)
@@ -69,10 +52,9 @@ def down(
 ) -> None:
     """Stop the sandbox processes (only those it started). The target's data dir is kept; the backup
     store is exported into the state dir and imported again by the next ``sandbox up``."""
-    from redisops.ops.sandbox import sandbox_down
-
-    with error_boundary(output):
-        report = sandbox_down(state_dir, progress=progress_printer(output), discard_backups=discard_backups)
+    with error_boundary(output), build_target(state_dir=state_dir) as target:
+        params = {"discard_backups": discard_backups}
+        report: SandboxDownReport = _oprun.run(target, "sandbox.down", params, output, label="sandbox down")
 
         def text() -> None:
             console.print(f"stopped: {', '.join(report.stopped) or 'nothing'}")
@@ -88,10 +70,7 @@ def down(
         emit(output, report, text)
 
 
-def _print_state(st: object) -> None:
-    from redisops.ops.sandbox import SandboxState
-
-    assert isinstance(st, SandboxState)
+def _print_state(st: SandboxState) -> None:
     table = Table(title=f"sandbox ({st.state_dir})")
     for col in ("service", "status", "endpoint", "pid"):
         table.add_column(col)

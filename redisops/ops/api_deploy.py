@@ -1,8 +1,9 @@
 """The Python API of Redis on Kubernetes: ``DeployAPI(target)`` (``target.deploy`` once the target has it).
 
 Every method runs a catalogue operation on the target (``deploy.apply``, ``deploy.rollback``,
-``deploy.restart``, ``deploy.history``, ``deploy.verify_clients``), acting on the target's config,
-cluster and namespace::
+``deploy.restart``, ``deploy.history``, ``deploy.verify_clients``, and without a cluster
+``manifests.render``, ``lint.run``, ``lint.rules``), acting on the target's config, cluster and
+namespace::
 
     import redisops
 
@@ -12,12 +13,14 @@ cluster and namespace::
     api.apply(on_event=print)
     for rev in api.history().revisions:
         print(rev.number, rev.what)
+    print(api.manifests(only=["Deployment"]).to_yaml())   # no cluster needed: the config only
+    print(api.lint().summary)
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from redisops.ops.catalogue import Plan
 
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
     from redisops.events import EventSink
     from redisops.ops.deploy import DeployResult
     from redisops.ops.entries_deploy import ClientsReport, DeployHistory, RestartReport
+    from redisops.ops.entries_lint import LintReport, LintRules, RenderedManifests
     from redisops.ops.target import Target
 
 __all__ = ["DeployAPI"]
@@ -140,4 +144,59 @@ class DeployAPI:
         inside its pod, and whether its recent logs show Redis errors (``report.ok``)."""
         params = {"deployments": list(deployments), "tail": tail}
         result: ClientsReport = self._target.run("deploy.verify_clients", params, on_event=on_event)
+        return result
+
+    # --- no cluster needed: the target's config only ----------------------------------------------
+
+    def manifests(
+        self,
+        *,
+        only: Sequence[str] = (),
+        restore_job: str | None = None,
+        tool_image: str | None = None,
+        revision: str | None = None,
+        include_storage_class: bool = True,
+        include_client_egress: bool = True,
+    ) -> RenderedManifests:
+        """The Kubernetes objects of the target's config in apply order (``manifests.render``):
+        ``.objects``, ``.to_yaml()`` for ``kubectl apply -f -``, ``.to_dict()`` a Kubernetes ``List``.
+        ``restore_job`` renders only a restore Job for that backup id.
+
+        Raises:
+            InvalidArgument: an unknown kind in ``only``, a malformed backup id.
+        """
+        params = {
+            "only": list(only),
+            "restore_job": restore_job,
+            "tool_image": tool_image,
+            "revision": revision,
+            "include_storage_class": include_storage_class,
+            "include_client_egress": include_client_egress,
+        }
+        result: RenderedManifests = self._target.run("manifests.render", params)
+        return result
+
+    def lint(
+        self,
+        *,
+        workload: Literal["cache", "store"] | None = None,
+        strict: bool = False,
+        manifests_file: str | None = None,
+        manifests_yaml: str | None = None,
+    ) -> LintReport:
+        """Lint the target's config and its manifests (``lint.run``), or the manifests given (a YAML
+        file or text, e.g. ``helm template`` output). ``report.exit_code`` is what the CLI exits with
+        (0, 20 for warnings with ``strict``, 21 for errors)."""
+        params = {
+            "workload": workload,
+            "strict": strict,
+            "manifests_file": manifests_file,
+            "manifests_yaml": manifests_yaml,
+        }
+        result: LintReport = self._target.run("lint.run", params)
+        return result
+
+    def lint_rules(self) -> LintRules:
+        """The lint rules (``lint.rules``): id, severity, scope and title of each."""
+        result: LintRules = self._target.run("lint.rules")
         return result

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from redisops.errors import ConflictError, DependencyMissing, NotFoundError
+from redisops.errors import ConflictError, NotFoundError
 from redisops.ops.catalogue import Catalogue, Kind, OpContext, Operation, Plan
-from redisops.ops.entries_util import log_progress
+from redisops.ops.entries_util import interrupt_on_cancel, log_progress
 
 if TYPE_CHECKING:
     from redisops.ops.rehearsal import RehearsalReport
@@ -97,26 +97,28 @@ def run_up(ctx: OpContext, p: UpParams) -> SandboxState:
     from redisops.ops.sandbox import sandbox_up
 
     ctx.cancel.check("before the sandbox started")
-    return sandbox_up(
-        _state_dir(ctx),
-        config=ctx.target.config(),
-        config_file=_config_file(ctx.target),
-        bucket=p.bucket,
-        progress=log_progress(ctx.reporter),
-    )
+    with interrupt_on_cancel(ctx.cancel):  # sandbox_up stops what it started on KeyboardInterrupt
+        return sandbox_up(
+            _state_dir(ctx),
+            config=ctx.target.config(),
+            config_file=_config_file(ctx.target),
+            bucket=p.bucket,
+            progress=log_progress(ctx.reporter),
+        )
 
 
 def plan_up(ctx: OpContext, p: UpParams) -> Plan:
-    """Which services ``sandbox.up`` would keep, start or repair; a missing program is a blocker."""
+    """Which services ``sandbox.up`` would keep, start or repair.
+
+    Raises:
+        DependencyMissing: redis-server or moto[server] is missing (the hint says how to install it):
+            an environment to fix rather than a plan that would refuse, so its own error (exit 12).
+    """
     from redisops.ops.sandbox import SERVICES, check_dependencies
     from redisops.ops.sandbox_store import EXPORT_DIR, read_export
 
     d = _state_dir(ctx)
-    blockers: list[str] = []
-    try:
-        check_dependencies()
-    except DependencyMissing as e:
-        blockers.append(f"{e.message} ({e.hint})" if e.hint else e.message)
+    check_dependencies()
     state, orphans = _survey(d)
     steps = [f"stop {name} (pid {pid}), left running by an interrupted run" for name, pid in orphans.items()]
     services = state.services if state is not None else {}
@@ -137,7 +139,7 @@ def plan_up(ctx: OpContext, p: UpParams) -> Plan:
             + (f"{export.backups} backups from {d / EXPORT_DIR}" if export else "nothing (no export yet)")
         )
     details = {"state_dir": str(d), "running": state is not None, "orphans": orphans}
-    return Plan("sandbox.up", steps=tuple(steps), blockers=tuple(blockers), details=details)
+    return Plan("sandbox.up", steps=tuple(steps), details=details)
 
 
 def run_down(ctx: OpContext, p: DownParams) -> SandboxDownReport:
@@ -145,9 +147,10 @@ def run_down(ctx: OpContext, p: DownParams) -> SandboxDownReport:
     from redisops.ops.sandbox import sandbox_down
 
     ctx.cancel.check("before the sandbox stopped")
-    return sandbox_down(
-        _state_dir(ctx), progress=log_progress(ctx.reporter), discard_backups=p.discard_backups
-    )
+    with interrupt_on_cancel(ctx.cancel):  # an interrupted export stops nothing
+        return sandbox_down(
+            _state_dir(ctx), progress=log_progress(ctx.reporter), discard_backups=p.discard_backups
+        )
 
 
 def plan_down(ctx: OpContext, p: DownParams) -> Plan:
@@ -182,7 +185,8 @@ def run_rehearsal(ctx: OpContext, p: RehearsalParams) -> RehearsalReport:
     from redisops.ops.rehearsal import rehearse
 
     ctx.cancel.check("before the rehearsal started")
-    return rehearse(_state_dir(ctx), config=ctx.target.config(), progress=log_progress(ctx.reporter))
+    with interrupt_on_cancel(ctx.cancel):
+        return rehearse(_state_dir(ctx), config=ctx.target.config(), progress=log_progress(ctx.reporter))
 
 
 def plan_rehearsal(ctx: OpContext, p: RehearsalParams) -> Plan:

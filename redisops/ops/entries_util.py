@@ -18,15 +18,18 @@ events::
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from redisops.events import Reporter
 
 if TYPE_CHECKING:
+    from redisops.cancel import CancelToken
     from redisops.config.model import DeploymentConfig
 
-__all__ = ["deploy_config", "log_progress", "phase_progress"]
+__all__ = ["deploy_config", "interrupt_on_cancel", "log_progress", "phase_progress"]
 
 
 def deploy_config(target: Any) -> DeploymentConfig:
@@ -55,3 +58,23 @@ def phase_progress(reporter: Reporter, unit: str = "bytes") -> Callable[[str, in
         reporter.progress(done, total, unit=unit)
 
     return on
+
+
+@contextmanager
+def interrupt_on_cancel(cancel: CancelToken) -> Iterator[None]:
+    """For operations written for Ctrl-C rather than a cancel token (``sandbox_up``/``sandbox_down``
+    clean up on :class:`KeyboardInterrupt`): while the block runs, cancelling the token on the block's
+    own thread (the CLI's SIGINT handler runs there) raises KeyboardInterrupt at that point, as Ctrl-C
+    did. A cancel from another thread cannot interrupt it: the block runs on, and the check after it
+    reports the cancellation."""
+    me = threading.get_ident()
+
+    def interrupt() -> None:
+        if threading.get_ident() == me:
+            raise KeyboardInterrupt
+
+    forget = cancel.on_cancel(interrupt)
+    try:
+        yield
+    finally:
+        forget()
