@@ -27,11 +27,13 @@ from redisops.errors import AbortedError, ConflictError, Interrupted, NotFoundEr
 from redisops.events import Reporter
 from redisops.ops.backup import create_rdb_backup
 from redisops.ops.inspect import fetch_info
+from redisops.ops.platform import LocalPlatform
 from redisops.ops.restore_local import LocalRestoreResult, LocalUndoResult, restore_local, undo_local
-from redisops.ops.sandbox import SandboxState, target_controls
+from redisops.ops.sandbox import SandboxState
 from redisops.restore import (
     ExpectedBackup,
     ExpectedFile,
+    RestorePlan,
     RestoreResult,
     TargetSettings,
     UndoPlan,
@@ -183,9 +185,10 @@ class SandboxRestore:
             f"restored backup {self.backup_id} into the sandbox target {self.target} "
             f"(data dir {self.data_dir})",
             f"keys loaded: {_fmt_counts(r.key_counts)}",
-            f"timings: stop {r.stop_seconds:.2f}s, download + verify {r.stage_seconds:.2f}s, install "
-            f"{r.install_seconds:.2f}s, start to loaded {r.start_to_loaded_seconds:.2f}s, total "
-            f"{r.total_seconds:.2f}s",
+            f"timings: download + verify {r.stage_seconds:.2f}s (the target kept serving), stop "
+            f"{r.stop_seconds:.2f}s, install {r.install_seconds:.2f}s, start to loaded "
+            f"{r.start_to_loaded_seconds:.2f}s; downtime {r.downtime_seconds:.2f}s of "
+            f"{r.total_seconds:.2f}s total",
         ]
         lines += r.notes
         if self.safety_backup:
@@ -221,7 +224,9 @@ class SandboxRestore:
                 "install": round(r.install_seconds, 3),
                 "start_to_loaded": round(r.start_to_loaded_seconds, 3),
                 "total": round(r.total_seconds, 3),
+                "downtime": round(r.downtime_seconds, 3),
             },
+            downtime_seconds=round(r.downtime_seconds, 3),
             undo_dir=str(r.engine.undo_dir),
             undo_command=UNDO_COMMAND,
             notes=list(r.notes),
@@ -270,11 +275,16 @@ def restore_sandbox(
     The safety backup is labelled ``safety`` (``latest`` skips it unless ``include_safety``); an error
     raised after it was taken names it (message, hint, context ``safety_backup``).
 
+    The target keeps serving while the backup is downloaded, verified and staged beside its files
+    (over :class:`~redisops.ops.platform.LocalPlatform`); it is stopped only for the install and the
+    start (``result.downtime_seconds``).
+
     ``reporter`` gets the phases ``safety backup`` (then the backup's own: connecting, streaming,
-    committing), ``stopping``, ``downloading`` (byte progress of the backup's size), ``installing``,
-    ``starting`` and ``verifying``. ``cancel`` stops it up to the install: a cancelled safety backup
-    leaves nothing stored and the target untouched; a cancelled download leaves the data dir as it was
-    and the target restarted on it (:class:`~redisops.errors.Interrupted` says which).
+    committing), ``downloading`` (byte progress of the backup's size), ``stopping``, ``installing``,
+    ``starting`` and ``verifying``. ``cancel`` stops it up to the stop: a cancelled safety backup
+    leaves nothing stored and the target untouched; a cancelled download removes the staging folder,
+    and the target, never stopped, serves its unchanged data dir (:class:`~redisops.errors.Interrupted`
+    says which).
     """
     when = now or datetime.now(UTC)
     m = resolve_backup(store, backup_id, include_safety=include_safety)
@@ -295,12 +305,7 @@ def restore_sandbox(
         out.plan = [f"backup {m.id} ({m.kind}, {m.size} bytes, taken {m.created_at.isoformat()})"]
         if keys and force and safety_backup:
             out.plan.append(f"take a safety backup of the target's {keys} keys")
-        out.plan.append(f"stop the sandbox target {ep.address}" + (f" (pid {pid})" if pid else ""))
-        out.plan += plan.describe()
-        out.plan.append(
-            "start the target, wait until loaded, verify aof_enabled and the key counts; "
-            f"undo with: {UNDO_COMMAND}"
-        )
+        out.plan += _ordered_steps(plan, ep.address, pid)
         out.blockers = ([keys_refusal.message] if keys_refusal else []) + list(plan.blockers)
         out.plan += [f"BLOCKED: {keys_refusal.message}"] if keys_refusal else []
         return out
@@ -330,11 +335,11 @@ def restore_sandbox(
             e.message += "; the restore had not started: the target is unchanged"
             e.args = (e.message,)
             raise
-    stop, start = target_controls(state)
+    platform = LocalPlatform(state)
     try:
         out.result = restore_local(
-            stop=stop,
-            start=start,
+            stop=platform.stop,
+            start=platform.start,
             data_dir=state.data_dir,
             settings=settings,
             source=_source(store, m),
@@ -353,6 +358,30 @@ def restore_sandbox(
     return out
 
 
+def _ordered_steps(plan: RestorePlan, address: str, pid: int | None) -> list[str]:
+    """The plan's engine actions in the order the run takes them: stage while the target serves,
+    then stop, install, start and verify (the target is down only from the stop to the verify)."""
+    staging = [a for a in plan.actions if a.kind in ("stage", "write_manifest")]
+    install = [a for a in plan.actions if a.kind not in ("stage", "write_manifest")]
+    lines = [
+        f"restore {plan.backup_id} as {plan.form} form (operation {plan.operation_id})",
+        f"1. while the target {address} keeps serving: download, verify and fsync into {plan.staging_dir}",
+    ]
+    lines += [f"  {a.describe()}" for a in staging]
+    lines.append(
+        f"2. stop the sandbox target {address}" + (f" (pid {pid})" if pid else "") + " (downtime starts)"
+    )
+    lines.append("3. install (renames on the same filesystem):")
+    lines += [f"  {a.describe()}" for a in install]
+    lines.append(
+        "4. start the target, wait until loaded (downtime ends), verify aof_enabled and the key counts; "
+        f"undo with: {UNDO_COMMAND}"
+    )
+    lines += [f"  BLOCKED: {b}" for b in plan.blockers]
+    lines += [f"  warning: {w}" for w in plan.warnings]
+    return lines
+
+
 def plan_sandbox_undo(state: SandboxState, *, now: datetime | None = None) -> UndoPlan:
     """What :func:`undo_sandbox_restore` would do (``--dry-run``): reads the data dir, changes nothing.
     The running target is not a blocker (the undo stops it first)."""
@@ -365,10 +394,10 @@ def undo_sandbox_restore(state: SandboxState, *, now: datetime | None = None) ->
 
     Refuses (ConflictError) before stopping the target when there is nothing to undo."""
     plan_sandbox_undo(state, now=now).raise_if_blocked()
-    stop, start = target_controls(state)
+    platform = LocalPlatform(state)
     return undo_local(
-        stop=stop,
-        start=start,
+        stop=platform.stop,
+        start=platform.start,
         data_dir=state.data_dir,
         now=now or datetime.now(UTC),
         verify_endpoint=state.target,

@@ -1,16 +1,19 @@
-"""Restore into a local redis-server (the sandbox, tests): stop, run the engine, start, verify.
+"""Restore into a local redis-server (the sandbox, tests): stage, stop, install, start, verify.
 
 The file work is :mod:`redisops.restore` (the same engine a Kubernetes Job runs on the PVC); this module
-adds what only makes sense where the server process is at hand:
+adds what only makes sense where the server process is at hand, in an order that keeps the server down
+only for the install and the start:
 
-1. ``stop()``: the caller's stop (``ManagedProcess.stop``: SIGTERM). Redis then does its shutdown
-   save, so the files moved aside hold the dataset as it was at the last moment: undo gives back
-   exactly that. (``SHUTDOWN NOSAVE`` would lose up to a second of AOF writes or everything since
-   the last save point from the undo copy, and gains nothing: nothing is overwritten, it is all moved.)
-2. the engine: stage + verify, move aside, install, record. A refusal (corrupt backup, RDB too new)
-   leaves the data dir unchanged, so the server is started again on its previous data and the error
-   is re-raised.
-3. ``start()``, then poll ``INFO`` until ``loading:0``; check ``aof_enabled`` matches the target's
+1. stage: download, verify (SHA-256, RDB structure, CRC64, version) and fsync the backup into the data
+   dir's staging folder while the server keeps serving (same filesystem: the install is a rename). A
+   refusal (corrupt backup, RDB too new) or a cancellation removes the staging folder; the server
+   never stopped and its data dir is unchanged.
+2. ``stop()``: the caller's stop (``ManagedProcess.stop``: SIGTERM, or a
+   :class:`~redisops.ops.platform.Platform`'s). Redis then does its shutdown save, so the files moved
+   aside hold the dataset as it was at the last moment: undo gives back exactly that.
+3. install: the engine plans again on the stopped data dir (the shutdown save may have written a
+   file), moves the current files aside and renames the staged ones into place.
+4. ``start()``, then poll ``INFO`` until ``loading:0``; check ``aof_enabled`` matches the target's
    ``appendonly``; compare per-db key counts with the backup's by the one rule of
    :mod:`redisops.restore.keycounts` (keys with a TTL may expire between backup and load).
 
@@ -42,10 +45,12 @@ from redisops.restore import (
     ExpectedBackup,
     ProgressCallback,
     RestoreResult,
+    StagedRestore,
     TargetSettings,
     UndoResult,
-    restore_aof_dir,
-    restore_rdb,
+    install_staged,
+    stage_aof_dir,
+    stage_rdb,
     undo_restore,
 )
 from redisops.restore.keycounts import compare_key_counts, counts_of
@@ -68,7 +73,9 @@ class LocalRestoreResult:
         key_counts: db -> (keys, expires) on the server after loading.
         expired_meanwhile: keys with a TTL in the backup that the server did not load (expired).
         stop_seconds, stage_seconds, install_seconds, start_to_loaded_seconds, total_seconds: timings;
-            ``stage`` includes consuming the source (the download).
+            ``stage`` includes consuming the source (the download), while the server still serves.
+        downtime_seconds: from the stop until the restarted server had loaded (the stop, the
+            install and the start: the download is not in it).
     """
 
     engine: RestoreResult
@@ -81,6 +88,7 @@ class LocalRestoreResult:
     start_to_loaded_seconds: float
     total_seconds: float
     notes: list[str] = field(default_factory=list)
+    downtime_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -154,18 +162,32 @@ def _close(source: object) -> None:
                 close()
 
 
-def _interrupted_before_install(why: str, data_dir: Path, start: Callable[[], None]) -> Interrupted:
-    """Start the server again on its unchanged data dir; the Interrupted saying so."""
-    restarted = ""
-    with contextlib.suppress(RedisOpsError):
-        start()
-        restarted = " (the server was restarted on its previous data)"
-    context: dict[str, Any] = {"data_dir": str(data_dir), "installed": False}
+def _interrupted_before_install(why: str, data_dir: Path) -> Interrupted:
+    """The Interrupted of a restore cancelled while staging: the server never stopped."""
+    context: dict[str, Any] = {"data_dir": str(data_dir), "installed": False, "server_stopped": False}
     if why != "interrupted":
         context["reason"] = why
     return Interrupted(
-        f"{why} before the install; the data dir {data_dir} is unchanged{restarted}", context=context
+        f"{why} before the install; the data dir {data_dir} is unchanged and the server kept running",
+        context=context,
     )
+
+
+def _stage(
+    source: Iterable[bytes] | Mapping[str, Iterable[bytes]] | Path,
+    data_dir: Path,
+    settings: TargetSettings,
+    expected: ExpectedBackup,
+    now: datetime,
+    engine_args: dict[str, Any],
+) -> StagedRestore:
+    if expected.kind == "rdb":
+        if isinstance(source, Mapping | Path):
+            raise TypeError("an RDB backup is restored from an iterable of chunks")
+        return stage_rdb(source, data_dir, settings, expected, now, server_running=True, **engine_args)
+    if not isinstance(source, Mapping | Path):
+        raise TypeError("an AOF backup is restored from a mapping of file chunks or a directory")
+    return stage_aof_dir(source, data_dir, settings, expected, now, server_running=True, **engine_args)
 
 
 def restore_local(
@@ -184,34 +206,37 @@ def restore_local(
     reporter: Reporter | None = None,
     cancel: CancelToken | None = None,
 ) -> LocalRestoreResult:
-    """Stop the local server, restore ``expected`` from ``source`` into ``data_dir``, start, verify.
+    """Restore ``expected`` from ``source`` into ``data_dir`` of a local server, stopping it only for
+    the install and the start.
+
+    The order: download, verify and fsync into the data dir's staging folder while the server keeps
+    serving (:func:`redisops.restore.stage_rdb` with ``server_running``); then stop, move the current
+    files aside, rename the staged ones into place (:func:`redisops.restore.install_staged`), start,
+    wait until loaded, verify. The server is down from the stop until it has loaded
+    (``downtime_seconds``), not for the download.
 
     Args:
         stop, start: stop the server (SIGTERM, it saves first) and start it again (returns once it
-            answers; ``ManagedProcess.stop`` / ``start_redis``).
+            answers; ``ManagedProcess.stop`` / ``start_redis``, or a
+            :class:`~redisops.ops.platform.Platform`'s).
         source: RDB chunks for an RDB backup; file name -> chunks, or a directory, for an AOF backup.
         verify_endpoint: where the restarted server answers.
-        reporter: the phases ``stopping``, ``downloading`` (byte progress of the backup's size),
+        reporter: the phases ``downloading`` (byte progress of the backup's size), ``stopping``,
             ``installing``, ``starting`` and ``verifying``.
-        cancel: checked before the stop and through the download up to the install; a cancellation
-            then starts the server again on its unchanged data dir and raises
-            :class:`~redisops.errors.Interrupted` saying so. After the install it is not checked: the
-            restore completes (start, verify) rather than leave restored files unverified.
+        cancel: checked through the download and once more before the stop; a cancellation then
+            removes the staging folder and raises :class:`~redisops.errors.Interrupted`: the data dir
+            is unchanged and the server never stopped. After the stop it is not checked: the restore
+            completes (install, start, verify) rather than leave the server down or unverified.
         (the others as for :func:`redisops.restore.restore_rdb`)
 
     Raises:
-        VerificationError: the backup did not verify (the server was restarted on its previous data),
-            or the loaded server's key counts / AOF state differ (the restored files stay; the hint
-            says how to undo).
+        VerificationError: the backup did not verify (the server was never stopped), or the loaded
+            server's key counts / AOF state differ (the restored files stay; the hint says how to undo).
         ConflictError, PlatformError, OperationTimeout: from the engine or the start.
     """
     if cancel is not None:
         cancel.check("before the restore started; nothing was changed")
     t0 = time.monotonic()
-    if reporter is not None:
-        reporter.phase("stopping", f"stopping the server on {data_dir}")
-    stop()
-    t_stopped = time.monotonic()
     engine_args: dict[str, Any] = {
         "on_progress": on_progress,
         "operation_id": operation_id,
@@ -219,22 +244,33 @@ def restore_local(
         "cancel": cancel,
     }
     try:
-        if expected.kind == "rdb":
-            if isinstance(source, Mapping | Path):
-                raise TypeError("an RDB backup is restored from an iterable of chunks")
-            result = restore_rdb(source, data_dir, settings, expected, now, **engine_args)
-        else:
-            if not isinstance(source, Mapping | Path):
-                raise TypeError("an AOF backup is restored from a mapping of file chunks or a directory")
-            result = restore_aof_dir(source, data_dir, settings, expected, now, **engine_args)
+        staged = _stage(source, data_dir, settings, expected, now, engine_args)
+        if cancel is not None:
+            try:
+                cancel.check("before the install")  # the last moment before the server stops
+            except Interrupted:
+                staged.discard()
+                raise
     except Interrupted as e:
-        # cancelled before the install: the engine removed its staging dir; nothing changed
+        # cancelled while staging: the staging folder is gone, the server never stopped
         _close(source)  # drop the download's connection now rather than when it is collected
-        raise _interrupted_before_install(
-            str(e.context.get("reason") or "cancelled"), data_dir, start
-        ) from None
+        raise _interrupted_before_install(str(e.context.get("reason") or "cancelled"), data_dir) from None
     except RedisOpsError as e:
-        # nothing in the data dir changed: bring the server back on its previous data
+        e.context["server_stopped"] = False
+        e.hint = (e.hint + "; " if e.hint else "") + "the server kept running on its previous data"
+        raise
+    except KeyboardInterrupt:
+        # the engine removed its staging dir: nothing changed
+        raise _interrupted_before_install("interrupted", data_dir) from None
+    t_staged = time.monotonic()
+    if reporter is not None:
+        reporter.phase("stopping", f"stopping the server on {data_dir}")
+    stop()
+    t_stopped = time.monotonic()
+    try:
+        result = install_staged(staged, reporter=reporter)
+    except RedisOpsError as e:
+        # the install refused or rolled back: the data dir holds its previous files
         try:
             start()
             e.context["server_restarted"] = True
@@ -243,9 +279,6 @@ def restore_local(
             e.context["server_restarted"] = False
             e.context["restart_error"] = start_error.message
         raise
-    except KeyboardInterrupt:
-        # the engine removed its staging dir (and put back anything it had moved): nothing changed
-        raise _interrupted_before_install("interrupted", data_dir, start) from None
     t_start = time.monotonic()
     try:
         if reporter is not None:
@@ -261,7 +294,19 @@ def restore_local(
     except KeyboardInterrupt:
         raise _interrupted_after_install(result) from None
     t_loaded = time.monotonic()
+    return _verified(result, info, settings, expected, timings=(t0, t_staged, t_stopped, t_start, t_loaded))
 
+
+def _verified(
+    result: RestoreResult,
+    info: Info,
+    settings: TargetSettings,
+    expected: ExpectedBackup,
+    *,
+    timings: tuple[float, float, float, float, float],
+) -> LocalRestoreResult:
+    """Check the loaded server against the backup; the result with its timings."""
+    t0, t_staged, t_stopped, t_start, t_loaded = timings
     live = _counts(info)
     aof_enabled = bool(info.persistence.aof_enabled)
     problems: list[str] = []
@@ -293,12 +338,13 @@ def restore_local(
         key_counts=live,
         expired_meanwhile=expired,
         aof_enabled=aof_enabled,
-        stop_seconds=t_stopped - t0,
+        stop_seconds=t_stopped - t_staged,
         stage_seconds=result.stage_seconds,
         install_seconds=result.install_seconds,
         start_to_loaded_seconds=t_loaded - t_start,
         total_seconds=t_loaded - t0,
         notes=notes,
+        downtime_seconds=t_loaded - t_staged,
     )
 
 

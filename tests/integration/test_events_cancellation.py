@@ -313,10 +313,10 @@ def test_cancel_a_sandbox_restore_during_the_download_changes_nothing(
     e = err.value
     assert e.exit_code == 130 and not e.context["installed"]
     assert e.message == (
-        f"cancelled before the install; the data dir {sandbox.data_dir} is unchanged "
-        "(the server was restarted on its previous data)"
+        f"cancelled before the install; the data dir {sandbox.data_dir} is unchanged and the server kept "
+        "running"
     )
-    assert phases(sink.events) == ["stopping", "downloading"]
+    assert phases(sink.events) == ["downloading"]  # staged beside the running target: never stopped
     ps = assert_progress_shape(sink.events, "downloading")
     assert ps[-1].done < m.size  # stopped mid-download
     assert dir_state(sandbox.data_dir) == data_before  # byte for byte; no staging dir left
@@ -330,7 +330,7 @@ def test_cancel_a_sandbox_restore_during_the_download_changes_nothing(
         reporter=Reporter("restore.apply", events), now=datetime.now(UTC),
     )  # fmt: skip
     assert out.result is not None and out.result.key_counts == {0: (1500, 0), 1: (1500, 0)}
-    assert phases(events) == ["stopping", "downloading", "installing", "starting", "verifying"]
+    assert phases(events) == ["downloading", "stopping", "installing", "starting", "verifying"]
     ps = assert_progress_shape(events, "downloading", estimate=False)
     assert {p.total for p in ps} == {m.size} and ps[-1].done == m.size
     assert {e.kind for e in events} <= {"phase", "progress", "log", "warning"}

@@ -448,7 +448,7 @@ def test_refused_restore_restarts_the_server_on_its_previous_data(redis_factory,
             now=NOW,
             verify_endpoint=target.endpoint,
         )
-    assert err.value.context["server_restarted"] is True
+    assert err.value.context["server_stopped"] is False  # refused while staging beside it
     wait_loaded(target.endpoint)
     assert _dbsizes(target.endpoint) == sizes
 
