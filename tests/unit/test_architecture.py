@@ -9,7 +9,12 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-PKG = Path(__file__).resolve().parents[2] / "redisops"
+ROOT = Path(__file__).resolve().parents[2]
+PKG = ROOT / "redisops"
+#: the test harness (the Kubernetes API emulator, fixtures) is code we maintain too: same size rule
+HARNESS = ROOT / "tests" / "harness"
+#: the project rule is "no module near 1,000 lines"; past this, split it by responsibility
+MAX_MODULE_LINES = 800
 FRONT_END_LIBS = {"textual", "typer", "rich"}
 IO_LIBS = {
     "redis", "boto3", "botocore", "kubernetes", "socket", "subprocess", "urllib", "requests", "aiohttp",
@@ -62,5 +67,7 @@ def test_library_never_prints():
 
 
 def test_modules_stay_small():
-    sizes = {str(p.relative_to(PKG)): len(p.read_text().splitlines()) for p in _modules()}
-    assert {k: v for k, v in sizes.items() if v > 1000} == {}
+    files = [*PKG.rglob("*.py"), *HARNESS.rglob("*.py")]
+    assert any(p.is_relative_to(HARNESS) for p in files)  # the harness is really walked
+    sizes = {str(p.relative_to(ROOT)): len(p.read_text().splitlines()) for p in files}
+    assert {k: v for k, v in sizes.items() if v > MAX_MODULE_LINES} == {}
