@@ -1,20 +1,23 @@
-"""``redisops backup create | list | describe | verify | delete | gc | prune | schedule | unlock``."""
+"""``redisops backup create | list | describe | verify | delete | gc | prune | schedule | unlock``.
+
+Each command runs its catalogue operation (``backup.create``, ``backup.list`` ...) on the target of the
+shared options, with the event stream drawn on stderr (:mod:`redisops.cli._events`; Ctrl-C cancels).
+The commands that change the store plan first: ``--dry-run`` prints the plan (exit 15 when it is
+blocked) and the confirmations show it before asking. ``-o json`` prints one JSON object.
+"""
 
 from __future__ import annotations
 
 import enum
 import os
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich import box
 from rich.table import Table
-from rich.text import Text
 
 from redisops.cli.common import (
     Output,
@@ -29,10 +32,10 @@ from redisops.cli.common import (
 from redisops.cli.options import TargetArgs, with_target
 
 if TYPE_CHECKING:
-    from redisops.backup import BackupPurpose, BackupStore, LockInfo, Manifest, RetentionPlan
-    from redisops.config import DeploymentConfig
-    from redisops.ops.backup import BackupProgress
-    from redisops.ops.sandbox import SandboxState
+    from redisops.backup import BackupStore, LockInfo, Manifest, RetentionPlan
+    from redisops.cli._events import EventView
+    from redisops.events import Event
+    from redisops.ops.catalogue import Plan
     from redisops.ops.target import Target
 
 app = typer.Typer(
@@ -93,30 +96,7 @@ class Purpose(enum.StrEnum):
     scheduled = "scheduled"
 
 
-def _config(t: Target) -> DeploymentConfig:
-    """The target's deployment config with ``REDISOPS_S3_*`` applied (as the store sees it)."""
-    from redisops.config import apply_env
-
-    return apply_env(t.config(), os.environ)
-
-
-def _sandbox(t: Target) -> SandboxState | None:
-    """The running sandbox when the target is the sandbox (its data dir, its S3), else None."""
-    from redisops.ops.sandbox import sandbox_status
-
-    if not t.is_sandbox:
-        return None
-    state = sandbox_status(t.state_dir)
-    if state is not None and any(s.status != "running" for s in state.services.values()):
-        return None
-    return state
-
-
-def _store(t: Target, source: str | None, *, use_sandbox: bool | None = None) -> BackupStore:
-    """The target's backup store, saying its notices on stderr, with the in-cluster lock liveness."""
-    return watched(t.store(source, use_sandbox=use_sandbox))
-
-
+# kept for the commands outside this module that open a store themselves (restore_cmd)
 def watched(store: BackupStore) -> BackupStore:
     """``store`` printing its notices on stderr and, in a pod, asking whether a lock's pod lives."""
     store.on_notice = lambda msg: err_console.print(f"note: {msg}", soft_wrap=True)
@@ -145,73 +125,6 @@ def _pod_liveness() -> Callable[[LockInfo], bool | None] | None:
         return pod_liveness(kube[0])(lock)
 
     return alive
-
-
-@contextmanager
-def _bar(output: Output, label: str) -> Iterator[Any]:
-    """A rich progress bar with bytes, rate and ETA (silent for --output json)."""
-    if output is Output.json:
-        yield lambda _p: None
-        return
-    from rich.progress import (  # text output only: a JSON run does not load it
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-        TransferSpeedColumn,
-    )
-
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-        console=err_console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(label, total=None)
-
-        def update(p: BackupProgress) -> None:
-            if p.message:  # a sentence stays on screen above the (transient) bar
-                bar.console.print(Text(p.message, style="dim"))
-            bar.update(task, description=f"{label}: {p.phase}", completed=p.done, total=p.total)
-
-        yield update
-
-
-class _PhaseClock:
-    """Wraps a progress callback; records when each phase started (``timings`` in the JSON output)."""
-
-    def __init__(self, inner: Callable[[BackupProgress], None]) -> None:
-        self._inner = inner
-        self._t0 = time.monotonic()
-        self._first: dict[str, float] = {}
-        self._last_stream = 0.0
-
-    def __call__(self, p: BackupProgress) -> None:
-        now = time.monotonic()
-        self._first.setdefault(p.phase, now)
-        if p.phase in ("streaming", "copying"):
-            self._last_stream = now
-        self._inner(p)
-
-    def timings(self) -> dict[str, float]:
-        """Seconds: connect (lock, INFO, handshake), stream (bytes flowing), finish_upload (the last parts
-        and the multipart completion), commit (manifest, lock release), total."""
-        f, end = self._first, time.monotonic()
-        start = f.get("streaming", f.get("copying"))
-        out = {"total": end - self._t0}
-        if start is not None:
-            committing = f.get("committing", end)
-            out |= {
-                "connect": start - self._t0,
-                "stream": self._last_stream - start,
-                "finish_upload": committing - self._last_stream,
-                "commit": f.get("done", end) - committing,
-            }
-        return {k: round(v, 3) for k, v in out.items()}
 
 
 def _manifest_dict(m: Manifest) -> dict[str, Any]:
@@ -310,11 +223,74 @@ def _human(n: float) -> str:
     return f"{n:.1f} TiB"
 
 
+class _PhaseClock:
+    """A sink recording when each phase of a backup began (``timings`` in ``backup create -o json``)."""
+
+    def __init__(self) -> None:
+        self._t0 = time.monotonic()
+        self._first: dict[str, float] = {}
+        self._last_stream: float | None = None
+
+    def __call__(self, event: Event) -> None:
+        from redisops.events import Phase, Progress
+
+        now = time.monotonic()
+        if isinstance(event, Phase):
+            self._first.setdefault(event.name, now)
+        elif isinstance(event, Progress) and event.phase in ("streaming", "copying"):
+            self._last_stream = now
+
+    def timings(self) -> dict[str, float]:
+        """Seconds: connect (lock, INFO, handshake), stream (bytes flowing), finish_upload (the last parts
+        and the multipart completion), commit (manifest, lock release), total."""
+        f, end = self._first, time.monotonic()
+        start = f.get("streaming", f.get("copying"))
+        out = {"total": end - self._t0}
+        if start is not None:
+            last = max(self._last_stream or start, start)
+            committing = f.get("committing", end)
+            out |= {
+                "connect": start - self._t0,
+                "stream": last - start,
+                "finish_upload": max(committing - last, 0.0),
+                "commit": end - committing,
+            }
+        return {k: round(v, 3) for k, v in out.items()}
+
+
+def _run(t: Target, op: str, params: dict[str, Any], ev: EventView, *, confirm: bool = False) -> Any:
+    return t.run(op, params, on_event=ev.sink, cancel=ev.cancel, confirm=confirm)
+
+
+def _plan_lines(plan: Plan) -> list[str]:
+    lines = [f"plan of {plan.op}" + (" (BLOCKED)" if plan.blocked else "") + ":"]
+    lines += [f"  {i}. {step}" for i, step in enumerate(plan.steps, 1)]
+    lines += [f"  warning: {w}" for w in plan.warnings]
+    lines += [f"  blocked: {b}" for b in plan.blockers]
+    return lines
+
+
+def _show_plan(plan: Plan, output: Output) -> None:
+    """Before a confirmation: the plan on stderr (text output only; stdout keeps the result)."""
+    if output is Output.text:
+        for line in _plan_lines(plan):
+            err_console.print(line, soft_wrap=True, markup=False, style="dim")
+
+
+def _dry_run(plan: Plan, output: Output, text: list[str] | None = None) -> None:
+    """``--dry-run``: the plan on stdout (``-o json``: ``plan.to_dict()``); PlanBlocked (15) when blocked."""
+    emit(output, plan.to_dict(), lambda: _print_lines(text if text is not None else _plan_lines(plan)))
+    plan.raise_if_blocked()
+
+
 #: every backup command takes the shared target options (and --state-dir); --timeout is the
 #: connect and command timeout (the replication stream has its own)
 _shared = with_target(timeout=10.0, state_dir=True)
 #: ... and those that change the store, --read-write (a production target is read-only without it)
 _changes = with_target(timeout=10.0, state_dir=True, read_write=True)
+ForceOpt = Annotated[
+    bool, typer.Option("--force", help="go ahead where the plan would refuse (see the help)")
+]
 
 
 @app.command()
@@ -341,31 +317,22 @@ def create(
     where: TargetArgs,
     output: OutputOpt = Output.text,
 ) -> None:
-    """Take a backup now; it is listed only once complete and verified."""
-    from redisops.errors import InvalidArgument
-    from redisops.ops.backup import create_aof_backup, create_rdb_backup
+    """Take a backup now; it is listed only once complete and verified (refused, exit 15, while another
+    backup holds the lock)."""
+    from redisops.cli._events import op_events
+    from redisops.events import fanout
 
     with error_boundary(output):
         t = where.build(writing="take a backup")
-        ep = t.redis
-        store = _store(t, source)
-        label: BackupPurpose = "scheduled" if purpose is Purpose.scheduled else "manual"
-        with _bar(output, f"backup {kind.value}") as bar:
-            progress = _PhaseClock(bar)
-            if kind is Kind.rdb:
-                m = create_rdb_backup(ep, store, notes=notes, progress=progress, purpose=label)
-            else:
-                state = _sandbox(t)
-                d = data_dir or (state.data_dir if state is not None else None)
-                if d is None:
-                    raise InvalidArgument(
-                        "an AOF backup needs --data-dir (where the Redis data dir is mounted)",
-                        hint="pass --data-dir DIR, or use --kind rdb (streamed, needs no data dir)",
-                    )
-                m = create_aof_backup(ep, d, store, notes=notes, progress=progress, purpose=label)
+        _ = t.redis  # a missing sandbox or password file is reported first
+        params = {"kind": kind.value, "data_dir": data_dir, "notes": notes, "purpose": purpose.value,
+                  "source": source}  # fmt: skip
+        clock = _PhaseClock()
+        with op_events(output, f"backup {kind.value}") as ev:
+            m: Manifest = t.run("backup.create", params, on_event=fanout(clock, ev.sink), cancel=ev.cancel)
         emit(
             output,
-            {**_manifest_dict(m), "timings": progress.timings()},
+            {**_manifest_dict(m), "timings": clock.timings()},
             lambda: console.print(f"backup {m.id} ({m.purpose}) complete ({_human(m.size)})"),
         )
 
@@ -378,11 +345,14 @@ def list_(
     where: TargetArgs,
     output: OutputOpt = Output.text,
 ) -> None:
-    """List complete backups (those with a manifest), newest first."""
+    """List complete backups (those with a manifest), newest first (``-o json``: {source, backups})."""
+    from redisops.cli._events import op_events
+
     with error_boundary(output):
-        store = _store(where.build(), source)
-        items = store.list()
-        emit(output, [_manifest_dict(m) for m in items], lambda: _print_manifests(items, store.source))
+        t = where.build()
+        with op_events(output) as ev:
+            res = _run(t, "backup.list", {"source": source}, ev)
+        emit(output, res.to_dict(), lambda: _print_manifests(res.backups, res.source))
 
 
 @app.command()
@@ -395,21 +365,13 @@ def describe(
     output: OutputOpt = Output.text,
 ) -> None:
     """Show one backup's manifest (``-o json``: the manifest itself)."""
+    from redisops.cli._events import op_events
+
     with error_boundary(output):
-        store = _store(where.build(), source)
-        m = _resolve(store, backup_id)
+        t = where.build()
+        with op_events(output) as ev:
+            m = _run(t, "backup.describe", {"backup_id": backup_id, "source": source}, ev)
         emit(output, _manifest_dict(m), lambda: _print_lines(_describe_lines(m)))
-
-
-def _resolve(store: BackupStore, backup_id: str) -> Manifest:
-    from redisops.errors import NotFoundError
-
-    if backup_id == "latest":
-        m = store.latest()
-        if m is None:
-            raise NotFoundError("there are no backups yet", hint="take one: redisops backup create")
-        return m
-    return store.get(backup_id)
 
 
 @app.command()
@@ -425,43 +387,53 @@ def verify(
     output: OutputOpt = Output.text,
 ) -> None:
     """Re-read a backup and check sizes, SHA-256 and the RDB trailer (exit 8 when it does not verify)."""
-    from redisops.errors import VerificationError
-    from redisops.ops.backup import verify_backup
+    from redisops.cli._events import op_events
 
     with error_boundary(output):
-        store = _store(where.build(), source)
-        m = _resolve(store, backup_id)
-        res = verify_backup(store, m.id, deep=deep)
-        if not res.ok:
-            raise VerificationError(
-                f"backup {m.id} does not verify: " + "; ".join(res.problems),
-                hint="do not restore from it; take a new backup and delete this one",
-                context={"problems": res.problems},
-            )
-        emit(output, res, lambda: console.print(f"backup {m.id} verified: " + ", ".join(res.checks)))
+        t = where.build()
+        params = {"backup_id": backup_id, "deep": deep, "source": source}
+        with op_events(output, "verify") as ev:
+            res = _run(t, "backup.verify", params, ev)
+        emit(output, res, lambda: console.print(f"backup {res.backup_id} verified: " + ", ".join(res.checks)))
 
 
 @app.command()
 @_changes
 def delete(
     backup_id: Annotated[str, typer.Argument(help="backup id", callback=_check_exact_backup_id)],
+    force: Annotated[
+        bool, typer.Option("--force", help="delete it even when it is the newest verified backup")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="show the plan; delete nothing")] = False,
     yes: YesOpt = False,
     source: SourceOpt = None,
     *,
     where: TargetArgs,
     output: OutputOpt = Output.text,
 ) -> None:
-    """Delete one backup (its manifest first, so it is never listed half-deleted)."""
+    """Delete one backup (its manifest first, so it is never listed half-deleted); the newest verified
+    backup only with --force (exit 15 otherwise)."""
+    from redisops.cli._events import op_events
+
     with error_boundary(output):
-        t = where.build(writing="delete a backup")
-        store = _store(t, source)
-        store.get(backup_id)
-        confirm(f"delete backup {backup_id} of {store.source}?", yes=yes)
-        keys = store.delete(backup_id)
+        t = where.build(writing=None if dry_run else "delete a backup")
+        params = {"backup_id": backup_id, "force": force, "source": source}
+        plan = t.plan("backup.delete", params)
+        if dry_run:
+            _dry_run(plan, output)
+            return
+        _show_plan(plan, output)
+        plan.raise_if_blocked()
+        src = plan.details.get("source", "")
+        confirm(f"delete backup {backup_id} of {src}?", yes=yes)
+        with op_events(output) as ev:
+            res = _run(t, "backup.delete", params, ev, confirm=True)
         emit(
             output,
-            {"deleted": backup_id, "objects": keys},
-            lambda: console.print(f"deleted backup {backup_id} of {store.source} ({len(keys)} objects)"),
+            {"deleted": res.backup_id, "source": res.source, "objects": res.objects},
+            lambda: console.print(
+                f"deleted backup {res.backup_id} of {res.source} ({len(res.objects)} objects)"
+            ),
         )
 
 
@@ -478,9 +450,18 @@ def gc(
     output: OutputOpt = Output.text,
 ) -> None:
     """Remove orphans: incomplete multipart uploads and objects without a manifest older than the grace."""
+    from redisops.cli._events import op_events
+
     with error_boundary(output):
         t = where.build(writing=None if dry_run else "remove orphans from the backup store")
-        rep = _store(t, source).gc(datetime.now(UTC), timedelta(hours=grace_hours), dry_run=dry_run)
+        params = {"grace_hours": grace_hours, "source": source}
+        if dry_run:
+            plan = t.plan("backup.gc", params)
+            report = plan.details.get("report")
+            _dry_run(plan, output, report.summary() if report is not None else None)
+            return
+        with op_events(output, "gc") as ev:  # the command is the confirmation (as before the catalogue)
+            rep = _run(t, "backup.gc", params, ev, confirm=True)
         emit(output, rep, lambda: _print_lines(rep.summary()))
 
 
@@ -508,23 +489,28 @@ def prune(
     output: OutputOpt = Output.text,
 ) -> None:
     """Apply retention (keep-last-N plus daily/weekly/monthly); never deletes the newest verified backup."""
-    from redisops.backup import RetentionRules
+    from redisops.cli._events import op_events
 
     with error_boundary(output):
         t = where.build(writing=None if dry_run else "prune backups")
-        cfg = _config(t)
-        store = _store(t, source)
-        rules = RetentionRules(
-            keep_last=keep_last if keep_last is not None else cfg.backup.keep_last,
-            keep_daily=daily,
-            keep_weekly=weekly,
-            keep_monthly=monthly,
-        )
-        plan = store.plan_retention(rules)
-        if plan.delete and not dry_run:
-            confirm(f"delete {len(plan.delete)} backup(s) of {store.source}?", yes=yes)
-            plan = store.prune(rules)
-        emit(output, plan, lambda: _print_lines(_prune_lines(plan, dry_run=dry_run)))
+        params = {"keep_last": keep_last, "daily": daily, "weekly": weekly, "monthly": monthly,
+                  "source": source}  # fmt: skip
+        plan = t.plan("backup.prune", params)
+        decision: RetentionPlan | None = plan.details.get("retention")
+        if dry_run:
+            text = _prune_lines(decision, dry_run=True) if decision is not None else None
+            _dry_run(plan, output, text)
+            return
+        plan.raise_if_blocked()
+        if decision is not None and not decision.delete:
+            emit(output, decision, lambda: _print_lines(_prune_lines(decision, dry_run=False)))
+            return
+        _show_plan(plan, output)
+        n = len(decision.delete) if decision is not None else 0
+        confirm(f"delete {n} backup(s) of {plan.details.get('source', 'this source')}?", yes=yes)
+        with op_events(output, "prune") as ev:
+            done: RetentionPlan = _run(t, "backup.prune", params, ev, confirm=True)
+        emit(output, done, lambda: _print_lines(_prune_lines(done, dry_run=False)))
 
 
 @app.command()
@@ -546,64 +532,62 @@ def schedule(
     output: OutputOpt = Output.text,
 ) -> None:
     """Run the automated backup job on a timer (the sandbox's stand-in for the CronJob): backup + prune
-    (+ with --drill a restore drill of each new backup, recorded for `health`)."""
-    from redisops.backup import RetentionRules
-    from redisops.ops.backup import create_rdb_backup
+    (+ with --drill a restore drill of each new backup, recorded for `health`). ``-o json``: {runs}."""
+    from redisops.cli._events import op_events
 
     with error_boundary(output):
         t = where.build(writing="take scheduled backups")
-        cfg = _config(t)
-        ep = t.redis
-        store = _store(t, source)
-        taken = []
-        n = 0
-        while count == 0 or n < count:
-            started = time.monotonic()
-            m = create_rdb_backup(ep, store, purpose="scheduled")
-            pruned = store.prune(RetentionRules(keep_last=cfg.backup.keep_last))
-            entry: dict[str, Any] = {"id": m.id, "pruned": [p.id for p in pruned.delete]}
-            if drill:
-                from redisops.ops.restore import run_drill
+        _ = t.redis
+        params = {"every": every, "count": count, "drill": drill, "source": source}
+        with op_events(output, "schedule") as ev:  # the command is the confirmation (as before)
+            res = _run(t, "backup.schedule", params, ev, confirm=True)
 
-                entry["drill"] = run_drill(store, m.id, cfg=cfg).to_dict()
-            taken.append(entry)
-            if output is Output.text:
-                drilled = f"; drill {'ok' if entry['drill']['ok'] else 'FAILED'}" if drill else ""
-                console.print(f"backup {m.id} taken; pruned {len(pruned.delete)}{drilled}")
-            n += 1
-            if count == 0 or n < count:
-                time.sleep(max(0.0, every - (time.monotonic() - started)))
-        if output is Output.json:
-            emit(output, taken, lambda: None)
+        def text() -> None:
+            for entry in res.runs:
+                drilled = f"; drill {'ok' if entry['drill']['ok'] else 'FAILED'}" if "drill" in entry else ""
+                console.print(f"backup {entry['id']} taken; pruned {len(entry['pruned'])}{drilled}")
+
+        emit(output, res, text)
 
 
 @app.command()
 @_changes
 def unlock(
+    force: Annotated[
+        bool, typer.Option("--force", help="break the lock even when its holder is known to run")
+    ] = False,
     yes: YesOpt = False,
     source: SourceOpt = None,
     *,
     where: TargetArgs,
     output: OutputOpt = Output.text,
 ) -> None:
-    """Break a backup lock left by a dead backup (only after checking that it is dead).
+    """Break a backup lock left by a dead backup (only after checking that it is dead; a holder known to
+    run is refused, exit 15, unless --force).
 
     Idempotent: with no lock held it says so and exits 0."""
+    from redisops.cli._events import op_events
+
     with error_boundary(output):
         t = where.build(writing="break a backup lock")
-        store = _store(t, source)
-        holder = store.lock_info()
-        if holder is None:
+        params = {"force": force, "source": source}
+        plan = t.plan("backup.unlock", params)
+        lock = plan.details.get("lock") or {}
+        src = plan.details.get("source", "")
+        if not plan.blocked and lock.get("holder") is None:
             emit(
                 output,
-                {"broken": None, "source": store.source},
-                lambda: console.print(f"nothing to unlock: no backup lock is held for {store.source}"),
+                {"broken": None, "source": src},
+                lambda: console.print(f"nothing to unlock: no backup lock is held for {src}"),
             )
             return
-        confirm(f"break the lock of backup {holder.backup_id} held by {holder.holder()}?", yes=yes)
-        store.break_lock(datetime.now(UTC), force=True, backup_id=holder.backup_id)
+        _show_plan(plan, output)
+        plan.raise_if_blocked()
+        confirm(f"break the lock of backup {lock.get('backup_id')} held by {lock.get('holder')}?", yes=yes)
+        with op_events(output) as ev:
+            res = _run(t, "backup.unlock", params, ev)
         emit(
             output,
-            {"broken": holder.backup_id, "source": store.source, "holder": holder.holder()},
-            lambda: console.print(f"broke the lock of backup {holder.backup_id} (held by {holder.holder()})"),
+            {"broken": res.broken, "source": res.source, "holder": res.holder},
+            lambda: console.print(f"broke the lock of backup {res.broken} (held by {res.holder})"),
         )

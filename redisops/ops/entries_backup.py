@@ -22,6 +22,7 @@ import builtins
 import dataclasses
 import os
 import time
+import weakref
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -262,11 +263,20 @@ def _holder_alive(target: Any) -> HolderAlive | None:
     return alive
 
 
+#: the stores opened for one run (plan and run share one context, so one store and one S3 client)
+_opened: weakref.WeakKeyDictionary[Any, dict[str | None, BackupStore]] = weakref.WeakKeyDictionary()
+
+
 def _store(ctx: OpContext, source: str | None) -> BackupStore:
-    store: BackupStore = ctx.target.store(source)
-    store.on_notice = ctx.reporter.warning
-    store.holder_alive = _holder_alive(ctx.target)
-    return store
+    """The target's store for ``source``, opened once per run (the plan and the run of one invocation
+    share it)."""
+    mine = _opened.setdefault(ctx.reporter, {})
+    if source not in mine:
+        store: BackupStore = ctx.target.store(source)
+        store.on_notice = ctx.reporter.warning
+        store.holder_alive = _holder_alive(ctx.target)
+        mine[source] = store
+    return mine[source]
 
 
 def _resolve(store: BackupStore, backup_id: str) -> Manifest:
@@ -495,8 +505,9 @@ def register(cat: Catalogue) -> None:
     """Add the backup operations to ``cat``."""
     from redisops.backup import GcReport, Manifest, RetentionPlan
     from redisops.ops.backup import VerifyResult
-    from redisops.ops.restore import DrillResult
 
+    # backup.drill returns redisops.ops.restore.DrillResult, not named here: importing it would load the
+    # restore engine for every command that builds the catalogue (backup create's start-up)
     read, mutate, destroy = Kind.read, Kind.mutate, Kind.destructive
     for op in (
         Operation("backup.list", "List complete backups (with a manifest), newest first.", read,
@@ -508,7 +519,7 @@ def register(cat: Catalogue) -> None:
         Operation("backup.create", "Take a backup now; listed only once complete and verified.", mutate,
                   CreateParams, backup_create, plan_create, result=Manifest),
         Operation("backup.drill", "Restore a backup into a scratch redis-server, verify, record RTO/RPO.",
-                  mutate, DrillParams, backup_drill, plan_drill, result=DrillResult),
+                  mutate, DrillParams, backup_drill, plan_drill),
         Operation("backup.unlock", "Break a backup lock left by a dead backup.", mutate, UnlockParams,
                   backup_unlock, plan_unlock, result=UnlockResult),
         Operation("backup.delete", "Delete one backup (its manifest first).", destroy, DeleteParams,

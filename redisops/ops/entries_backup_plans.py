@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from redisops.errors import NotFoundError, RedisOpsError
+from redisops.errors import AuthError, NotFoundError, RedisOpsError
 from redisops.ops.catalogue import Plan
 
 if TYPE_CHECKING:
@@ -110,8 +110,17 @@ def newest_verified(items: list[Manifest]) -> Manifest | None:
     return next((m for m in items if m.verified and not m.is_safety), None)
 
 
-def _lock_effects(view: LockView, blockers: list[str], warnings: list[str]) -> None:
+def _lock_effects(
+    view: LockView, blockers: list[str], warnings: list[str], store: BackupStore | None = None
+) -> None:
     if view.verdict in ("alive", "unknown"):
+        if store is not None and view.holder is not None:
+            # the words the store itself refuses with: who holds it, since when, what to check
+            err = store._held_error(
+                view.holder, datetime.now(UTC), pod_alive=True if view.verdict == "alive" else None
+            )
+            blockers.append(f"{err.message} ({err.hint})")
+            return
         blockers.append(f"a backup is already running: {view.reason}")
     elif view.verdict == "leftover":
         warnings.append(f"the lock will be released first ({view.reason})")
@@ -142,6 +151,8 @@ def create_plan(
         info = fetch_info(ep, ("server", "memory", "replication"))
         details["estimated_bytes"] = info.memory.used_memory_dataset
         details["redis_version"] = info.server.redis_version
+    except AuthError:
+        raise  # a wrong password is the caller's error (exit 5), not a finding of the plan
     except RedisOpsError as e:
         blockers.append(f"the source Redis {ep.address} cannot be read: {e.one_line()}")
     if kind == "rdb":
@@ -165,9 +176,11 @@ def create_plan(
                   f"copy the AOF files the manifest names from {data_dir}"]  # fmt: skip
     steps.append("write the manifest last (only then is the backup listed) and release the lock")
     try:
-        view = assess_lock(_reader(store), holder_alive)
+        # through the backup's own store (not a fail-fast copy): the run that follows the plan uses the
+        # same store, so `backup create` opens one S3 client (an unreachable store is as slow either way)
+        view = assess_lock(store, holder_alive)
         details["lock"] = view.to_dict()
-        _lock_effects(view, blockers, warnings)
+        _lock_effects(view, blockers, warnings, store)
     except RedisOpsError as e:
         blockers.append(_unreachable(store, e))
     return Plan(op, tuple(steps), tuple(blockers), tuple(warnings), details)

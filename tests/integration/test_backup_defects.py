@@ -118,7 +118,7 @@ def test_cli_list_shows_the_purpose(cli: Cli, s3_endpoint: S3Endpoint, s3_bucket
     put_backup(store, T0 + timedelta(minutes=1), "safety")
     r = cli("list", "-o", "json")
     assert r.exit_code == 0, r.output
-    assert [d["purpose"] for d in json.loads(r.stdout)] == ["safety", "manual"]
+    assert [d["purpose"] for d in json.loads(r.stdout)["backups"]] == ["safety", "manual"]
     text = cli("list")
     assert text.exit_code == 0, text.output
     assert re.search(r"\bsafety\b", text.stdout) and re.search(r"\bmanual\b", text.stdout)
@@ -133,7 +133,7 @@ def test_cli_create_and_schedule_label_scheduled(
     assert json.loads(r.stdout)["purpose"] == "scheduled"
     r = cli("schedule", "--url", url, "--count", "1", "-o", "json")
     assert r.exit_code == 0, r.output
-    taken = json.loads(r.stdout)[0]["id"]
+    taken = json.loads(r.stdout)["runs"][0]["id"]  # one object: {"runs": [...]}
     assert make_store(s3_endpoint, s3_bucket).get(taken).purpose == "scheduled"
     r = cli("create", "--url", url)
     assert r.exit_code == 0, r.output
@@ -316,9 +316,11 @@ def test_cli_in_a_pod_without_api_access_refuses_with_a_hint(
     held = lock_of_pod(store, "backup-29000000-abcde", datetime.now(UTC) - timedelta(hours=1))
     cli.env["KUBERNETES_SERVICE_HOST"] = "10.96.0.1"  # in a pod, but no service account token mounted
     r = cli("create", "--url", f"redis://127.0.0.1:{redis_server.endpoint.port}")
-    assert r.exit_code == 7, r.output
-    assert "whether its pod default/backup-29000000-abcde still runs could not be checked" in r.stderr
-    assert "kubectl -n default get pod backup-29000000-abcde" in r.stderr and "backup unlock" in r.stderr
+    # the catalogue plans first: the lock's holder blocks the plan (exit 15, PlanBlocked; was 7)
+    assert r.exit_code == 15, r.output
+    said = " ".join(r.stderr.split())
+    assert "whether its pod default/backup-29000000-abcde still runs could not be checked" in said
+    assert "kubectl -n default get pod backup-29000000-abcde" in said and "backup unlock" in said
     assert store.lock_info().backup_id == held  # type: ignore[union-attr]
 
 
@@ -367,7 +369,7 @@ def test_every_backup_command_prints_text_not_reprs(
         assert not REPR.search(r.stdout), (args, r.stdout)
     latest = make_store(s3_endpoint, s3_bucket).latest()
     assert latest is not None
-    r = cli("delete", latest.id, "--yes")
+    r = cli("delete", latest.id, "--yes", "--force")  # the newest verified backup: only with --force
     assert r.exit_code == 0 and not REPR.search(r.stdout)
     assert (
         r.stdout.strip() == f"deleted backup {latest.id} of redis (2 objects)" or "deleted backup" in r.stdout
@@ -386,7 +388,7 @@ def test_unlock_without_a_lock_is_fine_and_twice_too(
     assert r.stdout.strip() == "nothing to unlock: no backup lock is held for redis"
     store = make_store(s3_endpoint, s3_bucket)
     w = store.begin("rdb", T0)
-    first = cli("unlock", "--yes", "-o", "json")
+    first = cli("unlock", "--yes", "-o", "json")  # another host's holder: cannot be checked, broken
     assert first.exit_code == 0 and json.loads(first.stdout)["broken"] == w.backup_id
     again = cli("unlock", "--yes", "-o", "json")
     assert again.exit_code == 0 and json.loads(again.stdout)["broken"] is None
@@ -399,11 +401,16 @@ def test_a_missing_bucket_is_named_with_a_hint(
     cli = Cli(tmp_path, s3_endpoint, "redisops-nobody-made-this")
     args = tuple(f"redis://127.0.0.1:{redis_server.endpoint.port}" if a == "REDIS" else a for a in args)
     r = cli(*args)
-    assert r.exit_code == 6, r.output
     err = " ".join(r.stderr.split())
     assert "the S3 bucket 'redisops-nobody-made-this' does not exist" in err
-    assert "lock" not in err.split("hint:")[0]  # not "the lock key does not exist"
-    assert "hint: create it (aws s3 mb s3://redisops-nobody-made-this)" in err and "REDISOPS_S3_BUCKET" in err
+    assert "lock key" not in err  # not "the lock key does not exist"
+    assert "REDISOPS_S3_BUCKET" in err
+    if args[0] == "list":
+        assert r.exit_code == 6, r.output
+        assert "hint: create it (aws s3 mb s3://redisops-nobody-made-this)" in err
+    else:  # a change plans first: the unreadable store blocks the plan (exit 15), with the same words
+        assert r.exit_code == 15, r.output
+        assert "create it (aws s3 mb s3://redisops-nobody-made-this)" in err
 
 
 # --- item 20: arguments out of range are usage errors (exit 2), never "unexpected error" --------------------

@@ -253,15 +253,19 @@ def test_cli_backup_commands(redis_server, s3_endpoint, s3_bucket, tmp_path):
     assert set(phases) == {"total", "connect", "stream", "finish_upload", "commit"}
     assert all(v >= 0 for v in phases.values())
     assert phases["total"] >= phases["connect"] + phases["stream"] + phases["finish_upload"]
-    listed = json.loads(run("backup", "list"))
-    assert listed == [made]
+    listed = json.loads(run("backup", "list"))  # one object: {"source": ..., "backups": [...]}
+    assert listed == {"source": "redis", "backups": [made]}
     assert json.loads(run("backup", "describe", "latest"))["id"] == made["id"]
     assert json.loads(run("backup", "verify", made["id"], "--deep"))["ok"] is True
-    assert json.loads(run("backup", "prune", "--keep-last", "1", "--dry-run"))["delete"] == []
-    err = json.loads(run("backup", "delete", made["id"], code=10))
+    dry = json.loads(run("backup", "prune", "--keep-last", "1", "--dry-run"))  # the plan
+    assert dry["blocked"] is False and dry["details"]["retention"]["delete"] == []
+    # the only (so the newest verified) backup: the plan refuses without --force (exit 15), before asking
+    blocked = json.loads(run("backup", "delete", made["id"], "--yes", code=15))
+    assert blocked["error"] == "PlanBlocked" and "newest verified backup" in blocked["message"]
+    err = json.loads(run("backup", "delete", made["id"], "--force", code=10))  # no terminal to confirm
     assert err["error"] == "AbortedError"
-    run("backup", "delete", made["id"], "--yes")
-    assert json.loads(run("backup", "list")) == []
+    run("backup", "delete", made["id"], "--yes", "--force")
+    assert json.loads(run("backup", "list"))["backups"] == []
     missing = json.loads(run("backup", "describe", "latest", code=6))
     assert "no backups" in missing["message"]
 

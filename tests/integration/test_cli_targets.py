@@ -104,7 +104,7 @@ def test_backup_create_takes_every_password_source(cli: Env, server: Any, tmp_pa
         no_secret(r)
     listed = cli("backup", "list", "--config", str(cli.config), "-o", "json")
     assert listed.exit_code == 0, listed.output
-    assert sorted(m["id"] for m in json.loads(listed.stdout)) == sorted(ids)
+    assert sorted(m["id"] for m in json.loads(listed.stdout)["backups"]) == sorted(ids)
     # a wrong password is one authentication error naming where it came from, never the password
     wrong = cli("backup", "create", "--url", url, "--config", str(cli.config), env={"REDISCLI_AUTH": WRONG})
     assert wrong.exit_code == ExitCode.AUTH, wrong.output
@@ -142,22 +142,33 @@ def test_production_target_refuses_backup_changes_and_restore_without_read_write
         assert f"target prod is marked production: read-only; pass --read-write to {what}" in one_line(
             r.stderr
         ), what
-    assert cli("backup", "list", "--target", "prod", "-o", "json", env=env).stdout.strip() == "[]"
+    assert (
+        json.loads(cli("backup", "list", "--target", "prod", "-o", "json", env=env).stdout)["backups"] == []
+    )
     # reading needs no flag; with --read-write the same commands go ahead
     made = cli("backup", "create", "--target", "prod", "--read-write", "-o", "json", env=env)
     assert made.exit_code == 0, made.output
     backup_id = json.loads(made.stdout)["id"]
     listed = cli("backup", "list", "--target", "prod", "-o", "json", env=env)
-    assert [m["id"] for m in json.loads(listed.stdout)] == [backup_id]
+    assert [m["id"] for m in json.loads(listed.stdout)["backups"]] == [backup_id]
     dry = cli("backup", "prune", "--target", "prod", "--keep-last", "1", "--dry-run", "-o", "json", env=env)
     assert dry.exit_code == 0, dry.output
     delete = cli("backup", "delete", backup_id, "--target", "prod", "--yes", env=env)
     assert delete.exit_code == ExitCode.ABORTED, delete.output
     assert "pass --read-write to delete a backup" in one_line(delete.stderr)
-    assert json.loads(cli("backup", "list", "--target", "prod", "-o", "json", env=env).stdout) != []
-    deleted = cli("backup", "delete", backup_id, "--target", "prod", "--read-write", "--yes", env=env)
+    assert (
+        json.loads(cli("backup", "list", "--target", "prod", "-o", "json", env=env).stdout)["backups"] != []
+    )
+    # the newest verified backup goes only with --force (the plan refuses: exit 15)
+    kept = cli("backup", "delete", backup_id, "--target", "prod", "--read-write", "--yes", env=env)
+    assert kept.exit_code == ExitCode.PLAN_BLOCKED, kept.output
+    deleted = cli(
+        "backup", "delete", backup_id, "--target", "prod", "--read-write", "--yes", "--force", env=env
+    )
     assert deleted.exit_code == 0, deleted.output
-    assert json.loads(cli("backup", "list", "--target", "prod", "-o", "json", env=env).stdout) == []
+    assert (
+        json.loads(cli("backup", "list", "--target", "prod", "-o", "json", env=env).stdout)["backups"] == []
+    )
     no_secret(made, listed, dry, delete, deleted, *refused.values())
 
 
