@@ -200,12 +200,20 @@ def render_restore_job(
     *,
     command: Sequence[str] = ("redisops", "restore-data-dir"),
     options: RenderOptions | None = None,
+    extra_args: Sequence[str] = (),
+    node_name: str | None = None,
+    name_suffix: str = "",
 ) -> Manifest:
     """A one-shot Job that writes backup ``backup_id`` into the data PVC (mounted at /data).
 
     Run it only while the Redis Deployment is scaled to 0: the volume is RWO and a running Redis
     would overwrite the restored files on its next save. ``backoffLimit: 0``: a failed restore is
     looked at, not retried.
+
+    The staging half of a restore (``extra_args`` such as ``--stage-only``) may run beside the running
+    Redis: it writes only into its staging folder. On a ReadWriteOnce PVC it must then run on Redis's
+    node: ``node_name`` pins the pod there (``spec.nodeName``); ``name_suffix`` (``stage``) keeps its
+    name apart from the install Job's.
     """
     if not cfg.persistence.enabled:
         raise ConfigError("persistence is disabled: there is no data volume to restore into")
@@ -213,13 +221,14 @@ def render_restore_job(
         raise ConfigError(f"not a backup id: {backup_id!r}")
     opts = dataclasses.replace(options or RenderOptions(), tool_image=tool_image)
     names = _names(cfg)
-    name = f"{names['restore']}-{_slug(backup_id)}"[:63].rstrip("-")
+    suffix = f"-{_slug(name_suffix)}" if name_suffix else ""
+    name = f"{names['restore']}-{_slug(backup_id)}"[: 63 - len(suffix)].rstrip("-") + suffix
     sc = cfg.security_context
     argv = [
         *command, "--data-dir", "/data", "--backup", backup_id,
         "--redis-version", redis_version_of_image(cfg.image),
         "--uid", str(sc.run_as_user), "--gid", str(sc.run_as_group),
-        "--redis-conf", REDIS_CONF_PATH,
+        "--redis-conf", REDIS_CONF_PATH, *extra_args,
     ]  # fmt: skip
     mounts = [
         {"name": _DATA_VOLUME, "mountPath": "/data"},
@@ -229,6 +238,8 @@ def render_restore_job(
     container = _job_container(cfg, opts, "restore", argv, mounts)
     volumes = [_data_volume(cfg), _tmp_volume(cfg.persistence.size), _config_volume(cfg)]
     pod = _job_pod_spec(cfg, container=container, volumes=volumes)
+    if node_name:
+        pod["nodeName"] = node_name
     labels = _job_pod_labels(cfg, RESTORE_COMPONENT)
     meta = _meta(cfg, name, component=RESTORE_COMPONENT)
     meta["annotations"] = {"redisops.io/backup-id": backup_id}

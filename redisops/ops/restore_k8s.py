@@ -32,6 +32,7 @@ Example::
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -50,6 +51,7 @@ from redisops.k8s import DEFAULT_TOOL_IMAGE, render_restore_job
 from redisops.k8s.manifests import LAST_RESTORE_ANNOTATION, render_undo_job
 from redisops.ops.backup import create_rdb_backup
 from redisops.ops.deploy import VerifyCheck, verify_deployment
+from redisops.ops.platform import KubePlatform
 from redisops.ops.pod_redis import pod_endpoint
 from redisops.ops.restore import expected_from_manifest, name_safety_backup, resolve_backup
 from redisops.ops.restore_k8s_dance import (
@@ -62,8 +64,10 @@ from redisops.ops.restore_k8s_dance import (
     find_target,
     keyspace_counts,
     loaded_info,
+    log_tail,
     ready_pod,
     redis_password,
+    staging_steps,
 )
 from redisops.restore import memory_fit
 from redisops.restore.keycounts import compare_key_counts, counts_of
@@ -246,6 +250,7 @@ def restore_k8s(
     clock: Clock = time.monotonic,
     sleep: Sleep = time.sleep,
     include_safety: bool = False,
+    stage_beside_redis: bool = False,
 ) -> K8sRestoreResult:
     """Restore backup ``backup_id`` (or ``latest``) into the Redis PVC (see the module docstring).
 
@@ -254,6 +259,15 @@ def restore_k8s(
 
     ``timeout`` bounds each wait (pods gone, the Job, the rollout). ``confirmed`` is required unless
     ``dry_run`` (the front end asks, naming the namespace, Deployment and PVC).
+
+    The plan says whether the backup can be staged beside the running Redis
+    (:meth:`~redisops.ops.platform.KubePlatform.staging`: a ReadWriteMany PVC, or ReadWriteOnce with
+    the Job pinned to Redis's node; never ReadWriteOncePod). With ``stage_beside_redis`` and where the
+    access mode allows it, a staging Job (``restore-data-dir --stage-only``) downloads and verifies the
+    backup while Redis serves, and only then is Redis scaled to 0 for the install Job
+    (``--install-staged``): Redis is down for the install and the start, not the download. Without it
+    (the default, until the tool image's ``restore-data-dir`` has those flags) one Job does both after
+    the scale to 0.
 
     Raises:
         ConflictError: the target holds keys (or cannot be asked) and ``force`` is not set.
@@ -289,6 +303,19 @@ def restore_k8s(
         ),
         f"record the restore on Deployment {t.deployment} ({LAST_RESTORE_ANNOTATION})",
     ]
+    decision = KubePlatform(kube, cfg).staging()
+    stage_job: dict[str, Any] | None = None
+    if stage_beside_redis and decision.beside_running:
+        op = secrets.token_hex(4)
+        stage_job = render_restore_job(
+            cfg, m.id, tool_image, extra_args=["--stage-only", "--operation-id", op],
+            node_name=decision.node, name_suffix="stage",
+        )  # fmt: skip
+        job = render_restore_job(cfg, m.id, tool_image, extra_args=["--install-staged", op])
+        out.plan[2] = f"create Job {job_name} mounting PVC {t.pvc} at /data, running: " + " ".join(
+            job["spec"]["template"]["spec"]["containers"][0]["command"]
+        )
+    out.plan[1:1] = staging_steps(decision, stage_job, t.pvc, stage_beside_redis)
     # refuse before scaling anything down: the Job's engine would refuse the same plan in-cluster
     too_big, tight = memory_fit(
         expected_from_manifest(m), cfg.config.maxmemory_bytes, cfg.config.maxmemory_policy
@@ -347,6 +374,8 @@ def restore_k8s(
     elif out.target_keys is None:
         out.notes.append("no ready pod: no safety backup taken, the target's key count is unknown")
     try:
+        if stage_job is not None:
+            _run_stage_job(kube, cfg, stage_job, t, out, timeout, say, clock, sleep)
         try:
             _run_restore(
                 kube, cfg, t, job, m, out, want, pw, when, timeout, settle_timeout, say, clock, sleep
@@ -427,6 +456,34 @@ def _run_restore(
         patch_type="merge",
     )
     out.timings.update(dance.timings)
+
+
+def _run_stage_job(
+    kube: Kube,
+    cfg: DeploymentConfig,
+    job: dict[str, Any],
+    t: K8sTarget,
+    out: K8sRestoreResult,
+    timeout: float,
+    say: Progress,
+    clock: Clock,
+    sleep: Sleep,
+) -> None:
+    """The staging Job, while Redis keeps serving; VerificationError (Redis untouched) when it failed."""
+    platform = KubePlatform(kube, cfg, timeout=timeout, say=say, clock=clock, sleep=sleep)
+    name = str(job["metadata"]["name"])
+    say(f"staging the backup with Job {name} while Redis keeps serving")
+    state, log = platform.run_job(job, "stage")
+    out.timings.update(platform.timings)
+    out.job_log = log
+    if state == "Failed":
+        tail = log_tail(log) or "(the Job's pod left no log)"
+        raise VerificationError(
+            f"the staging Job {t.namespace}/{name} failed; its log ends with:\n{tail}",
+            hint=f"Redis was never stopped and the PVC {t.pvc} holds its previous files (the engine removes "
+            "its staging folder when it refuses)",
+            context={"job": name, "namespace": t.namespace, "log_tail": tail},
+        )
 
 
 # --- undo ------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from redisops.ops.pod_redis import pod_endpoint
 
 if TYPE_CHECKING:
     from redisops.adapters.kube import Kube
+    from redisops.ops.platform import StagingDecision
 
 __all__ = [
     "Dance",
@@ -38,6 +39,7 @@ __all__ = [
     "log_tail",
     "ready_pod",
     "redis_password",
+    "staging_steps",
 ]
 
 Progress = Callable[[str], None]
@@ -287,3 +289,23 @@ def checks_or_raise(checks: list[VerifyCheck], what: str, hint: str) -> None:
             hint=hint,
             context={"failed": [c.name for c in failed]},
         )
+
+
+def staging_steps(
+    decision: StagingDecision, stage_job: Mapping[str, Any] | None, pvc: str, requested: bool
+) -> list[str]:
+    """The plan's lines on where the backup is staged: beside the running Redis (the staging Job first,
+    then the scale to 0) or after the scale to 0, and why."""
+    lines = [f"staging: {decision.reason}"]
+    if stage_job is not None:
+        spec = stage_job["spec"]["template"]["spec"]
+        on = f" on node {spec['nodeName']}" if spec.get("nodeName") else ""
+        lines.append(
+            f"create Job {stage_job['metadata']['name']}{on} mounting PVC {pvc} at /data while Redis keeps "
+            f"serving, running: {' '.join(spec['containers'][0]['command'])}; then:"
+        )
+    elif decision.beside_running and not requested:
+        lines.append(
+            "this run stages in the restore Job after the scale to 0 (staging beside Redis not requested)"
+        )
+    return lines

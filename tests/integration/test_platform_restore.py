@@ -52,6 +52,22 @@ def _ping(state: SandboxState) -> bool:
         c.close()
 
 
+def _settled_dir_state(state: SandboxState) -> dict[str, str]:
+    """``dir_state`` of the data dir once Redis has written its AOF buffer (``appendfsync everysec`` may
+    hold writes back while a background fsync runs)."""
+    import time
+
+    c = connect(state.target, check=False)
+    try:
+        deadline = time.monotonic() + 30
+        while int(c.info("persistence").get("aof_buffer_length", 0)):
+            assert time.monotonic() < deadline, "Redis never wrote its AOF buffer"
+            time.sleep(0.05)
+    finally:
+        c.close()
+    return dir_state(state.data_dir)
+
+
 def _dbsizes(state: SandboxState) -> dict[int, int]:
     out = {}
     for db in range(4):
@@ -134,7 +150,7 @@ def test_cancel_during_the_download_leaves_the_same_server_running_on_unchanged_
     m = create_rdb_backup(redis_server.endpoint, store)
     populate(state.target, BEFORE, seed=4)
     pid_before = state.services["target"].pid
-    data_before, sizes_before = dir_state(state.data_dir), _dbsizes(state)
+    data_before, sizes_before = _settled_dir_state(state), _dbsizes(state)
 
     token = CancelToken()
     sink = PingDuringDownload(state, cancel_after=3 * MB, token=token)
@@ -187,3 +203,130 @@ def test_local_platform_status_logs_and_staging(sandbox: tuple[SandboxState, Dep
     p.start()
     assert p.wait_ready().persistence.aof_enabled
     assert p.status().running and p.status().to_dict()["platform"] == "sandbox"
+
+
+# --- Kubernetes: the staging decision per access mode, and the order stage Job -> scale to 0 -----------
+
+NS = "llm-judge"
+K8S_SPEC = DatasetSpec(keys_per_db=60, dbs=(0, 2), value_bytes=64, elements=4, ttl_fraction=0)
+
+
+def _cluster(kube: Any, redis_factory: Any, cfg: DeploymentConfig) -> Any:
+    """The emulator with the Redis manifests of ``cfg`` applied, the pods' port mapped to a real server."""
+    from redisops.adapters.kube import Kube
+    from redisops.k8s import render_manifests
+
+    kube.redis = redis_factory(cfg, name="target")
+    kube.map_port(NS, "app=redis", cfg.port, ("127.0.0.1", kube.redis.endpoint.port))
+    client = Kube.from_kubeconfig(kube.kubeconfig_path)
+    client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+    client.apply(render_manifests(cfg))
+    client.wait_rollout(cfg.service_name, NS, timeout=10)
+    return client
+
+
+def _k8s_store(s3_endpoint: Any, s3_bucket: str) -> Any:
+    from redisops.adapters.s3 import AwsCredentials
+    from redisops.config import BackupTarget
+    from redisops.ops.backup import open_store
+
+    return open_store(
+        BackupTarget(bucket=s3_bucket, prefix="redisops"),
+        "redis",
+        endpoint_url=s3_endpoint.url,
+        credentials=AwsCredentials("testing", "testing"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("mode", "beside", "says"),
+    [
+        ("ReadWriteMany", True, "the PVC is ReadWriteMany: the Job stages the backup while Redis keeps"),
+        ("ReadWriteOnce", True, "the PVC is ReadWriteOnce: the Job runs on Redis's node"),
+        ("ReadWriteOncePod", False, "the PVC is ReadWriteOncePod: only one pod may mount it"),
+    ],
+)
+def test_the_k8s_plan_says_where_the_backup_is_staged_per_access_mode(
+    kube: Any, redis_factory: Any, s3_endpoint: Any, s3_bucket: str, mode: str, beside: bool, says: str
+) -> None:
+    from redisops.ops.platform import KubePlatform
+    from redisops.ops.restore_k8s import restore_k8s
+
+    cfg = DeploymentConfig.model_validate({"persistence": {"access_mode": mode}})
+    k = _cluster(kube, redis_factory, cfg)
+    try:
+        store = _k8s_store(s3_endpoint, s3_bucket)
+        source = redis_factory(cfg, name="source")
+        populate(source.endpoint, K8S_SPEC, seed=1)
+        backup = create_rdb_backup(source.endpoint, store)
+        platform = KubePlatform(k, cfg)
+        decision = platform.staging()
+        assert decision.beside_running is beside and decision.access_mode == mode
+        node = platform.status().processes[0]["node"]
+        assert node and decision.node == (node if mode == "ReadWriteOnce" else None)
+        assert platform.status().volume["access_modes"] == [mode]
+
+        res = restore_k8s(k, cfg, store, backup.id, dry_run=True, force=True, stage_beside_redis=True)
+        text = "\n".join(res.plan)
+        assert f"staging: {says}" in text
+        scale = text.index(f"scale Deployment {NS}/redis from 1 to 0")
+        if beside:
+            # the staging Job comes before the scale to 0, pinned to Redis's node on an RWO volume
+            stage = text.index("redis-restore-")
+            assert stage < scale and "--stage-only" in text[:scale] and "--install-staged" in text[scale:]
+            assert (f"on node {node}" in text) is (mode == "ReadWriteOnce")
+        else:
+            assert "stages after the scale to 0 (Redis is down for the download too)" in text
+            assert "--stage-only" not in text
+        assert kube.objects("Job", NS) == []
+    finally:
+        k.close()
+
+
+def test_k8s_restore_stages_with_a_job_before_scaling_redis_to_0(
+    kube: Any, redis_factory: Any, s3_endpoint: Any, s3_bucket: str
+) -> None:
+    from redisops.ops.restore_k8s import restore_k8s
+
+    cfg = DeploymentConfig()  # ReadWriteOnce
+    k = _cluster(kube, redis_factory, cfg)
+    try:
+        store = _k8s_store(s3_endpoint, s3_bucket)
+        source = redis_factory(cfg, name="source")
+        populate(source.endpoint, K8S_SPEC, seed=1)
+        backup = create_rdb_backup(source.endpoint, store)
+        redis_pod = k.pods({"app": "redis"}, NS)[0]
+        node = redis_pod["spec"]["nodeName"]
+
+        def progress(line: str) -> None:
+            if line.startswith("Job redis-restore-") and line.endswith("completed") and "stage" not in line:
+                # what the install Job's engine put in the PVC: the dataset the backup was taken from
+                populate(kube.redis.endpoint, K8S_SPEC, seed=1)
+
+        res = restore_k8s(
+            k, cfg, store, backup.id, tool_image="img:1", force=True, safety_backup=False, confirmed=True,
+            timeout=20, progress=progress, stage_beside_redis=True,
+        )  # fmt: skip
+        assert {db: n for db, (n, _) in res.key_counts.items()} == {0: 60, 2: 60}
+        jobs = {j["metadata"]["name"]: j for j in kube.objects("Job", NS)}
+        stage_name = next(n for n in jobs if n.endswith("-stage"))
+        stage_pod = jobs[stage_name]["spec"]["template"]["spec"]
+        assert stage_pod["nodeName"] == node  # RWO: on Redis's node
+        assert "--stage-only" in stage_pod["containers"][0]["command"]
+        install_cmd = jobs[res.job]["spec"]["template"]["spec"]["containers"][0]["command"]
+        assert "--install-staged" in install_cmd
+        # the emulator's events, in the order they were stored: the staging Job completed while the
+        # Redis pod was still there; only then was the pod deleted (scale to 0) and the install Job run
+        events = sorted(kube.objects("Event", NS), key=lambda e: int(e["metadata"]["resourceVersion"]))
+        seq = [(e["involvedObject"]["name"], e["reason"]) for e in events]
+        stage_done = seq.index((stage_name, "Completed"))
+        redis_deleted = next(
+            i
+            for i, e in enumerate(events)
+            if e["reason"] == "SuccessfulDelete" and e["involvedObject"]["kind"] == "ReplicaSet"
+        )
+        install_created = seq.index((res.job, "SuccessfulCreate"))
+        assert stage_done < redis_deleted < install_created
+        assert {"stage_job", "scale_down", "job", "scale_up", "downtime"} <= set(res.timings)
+    finally:
+        k.close()
