@@ -210,7 +210,7 @@ def delete_plan(op: str, store: BackupStore, backup_id: str, *, force: bool) -> 
         if force:
             warnings.append(what + "; deleting it anyway (force)")
         else:
-            blockers.append(what + "; pass force=True to delete it anyway")
+            blockers.append(what + "; force it (--force, force=True) to delete it anyway")
     steps = (f"delete the manifest of {backup_id} first (it is no longer listed from then on)",
              f"delete its {len(keys) - 1} other object{'s' if len(keys) != 2 else ''} ({m.size} bytes)",
              "abort any unfinished upload in its folder")  # fmt: skip
@@ -230,8 +230,8 @@ def unlock_plan(op: str, store: BackupStore, holder_alive: HolderAlive | None, *
     steps = (f"remove the lock of {store.source} ({view.reason}), only if it is still that lock",)
     if view.verdict == "alive":
         if not force:
-            return Plan(op, steps, (f"the holder is running: {view.reason}; pass force=True to break it",),
-                        (), details)  # fmt: skip
+            blocker = f"the holder is running: {view.reason}; force it (--force, force=True) to break it"
+            return Plan(op, steps, (blocker,), (), details)
         return Plan(
             op, steps, (), (f"breaking the lock of a running holder (force): {view.reason}",), details
         )

@@ -133,10 +133,11 @@ def test_every_command_prints_json(tmp_path: Path, kube: Any, redis_factory: Any
 
         # the deployment: pure renderings, then the cluster (the emulator)
         s.json("lint", str(conf), codes=(0, 20, 21))
-        assert isinstance(s.json("manifests", "-c", str(conf)), list)
+        listed_objects = s.json("manifests", "-c", str(conf))  # a Kubernetes List: kubectl applies it
+        assert listed_objects["kind"] == "List" and listed_objects["items"]
         kc = ("--kubeconfig", str(kube.kubeconfig_path), "-c", str(conf))
         assert s.json("deploy", "--yes", "--timeout", "30", *kc)["revision"] == 1
-        assert s.json("history", *kc)[0]["number"] == 1
+        assert s.json("history", *kc)["revisions"][0]["number"] == 1
         conf.write_text(f"image: {IMAGE}\nconfig:\n  maxmemory: 128mb\n")
         assert s.json("deploy", "--yes", "--timeout", "30", *kc)["revision"] == 2
         s.json("rollback", "--to", "1", "--yes", "--timeout", "30", *kc)

@@ -321,7 +321,7 @@ def test_plans_of_every_mutating_and_destructive_backup_op_change_nothing(
         blocked_unlock = backups.plan("backup.unlock")
         assert snapshot(server, s3_endpoint, s3_bucket) == held
         assert any("already running" in b for b in blocked_create.blockers)
-        assert any("pass force=True" in b for b in blocked_unlock.blockers)
+        assert any("force it (--force, force=True)" in b for b in blocked_unlock.blockers)
         with pytest.raises(PlanBlocked):
             blocked_create.raise_if_blocked()
         assert not backups.plan("unlock", force=True).blocked
