@@ -327,8 +327,6 @@ WRAPPED: dict[str, str] = {
 HELPERS: dict[str, str] = {
     "audit.default_audit_path": "the catalogue's audit log (machinery every operation goes through)",
     "audit.mask": "the catalogue's audit log (machinery every operation goes through)",
-    "reference.param_rows": "the operations reference: reads a parameter schema for people (docs, ops show)",
-    "reference.render_reference": "the operations reference: the catalogue as Markdown (docs/operations.md)",
     "reference.param_rows": "renders the catalogue's parameter schemas (ops show, the operations reference)",
     "reference.render_reference": "renders the catalogue itself as docs/operations.md (redisops ops doc)",
     "backup.config_fingerprint": "a value in a backup manifest",
