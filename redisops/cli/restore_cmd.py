@@ -112,11 +112,12 @@ def restore(
             }
         t = _k8s_target(where) if k8s else where.build()
         with t:
+            if not dry_run:  # a production target refuses before anything is opened (a dry run reads)
+                t.require_writable("undo a restore" if undo else "restore")
             place = _place(t, k8s)
             if dry_run:
                 _oprun.dry_run(t, op, params, output, title=f"plan ({place}):")
                 return
-            t.require_writable("undo a restore" if undo else "restore")
 
             def question(plan: Plan) -> str:
                 if undo:

@@ -329,6 +329,7 @@ HELPERS: dict[str, str] = {
     "audit.mask": "the catalogue's audit log (machinery every operation goes through)",
     "reference.param_rows": "renders the catalogue's parameter schemas (ops show, the operations reference)",
     "reference.render_reference": "renders the catalogue itself as docs/operations.md (redisops ops doc)",
+    "restore_k8s_dance.staging_steps": "the plan's lines of restore.apply on Kubernetes (where it stages)",
     "backup.config_fingerprint": "a value in a backup manifest",
     "backup.open_store": "opens the store a target uses (Target.store)",
     "backup.pick_stream_source": "a step of backup.create",
