@@ -295,8 +295,11 @@ def test_cli_dry_run_and_undo_via_subprocess(
     doc = json.loads(out.stdout)
     assert doc["blocked"] is True and "holds 10 keys" in doc["blockers"][0]
     assert env.objects("Job", NS) == []
-    # no terminal, no --yes: refused, naming the namespace, Deployment and PVC
+    # the real run plans first: without --force it refuses what the plan blocks, before asking (15)
     out = _run("restore", backup.id, "--target", "k8s", "--kubeconfig", kc, env=child)
+    assert out.returncode == 15 and "holds 10 keys" in out.stderr, out.stderr
+    # a clear plan (--force), no terminal, no --yes: refused, naming the namespace, Deployment and PVC
+    out = _run("restore", backup.id, "--target", "k8s", "--kubeconfig", kc, "--force", env=child)
     assert out.returncode == 10, out.stderr
     assert "namespace llm-judge, Deployment redis, PVC redis-data" in " ".join(out.stderr.split())
     # undo: the undo Job runs on the PVC, Redis comes back and answers
