@@ -204,11 +204,11 @@ def test_restore_dry_run_reaches_the_sandbox_redis_with_the_password_file(
         )
         assert plan.exit_code == 0, plan.output
         doc = json.loads(plan.stdout)
-        assert doc["dry_run"] and doc["backup_id"] == backup_id and doc["blocked"] is False
+        assert doc["details"]["dry_run"] and doc["details"]["backup_id"] == backup_id and doc["blocked"] is False
         admin = connect(RedisEndpoint(port=target.port, password=SECRET))
         keys = admin.dbsize()
         admin.close()
-        assert f"take a safety backup of the target's {keys} keys" in doc["plan"]
+        assert f"take a safety backup of the target's {keys} keys" in doc["steps"]
         by_env = runner.invoke(
             app, ["restore", backup_id, "--dry-run", "--force"], env={**env, "REDISCLI_AUTH": SECRET}
         )
