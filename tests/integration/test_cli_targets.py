@@ -204,7 +204,8 @@ def test_restore_dry_run_reaches_the_sandbox_redis_with_the_password_file(
         )
         assert plan.exit_code == 0, plan.output
         doc = json.loads(plan.stdout)
-        assert doc["details"]["dry_run"] and doc["details"]["backup_id"] == backup_id and doc["blocked"] is False
+        details = doc["details"]
+        assert details["dry_run"] and details["backup_id"] == backup_id and doc["blocked"] is False
         admin = connect(RedisEndpoint(port=target.port, password=SECRET))
         keys = admin.dbsize()
         admin.close()
