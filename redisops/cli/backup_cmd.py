@@ -9,9 +9,7 @@ blocked) and the confirmations show it before asking. ``-o json`` prints one JSO
 from __future__ import annotations
 
 import enum
-import os
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -32,7 +30,7 @@ from redisops.cli.common import (
 from redisops.cli.options import TargetArgs, with_target
 
 if TYPE_CHECKING:
-    from redisops.backup import BackupStore, LockInfo, Manifest, RetentionPlan
+    from redisops.backup import BackupStore, Manifest, RetentionPlan
     from redisops.cli._events import EventView
     from redisops.events import Event
     from redisops.ops.catalogue import Plan
@@ -100,31 +98,10 @@ class Purpose(enum.StrEnum):
 def watched(store: BackupStore) -> BackupStore:
     """``store`` printing its notices on stderr and, in a pod, asking whether a lock's pod lives."""
     store.on_notice = lambda msg: err_console.print(f"note: {msg}", soft_wrap=True)
-    store.holder_alive = _pod_liveness()
+    from redisops.ops.backup import in_cluster_liveness
+
+    store.holder_alive = in_cluster_liveness()
     return store
-
-
-def _pod_liveness() -> Callable[[LockInfo], bool | None] | None:
-    """In a Kubernetes pod: ask the API whether a lock's pod still runs; elsewhere None (not asked)."""
-    from redisops.backup.lock import IN_CLUSTER_ENV
-
-    if not os.environ.get(IN_CLUSTER_ENV):
-        return None
-    from redisops.adapters.kube import Kube
-    from redisops.errors import RedisOpsError
-    from redisops.ops.backup import pod_liveness
-
-    kube: list[Kube] = []
-
-    def alive(lock: LockInfo) -> bool | None:
-        if not kube:
-            try:
-                kube.append(Kube.in_cluster())
-            except RedisOpsError:
-                return None  # no service account token mounted: cannot know
-        return pod_liveness(kube[0])(lock)
-
-    return alive
 
 
 def _manifest_dict(m: Manifest) -> dict[str, Any]:

@@ -137,28 +137,15 @@ def version_cmd(
 
 def _server_version(url: str | None) -> dict[str, Any] | None:
     """The target's ``redis_version`` when it answers within a second; None when there is none."""
-    import dataclasses
-
     from redisops.errors import RedisOpsError
+    from redisops.ops.target import resolve_target
 
     try:
-        from redisops.adapters.redis_conn import RedisEndpoint, connect, redis_errors
-
-        if url is not None:
-            ep = RedisEndpoint.from_url(url, password_env="REDIS_PASSWORD")
-        else:
-            from redisops.ops.sandbox import load_state
-
-            st = load_state(None)
-            if st is None or "target" not in st.services:
+        with resolve_target(url=url, timeout=1.0) as target:
+            if url is None and not target.is_sandbox:
                 return None
-            ep = st.target
-        ep = dataclasses.replace(ep, connect_timeout=1.0, socket_timeout=1.0)
-        with redis_errors(ep):
-            client = connect(ep)
-            server = client.info("server")
-            client.close()
-        return {"url": ep.url(), "redis_version": server.get("redis_version")}
+            info = target.run("info.get", {"sections": ["server"]})
+            return {"url": target.redis.url(), "redis_version": info.info.server.redis_version}
     except RedisOpsError:
         return None
 

@@ -12,10 +12,11 @@ names stay importable from here.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,6 +51,7 @@ __all__ = [
     "config_fingerprint",
     "create_aof_backup",
     "create_rdb_backup",
+    "in_cluster_liveness",
     "open_store",
     "pick_stream_source",
     "pod_liveness",
@@ -115,6 +117,29 @@ def pod_liveness(kube: Kube) -> Callable[[LockInfo], bool | None]:
         if lock.pod.uid and meta.get("uid") and meta.get("uid") != lock.pod.uid:
             return False
         return (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+
+    return alive
+
+
+def in_cluster_liveness(env: Mapping[str, str] | None = None) -> Callable[[LockInfo], bool | None] | None:
+    """In a Kubernetes pod: a ``holder_alive`` callback asking the API whether a lock's pod still runs
+    (the in-cluster client is built on first use; None from the callback when it cannot be built: no
+    token mounted). Elsewhere None: nobody is asked, and a lock held elsewhere is refused as before."""
+    from redisops.backup.lock import IN_CLUSTER_ENV
+
+    if not (os.environ if env is None else env).get(IN_CLUSTER_ENV):
+        return None
+    clients: list[Kube] = []
+
+    def alive(lock: LockInfo) -> bool | None:
+        if not clients:
+            from redisops.adapters.kube import Kube
+
+            try:
+                clients.append(Kube.in_cluster())
+            except RedisOpsError:
+                return None  # no service account token mounted: cannot know
+        return pod_liveness(clients[0])(lock)
 
     return alive
 

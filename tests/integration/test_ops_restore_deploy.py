@@ -334,6 +334,7 @@ HELPERS: dict[str, str] = {
     "backup.open_store": "opens the store a target uses (Target.store)",
     "backup.pick_stream_source": "a step of backup.create",
     "backup.pod_liveness": "the lock-holder check backup operations use on Kubernetes",
+    "backup.in_cluster_liveness": "the lock-holder check a backup in a pod uses (builds pod_liveness)",
     "backup.store_for": "opens the store a target uses (Target.store)",
     "compare.canonical_value": "a step of compare_datasets",
     "compare.compare_datasets": "the migration's verify step (an operation once the migration is built)",
