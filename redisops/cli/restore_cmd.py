@@ -211,7 +211,9 @@ def restore_data_dir(
         if sum((backup is not None, undo, adopt)) != 1:
             raise ConfigError("pass exactly one of --backup ID, --undo or --adopt")
         cfg = apply_env(load_config(config), os.environ)
-        conf_text = _read_redis_conf(redis_conf)
+        from redisops.config.loaders import read_redis_conf
+
+        conf_text = read_redis_conf(redis_conf)
         if undo:
             from redisops.restore import undo_restore
 
@@ -253,20 +255,6 @@ def _data_dir_store(cfg: Any, source: str | None) -> BackupStore:
     from redisops.ops.backup import store_for
 
     return watched(store_for(cfg.backup, sandbox=None, source_name=source or cfg.service_name))
-
-
-def _read_redis_conf(path: Path | None) -> str | None:
-    from redisops.errors import ConfigError
-
-    if path is None:
-        return None
-    try:
-        return path.read_text()
-    except OSError as e:
-        raise ConfigError(
-            f"cannot read the redis.conf {path}: {e.strerror or e}",
-            hint="pass the path where the Redis ConfigMap is mounted (/etc/redis/redis.conf in the Jobs)",
-        ) from None
 
 
 @with_target(timeout=10.0, state_dir=True, read_write=True)

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from redisops.config.model import DeploymentConfig
 from redisops.errors import ConfigError
 
-__all__ = ["apply_env", "config_from_mapping", "load_config", "load_hcl", "load_yaml"]
+__all__ = ["apply_env", "config_from_mapping", "load_config", "load_hcl", "load_yaml", "read_redis_conf"]
 
 #: env vars that override the backup target (what the backup CronJob / restore Job pods set)
 ENV_BACKUP_FIELDS = {
@@ -228,3 +228,20 @@ def _closest_line(loc: tuple[Any, ...], lines: Mapping[tuple[Any, ...], int]) ->
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def read_redis_conf(path: Path | None) -> str | None:
+    """The text of the redis.conf the target loads (the Jobs mount the ConfigMap's), None without a path.
+
+    Raises:
+        ConfigError: the file cannot be read (names it and where the Jobs mount it).
+    """
+    if path is None:
+        return None
+    try:
+        return Path(path).read_text()
+    except OSError as e:
+        raise ConfigError(
+            f"cannot read the redis.conf {path}: {e.strerror or e}",
+            hint="pass the path where the Redis ConfigMap is mounted (/etc/redis/redis.conf in the Jobs)",
+        ) from None

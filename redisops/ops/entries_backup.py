@@ -363,18 +363,6 @@ def plan_create(ctx: OpContext, p: CreateParams) -> Plan:
                              prefer_replica=p.prefer_replica, holder_alive=store.holder_alive)  # fmt: skip
 
 
-def _read_conf(path: Path | None) -> str | None:
-    if path is None:
-        return None
-    try:
-        return path.read_text()
-    except OSError as e:
-        raise ConfigError(
-            f"cannot read the redis.conf {path}: {e.strerror or e}",
-            hint="pass the path where the Redis ConfigMap is mounted (/etc/redis/redis.conf in the Jobs)",
-        ) from None
-
-
 def backup_drill(ctx: OpContext, p: DrillParams) -> DrillResult:
     """Restore a backup into a scratch redis-server, verify, record RTO/RPO in the store.
 
@@ -384,7 +372,9 @@ def backup_drill(ctx: OpContext, p: DrillParams) -> DrillResult:
     from redisops.ops.restore import run_drill
 
     store = _store(ctx, p.source)
-    conf = _read_conf(p.redis_conf)
+    from redisops.config.loaders import read_redis_conf
+
+    conf = read_redis_conf(p.redis_conf)
     ctx.reporter.phase("drilling", f"backup {p.backup_id} into a scratch redis-server")
     ctx.cancel.check("before the drill")
     res = run_drill(store, p.backup_id, cfg=ctx.target.config(), redis_conf=conf)
