@@ -240,6 +240,8 @@ def start_redis(
     detach: bool = False,
     timeout: float = 15.0,
     password: str | None = None,
+    include: Path | None = None,
+    tls_ca: Path | None = None,
 ) -> ManagedProcess:
     """Start ``redis-server`` from ``conf_text`` with its config, data and log under ``workdir``.
 
@@ -247,6 +249,11 @@ def start_redis(
     :func:`redisops.config.render_redis_conf` overrides). ``password`` is passed on the command line
     of a config include file with mode 0600, never in a log. Waits until PING answers (or LOADING
     finished is not required: a server still loading answers with -LOADING and counts as up).
+
+    ``include`` is a config file loaded after ``conf_text`` (``--include`` on the command line, so the
+    redis.conf stays as rendered; its directives win): local overrides such as auth and TLS, kept in a
+    file of mode 0600 so no secret shows in ``ps``. ``tls_ca``: the server speaks TLS on ``port``
+    (signed by this CA), and the readiness check does too.
     """
     binary = require_program("redis-server")
     workdir.mkdir(parents=True, exist_ok=True)
@@ -260,20 +267,30 @@ def start_redis(
             f.write(f'requirepass "{password}"\n')
         with conf.open("a") as f:
             f.write(f"include {secret}\n")
+    if include is not None:
+        argv += ["--include", str(include)]
     log = workdir / "redis.log"
     pid, popen = _spawn(argv, log, detach=detach)
     proc = ManagedProcess(name=name, pid=pid, port=port, log_file=log, popen=popen)
-    _wait(proc, lambda: _redis_answers(port), timeout, f"redis-server ({name}) on port {port}")
+    _wait(proc, lambda: _redis_answers(port, tls_ca), timeout, f"redis-server ({name}) on port {port}")
     return proc
 
 
-def _redis_answers(port: int) -> bool:
-    """True once the server answers anything to PING (PONG, -NOAUTH, -LOADING all count)."""
+def _redis_answers(port: int, tls_ca: Path | None = None) -> bool:
+    """True once the server answers anything to PING (PONG, -NOAUTH, -LOADING all count); over TLS
+    verified against ``tls_ca`` when given."""
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
-            s.sendall(b"PING\r\n")
-            return bool(s.recv(64))
-    except OSError:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as raw:
+            if tls_ca is None:
+                raw.sendall(b"PING\r\n")
+                return bool(raw.recv(64))
+            import ssl
+
+            context = ssl.create_default_context(cafile=str(tls_ca))
+            with context.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+                s.sendall(b"PING\r\n")
+                return bool(s.recv(64))
+    except OSError:  # ssl.SSLError is an OSError
         return False
 
 

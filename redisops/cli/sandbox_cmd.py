@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -21,10 +22,34 @@ app = typer.Typer(
 
 
 @app.command()
-def up(config: ConfigOpt = None, state_dir: StateDirOpt = None, output: OutputOpt = Output.text) -> None:
+def up(
+    config: ConfigOpt = None,
+    state_dir: StateDirOpt = None,
+    output: OutputOpt = Output.text,
+    password_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--password-file",
+            help="the target requires the password in FILE (first line); the state records only the path",
+            metavar="FILE",
+        ),
+    ] = None,
+    acl_user: Annotated[
+        str | None,
+        typer.Option("--acl-user", help="also make this ACL user (same password, ~* +@all)", metavar="NAME"),
+    ] = None,
+    tls: Annotated[
+        bool, typer.Option("--tls", help="the target speaks TLS only (a self-signed CA under the state dir)")
+    ] = False,
+) -> None:
     """Start the sandbox (idempotent; repairs a stale state)."""
+    params: dict[str, object] = {"tls": tls}
+    if password_file is not None:
+        params["password_file"] = str(password_file)
+    if acl_user is not None:
+        params["acl_user"] = acl_user
     with error_boundary(output), build_target(config=config, state_dir=state_dir) as target:
-        st: SandboxState = _oprun.run(target, "sandbox.up", {}, output, label="sandbox up")
+        st: SandboxState = _oprun.run(target, "sandbox.up", params, output, label="sandbox up")
         emit(output, st, lambda: _print_state(st))
 
 

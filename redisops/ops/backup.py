@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import ssl
 import subprocess
 import tempfile
 from collections.abc import Callable, Mapping
@@ -224,7 +225,7 @@ def _rdb_backup(
             ep.port,
             username=ep.username,
             password=ep.password,
-            ssl=ep.tls,
+            ssl=_ssl_context(ep) if ep.tls else False,
             timeout=timeout,
             on_progress=on_stream,
             on_phase=on_phase,
@@ -336,3 +337,13 @@ def _load_and_count(data_dir: Path, timeout: float) -> dict[int, tuple[int, int]
         return {db: (ks.keys, ks.expires) for db, ks in info.keyspace.items() if ks.keys}
     finally:
         proc.stop(timeout=5)
+
+
+def _ssl_context(ep: RedisEndpoint) -> ssl.SSLContext:
+    """The TLS context of the replication stream: the endpoint's CA (else the system's), verified
+    unless the endpoint says not to (as :func:`redisops.adapters.redis_conn.connect` does)."""
+    context = ssl.create_default_context(cafile=ep.tls_ca_file)
+    if not ep.tls_verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context

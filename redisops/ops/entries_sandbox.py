@@ -38,6 +38,22 @@ class UpParams(BaseModel):
     bucket: str | None = Field(
         None, min_length=3, max_length=63, description="the backup bucket [default: the config's bucket]"
     )
+    password_file: Path | None = Field(
+        None,
+        description="the target requires the password in this file (its first line); the state records "
+        "the file's path, never the password, and the sandbox target reads it",
+    )
+    acl_user: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="also make this ACL user (same password, ~* &* +@all) and connect as it; needs "
+        "password_file",
+    )
+    tls: bool = Field(
+        False,
+        description="the target speaks TLS only, with a self-signed CA the sandbox makes in its state dir",
+    )
 
 
 class DownParams(BaseModel):
@@ -104,6 +120,9 @@ def run_up(ctx: OpContext, p: UpParams) -> SandboxState:
             config_file=_config_file(ctx.target),
             bucket=p.bucket,
             progress=log_progress(ctx.reporter),
+            password_file=p.password_file,
+            acl_user=p.acl_user,
+            tls=p.tls,
         )
 
 

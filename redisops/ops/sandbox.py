@@ -16,6 +16,11 @@ stops what it started when a later step fails or is interrupted. It is idempoten
 state (dead pids, ports taken by others) and says what it did. ``down`` stops only the processes the
 sandbox started: the pids in the state and in the pid files (so it also finds what an interrupted
 run left behind).
+
+``up --password-file F --acl-user NAME --tls`` starts the target with a password, an ACL user and TLS
+(:mod:`redisops.ops.sandbox_auth`): the state records that auth is on, the password file's path, the
+user and the CA, never the password; the sandbox target (:attr:`SandboxState.target`) carries the
+user and TLS, and the target object reads the recorded password file (docs/targets.md).
 """
 
 from __future__ import annotations
@@ -54,6 +59,13 @@ from redisops.errors import (
     StorageError,
 )
 from redisops.ops.datasets import DatasetSpec, populate
+from redisops.ops.sandbox_auth import (
+    INCLUDE_FILE,
+    SandboxSecurity,
+    check_same,
+    security_request,
+    write_include,
+)
 from redisops.ops.sandbox_store import StoreSnapshot, export_bucket, import_bucket, read_export, sandbox_s3
 
 __all__ = [
@@ -117,11 +129,22 @@ class SandboxState:
     notes: list[str] = field(default_factory=list)
     #: the backup store as ``up`` found it: restored from an export, or new (see _store_facts)
     store: dict[str, Any] = field(default_factory=dict)
+    #: the target's auth and TLS (:class:`~redisops.ops.sandbox_auth.SandboxSecurity`; no password)
+    security: dict[str, Any] = field(default_factory=dict)
 
     @property
     def target(self) -> RedisEndpoint:
-        """The target Redis (stands in for the Kubernetes Deployment)."""
-        return RedisEndpoint(port=self._svc("target").port)
+        """The target Redis (stands in for the Kubernetes Deployment): with its ACL user and TLS when
+        ``up`` made them; never a password (the target object reads :attr:`password_file`)."""
+        sec = SandboxSecurity.from_dict(self.security)
+        return RedisEndpoint(
+            port=self._svc("target").port, username=sec.acl_user, tls=sec.tls, tls_ca_file=sec.tls_ca_file
+        )
+
+    @property
+    def password_file(self) -> str | None:
+        """The file the target's password was read from (``up --password-file``), or None."""
+        return SandboxSecurity.from_dict(self.security).password_file
 
     @property
     def source(self) -> RedisEndpoint:
@@ -297,8 +320,16 @@ def sandbox_up(
     config_file: str | None = None,
     bucket: str | None = None,
     progress: Progress | None = None,
+    password_file: str | Path | None = None,
+    acl_user: str | None = None,
+    tls: bool = False,
 ) -> SandboxState:
     """Start (or repair) the sandbox; idempotent. Returns the state with notes on what was done.
+
+    ``password_file`` (its first line is the target's password), ``acl_user`` (an ACL user with the same
+    password, ``~* &* +@all``) and ``tls`` (TLS only, with a CA the sandbox makes) are sandbox-local
+    overrides of the target (:mod:`redisops.ops.sandbox_auth`). When the target already runs, they
+    must be what it was started with (ConflictError otherwise); none given keeps what it runs with.
 
     Every dependency is checked before anything starts. Each service is recorded in the state as soon
     as it runs; when a later step fails, what this call started is stopped again (services that were
@@ -306,17 +337,25 @@ def sandbox_up(
     store is imported from the state dir's export when the S3 endpoint is (re)started.
     """
     say = progress or (lambda _msg: None)
+    asked = security_request(password_file, acl_user, tls)
     check_dependencies()
     d = state_dir or default_state_dir()
     d.mkdir(parents=True, exist_ok=True)
     cfg = config or DeploymentConfig()
     previous = _live_state(d)
+    prev_target = previous.services.get("target") if previous else None
+    if previous is not None and prev_target is not None and prev_target.status == "running":
+        running = SandboxSecurity.from_dict(previous.security)
+        if asked.wanted() != (None, None, False):
+            check_same(running, asked)
+        asked = running
     state = SandboxState(
         state_dir=str(d),
         bucket=bucket or cfg.backup.bucket,
         config_file=config_file,
         created_at=previous.created_at if previous else time.time(),
         store=previous.store if previous else {},
+        security=asked.to_dict(),
     )
     for name, pid in _orphans(d, previous).items():
         stop_pid(pid, timeout=10)
@@ -327,7 +366,7 @@ def sandbox_up(
     state.services = {k: v for k, v in old.items() if v.status == "running"}
     starting: list[str] = []
     try:
-        _bring_up(state, d, cfg, old, starting, say)
+        _bring_up(state, d, cfg, old, starting, say, asked)
     except KeyboardInterrupt:
         undone = _undo(d, state, starting, say)
         kept = ", ".join(state.services) or "nothing"
@@ -349,6 +388,7 @@ def _bring_up(
     old: dict[str, SandboxService],
     starting: list[str],
     say: Progress,
+    asked: SandboxSecurity,
 ) -> None:
     def ensure(name: str, start: Callable[[int], tuple[ManagedProcess, str]]) -> bool:
         prev = old.get(name)
@@ -379,8 +419,19 @@ def _bring_up(
     def start_target(port: int) -> tuple[ManagedProcess, str]:
         data = d / "target" / "data"
         data.mkdir(parents=True, exist_ok=True)
-        proc = start_redis(_target_conf(cfg, port, data), d / "target", port=port, name="target", detach=True)
-        return proc, f"redis://127.0.0.1:{port}/0"
+        sec, include = write_include(asked, d / "target", d, port)
+        state.security = sec.to_dict()
+        ca = Path(sec.tls_ca_file) if sec.tls_ca_file else None
+        proc = start_redis(
+            _target_conf(cfg, port, data),
+            d / "target",
+            port=port,
+            name="target",
+            detach=True,
+            include=include,
+            tls_ca=ca,
+        )
+        return proc, f"{'rediss' if sec.tls else 'redis'}://127.0.0.1:{port}/0"
 
     def start_source(port: int) -> tuple[ManagedProcess, str]:
         src_cfg = config_from_mapping({"config": {"appendonly": "no", "save": "", "maxmemory": "0"}})
@@ -454,10 +505,13 @@ def _create_bucket(url: str, bucket: str) -> None:
 def target_controls(state: SandboxState) -> tuple[Callable[[], None], Callable[[], None]]:
     """``stop`` and ``start`` for the sandbox target (the restore flow's stand-in for scale 0 / 1).
 
-    ``start`` runs the same redis.conf on the same port and data dir and records the new pid.
+    ``start`` runs the same redis.conf on the same port and data dir, with the same local overrides
+    (auth and TLS: :data:`~redisops.ops.sandbox_auth.INCLUDE_FILE`), and records the new pid.
     """
     svc = state._svc("target")
     workdir = Path(svc.workdir)
+    sec = SandboxSecurity.from_dict(state.security)
+    include = workdir / INCLUDE_FILE
 
     def stop() -> None:
         if pid_alive(svc.pid) and _is_ours(svc.pid, svc.name):
@@ -465,7 +519,15 @@ def target_controls(state: SandboxState) -> tuple[Callable[[], None], Callable[[
 
     def start() -> None:
         conf = (workdir / "redis.conf").read_text()
-        proc = start_redis(conf, workdir, port=svc.port, name="target", detach=True)
+        proc = start_redis(
+            conf,
+            workdir,
+            port=svc.port,
+            name="target",
+            detach=True,
+            include=include if include.is_file() else None,
+            tls_ca=Path(sec.tls_ca_file) if sec.tls and sec.tls_ca_file else None,
+        )
         svc.pid = proc.pid
         svc.status = "running"
         _save_state(state)

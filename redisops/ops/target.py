@@ -6,8 +6,9 @@ a Redis URL, a deployment config, a kubeconfig/context/namespace, or nothing (th
 
 Password precedence (the first that is set wins)::
 
-    password_file > password_env > the URL's password > the named target's password_file >
-    its password_env > $REDISCLI_AUTH > $REDIS_PASSWORD > prompt (only with ask_password and a prompt)
+    password_file > password_env > the sandbox state's password file (while it exists) > the URL's
+    password > the named target's password_file > its password_env > $REDISCLI_AUTH > $REDIS_PASSWORD >
+    prompt (only with ask_password and a prompt)
 
 The target records where the password came from (``password_source``), never the password: its repr,
 :meth:`Target.to_dict`, its errors and logs carry no secret. A target marked ``production: true`` is
@@ -404,6 +405,7 @@ def resolve_target(
                 ask_password=ask_password,
                 prompt=prompt,
                 label=label if label != "url" else ep.address,
+                sandbox_password_file=sandbox.password_file if sandbox is not None else None,
             )
         except ConfigError as e:  # raised when the Redis is used: a Kubernetes command needs no password
             problem = e

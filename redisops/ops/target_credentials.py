@@ -1,8 +1,10 @@
 """The password of a target by one precedence, and where it came from (see :mod:`redisops.ops.target`).
 
-``password_file > password_env > the URL's password > the named target's password_file >
-its password_env > $REDISCLI_AUTH > $REDIS_PASSWORD > prompt`` (the prompt only when asked, through a
-callable the front end gives: the library never reads the terminal).
+``password_file > password_env > the sandbox state's password file > the URL's password > the named
+target's password_file > its password_env > $REDISCLI_AUTH > $REDIS_PASSWORD > prompt`` (the prompt
+only when asked, through a callable the front end gives: the library never reads the terminal). The
+sandbox state's password file (``sandbox up --password-file``) counts only while it exists: a file
+removed since is skipped, and the next source is asked.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 from redisops.errors import ConfigError, InvalidArgument
 from redisops.ops.targets_file import TargetSpec
 
-__all__ = ["PASSWORD_ENVS", "Password", "resolve_password"]
+__all__ = ["PASSWORD_ENVS", "Password", "read_password_file", "resolve_password"]
 
 #: env vars read for the password when nothing explicit is given, in this order (redis-cli's first)
 PASSWORD_ENVS = ("REDISCLI_AUTH", "REDIS_PASSWORD")
@@ -38,12 +40,16 @@ def resolve_password(
     ask_password: bool,
     prompt: Callable[[str], str] | None,
     label: str,
+    sandbox_password_file: str | Path | None = None,
 ) -> Password:
     """The password by the documented precedence, and where it came from."""
     if password_file is not None:
         return Password(_read_file(password_file, "--password-file"), f"file:{password_file}")
     if password_env is not None:
         return Password(_read_env(env, password_env, "--password-env"), f"env:{password_env}")
+    if sandbox_password_file is not None and Path(sandbox_password_file).is_file():
+        what = "the sandbox's password file (sandbox up --password-file)"
+        return Password(_read_file(sandbox_password_file, what), f"file:{sandbox_password_file}")
     if url_password:
         return Password(url_password, "url")
     if spec is not None and spec.password_file:
@@ -65,6 +71,15 @@ def resolve_password(
         answer = prompt(f"Redis password for {label}")
         return Password(answer or None, "prompt" if answer else None)
     return Password(None, None)
+
+
+def read_password_file(path: str | Path, what: str) -> str:
+    """The password in ``path`` (its first line, stripped).
+
+    Raises:
+        ConfigError: the file does not exist, cannot be read, or its first line is empty.
+    """
+    return _read_file(path, what)
 
 
 def _read_file(path: str | Path, what: str) -> str:
