@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -146,11 +146,13 @@ def _step_backup(state: SandboxState, cfg: DeploymentConfig) -> tuple[str, dict[
     info = fetch_info(state.target, ("keyspace",))
     live = {db: ks.keys for db, ks in info.keyspace.items()}
     if counts != live:
-        raise PlatformError(f"backup key counts {counts} differ from the live keyspace {live}")
+        raise PlatformError(
+            f"backup key counts ({_per_db(counts)}) differ from the live keyspace ({_per_db(live)})"
+        )
     size = sum(o.size for o in m.objects)
     return (
         f"backup {m.id}: RDB v{m.rdb_version}, {size} bytes streamed (no disk), CRC64 + SHA-256 ok, "
-        f"keys {counts}",
+        f"keys {_per_db(counts)}",
         {"id": m.id, "size": size, "keys": counts, "bucket": state.bucket},
     )
 
@@ -168,7 +170,7 @@ def _step_list_and_verify(state: SandboxState, cfg: DeploymentConfig) -> tuple[s
         raise PlatformError(f"backup {newest.id} does not verify: {'; '.join(res.problems)}")
     return (
         f"{len(backups)} backup(s) listed; newest {newest.id} re-read and loaded into a scratch "
-        f"redis-server: keys {res.loaded_key_counts}",
+        f"redis-server: keys {_per_db(res.loaded_key_counts or {})}",
         {"backups": [b.id for b in backups], "loaded_key_counts": res.loaded_key_counts},
     )
 
@@ -182,8 +184,10 @@ def _step_health(state: SandboxState, cfg: DeploymentConfig) -> tuple[str, dict[
     if crit:
         raise PlatformError(f"critical health checks on the target: {', '.join(crit)}")
     worst = [f"{c.name}={c.status.value}" for c in report.checks if c.status.value == "warn"]
-    detail = f"overall {report.overall.value}: {counts}" + (
-        f"; warnings: {', '.join(worst)}" if worst else ""
+    detail = (
+        f"overall {report.overall.value}: "
+        + ", ".join(f"{n} {k}" for k, n in counts.items())
+        + (f"; warnings: {', '.join(worst)}" if worst else "")
     )
     return detail, {"overall": report.overall.value, "counts": counts}
 
@@ -208,7 +212,13 @@ def _step_lint(state: SandboxState, cfg: DeploymentConfig) -> tuple[str, dict[st
     findings = lint_config(cfg)
     summary = summarize(findings)
     ids = sorted({f.rule_id for f in findings if f.severity != "info"})
-    return f"{summary}: {', '.join(ids) or 'clean'} (details: redisops lint)", {
+    said = ", ".join(f"{n} {sev}" for sev, n in summary.items() if n) or "no findings"
+    return f"{said}: {', '.join(ids) or 'clean'} (details: redisops lint)", {
         "summary": summary,
         "rules": ids,
     }
+
+
+def _per_db(counts: Mapping[int, int]) -> str:
+    """``db0 120, db2 120`` (people read this; the facts keep the mapping)."""
+    return ", ".join(f"db{db} {n}" for db, n in sorted(counts.items())) or "none"

@@ -109,6 +109,8 @@ def test_rehearse_runs_the_main_job(state):
     assert "restore of the newest backup into the target" in names
     assert "health of the target" in names
     assert all(s["ok"] for s in report["steps"])
+    # the step details are sentences for people, not Python reprs of dicts
+    assert not [s["detail"] for s in report["steps"] if "{" in s["detail"] or "':" in s["detail"]]
     # a new user runs the main job again: the sandbox kept the first run's data
     again = json.loads(run("rehearse", "-o", "json", state=state).stdout)
     assert again["ok"] is True, [s for s in again["steps"] if not s["ok"]]
