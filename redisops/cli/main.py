@@ -128,8 +128,9 @@ def version_cmd(
 
         def text() -> None:
             for key, value in data.items():
-                if key == "server" and value is None:
-                    value = "(no target reachable)"
+                if key == "server":
+                    reached = f"Redis {value['redis_version']} at {value['url']}" if value else None
+                    value = reached or "(no target reachable)"
                 console.print(f"{key:<11} {value if value is not None else '(not installed)'}", markup=False)
 
         emit(output, data, text)

@@ -367,7 +367,9 @@ def _clients_not_admitted(ctx: LintContext) -> Iterator[Hit]:
             yield Hit(
                 "clients.services",
                 f"{len(services)} client services are restarted on cutover ({', '.join(services)}), but "
-                f"the ingress NetworkPolicy admits only pods labelled {ctx.cfg.clients.match_labels}; "
+                "the ingress NetworkPolicy admits only pods labelled "
+                + ",".join(f"{k}={v}" for k, v in ctx.cfg.clients.match_labels.items())
+                + "; "
                 "any of them that talks to Redis without that label gets connection timeouts",
             )
         return

@@ -163,3 +163,12 @@ def test_the_installed_command_prints_json_in_a_real_process(tmp_path: Path, red
         )
         assert proc.returncode in codes, (args, proc.stdout[-1000:], proc.stderr[-1000:])
         assert json.loads(proc.stdout)
+
+
+def test_version_names_the_server_in_words(redis_server: Any) -> None:
+    url = f"redis://127.0.0.1:{redis_server.endpoint.port}"
+    result = CliRunner().invoke(app, ["version", "--url", url])
+    assert result.exit_code == 0, result.output
+    (line,) = [x for x in result.stdout.splitlines() if x.startswith("server")]
+    version = redis_server.client().info("server")["redis_version"]
+    assert line.split(None, 1)[1] == f"Redis {version} at {url}/0"

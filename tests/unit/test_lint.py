@@ -106,6 +106,8 @@ def test_write_up_hcl_trips_exactly_these_rules():
     assert sev["image-tag-unreleased"] == "error"
     assert sev["auth-disabled"] == "warn"  # our manifests carry an ingress NetworkPolicy
     assert sev["clients-not-admitted"] == "info"
+    (admitted,) = [f for f in findings if f.rule_id == "clients-not-admitted"]
+    assert "pods labelled app=redis-service;" in admitted.message  # a selector as people write it
     assert [f.severity for f in findings] == sorted(
         (f.severity for f in findings), key=["error", "warn", "info"].index
     )
