@@ -173,9 +173,11 @@ def s3_bucket(s3_endpoint: S3Endpoint) -> str:
 @pytest.fixture(autouse=True)
 def _private_audit_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test (and every process it starts) writes the audit log into its own tmp dir, never into
-    the user's state dir."""
+    the user's state dir; and sees no sandbox but its own (a sandbox the developer left running in the
+    default state dir must not change what a test's commands find)."""
     path = tmp_path / "audit.jsonl"
     monkeypatch.setenv("REDISOPS_AUDIT_LOG", str(path))
+    monkeypatch.setenv("REDISOPS_STATE_DIR", str(tmp_path / "no-default-sandbox"))
     return path
 
 
