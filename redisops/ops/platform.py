@@ -293,25 +293,15 @@ class KubePlatform:
 
     def stop(self) -> None:
         """Scale the Deployment to 0 and wait until no pod matches its selector (OperationTimeout)."""
-        from redisops.ops.restore_k8s_dance import wait_no_pods
+        from redisops.ops.restore_k8s_dance import scale_down
 
-        t = self.target
-        self.say(f"scaling Deployment {t.deployment} from {t.replicas} to 0")
-        t0 = self.clock()
-        self.kube.scale(t.deployment, 0, t.namespace)
-        wait_no_pods(self.kube, t, self.timeout, self.clock, self.sleep)
-        self.timings["scale_down"] = round(self.clock() - t0, 3)
+        scale_down(self.kube, self.target, self.timeout, self.clock, self.sleep, self.say, self.timings)
 
     def start(self) -> None:
         """Scale back to the replica count it had (at least 1) and wait for the rollout."""
-        t = self.target
-        self.say(f"scaling Deployment {t.deployment} back to {t.replicas}")
-        t0 = self.clock()
-        self.kube.scale(t.deployment, t.replicas, t.namespace)
-        self.kube.wait_rollout(
-            t.deployment, t.namespace, self.timeout, clock=self.clock, sleep=self.sleep, progress=self.say
-        )
-        self.timings["scale_up"] = round(self.clock() - t0, 3)
+        from redisops.ops.restore_k8s_dance import scale_up
+
+        scale_up(self.kube, self.target, self.timeout, self.clock, self.sleep, self.say, self.timings)
 
     def ready_pod(self) -> dict[str, Any] | None:
         """The first ready Redis pod, None when there is none."""

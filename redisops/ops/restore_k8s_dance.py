@@ -192,6 +192,40 @@ def create_job(kube: Kube, job: dict[str, Any], say: Progress) -> str:
     return str(name)
 
 
+def scale_down(
+    kube: Kube,
+    t: K8sTarget,
+    timeout: float,
+    clock: Clock,
+    sleep: Sleep,
+    say: Progress,
+    timings: dict[str, float],
+) -> None:
+    """Scale the Deployment to 0 and wait until its pods are gone; ``timings["scale_down"]``."""
+    say(f"scaling Deployment {t.deployment} from {t.replicas} to 0")
+    t0 = clock()
+    kube.scale(t.deployment, 0, t.namespace)
+    wait_no_pods(kube, t, timeout, clock, sleep)
+    timings["scale_down"] = round(clock() - t0, 3)
+
+
+def scale_up(
+    kube: Kube,
+    t: K8sTarget,
+    timeout: float,
+    clock: Clock,
+    sleep: Sleep,
+    say: Progress,
+    timings: dict[str, float],
+) -> None:
+    """Scale the Deployment back to its replica count and wait for the rollout; ``timings["scale_up"]``."""
+    say(f"scaling Deployment {t.deployment} back to {t.replicas}")
+    t0 = clock()
+    kube.scale(t.deployment, t.replicas, t.namespace)
+    kube.wait_rollout(t.deployment, t.namespace, timeout, clock=clock, sleep=sleep, progress=say)
+    timings["scale_up"] = round(clock() - t0, 3)
+
+
 @dataclass
 class Dance:
     """Scale to 0, run a Job on the PVC, scale back: the shared part of restore and undo."""
@@ -207,24 +241,14 @@ class Dance:
     log: str = ""
 
     def scale_back(self) -> None:
-        t = self.target
-        self.say(f"scaling Deployment {t.deployment} back to {t.replicas}")
-        t0 = self.clock()
-        self.kube.scale(t.deployment, t.replicas, t.namespace)
-        self.kube.wait_rollout(
-            t.deployment, t.namespace, self.timeout, clock=self.clock, sleep=self.sleep, progress=self.say
-        )
-        self.timings["scale_up"] = round(self.clock() - t0, 3)
+        scale_up(self.kube, self.target, self.timeout, self.clock, self.sleep, self.say, self.timings)
 
     def run(self, job: dict[str, Any], what: str, on_failure_hint: str) -> None:
         """Scale down, run ``job``, scale back; raise VerificationError when the Job failed."""
         t = self.target
-        self.say(f"scaling Deployment {t.deployment} from {t.replicas} to 0")
-        t0 = self.clock()
+        t0 = self.clock()  # the downtime runs from the scale-down to the end of the scale-up
         try:
-            self.kube.scale(t.deployment, 0, t.namespace)
-            wait_no_pods(self.kube, t, self.timeout, self.clock, self.sleep)
-            self.timings["scale_down"] = round(self.clock() - t0, 3)
+            scale_down(self.kube, t, self.timeout, self.clock, self.sleep, self.say, self.timings)
             name = create_job(self.kube, job, self.say)
         except OperationTimeout:
             self.scale_back()
