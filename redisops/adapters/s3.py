@@ -7,24 +7,8 @@ The module is split by responsibility; every name stays importable from here:
 * :mod:`redisops.adapters.s3_multipart` — the streaming multipart upload writer;
 * this module — the adapter itself and the read-ahead download stream.
 
-Every botocore/boto3 exception is translated into the project's errors (``raise ... from e``):
-
-=============================================================  ==========================================
-S3 / botocore                                                  redisops
-=============================================================  ==========================================
-NoSuchKey, NoSuchBucket, NoSuchUpload, 404                      NotFoundError (a missing bucket: named,
-                                                               with how to create it; is_missing_bucket)
-AccessDenied, InvalidAccessKeyId, SignatureDoesNotMatch, 403,   AuthError
-ExpiredToken, missing credentials
-PreconditionFailed, 412, ConditionalRequestConflict (409)       ConflictError
-EndpointConnectionError, ConnectionClosedError, timeouts,       ConnectionFailed (retryable)
-a download stream cut off
-SlowDown, InternalError, 5xx                                    StorageError (retryable)
-anything else                                                   StorageError
-=============================================================  ==========================================
-
-Messages carry the operation, bucket and key, never credentials: known secret values are scrubbed from
-any text taken from an exception, and URLs lose their userinfo.
+Every botocore/boto3 exception is translated into the project's errors (``raise ... from e``); the table
+of what becomes what is in :mod:`redisops.adapters.s3_errors`. Messages never carry credentials.
 
 Streaming upload (:meth:`S3Adapter.upload_stream`): parts are filled from the caller's chunks and sent by a
 small thread pool. Memory bound: ``part_size × (max_in_flight + 1)`` (one part being filled plus the
