@@ -3,7 +3,7 @@
 The module is split by responsibility; every name stays importable from here:
 
 * :mod:`redisops.adapters.s3_settings` — settings, credentials, part sizes, typed results;
-* :mod:`redisops.adapters.s3_errors` — error translation (the table below);
+* :mod:`redisops.adapters.s3_errors` — error translation (the table of what becomes what);
 * :mod:`redisops.adapters.s3_multipart` — the streaming multipart upload writer;
 * this module — the adapter itself and the read-ahead download stream.
 
