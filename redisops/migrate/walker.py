@@ -82,17 +82,21 @@ class RateLimiter:
         """True when there is a cap."""
         return self.rate > 0
 
-    def acquire(self, n: int = 1, doing: str = "") -> float:
-        """Take ``n`` tokens; sleep while the bucket is in debt. Returns the seconds slept."""
+    def charge(self, n: int = 1) -> None:
+        """Take ``n`` tokens without waiting (the next :meth:`acquire` pays the debt)."""
         if n < 0:
             raise InvalidArgument(f"cannot acquire a negative number of operations ({n})")
         self.ops += n
         if not self.limited:
-            return 0.0
+            return
         now = self._clock()
         self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate) - n
         self._last = now
-        if self._tokens >= 0:
+
+    def acquire(self, n: int = 1, doing: str = "") -> float:
+        """Take ``n`` tokens; sleep while the bucket is in debt. Returns the seconds slept."""
+        self.charge(n)
+        if not self.limited or self._tokens >= 0:
             return 0.0
         wait = -self._tokens / self.rate
         if self._sleep is not None:
@@ -144,7 +148,9 @@ def scan_batches(
 ) -> Iterator[ScanBatch]:
     """Walk database ``db`` from ``start_cursor`` until SCAN returns cursor 0.
 
-    Each SCAN costs one token of ``limiter``; the consumer acquires for its own commands. ``cancel``
+    Each SCAN costs one token of ``limiter``, charged after it is sent and paid (waited for) before the
+    next SCAN, so a batch is always handed over before the throttle sleeps; the consumer acquires for
+    its own commands. ``cancel``
     is checked before every SCAN: a cancelled walk raises :class:`~redisops.errors.Interrupted` and the
     last yielded batch's ``cursor`` is where to resume. ``client`` may be on another database: a client
     with the same settings on ``db`` is used then (closed at the end).
@@ -169,8 +175,10 @@ def scan_batches(
             if cancel is not None:
                 cancel.check(f"while scanning db {db} (resume with cursor {cursor})")
             if limiter is not None:
-                limiter.acquire(1, f"while scanning db {db}")
+                limiter.acquire(0, f"while scanning db {db}")  # pay what the last batch cost
             reply = raw_command(c, "SCAN", cursor, *args)
+            if limiter is not None:
+                limiter.charge(1)
             cursor = int(reply[0])
             keys = [k if isinstance(k, bytes) else str(k).encode() for k in reply[1]]
             yield ScanBatch(db=db, cursor=cursor, keys=keys, done=cursor == 0)

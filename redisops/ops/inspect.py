@@ -59,6 +59,7 @@ from redisops.inspect import (
     unknown_sections,
 )
 from redisops.inspect.info import INFO_SECTIONS
+from redisops.migrate.walker import RateLimiter, scan_batches
 
 __all__ = [
     "KeyAnalysis",
@@ -545,8 +546,10 @@ def analyze_keys(
 ) -> KeyAnalysis:
     """Biggest keys per type and memory by key prefix, without hurting production.
 
-    SCAN with ``COUNT count`` (never KEYS), then per batch one pipeline of TYPE + MEMORY USAGE and one of
-    the length commands (STRLEN/HLEN/LLEN/SCARD/ZCARD/XLEN). Commands are throttled to
+    The keyspace is walked by :func:`redisops.migrate.walker.scan_batches` (the walker the migration's
+    copy and verify use): SCAN with ``COUNT count`` (never KEYS), then per batch one pipeline of
+    TYPE + MEMORY USAGE and one of the length commands (STRLEN/HLEN/LLEN/SCARD/ZCARD/XLEN). Commands
+    are throttled to
     ``max_ops_per_sec`` (each key costs 3, each SCAN 1). ``sample`` (0 < f <= 1) examines that share of
     keys. Stops after ``max_keys`` scanned keys with the cursor to resume from: pass the result as
     ``previous`` (its cursor and totals carry over) or just its ``cursor``.
@@ -561,38 +564,36 @@ def analyze_keys(
     acc = _Acc(top, prefix_depth, previous)
     cur = previous.cursor if previous is not None and cursor == 0 else cursor
     start = clock()
-    ops_at_start = acc.ops
+    # the one walker (redisops.migrate.walker): SCAN costs 1 token, each examined key 2 plus its length
+    limiter = RateLimiter(
+        max_ops_per_sec, cancel=cancel, sleep=None if sleep is time.sleep else sleep, clock=clock
+    )
     with _client(ep, client) as c:
         total: int | None = None
         if reporter is not None:
             total = int(_raw(ep, c, "DBSIZE"))
             reporter.phase("scanning", f"SCAN COUNT {count} of db {ep.db} ({total} keys)")
             reporter.progress(acc.scanned, max(total, acc.scanned), unit="keys")
-        while True:
-            if cancel is not None and cancel.cancelled:
-                raise _scan_interrupted(cancel, acc, cur)
-            reply = _raw(ep, c, "SCAN", cur, "COUNT", count)
-            acc.ops += 1
-            cur = int(reply[0])
-            keys = [k for k in reply[1]]
-            acc.scanned += len(keys)
-            chosen = [k for k in keys if _sampled(k if isinstance(k, bytes) else str(k).encode(), fraction)]
-            if chosen:
-                _examine(c, ep, chosen, acc)
-            # throttle: never more than max_ops_per_sec on average since this call started
-            if max_ops_per_sec > 0:
-                ahead = (acc.ops - ops_at_start) / max_ops_per_sec - (clock() - start)
-                if ahead > 0:
-                    if cancel is not None and sleep is time.sleep:
-                        cancel.wait(ahead)
-                    else:
-                        sleep(ahead)
-            if on_progress is not None:
-                on_progress(f"scanned {acc.scanned} keys, examined {acc.examined}, cursor {cur}")
-            if reporter is not None and total is not None:
-                reporter.progress(acc.scanned, max(total, acc.scanned), unit="keys")
-            if cur == 0 or (max_keys is not None and acc.scanned - _prev_scanned(previous) >= max_keys):
-                break
+        try:
+            for batch in scan_batches(
+                c, db=ep.db, count=count, start_cursor=cur, limiter=limiter, cancel=cancel
+            ):
+                acc.ops += 1
+                cur = batch.cursor
+                acc.scanned += len(batch.keys)
+                chosen = [k for k in batch.keys if _sampled(k, fraction)]
+                if chosen:
+                    limiter.acquire(_examine(c, ep, chosen, acc), "while scanning keys")
+                if on_progress is not None:
+                    on_progress(f"scanned {acc.scanned} keys, examined {acc.examined}, cursor {cur}")
+                if reporter is not None and total is not None:
+                    reporter.progress(acc.scanned, max(total, acc.scanned), unit="keys")
+                if max_keys is not None and acc.scanned - _prev_scanned(previous) >= max_keys:
+                    break
+        except Interrupted:
+            if cancel is None:
+                raise
+            raise _scan_interrupted(cancel, acc, cur) from None
     acc.elapsed += clock() - start
     return acc.result(ep.db, cur, fraction)
 
@@ -634,7 +635,8 @@ def _prev_scanned(previous: KeyAnalysis | None) -> int:
     return previous.scanned if previous is not None else 0
 
 
-def _examine(c: redis.Redis, ep: RedisEndpoint, keys: list[Any], acc: _Acc) -> None:
+def _examine(c: redis.Redis, ep: RedisEndpoint, keys: list[Any], acc: _Acc) -> int:
+    """TYPE + MEMORY USAGE + the length of ``keys`` into ``acc``; returns the commands sent."""
     with redis_errors(ep):
         pipe = c.pipeline(transaction=False)
         for key in keys:
@@ -656,7 +658,8 @@ def _examine(c: redis.Redis, ep: RedisEndpoint, keys: list[Any], acc: _Acc) -> N
                 pipe.execute_command(cmd, key)  # type: ignore[no-untyped-call]
                 sized.append(i)
         lengths = pipe.execute(raise_on_error=False) if sized else []
-    acc.ops += 2 * len(keys) + len(sized)
+    ops = 2 * len(keys) + len(sized)
+    acc.ops += ops
     length_of = dict(zip(sized, lengths, strict=True))
     for i, key in enumerate(keys):
         if types[i] == "none":
@@ -669,3 +672,4 @@ def _examine(c: redis.Redis, ep: RedisEndpoint, keys: list[Any], acc: _Acc) -> N
                 length=_int_or_none(length_of.get(i)),
             )
         )
+    return ops
