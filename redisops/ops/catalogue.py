@@ -88,7 +88,9 @@ class Plan:
     """What a mutating operation would do, computed without changing anything.
 
     ``steps`` in order; ``blockers`` are what the real run would refuse (the plan is then blocked);
-    ``warnings`` are what it would go ahead with; ``details`` is operation-specific JSON.
+    ``warnings`` are what it would go ahead with; ``details`` is operation-specific JSON. ``state`` is
+    what the operation computed while planning (e.g. deploy's dry-run diff), for its run to reuse
+    through ``ctx.plan``; it is never serialised, compared or shown, and must hold no secret.
     """
 
     op: str
@@ -96,6 +98,7 @@ class Plan:
     blockers: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     details: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    state: Any = dataclasses.field(default=None, compare=False, repr=False)
 
     @property
     def blocked(self) -> bool:
@@ -124,12 +127,18 @@ class Plan:
 
 @dataclasses.dataclass
 class OpContext:
-    """What an operation runs with: where (the target), how it reports, and how it is stopped."""
+    """What an operation runs with: where (the target), how it reports, and how it is stopped.
+
+    ``plan`` is, in a mutating or destructive operation's ``run``, the plan :meth:`Catalogue.invoke`
+    computed for this very run just before (not blocked): the run reuses what it found (its
+    ``details``, its ``state``) instead of computing it again. None in ``plan`` itself and in reads.
+    """
 
     target: Any
     reporter: Reporter
     cancel: CancelToken
     confirmed: bool = False
+    plan: Plan | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -265,8 +274,14 @@ class Catalogue:
         on_event: EventSink | None = None,
         cancel: CancelToken | None = None,
         confirm: bool = False,
+        plan: Plan | None = None,
     ) -> Any:
         """Run ``name`` with ``params`` on ``target``, reporting to ``on_event``; returns its result.
+
+        A mutating or destructive operation is planned first, once: a blocked plan refuses, and the run
+        gets the plan as ``ctx.plan``. ``plan`` is one the caller computed with :meth:`plan` for the
+        same operation and parameters and showed (the one a person confirmed): it is used instead of
+        planning again (a plan of another operation is InvalidArgument).
 
         Raises:
             InvalidArgument: the parameters do not validate.
@@ -291,9 +306,15 @@ class Catalogue:
                 result = op.run(ctx, p)
                 ctx.reporter.finished(result)
             return result
-        return self._run_change(op, p, ctx, target)
+        if plan is not None and plan.op != op.name:
+            raise InvalidArgument(
+                f"the plan given is of {plan.op}, not {op.name}", hint=f"plan {op.name} and pass that plan"
+            )
+        return self._run_change(op, p, ctx, target, plan)
 
-    def _run_change(self, op: Operation[Any, Any], p: BaseModel, ctx: OpContext, target: Any) -> Any:
+    def _run_change(
+        self, op: Operation[Any, Any], p: BaseModel, ctx: OpContext, target: Any, given: Plan | None
+    ) -> Any:
         """A mutating or destructive run: plan first (a blocked plan refuses), run, audit either way."""
         record: dict[str, Any] = {
             "op": op.name,
@@ -306,9 +327,10 @@ class Catalogue:
         with ctx.reporter.running(record["params"]):
             try:
                 assert op.plan is not None  # Operation.__post_init__: changes always plan
-                plan = op.plan(ctx, p)
+                plan = given if given is not None else op.plan(ctx, p)
                 record["plan"] = plan.to_dict()
                 plan.raise_if_blocked()
+                ctx.plan = plan
                 result = op.run(ctx, p)
             except BaseException as e:
                 record["outcome"] = (

@@ -32,7 +32,9 @@ from redisops.ops.entries_lint import (
 from redisops.ops.entries_util import log_progress
 
 if TYPE_CHECKING:
-    from redisops.ops.deploy import DeployResult, Revision
+    from collections.abc import Callable
+
+    from redisops.ops.deploy import DeployResult, PreparedDeploy, Revision
     from redisops.ops.services import ClientCheck, ServiceRestart
 
 __all__ = [
@@ -185,102 +187,137 @@ class ClientsReport:
 # --- deploy and rollback ------------------------------------------------------------------------------
 
 
-def _deploy(ctx: OpContext, p: DeployParams, *, dry_run: bool) -> DeployResult:
+def _prepared(ctx: OpContext) -> PreparedDeploy | None:
+    """The dry run the catalogue's plan of this very run computed (``ctx.plan.state``), if any."""
+    from redisops.ops.deploy_prepare import PreparedDeploy
+
+    state = ctx.plan.state if ctx.plan is not None else None
+    return state if isinstance(state, PreparedDeploy) else None
+
+
+def _prepare_deploy(ctx: OpContext, p: DeployParams) -> PreparedDeploy:
     from redisops.k8s import render_manifests
-    from redisops.ops.deploy import deploy
+    from redisops.ops.deploy_prepare import prepare_deploy
 
     target = ctx.target
     ctx.cancel.check("before the deploy started")
     cfg = target.config()
-    return deploy(
+    return prepare_deploy(
         target.kube(),
         cfg,
         render_manifests(cfg),
-        dry_run=dry_run,
         take_over=p.take_over,
-        timeout=p.timeout,
         progress=log_progress(ctx.reporter),
         allow=p.allow,
         store=target.store(use_sandbox=False),
         backup=not p.no_backup,
-        cancel=ctx.cancel,
     )
 
 
-def _rollback(ctx: OpContext, p: RollbackParams, *, dry_run: bool) -> DeployResult:
-    from redisops.ops.deploy import rollback
+def _prepare_rollback(ctx: OpContext, p: RollbackParams) -> PreparedDeploy:
+    from redisops.ops.deploy_prepare import prepare_rollback
 
     target = ctx.target
     ctx.cancel.check("before the rollback started")
-    return rollback(
+    return prepare_rollback(
         target.kube(),
         target.config(),
         p.to,
-        dry_run=dry_run,
         take_over=p.take_over,
-        timeout=p.timeout,
         progress=log_progress(ctx.reporter),
         store=target.store(use_sandbox=False),
         backup=not p.no_backup,
-        cancel=ctx.cancel,
     )
 
 
-def _as_plan(op: str, compute: Any) -> Plan:
-    """The dry run's result as a plan; a refusal of the dry run (lint, versions, Helm, nothing to roll
-    back to) is the plan's blocker."""
+def _as_plan(op: str, compute: Callable[[], PreparedDeploy]) -> Plan:
+    """The dry run as a plan (``state``: the dry run, for the run to apply as it is); a refusal of the
+    dry run (lint, versions, Helm, nothing to roll back to) is the plan's blocker."""
     try:
-        result: DeployResult = compute()
+        prepared = compute()
     except (PlanBlocked, ConflictError, NotFoundError) as e:
         if isinstance(e, NotFoundError) and op != "deploy.rollback":
             raise
         return Plan(op, blockers=(e.message,), details={"error": e.to_dict()})
-    plan = result.plan
+    plan = prepared.plan
     steps: list[str] = []
     if not plan.namespace_exists:
         steps.append(f"create Namespace/{plan.namespace}")
     steps += [f"{c.action} {c.ref}" for c in plan.changes if c.action != "unchanged"]
     if plan.changed or op == "deploy.rollback":
         steps.append(
-            f"apply ({plan.summary()}), wait for the rollout, verify, record a revision: {result.what}"
+            f"apply ({plan.summary()}), wait for the rollout, verify, record a revision: {prepared.what}"
         )
     else:
         steps.append("nothing to apply; check the running deployment (no revision recorded)")
     details = {
-        "namespace": result.namespace,
+        "namespace": prepared.namespace,
         "summary": plan.summary(),
         "changed": plan.changed,
-        "what": result.what,
+        "what": prepared.what,
         "changes": jsonable(plan.changes),
-        "lint": [f.to_dict() for f in result.lint],
+        "lint": [f.to_dict() for f in prepared.findings],
     }
-    return Plan(op, steps=tuple(steps), warnings=tuple(plan.notes), details=details)
+    return Plan(op, steps=tuple(steps), warnings=tuple(plan.notes), details=details, state=prepared)
 
 
 def run_deploy(ctx: OpContext, p: DeployParams) -> DeployResult:
-    """``deploy.apply``: lint, apply, wait for the rollout, verify, record a revision."""
-    return _deploy(ctx, p, dry_run=False)
+    """``deploy.apply``: lint, apply, wait for the rollout, verify, record a revision (applying the
+    dry run of its plan, not computing it again)."""
+    from redisops.ops.deploy import deploy
+
+    prepared = _prepared(ctx) or _prepare_deploy(ctx, p)
+    ctx.cancel.check("before the deploy changed anything")
+    target = ctx.target
+    return deploy(
+        target.kube(),
+        target.config(),
+        prepared.manifests,
+        timeout=p.timeout,
+        progress=log_progress(ctx.reporter),
+        store=target.store(use_sandbox=False),
+        cancel=ctx.cancel,
+        prepared=prepared,
+    )
 
 
 def plan_deploy_op(ctx: OpContext, p: DeployParams) -> Plan:
     """The server-side dry-run diff of ``deploy.apply``; changes nothing."""
-    return _as_plan("deploy.apply", lambda: _deploy(ctx, p, dry_run=True))
+    return _as_plan("deploy.apply", lambda: _prepare_deploy(ctx, p))
 
 
 def run_rollback(ctx: OpContext, p: RollbackParams) -> DeployResult:
     """``deploy.rollback``: re-apply a recorded revision, wait, verify, record ``rollback to N``."""
-    return _rollback(ctx, p, dry_run=False)
+    from redisops.ops.deploy import rollback
+
+    prepared = _prepared(ctx) or _prepare_rollback(ctx, p)
+    ctx.cancel.check("before the rollback changed anything")
+    target = ctx.target
+    return rollback(
+        target.kube(),
+        target.config(),
+        p.to,
+        timeout=p.timeout,
+        progress=log_progress(ctx.reporter),
+        store=target.store(use_sandbox=False),
+        cancel=ctx.cancel,
+        prepared=prepared,
+    )
 
 
 def plan_rollback(ctx: OpContext, p: RollbackParams) -> Plan:
     """The diff a rollback would apply; no revision to roll back to is a blocker."""
-    return _as_plan("deploy.rollback", lambda: _rollback(ctx, p, dry_run=True))
+    return _as_plan("deploy.rollback", lambda: _prepare_rollback(ctx, p))
 
 
 # --- restart, history, clients -------------------------------------------------------------------------
 
 
 def _restart_names(ctx: OpContext, p: RestartParams) -> tuple[str, list[str]]:
+    """The namespace and the Deployments: those the plan of this run named, else from the config."""
+    state = ctx.plan.state if ctx.plan is not None else None
+    if isinstance(state, tuple) and len(state) == 2:
+        return state[0], list(state[1])
     cfg = ctx.target.config()
     return cfg.namespace, list(p.deployments) or list(cfg.clients.services)
 
@@ -326,6 +363,7 @@ def plan_restart(ctx: OpContext, p: RestartParams) -> Plan:
         steps=tuple(steps),
         warnings=tuple(warnings),
         details={"namespace": ns, "found": found},
+        state=(ns, tuple(names)),
     )
 
 
