@@ -7,6 +7,7 @@ every piece working before touching production. Each step returns facts; a faile
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import time
 from collections.abc import Callable, Mapping
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from redisops.adapters.redis_conn import connect, raw_command, redis_errors
+from redisops.adapters.redis_conn import RedisEndpoint, connect, raw_command, redis_errors
 from redisops.config import DeploymentConfig
 from redisops.errors import PlatformError, RedisOpsError
 from redisops.ops.datasets import DatasetSpec, populate
@@ -60,7 +61,7 @@ def rehearse(
     say = progress or (lambda _msg: None)
     cfg = config or DeploymentConfig()
     report = RehearsalReport()
-    state = sandbox_up(state_dir, config=cfg, progress=say)
+    state = _credentialed(sandbox_up(state_dir, config=cfg, progress=say))
     report.sandbox = state.to_dict()
     steps: list[tuple[str, Callable[[SandboxState, DeploymentConfig], tuple[str, dict[str, Any]]]]] = [
         ("target runs the deployment config", _step_target_config),
@@ -82,6 +83,29 @@ def rehearse(
             report.steps.append(RehearsalStep(name, False, e.one_line(), time.monotonic() - t0))
             break
     return report
+
+
+class _CredentialedState(SandboxState):
+    """The sandbox state whose ``target`` is the resolved target's endpoint (with its password)."""
+
+    _endpoint: RedisEndpoint
+
+    @property
+    def target(self) -> RedisEndpoint:
+        return self._endpoint
+
+
+def _credentialed(state: SandboxState) -> SandboxState:
+    """``state`` whose target Redis carries the credentials the sandbox target resolves with (its
+    state's password file, ``REDISCLI_AUTH``, ``REDIS_PASSWORD``: :func:`redisops.ops.target.resolve_target`),
+    so every step (writes, backup, health, restore) logs in to a target started with ``--password-file``."""
+    from redisops.ops.target import resolve_target
+
+    endpoint = resolve_target(state_dir=state.state_dir).redis
+    fields = {f.name: getattr(state, f.name) for f in dataclasses.fields(state)}
+    out = _CredentialedState(**fields)
+    out._endpoint = endpoint
+    return out
 
 
 def _step_target_config(state: SandboxState, cfg: DeploymentConfig) -> tuple[str, dict[str, Any]]:

@@ -1,0 +1,52 @@
+"""Issue 13: ``redisops rehearse`` against a sandbox started with a password (``sandbox up
+--password-file F``): every step logs in with the resolved target's credentials (the state's password
+file), the rehearsal passes, and the password shows in no output, the audit log or the state dir.
+
+Real processes: the installed ``redisops`` command against a sandbox in a private state dir."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REDISOPS = str(Path(sys.executable).with_name("redisops"))
+SECRET = 'Rehearse-S3cret "q" 99'
+
+
+@pytest.mark.slow
+def test_rehearse_on_a_password_protected_sandbox(tmp_path: Path) -> None:
+    state, audit, pw = tmp_path / "state", tmp_path / "audit.jsonl", tmp_path / "redis.pw"
+    pw.write_text(SECRET + "\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("REDISCLI_AUTH", "REDIS_PASSWORD")}
+    env |= {"REDISOPS_STATE_DIR": str(state), "REDISOPS_AUDIT_LOG": str(audit)}
+    seen: list[str] = []
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run([REDISOPS, *args], capture_output=True, text=True, env=env, timeout=300)
+        seen.extend((proc.stdout, proc.stderr))
+        return proc
+
+    try:
+        up = run("sandbox", "up", "--password-file", str(pw), "-o", "json")
+        assert up.returncode == 0, up.stderr
+        text = run("rehearse")
+        assert text.returncode == 0, text.stdout + text.stderr
+        assert "rehearsal passed" in text.stdout
+        out = run("rehearse", "-o", "json")
+        assert out.returncode == 0, out.stderr
+        report = json.loads(out.stdout)
+        assert report["ok"] is True and len(report["steps"]) == 8
+        assert all(s["ok"] for s in report["steps"])
+        restore = next(s for s in report["steps"] if s["name"].startswith("restore"))
+        assert restore["facts"]["backup_id"]
+    finally:
+        run("sandbox", "down", "--discard-backups")
+    for text_seen in seen:
+        assert SECRET not in text_seen
+    for path in [audit, *(p for p in state.rglob("*") if p.is_file())]:
+        assert SECRET.encode() not in path.read_bytes(), path
