@@ -1,4 +1,4 @@
-"""Local processes: redis-server and a moto S3 server on loopback (the sandbox and the test harness).
+"""Local processes: redis-server, a moto server and the AWS emulator on loopback (sandbox, test harness).
 
 A process is described by a directory (its config, data dir, log and pid file live there) so it can be
 found again by a later command (the sandbox state) or torn down by a test fixture.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import secrets
 import shlex
 import shutil
 import signal
@@ -18,7 +19,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,8 @@ __all__ = [
     "read_pid_file",
     "require_moto",
     "require_program",
+    "secret_command_names",
+    "start_aws_emulator",
     "start_moto",
     "start_redis",
     "stop_pid",
@@ -126,9 +129,21 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
-def elasticache_like_directives() -> dict[str, str]:
-    """redis.conf ``rename-command`` directives that remove what ElastiCache blocks."""
-    return {f"rename-command {c}": '""' for c in ELASTICACHE_BLOCKED_COMMANDS}
+def elasticache_like_directives(renames: Mapping[str, str] | None = None) -> dict[str, str]:
+    """redis.conf ``rename-command`` directives for what ElastiCache blocks.
+
+    Without ``renames`` the commands are removed; with it (public name -> secret name, see
+    :func:`secret_command_names`) those commands are renamed to the secret names, the others removed:
+    customers are refused as on ElastiCache while the control plane (the AWS emulator) still takes a
+    snapshot (SYNC) or applies a parameter group (CONFIG SET).
+    """
+    names = {k.upper(): v for k, v in (renames or {}).items()}
+    return {f"rename-command {c}": names.get(c, '""') for c in ELASTICACHE_BLOCKED_COMMANDS}
+
+
+def secret_command_names(commands: Sequence[str] = ("SYNC", "CONFIG", "BGSAVE")) -> dict[str, str]:
+    """Fresh unguessable names for ``commands`` (public name -> secret name)."""
+    return {c: f"{c.lower()}-{secrets.token_hex(16)}" for c in commands}
 
 
 @dataclass
@@ -313,3 +328,32 @@ def _http_ok(url: str) -> bool:
             return bool(r.status < 500)
     except (urllib.error.URLError, OSError):
         return False
+
+
+def start_aws_emulator(
+    workdir: Path, *, port: int, config: Path, detach: bool = False, timeout: float = 30.0
+) -> ManagedProcess:
+    """Start the AWS control-plane emulator (:mod:`redisops.emulators.aws`) on ``127.0.0.1:port``.
+
+    ``config`` is its JSON config (moto URL, data dir, sources with their secret command names: keep
+    it mode 0600). The log is under ``workdir``.
+    """
+    require_moto()
+    workdir.mkdir(parents=True, exist_ok=True)
+    log = workdir / "emulator.log"
+    argv = [
+        sys.executable,
+        "-m",
+        "redisops.emulators.aws",
+        "--config",
+        str(config),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    pid, popen = _spawn(argv, log, detach=detach)
+    proc = ManagedProcess(name="aws", pid=pid, port=port, log_file=log, popen=popen)
+    url = f"http://127.0.0.1:{port}/emulator/health"
+    _wait(proc, lambda: _http_ok(url), timeout, f"AWS emulator on port {port}")
+    return proc
