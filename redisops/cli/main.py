@@ -22,6 +22,7 @@ from redisops.cli import (
     rehearse_cmd,
     restore_cmd,
     sandbox_cmd,
+    tui_cmd,
 )
 from redisops.cli.common import Output, OutputOpt, console, emit, error_boundary, state
 
@@ -71,6 +72,7 @@ app.command(name="rehearse")(rehearse_cmd.rehearse)
 inspect_cmd.register(app)
 k8s_cmd.register(app)
 k8s_pure_cmd.register(app)
+tui_cmd.register(app)
 
 
 def _version_flag(value: bool) -> None:

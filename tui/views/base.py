@@ -1,0 +1,129 @@
+"""The base of every screen (a view in the app's switcher) and the formatting helpers they share."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from textual.containers import Vertical
+from textual.widget import Widget
+
+if TYPE_CHECKING:
+    from tui.app import RedisopsApp
+    from tui.state import SessionState
+
+__all__ = ["STATUS_STYLE", "KeySpec", "View", "age", "human_bytes", "status_text", "utc"]
+
+#: status -> style: named ANSI colours, readable on dark and light themes
+STATUS_STYLE = {"ok": "bold green", "warn": "bold dark_orange", "crit": "bold red", "unknown": "dim"}
+
+
+@dataclasses.dataclass(frozen=True)
+class KeySpec:
+    """One key of a screen: what it does (the help screen and the command palette both list these).
+
+    ``mutating`` keys are hidden in read-only mode; ``live`` keys need a live target (not a replay).
+    """
+
+    key: str
+    action: str
+    description: str
+    mutating: bool = False
+    live: bool = False
+
+
+def status_text(status: str) -> Text:
+    """The status word in its colour."""
+    return Text(status.upper(), style=STATUS_STYLE.get(status, ""))
+
+
+def human_bytes(n: float | None) -> str:
+    """``1.5 MiB``; ``-`` for None."""
+    if n is None:
+        return "-"
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"
+
+
+def age(seconds: float | None) -> str:
+    """``42s``, ``5m``, ``3h``, ``2d``; ``-`` for None."""
+    if seconds is None:
+        return "-"
+    s = max(0.0, seconds)
+    for limit, div, unit in ((120, 1, "s"), (7200, 60, "m"), (172800, 3600, "h")):
+        if s < limit:
+            return f"{s / div:.0f}{unit}"
+    return f"{s / 86400:.0f}d"
+
+
+def utc(epoch: float) -> str:
+    """``04:29:38`` (UTC) of an epoch time."""
+    return datetime.datetime.fromtimestamp(epoch, datetime.UTC).strftime("%H:%M:%S")
+
+
+def parse_iso(text: str | None) -> float | None:
+    """Epoch seconds of an ISO time (``2026-12-07T04:29:38.77Z``); None when absent or malformed."""
+    if not text:
+        return None
+    try:
+        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+class View(Vertical):
+    """One screen: a name for ``:`` command mode, a number key, its keys, and a refresh from the state.
+
+    Subclasses set ``NAME``, ``TITLE``, ``ALIASES`` and ``KEYS`` and implement :meth:`update_view`;
+    :meth:`set_filter` receives the ``/`` filter text.
+    """
+
+    NAME: ClassVar[str] = ""
+    TITLE: ClassVar[str] = ""
+    ALIASES: ClassVar[tuple[str, ...]] = ()
+    KEYS: ClassVar[tuple[KeySpec, ...]] = ()
+
+    filter_text: str = ""
+
+    @property
+    def rapp(self) -> RedisopsApp:
+        """The app (typed)."""
+        from tui.app import RedisopsApp
+
+        assert isinstance(self.app, RedisopsApp)
+        return self.app
+
+    def update_view(self, state: SessionState) -> None:
+        """Show the state (called when a snapshot arrives while the view is shown, and on switching)."""
+
+    def set_filter(self, text: str) -> None:
+        """Filter the view's rows by ``text`` (case-insensitive substring)."""
+        self.filter_text = text.lower()
+        self.update_view(self.rapp.state)
+
+    def matches(self, *cells: Any) -> bool:
+        """The row of ``cells`` passes the filter."""
+        return not self.filter_text or any(self.filter_text in str(c).lower() for c in cells)
+
+    def focus_target(self) -> Widget | None:
+        """The widget to focus when the view is shown."""
+        return None
+
+    def check_key(self, action: str) -> bool:
+        """A key of :attr:`KEYS` is available (read-only hides mutating ones, a replay live ones)."""
+        for k in self.KEYS:
+            if k.action == action:
+                if k.mutating and self.rapp.read_only:
+                    return False
+                if k.live and not self.rapp.source.live:
+                    return False
+        return True
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.check_key(action)

@@ -1,0 +1,203 @@
+"""Dashboard: health checks with status colours and hints, the session's plots, persistence, the pod,
+PVC and Service (when the target has a Kubernetes context) and the newest backup."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widget import Widget
+from textual.widgets import DataTable, Sparkline, Static
+
+from tui.state import SERIES, SessionState
+from tui.views.base import KeySpec, View, age, human_bytes, parse_iso, status_text
+
+__all__ = ["DashboardView"]
+
+
+def _fmt_series(name: str, value: float | None) -> str:
+    if value is None:
+        return "-"
+    if name == "used_memory":
+        return human_bytes(value)
+    if name == "hit_ratio":
+        return f"{value:.1%}"
+    if name in ("ops_per_sec", "evicted_per_sec"):
+        return f"{value:,.1f}"
+    return f"{value:,.0f}"
+
+
+def _value(value: Any) -> str:
+    """A check's raw value, short: numbers, words, or ``k=v`` pairs of a mapping."""
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_value(v)}" for k, v in value.items())
+    return str(value)
+
+
+class DashboardView(View):
+    """Health, plots, persistence, Kubernetes, newest backup."""
+
+    NAME = "dashboard"
+    TITLE = "Dashboard"
+    ALIASES: ClassVar[tuple[str, ...]] = ("dash", "d", "health")
+    KEYS: ClassVar[tuple[KeySpec, ...]] = ()
+
+    DEFAULT_CSS = """
+    DashboardView #dash-top { height: 1fr; }
+    DashboardView #health { width: 1fr; }
+    DashboardView #plots { width: 34; padding: 0 1; }
+    DashboardView .plot-label { height: 1; }
+    DashboardView Sparkline { height: 1; margin-bottom: 1; }
+    DashboardView #dash-summary { height: 1; }
+    DashboardView #dash-bottom { height: auto; max-height: 6; }
+    DashboardView #health-detail { height: 2; color: $text-muted; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="dash-summary")
+        with Horizontal(id="dash-top"):
+            table: DataTable[Any] = DataTable(id="health", cursor_type="row", zebra_stripes=False)
+            table.add_columns("check", "status", "value", "hint")
+            yield table
+            with Vertical(id="plots"):
+                for name in SERIES:
+                    yield Static(classes="plot-label", id=f"label-{name}")
+                    yield Sparkline([], id=f"spark-{name}")
+        yield Static(id="health-detail")
+        yield Static(id="dash-bottom")
+
+    def focus_target(self) -> Widget | None:
+        return self.query_one("#health", DataTable)
+
+    def update_view(self, state: SessionState) -> None:
+        self._summary(state)
+        self._health(state)
+        self._plots(state)
+        self.query_one("#dash-bottom", Static).update(self._bottom(state))
+
+    def _summary(self, state: SessionState) -> None:
+        snap = state.latest.get("health")
+        out = Text()
+        if snap is None:
+            out.append("health: waiting for the first report", style="dim")
+        elif not snap.ok:
+            out.append(f"health: {snap.error}", style="bold red")
+        else:
+            overall = str(snap.data.get("overall", "unknown"))
+            out.append("health ")
+            out.append_text(status_text(overall))
+            counts = snap.data.get("counts", {})
+            out.append("  " + "  ".join(f"{k} {v}" for k, v in counts.items()))
+        self.query_one("#dash-summary", Static).update(out)
+
+    def _health(self, state: SessionState) -> None:
+        table = self.query_one("#health", DataTable)
+        snap = state.latest.get("health")
+        rows: list[tuple[Any, ...]] = []
+        self._checks: list[Any] = []
+        if snap is not None and snap.ok:
+            for c in snap.data.get("checks", ()):
+                if c.get("category") == "kubernetes" and c.get("status") == "unknown":
+                    continue  # shown below as "no Kubernetes context"
+                value = c.get("value")
+                hint = c.get("hint") or c.get("reason") or ""
+                if not self.matches(c.get("name"), c.get("status"), hint):
+                    continue
+                rows.append((c.get("name", "?"), status_text(str(c.get("status"))), _value(value), hint))
+                self._checks.append(c)
+        table.clear()
+        for row in rows:
+            table.add_row(*row)
+        self._detail()
+
+    def _detail(self) -> None:
+        table = self.query_one("#health", DataTable)
+        text = ""
+        if self._checks and 0 <= table.cursor_row < len(self._checks):
+            c = self._checks[table.cursor_row]
+            text = f"{c.get('name')}: {c.get('hint') or c.get('reason') or ''}"
+            if c.get("threshold"):
+                text += f"\nthreshold {c.get('threshold')} ({c.get('source') or 'redisops defaults'})"
+        self.query_one("#health-detail", Static).update(text)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._detail()
+
+    def _plots(self, state: SessionState) -> None:
+        for name, label in SERIES.items():
+            data = list(state.series[name])
+            last = data[-1] if data else None
+            extra = ""
+            if name == "used_memory":
+                extra = self._memory_extra(state)
+            self.query_one(f"#label-{name}", Static).update(f"{label} {_fmt_series(name, last)}{extra}")
+            self.query_one(f"#spark-{name}", Sparkline).data = data or [0.0]
+
+    @staticmethod
+    def _memory_extra(state: SessionState) -> str:
+        snap = state.latest.get("info")
+        if snap is None or not snap.ok:
+            return ""
+        mem = snap.data.get("info", {}).get("memory", {})
+        maxmem = mem.get("maxmemory")
+        limit = snap.data.get("limits", {}).get("container_memory")
+        parts = [f"max {human_bytes(maxmem) if maxmem else 'none'}"]
+        if limit:
+            parts.append(f"limit {human_bytes(limit)}")
+        return " / " + " / ".join(parts)
+
+    @staticmethod
+    def _bottom(state: SessionState) -> Text:
+        out = Text()
+        info = state.latest.get("info")
+        if info is not None and info.ok:
+            p = info.data.get("info", {}).get("persistence", {})
+            last = p.get("rdb_last_save_time")
+            ago = age(info.at - float(last)) if isinstance(last, int | float) else "-"
+            aof = "on" if p.get("aof_enabled") else "off"
+            out.append(
+                f"persistence: last save {ago} ago ({p.get('rdb_last_bgsave_status', '-')}), "
+                f"{p.get('rdb_changes_since_last_save', '-')} changes pending, AOF {aof}"
+                + (f" ({p.get('aof_last_write_status')})" if p.get("aof_enabled") else "")
+                + "\n"
+            )
+        health = state.latest.get("health")
+        kube = [
+            c
+            for c in (health.data.get("checks", ()) if health and health.ok else ())
+            if c.get("category") == "kubernetes"
+        ]
+        known = [c for c in kube if c.get("status") != "unknown"]
+        if known:
+            out.append("kubernetes: ")
+            for c in known:
+                out.append(f"{c.get('name')} ")
+                out.append_text(status_text(str(c.get("status"))))
+                out.append(f" {c.get('hint') or ''}  ")
+            out.append("\n")
+        elif kube:
+            out.append("kubernetes: no context (pod, PVC, Service not checked)\n", style="dim")
+        out.append_text(DashboardView._backup_line(state))
+        return out
+
+    @staticmethod
+    def _backup_line(state: SessionState) -> Text:
+        snap = state.latest.get("backups")
+        if snap is None:
+            return Text("newest backup: not listed yet", style="dim")
+        if not snap.ok:
+            return Text(f"newest backup: {snap.error}", style="dim")
+        backups = snap.data.get("backups", ())
+        if not backups:
+            return Text("newest backup: none", style="bold dark_orange")
+        b = backups[0]
+        created = parse_iso(b.get("created_at"))
+        size = sum(int(o.get("size", 0)) for o in b.get("objects", ()))
+        when = age(snap.at - created) if created is not None else "-"
+        return Text(f"newest backup: {b.get('id')} ({b.get('kind')}, {human_bytes(size)}, {when} old)")
