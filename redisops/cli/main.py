@@ -21,6 +21,7 @@ from redisops.cli import (
     ops_cmd,
     rehearse_cmd,
     restore_cmd,
+    runbook_cmd,
     sandbox_cmd,
     tui_cmd,
 )
@@ -72,6 +73,7 @@ app.command(name="rehearse")(rehearse_cmd.rehearse)
 inspect_cmd.register(app)
 k8s_cmd.register(app)
 k8s_pure_cmd.register(app)
+runbook_cmd.register(app)
 tui_cmd.register(app)
 
 
