@@ -19,22 +19,27 @@ from __future__ import annotations
 
 import random
 import secrets
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+import redis
 
 from redisops.adapters.local import ELASTICACHE_BLOCKED_COMMANDS
 from redisops.adapters.redis_conn import RedisEndpoint, connect
+from redisops.migrate.payload import raise_payload_version
 from redisops.ops.datasets import DatasetSpec, populate
 from tests.harness.plugin import RedisFactory, RedisInstance
 
 __all__ = [
     "BIG_TYPES",
     "FilledDataset",
+    "NewerDumpConnection",
     "SourceInstance",
     "fill_dataset",
+    "newer_dump_source",
     "source_factory",
     "target_factory",
 ]
@@ -177,3 +182,48 @@ def _write_big(client: Any, kind: str, key: str, n: int, size: int, rng: random.
             else:
                 raise ValueError(f"unknown big key type {kind!r}")
         pipe.execute()
+
+
+class NewerDumpConnection(redis.Connection):
+    """A redis-py connection whose DUMP replies look like a newer Redis wrote them (RDB version raised,
+    CRC64 recomputed): a Redis 7.0 target refuses them as it would a 7.4 source's payloads."""
+
+    rdb_version = 12
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sent: deque[bytes] = deque()
+
+    def _note(self, args: tuple[Any, ...]) -> None:
+        name = args[0] if args else b""
+        name = name.encode() if isinstance(name, str) else bytes(name)
+        self._sent.append(name.upper())  # one reply per packed command
+
+    def pack_command(self, *args: Any) -> Any:
+        self._note(args)
+        return super().pack_command(*args)
+
+    def pack_commands(self, commands: Any) -> Any:
+        commands = list(commands)
+        for cmd in commands:
+            self._note(tuple(cmd))
+        return super().pack_commands(commands)
+
+    def read_response(self, *args: Any, **kwargs: Any) -> Any:
+        reply = super().read_response(*args, **kwargs)
+        name = self._sent.popleft() if self._sent else b""
+        if name == b"DUMP" and isinstance(reply, bytes):
+            return raise_payload_version(reply, self.rdb_version)
+        return reply
+
+
+def newer_dump_source(ep: RedisEndpoint) -> Callable[[int], redis.Redis]:
+    """A client factory (``db -> redis.Redis``) for ``ep`` whose DUMP payloads carry a newer RDB version."""
+
+    def open_db(db: int) -> redis.Redis:
+        pool = redis.ConnectionPool(
+            connection_class=NewerDumpConnection, host=ep.host, port=ep.port, db=db, password=ep.password
+        )
+        return redis.Redis(connection_pool=pool)
+
+    return open_db

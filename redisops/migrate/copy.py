@@ -1,0 +1,414 @@
+"""The online copy: SCAN per database, pipelined DUMP + PTTL on the source, pipelined RESTORE with the
+remaining TTL on the target; big keys and refused payloads type by type; throttled, checkpointed,
+cancellable.
+
+Per SCAN batch (the one walker, :mod:`redisops.migrate.walker`):
+
+1. ``MEMORY USAGE`` of every key (one pipeline): keys above ``big_key_bytes`` are copied type by type in
+   chunks (:func:`redisops.migrate.bigkeys.copy_by_type`), so no big value is held whole in memory.
+2. The others in pipelines of at most ``pipeline_depth`` keys and ``pipeline_bytes`` bytes: ``PTTL`` +
+   ``DUMP`` on the source, then ``RESTORE key <remaining ttl> <payload> [REPLACE]`` on the target. The
+   remaining TTL is the PTTL minus the time since the source pipeline was sent; a key whose TTL ran out
+   meanwhile is not written (never resurrected) and counted as ``expired``; a key gone from the source
+   between SCAN and DUMP is counted as ``vanished``.
+3. The target's answer per key: ``BUSYKEY`` (without ``replace``) is ``skipped`` with its reason; "DUMP
+   payload version or checksum are wrong" (a target older than the source) is retried type by type; any
+   other refusal (OOM at maxmemory, ...) is ``failed`` with the server's words.
+
+After each batch the database's cursor goes into the checkpoint (atomic file): a killed copy given
+``resume`` continues from there. Cancellation saves the checkpoint and raises
+:class:`~redisops.errors.Interrupted` naming it. The source sees at most ``ops_per_second`` commands per
+second (SCAN, MEMORY USAGE, PTTL, DUMP and the big keys' reads); the target is not throttled.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import redis
+import redis.exceptions as rex
+from pydantic import BaseModel, ConfigDict, Field
+
+from redisops.adapters.redis_conn import RedisEndpoint, connect, redis_errors
+from redisops.cancel import CancelToken
+from redisops.errors import Interrupted, InvalidArgument
+from redisops.events import Reporter
+from redisops.migrate.bigkeys import KeyOutcome, copy_by_type
+from redisops.migrate.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from redisops.migrate.copy_report import CopyReport, DbCopyStats, MiB
+from redisops.migrate.payload import is_payload_refusal
+from redisops.migrate.walker import RateLimiter, keyspace_sizes, scan_batches
+
+__all__ = [
+    "ClientSource",
+    "CopyOptions",
+    "CopyReport",
+    "DbCopyStats",
+    "KeyCopier",
+    "endpoint_label",
+    "open_client",
+    "run_copy",
+]
+
+#: where to reach a server: an endpoint, or a factory ``db -> redis.Redis`` (the copy closes what it gets)
+ClientSource = RedisEndpoint | Callable[[int], redis.Redis]
+
+
+class CopyOptions(BaseModel):
+    """How to copy (every field has a safe default for a production source)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dbs: list[int] | None = Field(
+        default=None, description="databases to copy; default: every database that holds keys (INFO keyspace)"
+    )
+    match: str | None = Field(default=None, description="copy only keys matching this SCAN MATCH pattern")
+    replace: bool = Field(
+        default=False,
+        description="overwrite keys that already exist on the target (RESTORE ... REPLACE); without it they "
+        "are skipped and counted as BUSYKEY",
+    )
+    batch_size: int = Field(default=1000, ge=1, le=100_000, description="SCAN COUNT per batch")
+    pipeline_depth: int = Field(
+        default=256, ge=1, le=10_000, description="keys per DUMP/RESTORE pipeline round trip"
+    )
+    pipeline_bytes: int = Field(
+        default=16 * MiB, ge=1024, description="bytes (by MEMORY USAGE) of payloads held per pipeline"
+    )
+    ops_per_second: float = Field(
+        default=0.0, ge=0, description="cap on the commands per second sent to the source; 0: no cap"
+    )
+    big_key_bytes: int = Field(
+        default=4 * MiB, ge=1, description="keys above this MEMORY USAGE are copied type by type in chunks"
+    )
+    chunk_size: int = Field(default=1000, ge=1, le=100_000, description="elements per chunk of a big key")
+    chunk_bytes: int = Field(default=MiB, ge=1024, description="bytes per chunk of a big string")
+    by_type: bool = Field(
+        default=False,
+        description="copy every key type by type instead of DUMP/RESTORE (a target older than the source)",
+    )
+    checkpoint_path: Path | None = Field(
+        default=None, description="file where the copy records each database's SCAN cursor (to resume)"
+    )
+    resume: bool = Field(default=False, description="continue from the checkpoint instead of starting over")
+    rate_log_seconds: float = Field(
+        default=2.0, ge=0, description="seconds between log events with keys/s and MB/s (0: every batch)"
+    )
+
+
+def endpoint_label(src: ClientSource) -> str:
+    """``host:port`` of an endpoint or of a factory's client (never a password)."""
+    if isinstance(src, RedisEndpoint):
+        return f"{src.host}:{src.port}"
+    client = src(0)
+    try:
+        kw = client.connection_pool.connection_kwargs
+        return f"{kw.get('host', '?')}:{kw.get('port', '?')}"
+    finally:
+        client.close()
+
+
+def open_client(src: ClientSource, db: int) -> redis.Redis:
+    """A client on ``db`` of ``src`` (the caller closes it)."""
+    if isinstance(src, RedisEndpoint):
+        return connect(src.with_db(db))
+    return src(db)
+
+
+def _reason(error: BaseException) -> str:
+    text = str(error).strip()
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+class KeyCopier:
+    """Copies lists of keys of one database (the bulk pass per batch, and the follow loop per change)."""
+
+    def __init__(
+        self,
+        src: redis.Redis,
+        tgt: redis.Redis,
+        options: CopyOptions,
+        limiter: RateLimiter,
+        cancel: CancelToken | None,
+        src_ep: RedisEndpoint | None = None,
+    ) -> None:
+        self.src, self.tgt, self.o, self.limiter, self.cancel = src, tgt, options, limiter, cancel
+        self.ep = src_ep
+        self.memory_refused = False
+
+    def copy(self, keys: list[bytes], stats: DbCopyStats) -> None:
+        """Copy ``keys`` (any size) into the target, counting every outcome into ``stats``."""
+        if not keys:
+            return
+        if self.o.by_type:
+            for key in keys:
+                self._by_type(key, stats)
+            return
+        sizes = self._sizes(keys)
+        small: list[tuple[bytes, int]] = []
+        for key, size in zip(keys, sizes, strict=True):
+            if size is None:
+                stats.count(KeyOutcome("vanished"), key)
+            elif size > self.o.big_key_bytes:
+                stats.big_keys += 1
+                self._by_type(key, stats)
+            else:
+                small.append((key, size))
+        for group in _groups(small, self.o.pipeline_depth, self.o.pipeline_bytes):
+            if self.cancel is not None:
+                self.cancel.check("while copying keys")
+            self._dump_restore(group, stats)
+
+    def _sizes(self, keys: list[bytes]) -> list[int | None]:
+        """MEMORY USAGE per key (None: the key is gone; 0 when MEMORY USAGE is refused)."""
+        with redis_errors(self.ep):
+            pipe = self.src.pipeline(transaction=False)
+            for key in keys:
+                pipe.execute_command("MEMORY", "USAGE", key)  # type: ignore[no-untyped-call]
+            replies = pipe.execute(raise_on_error=False)
+        self.limiter.acquire(len(keys), "while copying keys")
+        out: list[int | None] = []
+        for r in replies:
+            if isinstance(r, rex.ResponseError):
+                self.memory_refused = True
+                out.append(0)
+            else:
+                out.append(None if r is None else int(r))
+        return out
+
+    def _by_type(self, key: bytes, stats: DbCopyStats) -> None:
+        with redis_errors(self.ep):
+            outcome = copy_by_type(
+                self.src,
+                self.tgt,
+                key,
+                replace=self.o.replace,
+                chunk=self.o.chunk_size,
+                chunk_bytes=self.o.chunk_bytes,
+                limiter=self.limiter,
+                cancel=self.cancel,
+            )
+        if outcome.status == "copied":
+            stats.by_type += 1
+        stats.count(outcome, key)
+
+    def _dump_restore(self, group: list[bytes], stats: DbCopyStats) -> None:
+        with redis_errors(self.ep):
+            pipe = self.src.pipeline(transaction=False)
+            for key in group:
+                pipe.execute_command("PTTL", key)  # type: ignore[no-untyped-call]
+                pipe.execute_command("DUMP", key)  # type: ignore[no-untyped-call]
+            sent = time.monotonic()
+            replies = pipe.execute(raise_on_error=False)
+        self.limiter.acquire(2 * len(group), "while copying keys")
+        writes: list[tuple[bytes, bytes]] = []
+        elapsed_ms = (time.monotonic() - sent) * 1000
+        restore = self.tgt.pipeline(transaction=False)
+        for i, key in enumerate(group):
+            pttl, dump = replies[2 * i], replies[2 * i + 1]
+            if isinstance(pttl, Exception) or isinstance(dump, Exception):
+                stats.count(KeyOutcome("failed", f"source refused: {_reason(_first_error(pttl, dump))}"), key)
+                continue
+            if dump is None or int(pttl) == -2:
+                stats.count(KeyOutcome("vanished", "deleted or expired before it was copied"), key)
+                continue
+            ttl = 0
+            if int(pttl) > 0:
+                ttl = int(int(pttl) - elapsed_ms)
+                if ttl <= 0:
+                    stats.count(KeyOutcome("expired", "its TTL ran out before it was written"), key)
+                    continue
+            args: list[Any] = ["RESTORE", key, ttl, dump]
+            if self.o.replace:
+                args.append("REPLACE")
+            restore.execute_command(*args)  # type: ignore[no-untyped-call]
+            writes.append((key, dump))
+        if not writes:
+            return
+        with redis_errors(None):
+            results = restore.execute(raise_on_error=False)
+        for (key, dump), result in zip(writes, results, strict=True):
+            if not isinstance(result, Exception):
+                stats.count(KeyOutcome("copied", nbytes=len(dump)), key)
+            elif str(result).startswith("BUSYKEY") or "BUSYKEY" in str(result)[:20]:
+                stats.count(
+                    KeyOutcome("skipped", "target key exists (BUSYKEY); copy with replace to overwrite"), key
+                )
+            elif is_payload_refusal(result):
+                self._by_type(key, stats)
+            else:
+                stats.count(KeyOutcome("failed", f"target refused: {_reason(result)}"), key)
+
+
+def _first_error(*values: Any) -> BaseException:
+    for v in values:
+        if isinstance(v, BaseException):
+            return v
+    return RuntimeError("unknown error")
+
+
+def _groups(items: list[tuple[bytes, int]], depth: int, max_bytes: int) -> Iterable[list[bytes]]:
+    group: list[bytes] = []
+    size = 0
+    for key, n in items:
+        if group and (len(group) >= depth or size + n > max_bytes):
+            yield group
+            group, size = [], 0
+        group.append(key)
+        size += n
+    if group:
+        yield group
+
+
+def run_copy(
+    source: ClientSource,
+    target: ClientSource,
+    options: CopyOptions,
+    reporter: Reporter,
+    cancel: CancelToken,
+) -> CopyReport:
+    """Copy every key of the chosen databases from ``source`` to ``target`` (see the module docstring).
+
+    Reports the phase ``copying`` with progress in keys (done: keys scanned in all databases, total:
+    their DBSIZE sum at the start) and log events with keys/s and MB/s.
+
+    Raises:
+        InvalidArgument: a checkpoint exists but ``resume`` was not asked (or it belongs to another copy),
+            ``resume`` without a checkpoint path.
+        Interrupted: cancelled; the checkpoint (when configured) holds where to resume.
+    """
+    if options.resume and options.checkpoint_path is None:
+        raise InvalidArgument("resume needs the checkpoint path of the copy to resume")
+    src_label, tgt_label = endpoint_label(source), endpoint_label(target)
+    cp = _open_checkpoint(options, src_label, tgt_label)
+    started = time.monotonic()
+    limiter = RateLimiter(options.ops_per_second, cancel=cancel)
+    probe = open_client(source, 0)
+    try:
+        sizes = keyspace_sizes(probe)
+    finally:
+        probe.close()
+    dbs = sorted(options.dbs) if options.dbs is not None else sorted(set(sizes) | set(cp.dbs if cp else ()))
+    if cp is None and options.checkpoint_path is not None:
+        cp = Checkpoint(source=src_label, target=tgt_label)
+    report = CopyReport(
+        dbs={},
+        seconds=0.0,
+        source_ops=0,
+        throttled_seconds=0.0,
+        resumed=options.resume and cp is not None and bool(cp.dbs),
+        checkpoint=str(options.checkpoint_path) if options.checkpoint_path else None,
+    )
+    for db in dbs:
+        entry = cp.dbs.get(db) if cp is not None else None
+        report.dbs[db] = (
+            DbCopyStats.from_dict(entry.counters) if entry and entry.counters else DbCopyStats(db)
+        )
+        report.dbs[db].db = db
+    total = sum(sizes.get(db, 0) for db in dbs)
+    done = sum(s.scanned for s in report.dbs.values())
+    reporter.phase("copying", f"{len(dbs)} database(s), {total} keys by DBSIZE")
+    reporter.progress(done, max(total, done), unit="keys")
+    rates = _Rates(options.rate_log_seconds, report)
+    try:
+        for db in dbs:
+            stats = report.dbs[db]
+            entry = cp.db(db) if cp is not None else None
+            if entry is not None and entry.done:
+                continue
+            _copy_db(source, target, db, options, stats, entry, cp, limiter, cancel, reporter, rates, total)
+    except Interrupted as e:
+        if cp is not None and options.checkpoint_path is not None:
+            save_checkpoint(options.checkpoint_path, cp)
+        report.seconds = time.monotonic() - started
+        kept = (
+            f"; the checkpoint {options.checkpoint_path} holds where to resume (copy again with resume)"
+            if options.checkpoint_path
+            else "; no checkpoint was configured: a new copy starts over"
+        )
+        raise Interrupted(
+            f"{cancel.reason or 'cancelled'}: the copy stopped after {report.copied} keys{kept}",
+            hint="resume with migrate copy --resume --checkpoint <file>",
+            context={**dict(e.context or {}), "report": report.to_dict()},
+        ) from None
+    report.seconds = time.monotonic() - started
+    report.source_ops, report.throttled_seconds = limiter.ops, limiter.waited
+    scanned = sum(s.scanned for s in report.dbs.values())
+    reporter.progress(max(scanned, total), max(scanned, total), unit="keys")
+    return report
+
+
+def _open_checkpoint(options: CopyOptions, src: str, tgt: str) -> Checkpoint | None:
+    path = options.checkpoint_path
+    if path is None:
+        return None
+    cp = load_checkpoint(path, source=src, target=tgt)
+    if cp is not None and not options.resume:
+        raise InvalidArgument(
+            f"a checkpoint of an earlier copy exists at {path}",
+            hint="resume it (--resume), or remove the file to start over",
+            context={"checkpoint": str(path)},
+        )
+    return cp
+
+
+class _Rates:
+    def __init__(self, every: float, report: CopyReport) -> None:
+        self.every, self.report = every, report
+        self.t0 = self.last = time.monotonic()
+        self.keys0 = sum(s.scanned for s in report.dbs.values())
+        self.bytes0 = report.bytes_copied
+
+    def maybe_log(self, reporter: Reporter, total: int) -> None:
+        now = time.monotonic()
+        if now - self.last < self.every:
+            return
+        self.last = now
+        secs = max(now - self.t0, 1e-9)
+        keys = sum(s.scanned for s in self.report.dbs.values())
+        kps = (keys - self.keys0) / secs
+        mbps = (self.report.bytes_copied - self.bytes0) / MiB / secs
+        eta = f", ETA {max(0.0, (total - keys) / kps):.0f} s" if kps > 0 and total > keys else ""
+        reporter.log(f"copied {self.report.copied} of {total} keys: {kps:.0f} keys/s, {mbps:.2f} MB/s{eta}")
+
+
+def _copy_db(
+    source: ClientSource,
+    target: ClientSource,
+    db: int,
+    options: CopyOptions,
+    stats: DbCopyStats,
+    entry: Any,
+    cp: Checkpoint | None,
+    limiter: RateLimiter,
+    cancel: CancelToken,
+    reporter: Reporter,
+    rates: _Rates,
+    total: int,
+) -> None:
+    src, tgt = open_client(source, db), open_client(target, db)
+    src_ep = source if isinstance(source, RedisEndpoint) else None
+    try:
+        copier = KeyCopier(src, tgt, options, limiter, cancel, src_ep.with_db(db) if src_ep else None)
+        start = entry.cursor if entry is not None else 0
+        for batch in scan_batches(
+            src, db=db, count=options.batch_size, match=options.match, start_cursor=start, limiter=limiter,
+            cancel=cancel,
+        ):  # fmt: skip
+            copier.copy(batch.keys, stats)
+            stats.scanned += len(batch.keys)
+            stats.done = batch.done
+            if entry is not None and cp is not None and options.checkpoint_path is not None:
+                entry.cursor, entry.done, entry.counters = batch.cursor, batch.done, stats.to_dict()
+                save_checkpoint(options.checkpoint_path, cp)
+            done = sum(s.scanned for s in rates.report.dbs.values())
+            reporter.progress(done, max(total, done), unit="keys")
+            rates.maybe_log(reporter, total)
+        if copier.memory_refused:
+            reporter.warning(f"db {db}: MEMORY USAGE was refused; big keys were copied with DUMP/RESTORE")
+    finally:
+        src.close()
+        tgt.close()
