@@ -108,7 +108,10 @@ def test_runme_nested_document_cells_names_and_bodies() -> None:
 def test_runme_list_with_code_and_html_attributes() -> None:
     doc = f"1. Item 1\n2. Item 2\n   {F}sh\n   echo 1\n   {F}\n3. Item 3\n"
     assert [(c.name, c.body) for c in parse_runbook(doc).cells] == [("echo-1", "echo 1")]
-    doc = f'1. Item 1\n\n   {F}sh {{name=echo first= second=2}}\n   $ echo "Hello, runme!"\n   {F}\n\n   Inner paragraph\n'
+    doc = (
+        f"1. Item 1\n\n   {F}sh {{name=echo first= second=2}}\n"
+        f'   $ echo "Hello, runme!"\n   {F}\n\n   Inner paragraph\n'
+    )
     cell = parse_runbook(doc).cells[0]
     assert (cell.name, cell.attrs, cell.attr_format) == (
         "echo",
@@ -194,7 +197,10 @@ def test_generated_names_follow_runme_and_duplicates_are_numbered() -> None:
 
 def test_prompts_stripped_and_only_shell_or_redisops_cells_run() -> None:
     assert strip_prompts("$ ls\n  $ cd /\n$\nx$ y") == "ls\n  cd /\n\nx$ y"
-    doc = f"{F}python\nprint(1)\n{F}\n\n{F}\nplain\n{F}\n\n~~~bash\necho tilde\n~~~\n\n{F}shell {{ignore=true}}\nno\n{F}\n"
+    doc = (
+        f"{F}python\nprint(1)\n{F}\n\n{F}\nplain\n{F}\n\n~~~bash\necho tilde\n~~~\n\n"
+        f"{F}shell {{ignore=true}}\nno\n{F}\n"
+    )
     rb = parse_runbook(doc)
     assert [c.lang for c in rb.cells] == ["python", "", "bash", "shell"]
     assert [s.cell.body for s in rb.steps] == ["echo tilde"]
@@ -282,10 +288,11 @@ def test_step_attribute_errors_carry_the_line(attrs: str, text: str) -> None:
 
 
 def test_step_attributes() -> None:
-    doc = f"""{F}sh {{"name":"s","kind":"read","timeout":"2m","retries":"2","backoff":"500ms","requires":"bin:redis-cli, other","skip_if":"test -f /x","confirm":"really?","expect":"2"}}
-true
-{F}
-"""
+    attrs = (
+        '{"name":"s","kind":"read","timeout":"2m","retries":"2","backoff":"500ms",'
+        '"requires":"bin:redis-cli, other","skip_if":"test -f /x","confirm":"really?","expect":"2"}'
+    )
+    doc = f"{F}sh {attrs}\ntrue\n{F}\n"
     s = parse_runbook(doc).steps[0]
     assert (s.kind, s.timeout, s.retries, s.backoff) == (StepKind.read, 120.0, 2, 0.5)
     assert (s.requires, s.skip_if, s.confirm, s.expect.exit_code) == (
