@@ -1,0 +1,151 @@
+"""Pure parts of the TUI: snapshots and recordings, the slow-log history, rates, diffs, backoff, the
+screen registry."""
+
+from __future__ import annotations
+
+import json
+from types import MappingProxyType
+
+import pytest
+
+from redisops.errors import InvalidArgument
+from tui.data import ReplaySource, parse_quantity
+from tui.poller import MAX_BACKOFF, backoff
+from tui.snapshot import RecordingWriter, Snapshot, read_recording
+from tui.state import SessionState, SlowlogHistory, command_shape
+from tui.views import VIEWS, find_view, register_view
+from tui.views.base import View
+
+
+def test_snapshot_round_trips_through_json_and_is_immutable():
+    snap = Snapshot("info", 12.5, data={"info": {"memory": {"used_memory": 10}}, "list": [1, 2]})
+    again = Snapshot.from_json(snap.to_json())
+    assert again == snap
+    assert again.data["info"]["memory"]["used_memory"] == 10
+    assert isinstance(snap.data, MappingProxyType)
+    with pytest.raises(TypeError):
+        snap.data["info"] = {}  # type: ignore[index]
+    failed = Snapshot("health", 1.0, error="no route", hint="check the URL", disconnected=True)
+    assert Snapshot.from_json(failed.to_json()) == failed and not failed.ok
+
+
+def test_recording_writer_and_reader(tmp_path):
+    path = tmp_path / "rec.jsonl"
+    w = RecordingWriter(path, target="sandbox")
+    snaps = [Snapshot("info", 1.0, data={"a": 1}), Snapshot("slowlog", 2.0, error="x")]
+    for s in snaps:
+        w.write(s)
+    w.close()
+    w.write(Snapshot("info", 3.0))  # after close: ignored, not raised
+    header, got = read_recording(path)
+    assert header["target"] == "sandbox" and got == snaps
+
+
+def test_a_file_that_is_not_a_recording_is_refused(tmp_path):
+    bad = tmp_path / "x.jsonl"
+    bad.write_text(json.dumps({"hello": 1}) + "\n")
+    with pytest.raises(ValueError, match="not a redisops tui recording"):
+        read_recording(bad)
+    with pytest.raises(InvalidArgument) as e:
+        ReplaySource(bad)
+    assert e.value.exit_code == 2 and "--record" in e.value.hint
+    with pytest.raises(InvalidArgument, match="no recording"):
+        ReplaySource(tmp_path / "missing.jsonl")
+
+
+def test_command_shape_hides_arguments():
+    assert command_shape(["set", "user:1", "secret"]) == "SET"
+    assert command_shape(["config", "get", "*"]) == "CONFIG GET"
+    assert command_shape(["CLIENT"]) == "CLIENT"
+    assert command_shape([]) == "?"
+
+
+def _entries(ids, argv=("GET", "k")):
+    return [{"id": i, "started_at": 100 + i, "duration_us": 10 * i, "argv": list(argv)} for i in ids]
+
+
+def test_slowlog_history_goes_beyond_the_servers_ring_and_survives_a_reset():
+    h = SlowlogHistory()
+    assert h.add(_entries(range(0, 128))) == 128
+    assert h.add(_entries(range(100, 228))) == 100  # the ring moved on: only the new ones count
+    assert len(h) == 228 and h.watermark == 227
+    assert h.add(_entries(range(100, 228))) == 0  # the same poll again adds nothing
+    assert h.add(_entries(range(0, 3), argv=("CONFIG", "SET", "x", "1"))) == 3  # SLOWLOG RESET: ids restart
+    assert h.resets == 1 and h.generation == 1 and len(h) == 231
+    assert h.entries()[0].generation == 1  # newest first
+    groups = {g["shape"]: g for g in h.by_shape()}
+    assert groups["CONFIG SET"]["count"] == 3 and groups["GET"]["count"] == 228
+    assert groups["GET"]["max_us"] == 2270
+
+
+def test_slowlog_history_is_capped():
+    h = SlowlogHistory(limit=50)
+    h.add(_entries(range(200)))
+    assert len(h) == 50 and h.entries()[-1].id == 150
+
+
+def _info(at, cmds, hits, misses, evicted=0, used=1000, clients=3):
+    stats = {
+        "total_commands_processed": cmds,
+        "keyspace_hits": hits,
+        "keyspace_misses": misses,
+        "evicted_keys": evicted,
+    }
+    info = {"stats": stats, "memory": {"used_memory": used}, "clients": {"connected_clients": clients}}
+    return Snapshot("info", at, data={"info": info})
+
+
+def test_rates_come_from_consecutive_info_snapshots():
+    s = SessionState()
+    s.apply(_info(10.0, 1000, 50, 50))
+    s.apply(_info(12.0, 1400, 140, 60, evicted=4))
+    assert list(s.series["ops_per_sec"]) == [200.0]
+    assert list(s.series["evicted_per_sec"]) == [2.0]
+    assert list(s.series["hit_ratio"]) == [0.9]
+    assert list(s.series["used_memory"]) == [1000.0, 1000.0] and s.connected is True
+    s.apply(_info(13.0, 5, 0, 0))  # a restart: the counters went down, no rate point
+    assert list(s.series["ops_per_sec"]) == [200.0]
+
+
+def test_disconnection_and_recovery():
+    s = SessionState()
+    s.apply(_info(1.0, 1, 0, 0))
+    s.apply(Snapshot("info", 2.0, error="Connection refused", disconnected=True))
+    s.apply(Snapshot("slowlog", 2.1, error="Connection refused", disconnected=True))
+    assert s.connected is False and s.failures == 2 and "refused" in s.connection_error
+    s.apply(_info(3.0, 2, 0, 0))
+    assert s.connected is True and s.failures == 0
+    assert list(s.series["ops_per_sec"]) == []  # no rate across the gap
+
+
+def test_info_diff_against_a_baseline():
+    s = SessionState()
+    s.apply(_info(1.0, 1, 0, 0, used=100))
+    s.apply(_info(2.0, 9, 0, 0, used=200))
+    assert s.info_diff() == {("stats", "total_commands_processed"): "1", ("memory", "used_memory"): "100"}
+    s.set_baseline()
+    assert s.info_diff() == {}
+
+
+def test_backoff_doubles_up_to_the_cap():
+    assert backoff(1.0, 0) == 1.0
+    assert [backoff(1.0, n) for n in (1, 2, 3)] == [2.0, 4.0, 8.0]
+    assert backoff(1.0, 50) == MAX_BACKOFF
+
+
+def test_parse_quantity():
+    assert parse_quantity("512Mi") == 512 * 2**20
+    assert parse_quantity("1G") == 10**9
+    assert parse_quantity("lots") is None
+
+
+def test_the_screen_registry_is_open_and_refuses_duplicates():
+    assert [v.NAME for v in VIEWS[:5]] == ["dashboard", "slowlog", "info", "keys", "backups"]
+    assert find_view("2") is VIEWS[1] and find_view("slow") is VIEWS[1] and find_view("back") is VIEWS[4]
+    assert find_view("nope") is None
+
+    class Again(View):
+        NAME = "info"
+
+    with pytest.raises(ValueError, match="already registered"):
+        register_view(Again)
