@@ -134,10 +134,20 @@ class KeyCopier:
         limiter: RateLimiter,
         cancel: CancelToken | None,
         src_ep: RedisEndpoint | None = None,
+        *,
+        track_gone: bool = False,
     ) -> None:
         self.src, self.tgt, self.o, self.limiter, self.cancel = src, tgt, options, limiter, cancel
         self.ep = src_ep
         self.memory_refused = False
+        self.track_gone = track_gone
+        #: keys found gone (vanished or expired) on the source; the follow loop deletes them on the target
+        self.gone: list[bytes] = []
+
+    def _count(self, stats: DbCopyStats, outcome: KeyOutcome, key: bytes) -> None:
+        if self.track_gone and outcome.status in ("vanished", "expired"):
+            self.gone.append(key)
+        stats.count(outcome, key)
 
     def copy(self, keys: list[bytes], stats: DbCopyStats) -> None:
         """Copy ``keys`` (any size) into the target, counting every outcome into ``stats``."""
@@ -151,7 +161,7 @@ class KeyCopier:
         small: list[tuple[bytes, int]] = []
         for key, size in zip(keys, sizes, strict=True):
             if size is None:
-                stats.count(KeyOutcome("vanished"), key)
+                self._count(stats, KeyOutcome("vanished"), key)
             elif size > self.o.big_key_bytes:
                 stats.big_keys += 1
                 self._by_type(key, stats)
@@ -193,7 +203,7 @@ class KeyCopier:
             )
         if outcome.status == "copied":
             stats.by_type += 1
-        stats.count(outcome, key)
+        self._count(stats, outcome, key)
 
     def _dump_restore(self, group: list[bytes], stats: DbCopyStats) -> None:
         with redis_errors(self.ep):
@@ -210,16 +220,18 @@ class KeyCopier:
         for i, key in enumerate(group):
             pttl, dump = replies[2 * i], replies[2 * i + 1]
             if isinstance(pttl, Exception) or isinstance(dump, Exception):
-                stats.count(KeyOutcome("failed", f"source refused: {_reason(_first_error(pttl, dump))}"), key)
+                self._count(
+                    stats, KeyOutcome("failed", f"source refused: {_reason(_first_error(pttl, dump))}"), key
+                )
                 continue
             if dump is None or int(pttl) == -2:
-                stats.count(KeyOutcome("vanished", "deleted or expired before it was copied"), key)
+                self._count(stats, KeyOutcome("vanished", "deleted or expired before it was copied"), key)
                 continue
             ttl = 0
             if int(pttl) > 0:
                 ttl = int(int(pttl) - elapsed_ms)
                 if ttl <= 0:
-                    stats.count(KeyOutcome("expired", "its TTL ran out before it was written"), key)
+                    self._count(stats, KeyOutcome("expired", "its TTL ran out before it was written"), key)
                     continue
             args: list[Any] = ["RESTORE", key, ttl, dump]
             if self.o.replace:
@@ -232,15 +244,17 @@ class KeyCopier:
             results = restore.execute(raise_on_error=False)
         for (key, dump), result in zip(writes, results, strict=True):
             if not isinstance(result, Exception):
-                stats.count(KeyOutcome("copied", nbytes=len(dump)), key)
+                self._count(stats, KeyOutcome("copied", nbytes=len(dump)), key)
             elif str(result).startswith("BUSYKEY") or "BUSYKEY" in str(result)[:20]:
-                stats.count(
-                    KeyOutcome("skipped", "target key exists (BUSYKEY); copy with replace to overwrite"), key
+                self._count(
+                    stats,
+                    KeyOutcome("skipped", "target key exists (BUSYKEY); copy with replace to overwrite"),
+                    key,
                 )
             elif is_payload_refusal(result):
                 self._by_type(key, stats)
             else:
-                stats.count(KeyOutcome("failed", f"target refused: {_reason(result)}"), key)
+                self._count(stats, KeyOutcome("failed", f"target refused: {_reason(result)}"), key)
 
 
 def _first_error(*values: Any) -> BaseException:

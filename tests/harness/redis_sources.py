@@ -38,6 +38,9 @@ __all__ = [
     "FilledDataset",
     "NewerDumpConnection",
     "SourceInstance",
+    "assert_same_data",
+    "canonical",
+    "dataset_snapshot",
     "fill_dataset",
     "newer_dump_source",
     "source_factory",
@@ -227,3 +230,44 @@ def newer_dump_source(ep: RedisEndpoint) -> Callable[[int], redis.Redis]:
         return redis.Redis(connection_pool=pool)
 
     return open_db
+
+
+def canonical(client: Any, key: bytes) -> tuple[str, Any]:
+    """Type and an encoding-independent value of ``key``."""
+    kind = client.type(key).decode()
+    if kind == "string":
+        return kind, client.get(key)
+    if kind == "hash":
+        return kind, sorted(client.hgetall(key).items())
+    if kind == "list":
+        return kind, client.lrange(key, 0, -1)
+    if kind == "set":
+        return kind, sorted(client.smembers(key))
+    if kind == "zset":
+        return kind, client.zrange(key, 0, -1, withscores=True)
+    if kind == "stream":
+        return kind, (client.xrange(key), client.xinfo_stream(key)["last-generated-id"])
+    return kind, None
+
+
+Snapshot = dict[tuple[int, bytes], tuple[str, Any, bool]]
+
+
+def dataset_snapshot(ep: RedisEndpoint, dbs: tuple[int, ...]) -> Snapshot:
+    """``(db, key) -> (type, canonical value, has a TTL)`` of every key in ``dbs``."""
+    out: Snapshot = {}
+    for db in dbs:
+        c = connect(ep.with_db(db))
+        for key in c.scan_iter(count=500):
+            kind, value = canonical(c, key)
+            out[(db, key)] = (kind, value, c.pttl(key) > 0)
+        c.close()
+    return out
+
+
+def assert_same_data(src: RedisEndpoint, tgt: RedisEndpoint, dbs: tuple[int, ...]) -> None:
+    """Same keys, types, canonical values and TTL presence in ``dbs`` of both servers."""
+    a, b = dataset_snapshot(src, dbs), dataset_snapshot(tgt, dbs)
+    assert set(a) == set(b), f"missing {set(a) - set(b)}, extra {set(b) - set(a)}"
+    diffs = [k for k in a if a[k] != b[k]]
+    assert not diffs, f"{len(diffs)} keys differ, e.g. {diffs[:3]}"

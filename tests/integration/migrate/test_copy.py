@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from redisops.adapters.redis_conn import RedisEndpoint, connect
+from redisops.adapters.redis_conn import connect
 from redisops.cancel import CancelToken
 from redisops.errors import Interrupted, InvalidArgument
 from redisops.events import Event, Progress, Recorder, Reporter
@@ -17,45 +16,10 @@ from tests.harness.redis_sources import (
     BIG_TYPES,
     SourceFactory,
     TargetFactory,
+    assert_same_data,
     fill_dataset,
     newer_dump_source,
 )
-
-
-def canonical(client: Any, key: bytes) -> tuple[str, Any]:
-    """Type and an encoding-independent value of ``key``."""
-    kind = client.type(key).decode()
-    if kind == "string":
-        return kind, client.get(key)
-    if kind == "hash":
-        return kind, sorted(client.hgetall(key).items())
-    if kind == "list":
-        return kind, client.lrange(key, 0, -1)
-    if kind == "set":
-        return kind, sorted(client.smembers(key))
-    if kind == "zset":
-        return kind, client.zrange(key, 0, -1, withscores=True)
-    if kind == "stream":
-        return kind, (client.xrange(key), client.xinfo_stream(key)["last-generated-id"])
-    return kind, None
-
-
-def snapshot(ep: RedisEndpoint, dbs: tuple[int, ...]) -> dict[tuple[int, bytes], tuple[str, Any, bool]]:
-    out: dict[tuple[int, bytes], tuple[str, Any, bool]] = {}
-    for db in dbs:
-        c = connect(ep.with_db(db))
-        for key in c.scan_iter(count=500):
-            kind, value = canonical(c, key)
-            out[(db, key)] = (kind, value, c.pttl(key) > 0)
-        c.close()
-    return out
-
-
-def assert_same_data(src: RedisEndpoint, tgt: RedisEndpoint, dbs: tuple[int, ...]) -> None:
-    a, b = snapshot(src, dbs), snapshot(tgt, dbs)
-    assert set(a) == set(b), f"missing {set(a) - set(b)}, extra {set(b) - set(a)}"
-    diffs = [k for k in a if a[k] != b[k]]
-    assert not diffs, f"{len(diffs)} keys differ, e.g. {diffs[:3]}"
 
 
 def test_copy_every_type_ttls_dbs_and_big_keys_in_chunks(
