@@ -18,6 +18,7 @@ from redisops.cli import (
     inspect_cmd,
     k8s_cmd,
     k8s_pure_cmd,
+    migrate_cmd,
     ops_cmd,
     rehearse_cmd,
     restore_cmd,
@@ -73,6 +74,7 @@ app.command(name="rehearse")(rehearse_cmd.rehearse)
 inspect_cmd.register(app)
 k8s_cmd.register(app)
 k8s_pure_cmd.register(app)
+migrate_cmd.register(app)
 runbook_cmd.register(app)
 tui_cmd.register(app)
 
