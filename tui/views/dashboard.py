@@ -3,6 +3,7 @@ PVC and Service (when the target has a Kubernetes context) and the newest backup
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -35,7 +36,7 @@ def _value(value: Any) -> str:
         return "-"
     if isinstance(value, float):
         return f"{value:g}"
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return ", ".join(f"{k}={_value(v)}" for k, v in value.items())
     return str(value)
 
