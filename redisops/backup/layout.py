@@ -6,6 +6,7 @@ Every object redisops writes lives under one *root* prefix, and nowhere else::
     <root>/backups/<source>/<backup-id>/aof/<file>          (kind aof: the multi-part AOF directory)
     <root>/backups/<source>/<backup-id>/manifest.json       (written LAST: the commit marker)
     <root>/locks/<source>.lock                              (one writer per source)
+    <root>/audit/YYYY/MM/DD/<time>-<op id>.json             (the audit trail of operations on the store)
 
 The root is ``redisops`` by default. Sharing a bucket with a Velero BackupStorageLocation (BSL) whose
 prefix is ``P``, the root is either a *sibling* of ``P`` (``redisops`` next to ``velero``; the default)
@@ -220,6 +221,22 @@ class Layout:
     def locks_prefix(self) -> str:
         """``<root>/locks/``."""
         return f"{self.root}/locks/"
+
+    @property
+    def audit_prefix(self) -> str:
+        """``<root>/audit/``: one object per audit record of an operation on this store (S3 has no
+        append); never listed as a backup, never touched by gc or prune, outside Velero's prefix."""
+        return f"{self.root}/audit/"
+
+    def audit_key(self, at: datetime, op_id: str) -> str:
+        """``<root>/audit/YYYY/MM/DD/<YYYYMMDDTHHMMSS.mmmZ>-<op id>.json`` for a record written at ``at``
+        (sortable by time as text)."""
+        if at.tzinfo is None:
+            raise ValueError("at must be timezone-aware (use datetime.now(UTC))")
+        t = at.astimezone(UTC)
+        safe = re.sub(r"[^A-Za-z0-9._-]", "_", op_id)[:120] or "op"
+        stamp = f"{t:%Y%m%dT%H%M%S}.{t.microsecond // 1000:03d}Z"
+        return f"{self.audit_prefix}{t:%Y/%m/%d}/{stamp}-{safe}.json"
 
     def source_prefix(self, source: str) -> str:
         """``<root>/backups/<source>/``."""

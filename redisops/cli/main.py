@@ -13,6 +13,7 @@ from typer.core import TyperGroup, TyperOption
 
 from redisops._version import __version__
 from redisops.cli import (
+    audit_cmd,
     backup_cmd,
     config_cmd,
     inspect_cmd,
@@ -69,6 +70,7 @@ app.add_typer(sandbox_cmd.app, name="sandbox")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(backup_cmd.app, name="backup")
 app.add_typer(ops_cmd.app, name="ops")
+app.add_typer(audit_cmd.app, name="audit")
 restore_cmd.register(app, backup_cmd.app)
 app.command(name="rehearse")(rehearse_cmd.rehearse)
 inspect_cmd.register(app)

@@ -199,12 +199,15 @@ class Catalogue:
     """The registry of operations, by dotted name.
 
     With an ``audit`` log, every mutating or destructive run appends one line (who, what, where, the plan,
-    how it ended), whichever front end invoked it.
+    how it ended), whichever front end invoked it; with ``store_audit`` (the default when there is an
+    audit log) a run that acted on a backup store also leaves that line in the store
+    (:mod:`redisops.ops.audit_store`).
     """
 
-    def __init__(self, *, audit: AuditLog | None = None) -> None:
+    def __init__(self, *, audit: AuditLog | None = None, store_audit: bool | None = None) -> None:
         self._ops: dict[str, Operation[Any, Any]] = {}
         self.audit = audit
+        self.store_audit = audit is not None if store_audit is None else store_audit
 
     def register(self, op: Operation[Any, Any]) -> Operation[Any, Any]:
         """Add ``op``; a name can be registered once."""
@@ -342,13 +345,27 @@ class Catalogue:
                 )
                 record["error"] = e.to_dict() if isinstance(e, RedisOpsError) else {"error": type(e).__name__}
                 record["seconds"] = round(time.monotonic() - started, 3)
-                self._audit(record)
+                self._audit(record, op, p, ctx)
                 raise
             record |= {"outcome": "ok", "result": result, "seconds": round(time.monotonic() - started, 3)}
-            self._audit(record)
+            self._audit(record, op, p, ctx)
             ctx.reporter.finished(result)
         return result
 
-    def _audit(self, record: dict[str, Any]) -> None:
-        if self.audit is not None:
-            self.audit.append(record)
+    def _audit(self, record: dict[str, Any], op: Operation[Any, Any], p: BaseModel, ctx: OpContext) -> None:
+        """The local line; then, for a run on a backup store, the same line in the store (a failure to
+        write it there is a warning event, never the run's outcome)."""
+        if self.audit is None:
+            return
+        line = self.audit.append(record)
+        if not self.store_audit:
+            return
+        from redisops.ops.audit_store import StoreAuditTrail
+
+        try:
+            store = StoreAuditTrail.store_of(op.name, ctx.target, p, record)
+            if store is not None:
+                StoreAuditTrail(store).append(line)
+        except (RedisOpsError, OSError) as e:
+            what = e.one_line() if isinstance(e, RedisOpsError) else type(e).__name__
+            ctx.reporter.warning(f"the audit record was not written to the backup store: {what}")
