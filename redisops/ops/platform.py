@@ -47,6 +47,7 @@ __all__ = [
     "LocalPlatform",
     "Platform",
     "PlatformStatus",
+    "ProcessPlatform",
     "StagingDecision",
 ]
 
@@ -247,6 +248,76 @@ class LocalPlatform:
             True,
             "the data dir is a local directory: the backup is downloaded and verified into its own "
             "staging folder while the target keeps serving",
+        )
+
+
+class ProcessPlatform:
+    """A local redis-server reached through a stop and a start callable (``ManagedProcess.stop`` /
+    ``start_redis``): a test's or a benchmark's server, or a drill's scratch server (``running=False``:
+    nothing serves the data dir yet, so the restore stages and installs before the first start).
+    """
+
+    def __init__(
+        self,
+        stop: Callable[[], None],
+        start: Callable[[], None],
+        endpoint: RedisEndpoint,
+        data_dir: Path,
+        *,
+        name: str = "the server",
+        running: bool = True,
+    ) -> None:
+        self._stop, self._start = stop, start
+        self.endpoint, self.data_dir, self.name, self.running = endpoint, data_dir, name, running
+
+    @property
+    def kind(self) -> Literal["sandbox", "kubernetes"]:
+        """``sandbox`` (a local process)."""
+        return "sandbox"
+
+    def describe(self) -> str:
+        """``the server on 127.0.0.1:<port>``."""
+        return f"{self.name} on {self.endpoint.address}"
+
+    def stop(self) -> None:
+        """The stop callable (nothing when no server runs yet)."""
+        if self.running:
+            self._stop()
+        self.running = False
+
+    def start(self) -> None:
+        """The start callable."""
+        self._start()
+        self.running = True
+
+    def wait_ready(self, timeout: float = 300.0) -> Info:
+        """INFO once ``loading:0``."""
+        return wait_loaded(self.endpoint, timeout=timeout)
+
+    def status(self) -> PlatformStatus:
+        """Whether the port answers, and the data dir."""
+        up = port_in_use(self.endpoint.port)
+        d = self.data_dir
+        return PlatformStatus(
+            "sandbox",
+            up,
+            [{"name": self.name, "port": self.endpoint.port, "ready": up}],
+            {"path": str(d), "exists": d.is_dir()},
+            [] if up else [f"nothing serves on port {self.endpoint.port}"],
+        )
+
+    def logs(self, lines: int = 50) -> str:
+        """No log is kept for a bare process."""
+        return ""
+
+    def staging(self) -> StagingDecision:
+        """Beside the running server; a server not running yet has nothing to keep serving."""
+        if not self.running:
+            return StagingDecision(False, "no server runs on the data dir yet: stage and install, then start")
+        return StagingDecision(
+            True,
+            "the data dir is a local directory: the backup is downloaded and verified into its own "
+            "staging folder while the server keeps serving",
         )
 
 

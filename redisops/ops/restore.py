@@ -18,31 +18,28 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from redisops.adapters.local import free_port, start_redis
+from redisops.adapters.local import ManagedProcess, free_port, start_redis
 from redisops.adapters.redis_conn import RedisEndpoint
 from redisops.backup import BackupStore, Manifest
 from redisops.cancel import CancelToken
 from redisops.config import DeploymentConfig, override_redis_conf, render_redis_conf
-from redisops.errors import AbortedError, ConflictError, Interrupted, NotFoundError, RedisOpsError
+from redisops.errors import Interrupted, NotFoundError, RedisOpsError
 from redisops.events import Reporter
-from redisops.ops.backup import create_rdb_backup
 from redisops.ops.inspect import fetch_info
-from redisops.ops.platform import LocalPlatform
-from redisops.ops.restore_local import LocalRestoreResult, LocalUndoResult, restore_local, undo_local
+from redisops.ops.platform import LocalPlatform, ProcessPlatform
+from redisops.ops.restore_flow import FlowPlan, RestoreFlow
+from redisops.ops.restore_local import DataDirAccess, LocalRestoreResult, LocalUndoResult, local_result
 from redisops.ops.sandbox import SandboxState
 from redisops.restore import (
     ExpectedBackup,
     ExpectedFile,
-    RestorePlan,
     RestoreResult,
     TargetSettings,
     UndoPlan,
-    plan_restore_in,
     plan_undo,
     restore_aof_dir,
     restore_rdb,
 )
-from redisops.restore.keycounts import compare_key_counts, counts_of
 
 __all__ = [
     "DrillResult",
@@ -165,6 +162,7 @@ class SandboxRestore:
     blockers: list[str] = field(default_factory=list)
     safety_backup: str | None = None
     result: LocalRestoreResult | None = None
+    prepared: FlowPlan | None = field(default=None, repr=False, compare=False)
 
     @property
     def blocked(self) -> bool:
@@ -239,14 +237,34 @@ def _target_pid(state: SandboxState) -> int | None:
     return svc.pid if svc is not None else None
 
 
-def _key_blocker(keys: int, force: bool, where: str) -> ConflictError | None:
-    if keys and not force:
-        return ConflictError(
-            f"{where} holds {keys} keys; a restore replaces them",
-            hint="pass --force to replace them (a safety backup is taken first unless --no-safety-backup)",
-            context={"keys": keys},
-        )
-    return None
+def sandbox_flow(
+    state: SandboxState,
+    cfg: DeploymentConfig,
+    store: BackupStore,
+    m: Manifest,
+    *,
+    now: datetime,
+    progress: Progress | None = None,
+) -> tuple[RestoreFlow, DataDirAccess, TargetSettings]:
+    """The one restore flow over the sandbox target: :class:`LocalPlatform` and its data dir."""
+    from contextlib import nullcontext
+
+    ep = state.target
+    settings = TargetSettings.from_config(cfg, _redis_version(ep))
+    pid = _target_pid(state)
+    access = DataDirAccess(
+        state.data_dir, settings, _source(store, m), now, on_progress=progress,
+        ignore_pids=() if pid is None else (pid,), place=f"the sandbox target {ep.address}"
+        + (f" (pid {pid})" if pid else ""),
+    )  # fmt: skip
+    flow = RestoreFlow(
+        LocalPlatform(state),
+        access,
+        live_keys=lambda: _total_keys(ep),
+        redis_endpoint=lambda: nullcontext(ep),
+        target_name="the sandbox target",
+    )
+    return flow, access, settings
 
 
 def restore_sandbox(
@@ -264,20 +282,23 @@ def restore_sandbox(
     include_safety: bool = False,
     reporter: Reporter | None = None,
     cancel: CancelToken | None = None,
+    prepared: FlowPlan | None = None,
 ) -> SandboxRestore:
-    """Restore a backup into the sandbox target (stop, engine, start, verify key counts).
+    """Restore a backup into the sandbox target (:class:`~redisops.ops.restore_flow.RestoreFlow` over
+    :class:`~redisops.ops.platform.LocalPlatform`: stage, stop, install, start, verify key counts).
 
     Refuses a non-empty target unless ``force``; takes a safety backup of it first unless told not to;
     needs ``confirmed`` (the front end asks) unless ``dry_run``. A dry run changes nothing and returns
     the plan with ``blockers``: what the real run would refuse (the running target is not one: the run
-    stops it first). The run checks the same plan before it takes the safety backup or stops anything.
+    stops it first). The run checks the same plan before it takes the safety backup or stops anything;
+    ``prepared`` (the plan of a dry run, :attr:`SandboxRestore.prepared`) is used as it is rather than
+    computed again.
 
     The safety backup is labelled ``safety`` (``latest`` skips it unless ``include_safety``); an error
     raised after it was taken names it (message, hint, context ``safety_backup``).
 
-    The target keeps serving while the backup is downloaded, verified and staged beside its files
-    (over :class:`~redisops.ops.platform.LocalPlatform`); it is stopped only for the install and the
-    start (``result.downtime_seconds``).
+    The target keeps serving while the backup is downloaded, verified and staged beside its files; it
+    is stopped only for the install and the start (``result.downtime_seconds``).
 
     ``reporter`` gets the phases ``safety backup`` (then the backup's own: connecting, streaming,
     committing), ``downloading`` (byte progress of the backup's size), ``stopping``, ``installing``,
@@ -287,99 +308,28 @@ def restore_sandbox(
     says which).
     """
     when = now or datetime.now(UTC)
-    m = resolve_backup(store, backup_id, include_safety=include_safety)
+    m = prepared.manifest if prepared is not None and prepared.manifest is not None else None
+    m = m or resolve_backup(store, backup_id, include_safety=include_safety)
+    flow, _access, _settings = sandbox_flow(state, cfg, store, m, now=when, progress=progress)
+    plan = prepared or flow.plan(
+        m, expected_from_manifest(m), secrets.token_hex(4),
+        force=force, safety_backup=safety_backup, store=store,
+    )  # fmt: skip
     ep = state.target
-    settings = TargetSettings.from_config(cfg, _redis_version(ep))
-    expected = expected_from_manifest(m)
-    op = secrets.token_hex(4)
-    pid = _target_pid(state)
-    plan = plan_restore_in(
-        state.data_dir, settings, expected, when, operation_id=op, ignore_pids=() if pid is None else (pid,)
-    )
-    keys = _total_keys(ep)
-    keys_refusal = _key_blocker(keys, force, "the sandbox target")
     out = SandboxRestore(
-        backup_id=m.id, dry_run=dry_run, operation_id=op, data_dir=str(state.data_dir), target=ep.address
-    )
+        backup_id=m.id, dry_run=dry_run, operation_id=plan.operation_id, data_dir=str(state.data_dir),
+        target=ep.address, prepared=plan,
+    )  # fmt: skip
     if dry_run:
-        out.plan = [f"backup {m.id} ({m.kind}, {m.size} bytes, taken {m.created_at.isoformat()})"]
-        if keys and force and safety_backup:
-            out.plan.append(f"take a safety backup of the target's {keys} keys")
-        out.plan += _ordered_steps(plan, ep.address, pid)
-        out.blockers = ([keys_refusal.message] if keys_refusal else []) + list(plan.blockers)
-        out.plan += [f"BLOCKED: {keys_refusal.message}"] if keys_refusal else []
+        out.plan, out.blockers = plan.lines(), plan.blockers
         return out
-    if keys_refusal is not None:
-        raise keys_refusal
-    plan.raise_if_blocked()  # refuse before the safety backup and before stopping anything
-    if not confirmed:
-        raise AbortedError(f"restoring {m.id} into the sandbox target {ep.address} needs confirmation")
-    if safety_backup and keys:
-        if reporter is not None:
-            reporter.phase("safety backup", f"backing up the target's {keys} keys before replacing them")
-        try:
-            out.safety_backup = create_rdb_backup(
-                ep,
-                store,
-                notes=f"safety backup before restoring {m.id}",
-                purpose="safety",
-                reporter=reporter,
-                cancel=cancel,
-            ).id
-        except KeyboardInterrupt:
-            raise Interrupted(
-                "interrupted while taking the safety backup; the restore had not started: the target is "
-                "unchanged"
-            ) from None
-        except Interrupted as e:
-            e.message += "; the restore had not started: the target is unchanged"
-            e.args = (e.message,)
-            raise
-    platform = LocalPlatform(state)
-    try:
-        out.result = restore_local(
-            stop=platform.stop,
-            start=platform.start,
-            data_dir=state.data_dir,
-            settings=settings,
-            source=_source(store, m),
-            expected=expected,
-            now=when,
-            verify_endpoint=ep,
-            on_progress=progress,
-            operation_id=op,
-            reporter=reporter,
-            cancel=cancel,
-        )
-    except RedisOpsError as e:
-        if out.safety_backup:
-            name_safety_backup(e, out.safety_backup)
-        raise
+    res = flow.run(
+        plan, confirmed=confirmed, what=f"restoring {m.id} into the sandbox target {ep.address}",
+        reporter=reporter, cancel=cancel,
+    )  # fmt: skip
+    out.safety_backup = res.safety_backup
+    out.result = local_result(res)
     return out
-
-
-def _ordered_steps(plan: RestorePlan, address: str, pid: int | None) -> list[str]:
-    """The plan's engine actions in the order the run takes them: stage while the target serves,
-    then stop, install, start and verify (the target is down only from the stop to the verify)."""
-    staging = [a for a in plan.actions if a.kind in ("stage", "write_manifest")]
-    install = [a for a in plan.actions if a.kind not in ("stage", "write_manifest")]
-    lines = [
-        f"restore {plan.backup_id} as {plan.form} form (operation {plan.operation_id})",
-        f"1. while the target {address} keeps serving: download, verify and fsync into {plan.staging_dir}",
-    ]
-    lines += [f"  {a.describe()}" for a in staging]
-    lines.append(
-        f"2. stop the sandbox target {address}" + (f" (pid {pid})" if pid else "") + " (downtime starts)"
-    )
-    lines.append("3. install (renames on the same filesystem):")
-    lines += [f"  {a.describe()}" for a in install]
-    lines.append(
-        "4. start the target, wait until loaded (downtime ends), verify aof_enabled and the key counts; "
-        f"undo with: {UNDO_COMMAND}"
-    )
-    lines += [f"  BLOCKED: {b}" for b in plan.blockers]
-    lines += [f"  warning: {w}" for w in plan.warnings]
-    return lines
 
 
 def plan_sandbox_undo(state: SandboxState, *, now: datetime | None = None) -> UndoPlan:
@@ -390,17 +340,16 @@ def plan_sandbox_undo(state: SandboxState, *, now: datetime | None = None) -> Un
 
 
 def undo_sandbox_restore(state: SandboxState, *, now: datetime | None = None) -> LocalUndoResult:
-    """Put back the files the last sandbox restore moved aside (stop, swap, start, verify it answers).
+    """Put back the files the last sandbox restore moved aside (the one flow's undo over
+    :class:`~redisops.ops.platform.LocalPlatform`: stop, swap, start, verify it answers).
 
     Refuses (ConflictError) before stopping the target when there is nothing to undo."""
-    plan_sandbox_undo(state, now=now).raise_if_blocked()
-    platform = LocalPlatform(state)
-    return undo_local(
-        stop=platform.stop,
-        start=platform.start,
-        data_dir=state.data_dir,
-        now=now or datetime.now(UTC),
-        verify_endpoint=state.target,
+    when = now or datetime.now(UTC)
+    plan_sandbox_undo(state, now=when).raise_if_blocked()
+    access = DataDirAccess(state.data_dir, TargetSettings(appendonly=True, redis_version="7.0.0"), None, when)
+    out = RestoreFlow(LocalPlatform(state), access).undo()
+    return LocalUndoResult(
+        engine=out.undone, key_counts=out.key_counts, start_to_loaded_seconds=out.timings["start_to_loaded"]
     )
 
 
@@ -517,7 +466,7 @@ def run_drill(
     m = resolve_backup(store, backup_id)
     tmp = Path(tempfile.mkdtemp(prefix="redisops-drill-", dir=workdir))
     t0 = time.monotonic()
-    proc = None
+    procs: list[ManagedProcess] = []
     counts: dict[int, int] = {}
     problem = None
     interrupted = False
@@ -536,23 +485,30 @@ def run_drill(
             conf = override_redis_conf(redis_conf, overrides)
         else:
             conf = render_redis_conf(cfg, overrides)
-        version = _server_version()
-        restore_into_data_dir(store, m.id, data, cfg, redis_version=version, now=now(), redis_conf=redis_conf)
-        proc = start_redis(conf, tmp, port=port, name="drill", timeout=load_timeout)
-        from redisops.ops.loading import wait_loaded
+        settings = target_settings(cfg, _server_version(), redis_conf=redis_conf)
 
-        info = wait_loaded(RedisEndpoint(port=port), timeout=load_timeout)
-        counts = {db: ks.keys for db, ks in info.keyspace.items() if ks.keys}
-        if m.key_counts is not None:
-            problems, _expired = compare_key_counts(counts_of(m.key_counts), counts_of(info.keyspace))
-            if problems:
-                problem = "the loaded server does not hold the backup's keys: " + "; ".join(problems)
+        def start() -> None:
+            procs.append(start_redis(conf, tmp, port=port, name="drill", timeout=load_timeout))
+
+        # the one restore flow over a scratch server that does not run yet: nothing to stage beside,
+        # so it stages and installs, then starts and verifies the key counts like any restore
+        scratch = ProcessPlatform(lambda: None, start, RedisEndpoint(port=port), data, running=False)
+        access = DataDirAccess(data, settings, _source(store, m), now(), restart_on_failure=False)
+        flow = RestoreFlow(
+            scratch, access, load_timeout=load_timeout, target_name="the drill's scratch server"
+        )
+        plan = FlowPlan(expected_from_manifest(m), secrets.token_hex(4), scratch.staging(), False, manifest=m)
+        plan.errors += access.blockers(plan)
+        if plan.errors:
+            raise plan.errors[0]
+        out = flow.apply(plan)
+        counts = {db: keys for db, (keys, _x) in out.key_counts.items()}
     except RedisOpsError as e:
         problem = e.one_line()
     except KeyboardInterrupt:
         interrupted = True
     finally:
-        if proc is not None:
+        for proc in procs:
             proc.stop(timeout=10)
         shutil.rmtree(tmp, ignore_errors=True)
     if interrupted:
