@@ -1,0 +1,515 @@
+"""Follow the source after the bulk copy (the dual-write window): apply every change it keeps receiving
+to the target until stopped, showing the lag.
+
+Two modes:
+
+``notifications``
+    With keyspace notifications on the source (ElastiCache: ``notify-keyspace-events`` in the parameter
+    group, e.g. ``KEA``), a listener thread PSUBSCRIBEs ``__keyspace@*__:*`` and ``__keyevent@*__:*`` and
+    records each changed key with the time it was first seen. Every ``apply_interval`` the loop re-copies
+    the changed keys (DUMP/RESTORE REPLACE, big keys in chunks); a key gone from the source (DEL,
+    expired, evicted, renamed away) is deleted on the target. The lag is the age of the oldest change not
+    yet applied. When ``bulk`` is given, the subscription starts *before* it, so changes made during the
+    bulk pass are replayed after it. Notifications are fire-and-forget: when the listener's connection
+    drops (a pub/sub client over its output-buffer limit is disconnected), the loop resubscribes and runs
+    one SCAN pass (below) to catch what was missed.
+``scan``
+    Without notifications (or when they cannot be confirmed: CONFIG is blocked on ElastiCache, so the
+    caller says whether the parameter group enables them), repeated SCAN passes compare every key of
+    source and target (DUMP bytes and TTL; big keys by type and length) and re-copy what differs, then
+    delete target keys the source no longer has. A change reaches the target within one pass plus the
+    pause between passes: that staleness bound is stated in the events and the report.
+
+FLUSHDB / FLUSHALL: Redis emits no keyspace event for them (RedisShake's follow misses them too; the
+``g`` class does not carry them). So every ``flush_check_seconds`` the loop reads ``INFO commandstats``
+of the source (allowed on ElastiCache): when the calls of ``flushdb`` or ``flushall`` grew, or a followed
+database is empty on the source but not on the target (``INFO keyspace``, for sources that hide the
+command stats), the target's followed databases are reconciled: every target key the source no longer
+has is deleted (a warning says so). The target is never flushed blindly, so keys written on the source
+after the flush and already applied stay. A ``flushdb``/``flushall`` keyspace event, should a server
+send one, triggers the same reconciliation.
+
+Cancellation is the normal way to stop: :func:`run_follow` then drains the pending changes (for at most
+``drain_seconds``) and returns its :class:`FollowReport` (it does not raise).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+from pydantic import BaseModel, ConfigDict, Field
+
+from redisops.adapters.redis_conn import raw_command
+from redisops.cancel import CancelToken
+from redisops.errors import Interrupted, RedisOpsError
+from redisops.events import Reporter
+from redisops.inspect import parse_info
+from redisops.migrate.copy import ClientSource, CopyOptions, KeyCopier, open_client
+from redisops.migrate.copy_report import DbCopyStats
+from redisops.migrate.follow_scan import delete_extra, scan_pass
+from redisops.migrate.walker import RateLimiter, keyspace_sizes
+
+__all__ = ["FollowOptions", "FollowReport", "notification_flags_ok", "run_follow"]
+
+#: the keyspace-notification classes a complete follow needs (A = g$lshzxetd)
+NEEDED_CLASSES = "g$lshzxet"
+
+
+class FollowOptions(BaseModel):
+    """How to follow the source."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dbs: list[int] | None = Field(
+        default=None,
+        description="databases to follow; default: those holding keys on the source at the start",
+    )
+    apply_interval: float = Field(
+        default=0.2, gt=0, le=60, description="seconds between applying the changes seen (notification mode)"
+    )
+    pass_interval: float = Field(
+        default=5.0, ge=0, le=3600, description="seconds between SCAN passes (scan mode)"
+    )
+    ttl_tolerance_ms: int = Field(
+        default=2000, ge=0, description="TTL difference ignored by the scan mode's comparison (milliseconds)"
+    )
+    ops_per_second: float = Field(default=0.0, ge=0, description="cap on source commands per second; 0: none")
+    big_key_bytes: int = Field(
+        default=4 << 20, ge=1, description="keys above this MEMORY USAGE are copied type by type in chunks"
+    )
+    chunk_size: int = Field(default=1000, ge=1, le=100_000, description="elements per chunk of a big key")
+    by_type: bool = Field(default=False, description="copy type by type instead of DUMP/RESTORE")
+    duration_seconds: float | None = Field(
+        default=None, gt=0, description="stop after this many seconds (default: until cancelled)"
+    )
+    drain_seconds: float = Field(
+        default=30.0, ge=0, description="after a stop, seconds allowed to apply the changes still pending"
+    )
+    flush_check_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="seconds between INFO keyspace checks for FLUSHDB/FLUSHALL on the source",
+    )
+    report_seconds: float = Field(default=1.0, gt=0, description="seconds between lag events")
+
+    def copy_options(self) -> CopyOptions:
+        """The copy settings of a re-copy: always REPLACE (the target holds an older value)."""
+        return CopyOptions(
+            replace=True,
+            ops_per_second=self.ops_per_second,
+            big_key_bytes=self.big_key_bytes,
+            chunk_size=self.chunk_size,
+            by_type=self.by_type,
+        )
+
+
+@dataclass
+class FollowReport:
+    """What the follow did until it stopped."""
+
+    mode: str
+    seconds: float = 0.0
+    changes_seen: int = 0
+    applied: int = 0
+    deleted: int = 0
+    failed: dict[str, int] = field(default_factory=dict)
+    passes: int = 0
+    max_lag_seconds: float = 0.0
+    last_lag_seconds: float = 0.0
+    staleness_bound_seconds: float | None = None
+    flushes: list[str] = field(default_factory=list)
+    resyncs: int = 0
+    unapplied: int = 0
+    stopped: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON."""
+        return {
+            "mode": self.mode,
+            "seconds": round(self.seconds, 3),
+            "changes_seen": self.changes_seen,
+            "applied": self.applied,
+            "deleted": self.deleted,
+            "failed": dict(self.failed),
+            "passes": self.passes,
+            "max_lag_seconds": round(self.max_lag_seconds, 3),
+            "last_lag_seconds": round(self.last_lag_seconds, 3),
+            "staleness_bound_seconds": (
+                None if self.staleness_bound_seconds is None else round(self.staleness_bound_seconds, 3)
+            ),
+            "flushes": list(self.flushes),
+            "resyncs": self.resyncs,
+            "unapplied": self.unapplied,
+            "stopped": self.stopped,
+            "notes": list(self.notes),
+        }
+
+
+def notification_flags_ok(flags: str) -> tuple[bool, str]:
+    """Whether ``notify-keyspace-events`` = ``flags`` lets the follow see every change, and why not."""
+    if "K" not in flags and "E" not in flags:
+        return False, f"notify-keyspace-events is {flags or 'empty'!r}: neither keyspace (K) nor keyevent (E)"
+    classes = set(flags.replace("A", "g$lshzxetd"))
+    missing = [c for c in NEEDED_CLASSES if c not in classes]
+    if missing:
+        return False, f"notify-keyspace-events {flags!r} lacks the classes {''.join(missing)} (use KEA)"
+    return True, f"notify-keyspace-events is {flags!r}"
+
+
+class _Listener:
+    """The pub/sub thread: records ``(db, key) -> first seen`` and flush events."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+        self.lock = threading.Lock()
+        self.pending: dict[tuple[int, bytes], float] = {}
+        self.flushes: list[tuple[int | None, str]] = []
+        self.seen = 0
+        self.lost: str | None = None
+        self.stop = threading.Event()
+        self.pubsub = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.restart(first=True)
+
+    def restart(self, *, first: bool = False) -> None:
+        """(Re)subscribe on a new connection and start the reading thread (pending changes are kept)."""
+        if not first:
+            self.close()
+            self.pubsub = self.client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+        self.stop = threading.Event()
+        self.lost = None
+        self.pubsub.psubscribe("__keyspace@*__:*", "__keyevent@*__:*")
+        self.thread = threading.Thread(target=self._run, name="migrate-follow-listener", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                msg = self.pubsub.get_message(timeout=0.1)
+            except (redis.RedisError, OSError, ValueError) as e:
+                self.lost = f"{type(e).__name__}: {e}"
+                return
+            if msg is not None and msg.get("type") == "pmessage":
+                self._record(bytes(msg["channel"]), msg["data"])
+
+    def _record(self, channel: bytes, data: Any) -> None:
+        data = data if isinstance(data, bytes) else str(data).encode()
+        space = channel.startswith(b"__keyspace@")
+        head, sep, rest = channel.partition(b"__:")
+        if not sep:
+            return
+        try:
+            db = int(head.rsplit(b"@", 1)[1])
+        except (IndexError, ValueError):
+            return
+        event, key = (data, rest) if space else (rest, data)
+        with self.lock:
+            self.seen += 1
+            if event in (b"flushdb", b"flushall"):
+                self.flushes.append((None if event == b"flushall" else db, event.decode()))
+                return
+            self.pending.setdefault((db, key), time.monotonic())
+
+    def take(self) -> tuple[dict[tuple[int, bytes], float], list[tuple[int | None, str]]]:
+        with self.lock:
+            pending, self.pending = self.pending, {}
+            flushes, self.flushes = self.flushes, []
+        return pending, flushes
+
+    def oldest(self) -> float | None:
+        with self.lock:
+            return min(self.pending.values()) if self.pending else None
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=2)
+        with contextlib.suppress(redis.RedisError, OSError):
+            self.pubsub.close()
+
+
+class _Applier:
+    """Clients per db and the re-copy of changed keys."""
+
+    def __init__(
+        self,
+        source: ClientSource,
+        target: ClientSource,
+        options: FollowOptions,
+        limiter: RateLimiter,
+        report: FollowReport,
+    ) -> None:
+        self.source, self.target, self.o, self.limiter, self.report = source, target, options, limiter, report
+        self.copy_options = options.copy_options()
+        self.clients: dict[int, tuple[redis.Redis, redis.Redis]] = {}
+
+    def pair(self, db: int) -> tuple[redis.Redis, redis.Redis]:
+        if db not in self.clients:
+            self.clients[db] = (open_client(self.source, db), open_client(self.target, db))
+        return self.clients[db]
+
+    def apply(self, keys: list[bytes], db: int, cancel: CancelToken | None) -> None:
+        """Re-copy ``keys`` of ``db``; delete on the target those gone from the source."""
+        src, tgt = self.pair(db)
+        copier = KeyCopier(src, tgt, self.copy_options, self.limiter, cancel, track_gone=True)
+        stats = DbCopyStats(db)
+        copier.copy(keys, stats)
+        self.report.applied += stats.copied
+        for reason, n in stats.failed.items():
+            self.report.failed[reason] = self.report.failed.get(reason, 0) + n
+        if copier.gone:
+            self.report.deleted += int(raw_command(tgt, "DEL", *copier.gone))
+
+    def reconcile(self, dbs: list[int], why: str, reporter: Reporter, cancel: CancelToken | None) -> None:
+        """After a flush on the source: delete the target keys of ``dbs`` the source no longer has."""
+        deleted = sum(delete_extra(self, db, cancel) for db in dbs)
+        self.report.flushes.append(f"{why}: deleted {deleted} target keys the source no longer has")
+        reporter.warning(self.report.flushes[-1])
+
+    def close(self) -> None:
+        for src, tgt in self.clients.values():
+            src.close()
+            tgt.close()
+
+
+def _decide_mode(
+    source: ClientSource, notifications: bool | None, reporter: Reporter, report_notes: list[str]
+) -> bool:
+    if notifications is not None:
+        return notifications
+    probe = open_client(source, 0)
+    try:
+        reply = raw_command(probe, "CONFIG", "GET", "notify-keyspace-events")
+        flags = reply[1].decode() if isinstance(reply[1], bytes) else str(reply[1])
+    except (RedisOpsError, IndexError) as e:
+        note = (
+            f"cannot read notify-keyspace-events ({getattr(e, 'message', e)}; CONFIG is blocked on "
+            "ElastiCache): following with SCAN passes; say notifications=True when the parameter group "
+            "sets notify-keyspace-events to KEA"
+        )
+        report_notes.append(note)
+        reporter.warning(note)
+        return False
+    finally:
+        probe.close()
+    ok, why = notification_flags_ok(flags)
+    if not ok:
+        report_notes.append(f"{why}: following with SCAN passes")
+        reporter.warning(f"{why}: following with SCAN passes")
+    return ok
+
+
+def run_follow(
+    source: ClientSource,
+    target: ClientSource,
+    options: FollowOptions,
+    reporter: Reporter,
+    cancel: CancelToken,
+    *,
+    notifications: bool | None,
+    bulk: Callable[[], Any] | None = None,
+) -> FollowReport:
+    """Apply the source's changes to the target until ``cancel`` (or ``duration_seconds``); see the module.
+
+    ``notifications``: True when the source's parameter group enables keyspace notifications (``KEA``),
+    False to use SCAN passes, None to read CONFIG GET (falling back to SCAN passes where it is blocked).
+    ``bulk``: the bulk copy to run once the subscription is in place (its result is not kept here).
+    """
+    notes: list[str] = []
+    use_events = _decide_mode(source, notifications, reporter, notes)
+    report = FollowReport(mode="notifications" if use_events else "scan", notes=notes)
+    limiter = RateLimiter(options.ops_per_second, cancel=cancel)
+    applier = _Applier(source, target, options, limiter, report)
+    listener: _Listener | None = None
+    started = time.monotonic()
+    stop_at = None if options.duration_seconds is None else started + options.duration_seconds
+    try:
+        if use_events:
+            listener = _Listener(open_client(source, 0))
+        if bulk is not None:
+            bulk()
+        probe = open_client(source, 0)
+        try:
+            dbs = sorted(options.dbs) if options.dbs is not None else sorted(keyspace_sizes(probe)) or [0]
+        finally:
+            probe.close()
+        reporter.phase("following", _phase_detail(report, options, dbs))
+        try:
+            if listener is not None:
+                _follow_events(listener, applier, dbs, options, reporter, cancel, stop_at)
+            else:
+                _follow_scans(applier, dbs, options, reporter, cancel, stop_at)
+            report.stopped = f"stopped after {options.duration_seconds:g} s"
+        except Interrupted:
+            report.stopped = f"cancelled: {cancel.reason or 'cancelled'}"
+        if listener is not None:
+            _drain(listener, applier, set(dbs), options, reporter)
+    finally:
+        if listener is not None:
+            listener.close()
+            listener.client.close()
+        applier.close()
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _phase_detail(report: FollowReport, options: FollowOptions, dbs: list[int]) -> str:
+    where = f"db {', '.join(map(str, dbs))}"
+    if report.mode == "notifications":
+        return f"keyspace notifications, {where}, applied every {options.apply_interval:g} s"
+    return f"SCAN passes every {options.pass_interval:g} s, {where}"
+
+
+def _follow_events(
+    listener: _Listener,
+    applier: _Applier,
+    dbs: list[int],
+    options: FollowOptions,
+    reporter: Reporter,
+    cancel: CancelToken,
+    stop_at: float | None,
+) -> None:
+    report = applier.report
+    followed = set(dbs)
+    flushes = _FlushWatch(applier, followed)
+    last_report = last_flush_check = time.monotonic()
+    while stop_at is None or time.monotonic() < stop_at:
+        cancel.sleep(options.apply_interval, "while following")
+        if listener.lost is not None:
+            why = f"the notification subscription dropped ({listener.lost}): resubscribing, one SCAN pass"
+            reporter.warning(why)
+            listener.restart()
+            report.resyncs += 1
+            for db in sorted(followed):
+                scan_pass(applier, db, options, cancel)
+        _apply_pending(listener, applier, followed, reporter, cancel)
+        now = time.monotonic()
+        if now - last_flush_check >= options.flush_check_seconds:
+            last_flush_check = now
+            flushes.check(reporter, cancel)
+        if now - last_report >= options.report_seconds:
+            last_report = now
+            oldest = listener.oldest()
+            report.last_lag_seconds = 0.0 if oldest is None else now - oldest
+            report.max_lag_seconds = max(report.max_lag_seconds, report.last_lag_seconds)
+            reporter.log(
+                f"lag {report.last_lag_seconds:.1f} s; {report.changes_seen} changes seen, "
+                f"{report.applied} keys applied, {report.deleted} deleted"
+            )
+            reporter.progress(report.applied + report.deleted, None, unit="changes")
+
+
+def _apply_pending(
+    listener: _Listener,
+    applier: _Applier,
+    followed: set[int],
+    reporter: Reporter,
+    cancel: CancelToken | None,
+) -> None:
+    report = applier.report
+    pending, flushes = listener.take()
+    report.changes_seen = listener.seen
+    by_db: dict[int, list[bytes]] = {}
+    for (db, key), first in pending.items():
+        if db in followed:
+            by_db.setdefault(db, []).append(key)
+            lag = time.monotonic() - first
+            report.max_lag_seconds = max(report.max_lag_seconds, lag)
+    for db, keys in sorted(by_db.items()):
+        applier.apply(keys, db, cancel)
+    for flushed_db, event in flushes:
+        dbs = sorted(followed) if flushed_db is None else [flushed_db] if flushed_db in followed else []
+        if dbs:
+            applier.reconcile(dbs, f"the source sent a {event} event", reporter, cancel)
+
+
+def _flush_calls(client: redis.Redis) -> int | None:
+    """Calls of FLUSHDB + FLUSHALL so far on the source (None when INFO commandstats is refused)."""
+    try:
+        stats = parse_info(raw_command(client, "INFO", "commandstats")).commandstats
+    except RedisOpsError:
+        return None
+    return sum(stats[name].calls for name in ("flushdb", "flushall") if name in stats)
+
+
+class _FlushWatch:
+    """Finds flushes on the source that keyspace notifications do not report."""
+
+    def __init__(self, applier: _Applier, followed: set[int]) -> None:
+        self.applier, self.followed = applier, followed
+        self.probe = applier.pair(min(followed))[0]
+        self.calls = _flush_calls(self.probe)
+
+    def check(self, reporter: Reporter, cancel: CancelToken | None) -> None:
+        calls = _flush_calls(self.probe)
+        if calls is not None and self.calls is not None and calls > self.calls:
+            self.calls = calls
+            self.applier.reconcile(
+                sorted(self.followed),
+                "the source ran FLUSHDB/FLUSHALL (seen in INFO commandstats; keyspace notifications do not "
+                "report it)",
+                reporter,
+                cancel,
+            )
+            return
+        self.calls = calls if calls is not None else self.calls
+        sizes = keyspace_sizes(self.probe)
+        for db in sorted(self.followed):
+            if sizes.get(db, 0) == 0 and int(raw_command(self.applier.pair(db)[1], "DBSIZE")):
+                self.applier.reconcile(
+                    [db], f"db {db} is empty on the source but not on the target (a flush?)", reporter, cancel
+                )
+
+
+def _drain(
+    listener: _Listener, applier: _Applier, followed: set[int], options: FollowOptions, reporter: Reporter
+) -> None:
+    """Apply what is still pending after a stop, for at most ``drain_seconds``."""
+    token = CancelToken()
+    timer = threading.Timer(options.drain_seconds, token.cancel, args=("drain time over",))
+    timer.start()
+    try:
+        _apply_pending(listener, applier, followed, reporter, token)
+    except Interrupted:
+        applier.report.unapplied = len(listener.pending)
+        reporter.warning(f"stopped before {applier.report.unapplied} pending changes were applied")
+    finally:
+        timer.cancel()
+
+
+def _follow_scans(
+    applier: _Applier,
+    dbs: list[int],
+    options: FollowOptions,
+    reporter: Reporter,
+    cancel: CancelToken,
+    stop_at: float | None,
+) -> None:
+    report = applier.report
+    longest = 0.0
+    while stop_at is None or time.monotonic() < stop_at:
+        t0 = time.monotonic()
+        for db in dbs:
+            scan_pass(applier, db, options, cancel)
+        report.passes += 1
+        took = time.monotonic() - t0
+        longest = max(longest, took)
+        report.staleness_bound_seconds = longest + options.pass_interval
+        report.last_lag_seconds = took + options.pass_interval
+        report.max_lag_seconds = max(report.max_lag_seconds, report.last_lag_seconds)
+        reporter.log(
+            f"pass {report.passes} took {took:.1f} s: {report.applied} keys applied, "
+            f"{report.deleted} deleted; "
+            f"a change reaches the target within {report.staleness_bound_seconds:.1f} s"
+        )
+        reporter.progress(report.applied + report.deleted, None, unit="changes")
+        if stop_at is not None and time.monotonic() + options.pass_interval >= stop_at:
+            cancel.sleep(max(0.0, stop_at - time.monotonic()), "while following")
+            break
+        cancel.sleep(options.pass_interval, "while following")
