@@ -16,6 +16,7 @@ from redisops.cli import (
     audit_cmd,
     backup_cmd,
     config_cmd,
+    elasticache_cmd,
     inspect_cmd,
     k8s_cmd,
     k8s_pure_cmd,
@@ -67,6 +68,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(sandbox_cmd.app, name="sandbox")
+app.add_typer(elasticache_cmd.app, name="elasticache")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(backup_cmd.app, name="backup")
 app.add_typer(ops_cmd.app, name="ops")

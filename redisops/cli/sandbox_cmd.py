@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from redisops.ops.sandbox import SandboxDownReport, SandboxState
 
 app = typer.Typer(
-    help="The local sandbox: target Redis, ElastiCache-like source, local S3.", no_args_is_help=True
+    help="The local sandbox: target Redis, ElastiCache-like source, local S3 and AWS control plane.",
+    no_args_is_help=True,
 )
 
 
@@ -106,5 +107,14 @@ def _print_state(st: SandboxState) -> None:
     console.print(f"backup bucket: {st.bucket}")
     if st.store.get("summary"):
         console.print(f"backup store: {st.store['summary']}")
+    aws = st.aws
+    if aws:
+        console.print(
+            f"aws: replication group {aws.get('replication_group')} "
+            f"({aws.get('replication_group_endpoint')}, "
+            f"parameter group {aws.get('parameter_group')}); AppConfig {aws.get('application')}/"
+            f"{aws.get('environment')}/{aws.get('profile')} version {aws.get('deployed_version')}; "
+            f"export bucket {aws.get('export_bucket')}"
+        )
     for note in st.notes:
         console.print(f"[yellow]note:[/yellow] {note}")

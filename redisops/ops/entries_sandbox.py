@@ -236,7 +236,7 @@ def register(cat: Catalogue) -> None:
         ),
         Operation(
             "sandbox.up",
-            "Start (or repair) the local sandbox: target Redis, ElastiCache-like source, local S3.",
+            "Start (or repair) the local sandbox: target Redis, ElastiCache-like source, local S3 and AWS.",
             Kind.mutate,
             UpParams,
             run_up,

@@ -27,6 +27,7 @@ AREAS: tuple[str, ...] = (
     "redisops.ops.entries_restore",
     "redisops.ops.entries_deploy",
     "redisops.ops.entries_sandbox",
+    "redisops.ops.entries_elasticache",
     "redisops.ops.entries_audit",
     "redisops.ops.entries_migrate",
 )

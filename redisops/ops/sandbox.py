@@ -4,10 +4,15 @@
 
 * ``target``  a redis-server run from the very redis.conf the Kubernetes ConfigMap carries (the
   deployment config rendered with local overrides); its ``data/`` dir stands in for the PVC;
-* ``source``  an ElastiCache-like redis-server (blocked commands renamed away) with sample data;
-* ``s3``      a moto S3 endpoint with the backup bucket. moto keeps objects in memory, so ``down``
-  exports the bucket into the state dir and ``up`` imports it again (:mod:`redisops.ops.sandbox_store`):
-  backups outlive a restart as the target's data dir does.
+* ``source``  an ElastiCache-like redis-server with sample data: the commands ElastiCache blocks are
+  renamed to secret names (recorded in the state file, mode 0600), so clients are refused as on
+  ElastiCache while the AWS emulator can still take its snapshot or apply its parameter group;
+* ``s3``      a moto server (S3, and the AWS state moto keeps) with the backup bucket. moto keeps objects
+  in memory, so ``down`` exports the bucket into the state dir and ``up`` imports it again
+  (:mod:`redisops.ops.sandbox_store`): backups outlive a restart as the target's data dir does;
+* ``aws``     the AWS control-plane emulator in front of moto, with a replication group standing for the
+  source and an AppConfig application whose configuration holds the source endpoint
+  (:mod:`redisops.ops.sandbox_aws`; the facts are in the state's ``aws``).
 
 The endpoints are recorded in ``state.json``, which later commands (and the TUI) read by default.
 ``up`` checks every dependency before it starts anything, records each service as soon as it runs
@@ -36,17 +41,18 @@ from typing import Any
 from redisops.adapters.local import (
     PID_FILE,
     ManagedProcess,
-    elasticache_like_directives,
     free_port,
     pid_alive,
     port_in_use,
     read_pid_file,
     require_moto,
     require_program,
+    start_aws_emulator,
     start_moto,
     start_redis,
     stop_pid,
 )
+from redisops.adapters.local_tls import write_private
 from redisops.adapters.redis_conn import RedisEndpoint, connect, redis_errors
 from redisops.adapters.s3 import translate_error
 from redisops.config import DeploymentConfig, config_from_mapping, render_redis_conf
@@ -66,6 +72,7 @@ from redisops.ops.sandbox_auth import (
     security_request,
     write_include,
 )
+from redisops.ops.sandbox_aws import provision, source_commands, source_directives, write_emulator_config
 from redisops.ops.sandbox_store import StoreSnapshot, export_bucket, import_bucket, read_export, sandbox_s3
 
 __all__ = [
@@ -84,7 +91,9 @@ __all__ = [
 
 STATE_FILE = "state.json"
 #: the services in start order (each has its workdir ``<state dir>/<name>``)
-SERVICES = ("target", "source", "s3")
+SERVICES = ("target", "source", "s3", "aws")
+#: the AWS control-plane emulator's service name (listed as ``emulator`` in the JSON form, not a service)
+EMULATOR = "aws"
 #: the sample dataset the ElastiCache-like source starts with
 SANDBOX_SAMPLE = DatasetSpec(keys_per_db=200, dbs=(0, 1), value_bytes=128, elements=4, prefix="sample")
 
@@ -131,6 +140,10 @@ class SandboxState:
     store: dict[str, Any] = field(default_factory=dict)
     #: the target's auth and TLS (:class:`~redisops.ops.sandbox_auth.SandboxSecurity`; no password)
     security: dict[str, Any] = field(default_factory=dict)
+    #: the AWS resources standing for the write-up's (replication group, AppConfig ids; no secrets)
+    aws: dict[str, Any] = field(default_factory=dict)
+    #: the source's secret names of its blocked commands (state file only; never in output)
+    source_commands: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def target(self) -> RedisEndpoint:
@@ -157,6 +170,11 @@ class SandboxState:
         return self._svc("s3").url
 
     @property
+    def aws_url(self) -> str:
+        """The AWS control-plane endpoint (elasticache, appconfig, appconfigdata)."""
+        return self._svc("aws").url
+
+    @property
     def data_dir(self) -> Path:
         """The target's data dir (the PVC stand-in)."""
         return Path(self._svc("target").workdir) / "data"
@@ -167,11 +185,20 @@ class SandboxState:
         return self.services[name]
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (also what ``sandbox status --output json`` prints)."""
-        return asdict(self)
+        """JSON-ready form (also what ``sandbox status --output json`` prints): no secret names; the
+        AWS emulator is under ``emulator`` (``services`` are the Redis and S3 endpoints)."""
+        out = asdict(self)
+        del out["source_commands"]
+        out["emulator"] = out["services"].pop(EMULATOR, None)
+        return out
 
 
-_PROGRAMS = {"target": b"redis-server", "source": b"redis-server", "s3": b"moto.server"}
+_PROGRAMS = {
+    "target": b"redis-server",
+    "source": b"redis-server",
+    "s3": b"moto.server",
+    "aws": b"redisops.emulators.aws",
+}
 
 
 def _is_ours(pid: int, name: str) -> bool:
@@ -202,9 +229,10 @@ def load_state(state_dir: Path | None = None) -> SandboxState | None:
 
 
 def _save_state(state: SandboxState) -> None:
+    """Write ``state.json`` (mode 0600: it holds the source's secret command names)."""
     path = Path(state.state_dir) / STATE_FILE
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(state.to_dict(), indent=2))
+    write_private(tmp, json.dumps(asdict(state), indent=2))
     os.replace(tmp, path)
 
 
@@ -356,6 +384,8 @@ def sandbox_up(
         created_at=previous.created_at if previous else time.time(),
         store=previous.store if previous else {},
         security=asked.to_dict(),
+        aws=previous.aws if previous else {},
+        source_commands=source_commands(previous.source_commands if previous else None),
     )
     for name, pid in _orphans(d, previous).items():
         stop_pid(pid, timeout=10)
@@ -445,7 +475,7 @@ def _bring_up(
                 "dir": str(data),
                 "protected-mode": "no",
                 "logfile": '""',
-                **elasticache_like_directives(),
+                **source_directives(state.source_commands, d),
             },
         )
         proc = start_redis(conf, d / "source", port=port, name="source", detach=True)
@@ -474,6 +504,24 @@ def _bring_up(
         if died:
             state.notes.append(f"s3: {state.store['summary']}")
         say(f"s3: {state.store['summary']}")
+
+    def start_aws(port: int) -> tuple[ManagedProcess, str]:
+        cfg_path = write_emulator_config(
+            d, state.s3_url, state.services["source"].port, state.source_commands
+        )
+        proc = start_aws_emulator(d / "aws", port=port, config=cfg_path, detach=True)
+        return proc, f"http://127.0.0.1:{port}"
+
+    fresh = [name for name in ("source", "s3") if name in starting]
+    if not ensure("aws", start_aws) and fresh:  # a running emulator follows the new source / moto
+        write_emulator_config(d, state.s3_url, state.services["source"].port, state.source_commands)
+    if fresh or "aws" in starting or not state.aws:
+        state.aws = provision(state.aws_url, state.services["source"].port, state.s3_url)
+        facts = state.aws
+        say(
+            f"aws: replication group {facts['replication_group']} stands for the source; AppConfig "
+            f"{facts['application']}/{facts['environment']}/{facts['profile']} serves its endpoint"
+        )
 
 
 def _undo(d: Path, state: SandboxState, starting: list[str], say: Progress) -> list[str]:
@@ -587,7 +635,10 @@ def sandbox_down(
     for name, pid in targets:
         if pid_alive(pid) and _is_ours(pid, name):
             stop_pid(pid, timeout=10)
-            report.stopped.append(name)
+            if name == EMULATOR:
+                report.notes.append(f"{name}: the AWS emulator stopped (pid {pid})")
+            else:
+                report.stopped.append(name)
             say(f"{name}: stopped (pid {pid})")
         else:
             say(f"{name}: was not running")

@@ -8,7 +8,8 @@
 * ``DeleteReplicationGroup`` with ``FinalSnapshotIdentifier``: takes the final snapshot first (moto
   ignores the parameter), then moto deletes the group.
 * ``DescribeReplicationGroups``: moto's answer with the primary endpoint of groups the emulator knows
-  set to their source's host and port (moto invents addresses).
+  set to their source's host and port (moto invents addresses); ``DescribeCacheClusters`` also lists
+  those groups' member clusters, with their cache parameter group (moto lists neither).
 * Cache parameter groups: create / describe / modify / delete / describe parameters; modifying
   ``notify-keyspace-events`` applies it to the sources using the group (renamed CONFIG SET), as
   ElastiCache applies a dynamic parameter.
@@ -63,14 +64,28 @@ _PARAMS: dict[str, tuple[str, str, str, str]] = {
 _DEFAULT_GROUPS = {"default.redis7": "redis7", "default.redis6.x": "redis6.x"}
 
 
+_GROUPS_FILE = "parameter_groups.json"
+
+
 def _groups(b: Backend) -> dict[str, dict[str, Any]]:
+    """The parameter groups (kept in the data dir too, so they outlive a restart of the emulator)."""
     groups = b.area("parameter_groups")
     with b.lock:
+        saved = b.config.data_dir / _GROUPS_FILE
+        if not groups and saved.is_file():
+            groups.update(json.loads(saved.read_text()))
         for name, family in _DEFAULT_GROUPS.items():
             groups.setdefault(
                 name, {"family": family, "description": f"Default parameter group for {family}", "values": {}}
             )
     return groups
+
+
+def _save_groups(b: Backend) -> None:
+    path = b.config.data_dir / _GROUPS_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(_groups(b), indent=1))
+    tmp.replace(path)
 
 
 def _group(b: Backend, name: str) -> dict[str, Any]:
@@ -123,6 +138,7 @@ def delete_parameter_group(b: Backend, p: dict[str, Any], region: str) -> dict[s
         if any(s.parameter_group == name for s in b.config.sources.values()):
             raise fault(SVC, "InvalidCacheParameterGroupStateFault", f"Parameter group {name} is in use.")
         del _groups(b)[name]
+        _save_groups(b)
     return {}
 
 
@@ -170,6 +186,7 @@ def modify_parameter_group(b: Backend, p: dict[str, Any], region: str) -> dict[s
                     f"Invalid value for parameter notify-keyspace-events: {value}",
                 )
         g["values"].update(changes)
+        _save_groups(b)
         apply_group(b, name)
     return {"CacheParameterGroupName": name}
 
@@ -255,6 +272,49 @@ def describe_replication_groups(b: Backend, p: dict[str, Any], region: str) -> d
         "ReplicationGroups": [_patch_group(b, g) for g in out["ReplicationGroups"]],
         "Marker": out.get("Marker"),
     }
+
+
+def _describe_group(group_id: str) -> Callable[[Any], Any]:
+    return lambda c: c.describe_replication_groups(ReplicationGroupId=group_id)
+
+
+def _members(b: Backend, region: str) -> list[dict[str, Any]]:
+    """Cache clusters for the members of the groups the emulator knows (moto does not list them)."""
+    out = []
+    for group_id, entry in b.config.sources.items():
+        try:
+            group = _moto(b, region, _describe_group(group_id))
+        except ApiError:
+            continue
+        for rg in group["ReplicationGroups"]:
+            for member in rg.get("MemberClusters") or []:
+                out.append(
+                    {
+                        "CacheClusterId": member,
+                        "ReplicationGroupId": group_id,
+                        "CacheClusterStatus": "available",
+                        "Engine": "redis",
+                        "EngineVersion": rg.get("EngineVersion") or "7.0",
+                        "CacheNodeType": rg.get("CacheNodeType"),
+                        "NumCacheNodes": 1,
+                        "CacheParameterGroup": {
+                            "CacheParameterGroupName": entry.parameter_group or "default.redis7",
+                            "ParameterApplyStatus": "in-sync",
+                            "CacheNodeIdsToReboot": [],
+                        },
+                    }
+                )
+    return out
+
+
+def describe_cache_clusters(b: Backend, p: dict[str, Any], region: str) -> dict[str, Any]:
+    wanted = p.get("CacheClusterId")
+    members = {m["CacheClusterId"]: m for m in _members(b, region)}
+    if wanted and wanted in members:
+        return {"CacheClusters": [members[wanted]]}
+    out = _moto(b, region, lambda c: c.describe_cache_clusters(**p))
+    clusters = [c for c in out["CacheClusters"] if c["CacheClusterId"] not in members]
+    return {"CacheClusters": clusters + ([] if wanted else list(members.values()))}
 
 
 def check_bucket_grants(b: Backend, bucket: str, region: str) -> None:
@@ -360,4 +420,5 @@ HANDLERS: dict[str, Handler] = {
     "CopySnapshot": copy_snapshot,
     "DeleteReplicationGroup": delete_replication_group,
     "DescribeReplicationGroups": describe_replication_groups,
+    "DescribeCacheClusters": describe_cache_clusters,
 }
