@@ -30,6 +30,15 @@ import redis.exceptions as rex
 from redisops.adapters.redis_conn import translate
 from redisops.errors import RedisOpsError
 
+_hiredis: Any
+_NOT_ENOUGH: Any
+try:  # redis-py's C parser and packer (installed with redis[hiredis])
+    import hiredis as _hiredis
+    from redis._parsers.hiredis import NOT_ENOUGH_DATA as _NOT_ENOUGH
+except ImportError:  # pragma: no cover - hiredis is a dependency; the pure path still works
+    _hiredis = None
+    _NOT_ENOUGH = object()
+
 __all__ = [
     "BIG_STRING_BYTES",
     "CHUNK",
@@ -40,11 +49,14 @@ __all__ = [
     "canonical",
     "compare_big",
     "fetch_heads",
+    "fetch_heads_on",
     "fetch_values",
+    "fetch_values_on",
     "fingerprint",
     "head_difference",
     "is_big",
     "raw_pipeline",
+    "raw_pipelines",
     "ttl_differs",
     "values_differ",
 ]
@@ -197,33 +209,86 @@ def fingerprint(head: KeyHead, value: Any = None) -> str:
 # --- I/O ---------------------------------------------------------------------------------------------------
 
 
-def raw_pipeline(client: redis.Redis, commands: Sequence[Sequence[Any]]) -> list[Any]:
-    """Send ``commands`` in one round trip and read their raw replies (no redis-py callbacks); a command
-    the server refuses is a :class:`ReplyError` in its place, the others are still read."""
-    if not commands:
-        return []
-    pool = client.connection_pool
-    try:
-        conn = pool.get_connection()
-    except rex.RedisError as e:
-        raise translate(e, getattr(client, "_redisops_endpoint", None)) from e
+def _packed(conn: Any, commands: Sequence[Sequence[Any]]) -> Any:
+    """The commands in RESP: hiredis's C packer when it is installed (redis-py's own packs in Python,
+    which costs more than the round trip for a batch of small commands)."""
+    if _hiredis is not None:
+        try:
+            return [b"".join([_hiredis.pack_command(tuple(c)) for c in commands])]
+        except TypeError:
+            pass  # an argument hiredis does not pack: redis-py's packer below
+    return conn.pack_commands(commands)
+
+
+def _read_all(conn: Any, n: int) -> list[Any]:
+    """``n`` replies; a refused command is a :class:`ReplyError` in its place. With redis-py's hiredis
+    parser the replies are taken from its reader directly (no per-reply bookkeeping)."""
+    parser: Any = getattr(conn, "_parser", None)
+    reader = getattr(parser, "_reader", None)
     out: list[Any] = []
-    try:
-        conn.send_packed_command(conn.pack_commands(commands))  # type: ignore[no-untyped-call]
-        for _ in commands:
+    if reader is None or not hasattr(parser, "read_from_socket"):
+        for _ in range(n):
             try:
                 out.append(conn.read_response())
             except rex.ResponseError as e:
                 out.append(ReplyError(str(e)))
-    except rex.RedisError as e:
-        conn.disconnect()  # type: ignore[no-untyped-call]
-        raise translate(e, getattr(client, "_redisops_endpoint", None)) from e
+        return out
+    while len(out) < n:
+        reply = reader.gets()
+        if reply is _NOT_ENOUGH or reply is False:
+            parser.read_from_socket()
+            continue
+        out.append(ReplyError(str(reply)) if isinstance(reply, Exception) else reply)
+    return out
+
+
+def raw_pipelines(batches: Sequence[tuple[redis.Redis, Sequence[Sequence[Any]]]]) -> list[list[Any]]:
+    """Several pipelines at once, one per ``(client, commands)``: every batch is sent before any reply is
+    read, so the servers (source and target) work at the same time. Raw replies (no redis-py callbacks);
+    a command a server refuses is a :class:`ReplyError` in its place, the others are still read."""
+    taken: list[tuple[redis.Redis, Any]] = []
+    try:
+        for client, commands in batches:
+            pool = client.connection_pool
+            try:
+                conn = pool.get_connection()
+            except rex.RedisError as e:
+                raise translate(e, getattr(client, "_redisops_endpoint", None)) from e
+            taken.append((client, conn))
+            if commands:
+                _send(client, conn, _packed(conn, commands))
+        out: list[list[Any]] = []
+        for (client, conn), (_, commands) in zip(taken, batches, strict=True):
+            out.append(_read(client, conn, len(commands)) if commands else [])
+        return out
     except BaseException:
-        conn.disconnect()  # type: ignore[no-untyped-call]
+        for _, conn in taken:
+            conn.disconnect()  # replies may be left unread: the connection cannot be reused
         raise
     finally:
-        pool.release(conn)
-    return out
+        for client, conn in taken:
+            client.connection_pool.release(conn)
+
+
+def _send(client: redis.Redis, conn: Any, packed: Any) -> None:
+    try:
+        conn.send_packed_command(packed)
+    except rex.RedisError as e:
+        raise translate(e, getattr(client, "_redisops_endpoint", None)) from e
+
+
+def _read(client: redis.Redis, conn: Any, n: int) -> list[Any]:
+    try:
+        return _read_all(conn, n)
+    except rex.RedisError as e:
+        raise translate(e, getattr(client, "_redisops_endpoint", None)) from e
+
+
+def raw_pipeline(client: redis.Redis, commands: Sequence[Sequence[Any]]) -> list[Any]:
+    """Send ``commands`` in one round trip and read their raw replies (see :func:`raw_pipelines`)."""
+    if not commands:
+        return []
+    return raw_pipelines([(client, commands)])[0]
 
 
 def _text(value: Any) -> str:
@@ -232,30 +297,52 @@ def _text(value: Any) -> str:
 
 def fetch_heads(client: redis.Redis, keys: Sequence[bytes]) -> list[KeyHead | ReplyError]:
     """TYPE, PTTL and length of every key, in two pipelined round trips."""
-    first = raw_pipeline(client, [c for k in keys for c in (("TYPE", k), ("PTTL", k))])
-    types = [_text(t) if not isinstance(t, ReplyError) else "none" for t in first[0::2]]
-    pttls = [int(p) if not isinstance(p, ReplyError) else -2 for p in first[1::2]]
-    lengths_for = [(i, LENGTH_COMMANDS[t]) for i, t in enumerate(types) if t in LENGTH_COMMANDS]
-    replies = raw_pipeline(client, [(cmd, keys[i]) for i, cmd in lengths_for])
-    lengths: dict[int, Any] = {i: r for (i, _), r in zip(lengths_for, replies, strict=True)}
-    out: list[KeyHead | ReplyError] = []
-    for i, (t, p) in enumerate(zip(types, pttls, strict=True)):
-        n = lengths.get(i, 0)
-        if isinstance(n, ReplyError):
-            out.append(n)  # the key changed type between TYPE and its length
-        else:
-            out.append(KeyHead(t, p, int(n)) if t != "none" else ABSENT)
+    return fetch_heads_on([client], keys)[0]
+
+
+def fetch_heads_on(clients: Sequence[redis.Redis], keys: Sequence[bytes]) -> list[list[KeyHead | ReplyError]]:
+    """:func:`fetch_heads` of the same keys on several servers at once (source and target)."""
+    first = raw_pipelines([(c, [x for k in keys for x in (("TYPE", k), ("PTTL", k))]) for c in clients])
+    typed: list[tuple[list[str], list[int], list[tuple[int, str]]]] = []
+    for replies in first:
+        types = [_text(t) if not isinstance(t, ReplyError) else "none" for t in replies[0::2]]
+        pttls = [int(p) if not isinstance(p, ReplyError) else -2 for p in replies[1::2]]
+        typed.append(
+            (types, pttls, [(i, LENGTH_COMMANDS[t]) for i, t in enumerate(types) if t in LENGTH_COMMANDS])
+        )
+    second = raw_pipelines(
+        [(c, [(cmd, keys[i]) for i, cmd in lf]) for c, (_, _, lf) in zip(clients, typed, strict=True)]
+    )
+    out: list[list[KeyHead | ReplyError]] = []
+    for (types, pttls, lengths_for), replies in zip(typed, second, strict=True):
+        lengths: dict[int, Any] = {i: r for (i, _), r in zip(lengths_for, replies, strict=True)}
+        heads: list[KeyHead | ReplyError] = []
+        for i, (t, p) in enumerate(zip(types, pttls, strict=True)):
+            n = lengths.get(i, 0)
+            if isinstance(n, ReplyError):
+                heads.append(n)  # the key changed type between TYPE and its length
+            else:
+                heads.append(KeyHead(t, p, int(n)) if t != "none" else ABSENT)
+        out.append(heads)
     return out
 
 
 def fetch_values(client: redis.Redis, items: Sequence[tuple[bytes, str]]) -> list[Any]:
     """The canonical value of every ``(key, type)`` (read whole: for keys :func:`is_big` says are small);
     a module type's value is None, a refused read a :class:`ReplyError`."""
+    return fetch_values_on([client], items)[0]
+
+
+def fetch_values_on(clients: Sequence[redis.Redis], items: Sequence[tuple[bytes, str]]) -> list[list[Any]]:
+    """:func:`fetch_values` of the same keys on several servers at once (source and target)."""
     readable = [(i, k, t) for i, (k, t) in enumerate(items) if t in _FULL_READ]
-    replies = raw_pipeline(client, [_FULL_READ[t](k) for _, k, t in readable])
-    out: list[Any] = [None] * len(items)
-    for (i, _, t), reply in zip(readable, replies, strict=True):
-        out[i] = reply if isinstance(reply, ReplyError) else canonical(t, reply)
+    commands = [_FULL_READ[t](k) for _, k, t in readable]
+    out: list[list[Any]] = []
+    for replies in raw_pipelines([(c, commands) for c in clients]):
+        values: list[Any] = [None] * len(items)
+        for (i, _, t), reply in zip(readable, replies, strict=True):
+            values[i] = reply if isinstance(reply, ReplyError) else canonical(t, reply)
+        out.append(values)
     return out
 
 

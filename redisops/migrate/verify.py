@@ -44,8 +44,8 @@ from redisops.migrate.compare import (
     KeyHead,
     ReplyError,
     compare_big,
-    fetch_heads,
-    fetch_values,
+    fetch_heads_on,
+    fetch_values_on,
     fingerprint,
     head_difference,
     is_big,
@@ -284,7 +284,8 @@ class _Pair:
         """The keys of ``keys`` that differ now, with how they look."""
         tol = self.opts.ttl_tolerance_ms
         self.limiter.acquire(6 * len(keys), "while comparing")
-        heads = zip(keys, fetch_heads(self.src, keys), fetch_heads(self.dst, keys), strict=True)
+        src_heads, dst_heads = fetch_heads_on((self.src, self.dst), keys)
+        heads = zip(keys, src_heads, dst_heads, strict=True)
         out: dict[bytes, _Seen] = {}
         small: list[tuple[bytes, KeyHead, KeyHead]] = []
         for key, s, d in heads:
@@ -308,8 +309,7 @@ class _Pair:
                 small.append((key, s, d))
         if small:
             self.limiter.acquire(2 * len(small), "while comparing")
-            a_values = fetch_values(self.src, [(k, s.type) for k, s, _ in small])
-            b_values = fetch_values(self.dst, [(k, s.type) for k, s, _ in small])
+            a_values, b_values = fetch_values_on((self.src, self.dst), [(k, s.type) for k, s, _ in small])
             for (key, s, d), a, b in zip(small, a_values, b_values, strict=True):
                 if isinstance(a, ReplyError) or isinstance(b, ReplyError):
                     out[key] = _changing((a if isinstance(a, ReplyError) else b).message)

@@ -175,3 +175,20 @@ def test_cancel_stops_the_verify(source_factory: Any, target_factory: Any) -> No
     token.cancel("stop now")
     with pytest.raises(Interrupted, match="stop now"):
         run_verify(source.endpoint, target.endpoint, VerifyOptions(**FAST), cancel=token)
+
+
+def test_raw_pipelines_read_every_reply_in_order_past_a_refusal(redis_server: Any) -> None:
+    from redisops.migrate.compare import ReplyError, raw_pipelines
+
+    c = redis_server.client(0)
+    try:
+        c.set("s", "v")
+        c.rpush("l", "x", "y")
+        a, b, empty = raw_pipelines(
+            [(c, [("GET", "s"), ("GET", "l"), ("LLEN", "l")]), (c, [("PING",)]), (c, [])]
+        )
+        assert a[0] == b"v" and isinstance(a[1], ReplyError) and "WRONGTYPE" in a[1].message and a[2] == 2
+        assert b == [b"PONG"] and empty == []
+        assert c.get("s") == b"v"  # the connections went back to the pool in a clean state
+    finally:
+        c.close()
