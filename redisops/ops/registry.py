@@ -30,6 +30,7 @@ AREAS: tuple[str, ...] = (
     "redisops.ops.entries_elasticache",
     "redisops.ops.entries_audit",
     "redisops.ops.entries_migrate",
+    "redisops.ops.entries_migrate_copy",
 )
 
 _lock = threading.Lock()
