@@ -81,7 +81,7 @@ def render_report(records: list[dict[str, Any]], masker: Masker) -> str:
         out += ["", f"## {r.get('step')} — {r.get('status')}", "", _fence(str(r.get("command", "")))]
         if r.get("message"):
             out += ["", str(r["message"])]
-        for stream in ("stdout", "stderr"):
+        for stream in ("stdout", "stderr", "result"):
             if r.get(stream):
                 out += ["", f"{stream}:", "", _fence(str(r[stream]))]
     return masker.mask("\n".join(out) + "\n")

@@ -267,6 +267,13 @@ class StepRunner:
                 timeout=step.timeout,
                 cancel=self.cancel,
             )
+            if out.env is not None:
+                before = self._env()
+                for k, v in out.env.items():
+                    if k not in _SHELL_NOISE and before.get(k) != v:
+                        self.exported[k] = v
+                        if is_secret_name(k, self.runbook.front.secrets):
+                            self.masker.add(v)
             res = StepResult(
                 step.name,
                 str(step.kind),
@@ -276,6 +283,7 @@ class StepRunner:
                 self.masker.mask(tail(out.stderr)),
                 seconds=out.seconds,
             )
+            self._last = res
             if out.timed_out:
                 raise StepTimeout(
                     f"step {step.name} ran past its timeout of {step.timeout:g} s; its process "
@@ -287,13 +295,6 @@ class StepRunner:
                 raise RunInterrupted(
                     f"step {step.name} was interrupted ({self.cancel.reason})", line=step.line, step=step.name
                 )
-            if out.env is not None:
-                before = self._env()
-                for k, v in out.env.items():
-                    if k not in _SHELL_NOISE and before.get(k) != v:
-                        self.exported[k] = v
-                        if is_secret_name(k, self.runbook.front.secrets):
-                            self.masker.add(v)
             ns = {"exit_code": out.exit_code, "stdout": out.stdout, "stderr": out.stderr, "result": None}
         else:
             res, ns = self._run_op(step)
@@ -441,6 +442,7 @@ class StepRunner:
                 "attempt": attempt,
                 "stdout": res.stdout,
                 "stderr": res.stderr,
+                "result": None if res.result is None else tail(json.dumps(res.result, sort_keys=True)),
                 "message": res.message,
             }
         )

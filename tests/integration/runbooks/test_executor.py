@@ -120,7 +120,9 @@ redis-cli -p "$REDIS_PORT" incr rb:count
 {F}
 
 {F}sh {{"name":"slow"}}
-if [ ! -f "$RUNBOOK_DIR/go" ]; then echo $$ > "$RUNBOOK_DIR/pid"; sleep 60 & echo $! > "$RUNBOOK_DIR/child"; wait; fi
+if [ ! -f "$RUNBOOK_DIR/go" ]; then
+  sleep 60 & echo $! > "$RUNBOOK_DIR/child"; wait
+fi
 redis-cli -p "$REDIS_PORT" incr rb:count
 {F}
 
@@ -187,7 +189,8 @@ def test_resume_refuses_when_the_steps_changed(sandbox: Any, write: Any) -> None
 def test_a_step_timeout_kills_its_process_group(write: Any) -> None:
     book = write(
         f'{F}sh {{"name":"hang","timeout":"1s","kind":"read"}}\n'
-        'sleep 120 & echo $! > "$RUNBOOK_DIR/child"\nsh -c \'sleep 120\' & echo $! > "$RUNBOOK_DIR/grandchild"\nwait\n'
+        'sleep 120 & echo $! > "$RUNBOOK_DIR/child"\n'
+        'sh -c \'sleep 120\' & echo $! > "$RUNBOOK_DIR/grandchild"\nwait\n'
         f"{F}\n"
     )
     result = Executor(read_runbook(book)).run()
