@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
+import redis.exceptions as rex
 
 from redisops.adapters.redis_conn import raw_command
 from redisops.cancel import CancelToken
-from redisops.errors import RedisOpsError
+from redisops.errors import PlatformError, RedisOpsError
 from redisops.migrate.walker import RateLimiter
 
 __all__ = ["KeyOutcome", "copy_by_type", "temp_key_for"]
@@ -224,10 +225,22 @@ def copy_by_type(
         else:
             return KeyOutcome("failed", f"type {kind} cannot be copied type by type (a module type?)")
         return _finish(src, tgt, key, tmp, kind, replace, c)
+    except (PlatformError, rex.ResponseError) as e:
+        # one key refused (a type changed under us, the target's OOM): count it, go on with the others
+        with contextlib.suppress(RedisOpsError, rex.RedisError):
+            raw_command(tgt, "DEL", tmp)
+        text = getattr(e, "message", None) or str(e)
+        if "WRONGTYPE" in text:
+            return KeyOutcome("failed", f"its type changed from {kind} while copied", c.bytes, c.chunks)
+        return KeyOutcome("failed", f"refused while copied type by type: {_short(text)}", c.bytes, c.chunks)
     except BaseException:
-        with contextlib.suppress(RedisOpsError):  # else the safety TTL removes it
+        with contextlib.suppress(RedisOpsError, rex.RedisError):  # else the safety TTL removes it
             raw_command(tgt, "DEL", tmp)
         raise
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def _finish(
