@@ -9,7 +9,7 @@ the place a Redis runs, whichever it is:
 ``stop()``         SIGTERM the target process (it saves)     scale to 0, wait until no pod is left
 ``start()``        start redis-server on the same conf       scale back to the replicas it had, wait rollout
 ``wait_ready()``   INFO until ``loading:0``                  a ready pod, INFO through a port-forward
-data access        ``data_dir``: run the engine here         ``run_job(job)``: run an engine step in a Job
+data access        ``data_dir``: the engine runs here         Jobs mounting the PVC run the engine
 ``status()``       the process and its data dir              the pods (phase, ready, node) and the PVC
 ``logs()``         the tail of ``redis.log``                 the tail of the ready pod's log
 ``staging()``      beside the running server: always          by the PVC's access mode (see below)
@@ -329,7 +329,7 @@ class KubePlatform:
 
     ``stop`` scales to 0 and waits until no pod is left (remembering the replica count, at least 1);
     ``start`` scales back and waits for the rollout. Data is reached by running an engine step in a
-    Job that mounts the PVC (:meth:`run_job`).
+    Job that mounts the PVC (:class:`~redisops.ops.restore_k8s_access.KubeAccess`).
     """
 
     def __init__(
@@ -494,15 +494,3 @@ class KubePlatform:
             "Redis; it stages after the scale to 0 (Redis is down for the download too)",
             access_mode=mode,
         )
-
-    def run_job(self, job: dict[str, Any], what: str) -> tuple[str, str]:
-        """Create ``job`` (an engine step on the PVC), wait for it: (``Complete``/``Failed``, log tail)."""
-        from redisops.ops.restore_k8s_dance import create_job, job_log, wait_job
-
-        t = self.target
-        name = create_job(self.kube, job, self.say)
-        self.say(f"created {what} Job {name}")
-        t0 = self.clock()
-        state, _ = wait_job(self.kube, t.namespace, name, self.timeout, self.clock, self.sleep)
-        self.timings[f"{what}_job"] = round(self.clock() - t0, 3)
-        return state, job_log(self.kube, t.namespace, name)

@@ -405,13 +405,13 @@ class RestoreFlow:
         t_loaded = clock()
         counts, expired, notes = self._verify(plan, info, undo_point, undo_hint)
         self.access.record(plan, installed)
-        timings = {
-            "stage": round(t_staged - t0, 3) if plan.beside else 0.0,
-            "stop": round(t_stopped - t_staged, 3),
-            "install": round(t_start - t_stopped, 3),
-            "start_to_loaded": round(t_loaded - t_start, 3),
-            "downtime": round(t_loaded - t_staged, 3),
-            "total": round(t_loaded - t0, 3),
+        timings = {  # seconds, unrounded (the results round them for JSON)
+            "stage": t_staged - t0 if plan.beside else 0.0,
+            "stop": t_stopped - t_staged,
+            "install": t_start - t_stopped,
+            "start_to_loaded": t_loaded - t_start,
+            "downtime": t_loaded - t_staged,
+            "total": t_loaded - t0,
         }
         return FlowOutcome(installed, info, counts, expired, checks, notes, timings)
 
@@ -480,10 +480,5 @@ class RestoreFlow:
         checks = self.access.checks()
         info = self.platform.wait_ready(self.load_timeout)
         t2 = clock()
-        timings = {
-            "undo": round(t1 - t0, 3),
-            "start_to_loaded": round(t2 - t1, 3),
-            "downtime": round(t2 - t0, 3),
-            "total": round(t2 - t0, 3),
-        }
+        timings = {"undo": t1 - t0, "start_to_loaded": t2 - t1, "downtime": t2 - t0, "total": t2 - t0}
         return UndoOutcome(undone, _counts(info), checks, timings)

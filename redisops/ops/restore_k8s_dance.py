@@ -1,11 +1,12 @@
-"""The cluster side of a Kubernetes restore: find the Deployment and its pods, scale to 0, run a Job on
-the PVC, wait, fetch its log, scale back (the "dance" shared by :func:`redisops.ops.restore_k8s.restore_k8s`
-and its undo), and the checks after it."""
+"""The cluster side of a Kubernetes restore: find the Deployment and its pods, scale to 0, create a Job on
+the PVC, wait, fetch its log, scale back, and the checks after it: the steps
+:class:`~redisops.ops.platform.KubePlatform` and :class:`~redisops.ops.restore_k8s_access.KubeAccess`
+take inside the one restore flow (:mod:`redisops.ops.restore_flow`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from redisops.adapters.redis_conn import read_password
@@ -13,7 +14,6 @@ from redisops.config.model import DeploymentConfig
 from redisops.errors import (
     ConfigError,
     ConflictError,
-    Interrupted,
     NotFoundError,
     OperationTimeout,
     RedisOpsError,
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from redisops.ops.platform import StagingDecision
 
 __all__ = [
-    "Dance",
     "K8sTarget",
     "checks_or_raise",
     "find_target",
@@ -224,77 +223,6 @@ def scale_up(
     kube.scale(t.deployment, t.replicas, t.namespace)
     kube.wait_rollout(t.deployment, t.namespace, timeout, clock=clock, sleep=sleep, progress=say)
     timings["scale_up"] = round(clock() - t0, 3)
-
-
-@dataclass
-class Dance:
-    """Scale to 0, run a Job on the PVC, scale back: the shared part of restore and undo."""
-
-    kube: Kube
-    cfg: DeploymentConfig
-    target: K8sTarget
-    timeout: float
-    say: Progress
-    clock: Clock
-    sleep: Sleep
-    timings: dict[str, float] = field(default_factory=dict)
-    log: str = ""
-
-    def scale_back(self) -> None:
-        scale_up(self.kube, self.target, self.timeout, self.clock, self.sleep, self.say, self.timings)
-
-    def run(self, job: dict[str, Any], what: str, on_failure_hint: str) -> None:
-        """Scale down, run ``job``, scale back; raise VerificationError when the Job failed."""
-        t = self.target
-        t0 = self.clock()  # the downtime runs from the scale-down to the end of the scale-up
-        try:
-            scale_down(self.kube, t, self.timeout, self.clock, self.sleep, self.say, self.timings)
-            name = create_job(self.kube, job, self.say)
-        except OperationTimeout:
-            self.scale_back()
-            raise
-        except RedisOpsError:
-            self.scale_back()  # nothing ran on the PVC: bring Redis back on its data
-            raise
-        except KeyboardInterrupt:
-            self.scale_back()
-            raise Interrupted(
-                f"interrupted before the {what} Job ran; the PVC {t.pvc} is unchanged and Redis was "
-                f"scaled back to {t.replicas}",
-                context={"namespace": t.namespace, "pvc": t.pvc},
-            ) from None
-        self.say(
-            f"created Job {name}: {' '.join(job['spec']['template']['spec']['containers'][0]['command'])}"
-        )
-        t1 = self.clock()
-        try:
-            state, _ = wait_job(self.kube, t.namespace, name, self.timeout, self.clock, self.sleep)
-        except KeyboardInterrupt:
-            raise Interrupted(
-                f"interrupted while the {what} Job {t.namespace}/{name} was running; it may still be "
-                f"writing into the PVC {t.pvc}, so Redis is left scaled to 0: check "
-                f"`kubectl -n {t.namespace} logs job/{name}`, then scale the Deployment back to {t.replicas} "
-                "(`redisops restore undo --target k8s` puts the previous files back once it has finished)",
-                context={"job": name, "namespace": t.namespace, "pvc": t.pvc},
-            ) from None
-        self.timings["job"] = round(self.clock() - t1, 3)
-        self.log = job_log(self.kube, t.namespace, name)
-        for line in self.log.splitlines():
-            self.say(f"[{name}] {line}")
-        self.say(f"Job {name} {'completed' if state == 'Complete' else 'FAILED'}")
-        if state == "Failed":
-            try:
-                self.scale_back()
-            except RedisOpsError as e:
-                on_failure_hint += f"; scaling back failed too: {e.message}"
-            tail = log_tail(self.log) or "(the Job's pod left no log)"
-            raise VerificationError(
-                f"the {what} Job {t.namespace}/{name} failed; its log ends with:\n{tail}",
-                hint=on_failure_hint,
-                context={"job": name, "namespace": t.namespace, "log_tail": tail},
-            )
-        self.scale_back()
-        self.timings["downtime"] = round(self.clock() - t0, 3)
 
 
 def redis_password(cfg: DeploymentConfig, password: str | None) -> str | None:
