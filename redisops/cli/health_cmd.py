@@ -18,7 +18,6 @@ from redisops.cli._inspect_common import (
     WatchOpt,
     json_line,
     redis_target,
-    repeat,
     with_redis_target,
 )
 from redisops.cli._render import print_health
@@ -80,20 +79,36 @@ def health(
     """Health checks with status, value, threshold and its source; exit 0 ok, 20 warn, 21 crit."""
     from redisops.cli._events import op_events
 
-    code = 0
     with error_boundary(output):
         target = redis_target(where)  # a missing sandbox is reported before anything is loaded
-        params = {"thresholds": _load_thresholds(thresholds), "backups": backups}
+        params: dict[str, Any] = {"thresholds": _load_thresholds(thresholds), "backups": backups}
         with op_events(output) as ev:
-
-            def once(i: int) -> None:
-                nonlocal code
+            if watch is None:
                 report: HealthReport = target.run("health.report", params, on_event=ev.sink, cancel=ev.cancel)
+                emit(output, report.to_dict(strict), lambda: print_health(report, strict, details))
                 code = report.exit_code(strict)
-                if watch is not None and output is Output.json:
-                    json_line(report.to_dict(strict))
-                else:
-                    emit(output, report.to_dict(strict), lambda: print_health(report, strict, details))
-
-            repeat(watch, count, once, what="health watch", cancel=ev.cancel)
+            else:
+                code = _watch(
+                    target, params | {"interval": watch, "rounds": count}, ev, output, strict, details
+                )
     raise typer.Exit(code)
+
+
+def _watch(target: Any, params: dict[str, Any], ev: Any, output: Output, strict: bool, details: bool) -> int:
+    """``--watch``: the ``health.watch`` operation, each report rendered as its event arrives (``-o json``:
+    one JSON line per report); Ctrl-C ends it (exit 130, one line)."""
+    from redisops.ops.api_inspect import Item
+
+    def sink(event: Any) -> None:
+        if isinstance(event, Item) and event.name == "health.report":
+            report = event.data
+            if output is Output.json:
+                json_line(report.to_dict(strict))
+            else:
+                print_health(report, strict, details)
+        else:
+            ev.sink(event)
+
+    watched = target.run("health.watch", params, on_event=sink, cancel=ev.cancel)
+    code: int = watched.exit_code(strict)
+    return code

@@ -198,8 +198,8 @@ def slowlog(
 ) -> None:
     """The slow log grouped by command shape and by client; --follow polls with an id watermark."""
     from redisops.cli._events import op_events
-    from redisops.inspect import group_by_shape
-    from redisops.ops.inspect import SlowlogPoller
+    from redisops.events import Phase
+    from redisops.ops.api_inspect import Item
 
     with error_boundary(output):
         target = redis_target(where)
@@ -215,37 +215,32 @@ def slowlog(
 
             emit(output, res, text)
             return
-        # --follow keeps a poller (an id watermark across polls); slowlog.get reads one batch
-        with op_events(output) as ev, SlowlogPoller(ep, n=max(n, 128)) as poller:
-            err_console.print(
-                f"following the slow log of {ep.url()}: new entries every {interval:g} s; Ctrl-C to stop",
-                style="dim",
-                soft_wrap=True,
-            )
+        # --follow: the slowlog.follow operation (an id watermark across polls), rendered as it reports
+        err_console.print(
+            f"following the slow log of {ep.url()}: new entries every {interval:g} s; Ctrl-C to stop",
+            style="dim",
+            soft_wrap=True,
+        )
+        pending: list[Any] = []
 
-            def once(i: int) -> None:
-                delta = poller.poll()
-                entries = list(delta.entries)
-                if i == 0:
-                    entries = entries[-n:]
-                if output is Output.json:
-                    json_line({"entries": entries, "missed": delta.missed, "reset": delta.reset})
-                    return
-                if delta.missed:
-                    console.print(
-                        f"[yellow]{delta.missed} entries rotated out before they were read[/yellow]"
-                    )
-                for e in entries:
-                    console.print("  ".join(_entry_row(e)), soft_wrap=True)
+        def sink(event: Any) -> None:
+            if not isinstance(event, Item):
+                if not (isinstance(event, Phase) and event.name == "following"):  # said above
+                    ev.sink(event)
+            elif event.name == "slowlog.entry":
+                pending.append(event.data)
+                if output is Output.text:
+                    console.print("  ".join(_entry_row(event.data)), soft_wrap=True)
+            elif event.name == "slowlog.poll" and output is Output.json:
+                data = event.data
+                json_line({"entries": pending, "missed": data["missed"], "reset": data["reset"]})
+                pending.clear()
+            elif event.name == "slowlog.summary" and output is Output.text and event.data:
+                _print_groups(event.data, "by command shape (this session)")
 
-            def summary() -> None:
-                if output is Output.text and poller.history:
-                    _print_groups(group_by_shape(poller.history), "by command shape (this session)")
-
-            try:
-                repeat(interval, count, once, what="slow log follow", cancel=ev.cancel)
-            finally:
-                summary()
+        params = {"count": n, "interval": interval, "rounds": count}
+        with op_events(output) as ev:
+            target.run("slowlog.follow", params, on_event=sink, cancel=ev.cancel)
 
 
 # --- latency ------------------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """The Python API of inspection: typed methods over the catalogue's ``health.report``, ``info.get``,
-``slowlog.get``, ``latency.report``, ``memory.report``, ``keys.analyze`` and ``clients.list``.
+``slowlog.get``, ``latency.report``, ``memory.report``, ``keys.analyze`` and ``clients.list``, and the
+streaming ``slowlog.follow`` and ``health.watch`` (each new entry, each report, is an :class:`Item`
+event on ``on_event``; they run until ``cancel`` is cancelled, or for ``rounds``).
 
 Each method validates its arguments through the operation's parameter model (a bad value is
 :class:`~redisops.errors.InvalidArgument` naming the field), runs on the target it was built with,
@@ -18,15 +20,18 @@ import builtins
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from redisops.ops.entries_watch import Item
+
 if TYPE_CHECKING:
     from redisops.cancel import CancelToken
     from redisops.events import EventSink
     from redisops.health import HealthReport
     from redisops.ops.entries_inspect import ClientsResult, InfoResult, LatencyResult, SlowlogResult
+    from redisops.ops.entries_watch import HealthWatch, SlowlogFollow
     from redisops.ops.inspect import KeyAnalysis, MemoryReport
     from redisops.ops.target import Target
 
-__all__ = ["InspectAPI"]
+__all__ = ["InspectAPI", "Item"]
 
 
 class InspectAPI:
@@ -82,6 +87,45 @@ class InspectAPI:
     ) -> SlowlogResult:
         """The newest ``count`` slow-log entries and their groups by command shape and client."""
         result: SlowlogResult = self._run("slowlog.get", {"count": count}, on_event, cancel)
+        return result
+
+    def slowlog_follow(
+        self,
+        *,
+        count: int = 10,
+        interval: float = 1.0,
+        rounds: int | None = None,
+        on_event: EventSink | None = None,
+        cancel: CancelToken | None = None,
+    ) -> SlowlogFollow:
+        """New slow-log entries as they appear (``slowlog.follow``): the newest ``count`` first, then
+        each new one, as ``Item(name="slowlog.entry")`` events on ``on_event``, polling every
+        ``interval`` seconds until ``cancel`` (Interrupted) or ``rounds`` polls (then the summary)."""
+        params = {"count": count, "interval": interval, "rounds": rounds}
+        result: SlowlogFollow = self._run("slowlog.follow", params, on_event, cancel)
+        return result
+
+    def health_watch(
+        self,
+        *,
+        interval: float = 5.0,
+        rounds: int | None = None,
+        thresholds: Mapping[str, Any] | None = None,
+        backups: bool | None = None,
+        ping_count: int = 3,
+        on_event: EventSink | None = None,
+        cancel: CancelToken | None = None,
+    ) -> HealthWatch:
+        """A health report every ``interval`` seconds (``health.watch``) as ``Item(name="health.report")``
+        events, until ``cancel`` (Interrupted) or ``rounds`` reports (then the last one)."""
+        params = {
+            "interval": interval,
+            "rounds": rounds,
+            "thresholds": dict(thresholds or {}),
+            "backups": backups,
+            "ping_count": ping_count,
+        }
+        result: HealthWatch = self._run("health.watch", params, on_event, cancel)
         return result
 
     def latency(

@@ -1,5 +1,7 @@
 """Catalogue entries of the inspection area: ``health.report``, ``info.get``, ``slowlog.get``,
-``latency.report``, ``memory.report``, ``keys.analyze`` and ``clients.list`` (all ``read``).
+``latency.report``, ``memory.report``, ``keys.analyze`` and ``clients.list`` (all ``read``; the
+streaming ``slowlog.follow`` and ``health.watch`` are in :mod:`redisops.ops.entries_watch`, registered
+from here).
 
 Each acts on ``ctx.target`` (its :attr:`~redisops.ops.target.Target.redis`, and for the health report
 its config and backup store), reports through ``ctx.reporter`` and stops on ``ctx.cancel`` where it
@@ -370,3 +372,6 @@ def register(cat: Catalogue) -> None:
                   ClientsParams, clients_list, result=ClientsResult),
     ):  # fmt: skip
         cat.register(op)
+    from redisops.ops import entries_watch  # slowlog.follow, health.watch (they use the helpers above)
+
+    entries_watch.register(cat)
