@@ -16,16 +16,19 @@ Keys are the same on every screen, k9s-style: ``:`` command mode (a screen's nam
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from rich.text import Text
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.css.query import NoMatches
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Button, ContentSwitcher, Footer, Input, ProgressBar, Static
 
 from redisops.events import Failed, Finished, Log, Phase, Progress, Started, Warn
@@ -39,6 +42,8 @@ from tui.views import VIEWS, KeySpec, View, find_view
 from tui.views.base import utc
 
 __all__ = ["GLOBAL_KEYS", "RedisopsApp", "create_app"]
+
+W = TypeVar("W", bound=Widget)
 
 #: the keys of every screen (with the screens' own KEYS, the table behind help and the command palette)
 GLOBAL_KEYS: tuple[KeySpec, ...] = (
@@ -132,16 +137,26 @@ class RedisopsApp(App[None]):
             self.recording.close()
         self.source.close()
 
+    def _main(self, selector: str, expect: type[W]) -> W:
+        """A widget of the main screen (the app's own query would search a modal shown over it).
+
+        Raises:
+            NoMatches: the app is closing (messages still arrive while its widgets are removed).
+        """
+        if not self.screen_stack:
+            raise NoMatches(f"{selector}: the app is closing")
+        return self.screen_stack[0].query_one(selector, expect)
+
     @property
     def active(self) -> View:
         """The screen shown."""
-        current = self.query_one("#views", ContentSwitcher).current
+        current = self._main("#views", ContentSwitcher).current
         return next(v for v in self.views if v.id == current)
 
     def show_view(self, name: str) -> None:
         """Switch to the screen ``name`` (refreshed from the state and focused)."""
         view = next(v for v in self.views if name == v.NAME)
-        self.query_one("#views", ContentSwitcher).current = view.id
+        self._main("#views", ContentSwitcher).current = view.id
         view.update_view(self.state)
         target = view.focus_target()
         if target is not None:
@@ -150,13 +165,13 @@ class RedisopsApp(App[None]):
 
     def _nav(self) -> None:
         out = Text()
-        current = self.query_one("#views", ContentSwitcher).current
+        current = self._main("#views", ContentSwitcher).current
         for i, v in enumerate(self.views, start=1):
             style = "reverse bold" if v.id == current else ""
             out.append(f" {i} {v.TITLE} ", style=style)
         if self.active.filter_text:
             out.append(f"  /{self.active.filter_text}", style="bold")
-        self.query_one("#nav", Static).update(out)
+        self._main("#nav", Static).update(out)
 
     def _status(self) -> None:
         s = self.state
@@ -179,16 +194,24 @@ class RedisopsApp(App[None]):
         newest = max((snap.at for snap in s.latest.values()), default=None)
         if newest:
             out.append(f"  {utc(newest)} UTC")
-        self.query_one("#status", Static).update(out)
+        self._main("#status", Static).update(out)
 
     # --- snapshots ---------------------------------------------------------------------------------
 
     def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
+        with contextlib.suppress(NoMatches):  # closing: its widgets are gone
+            self._snapshot_arrived(message)
+
+    def _snapshot_arrived(self, message: SnapshotArrived) -> None:
         self.state.apply(message.snap)
         self._status()
         self.active.update_view(self.state)
 
     def on_replay_finished(self, message: ReplayFinished) -> None:
+        with contextlib.suppress(NoMatches):  # closing: its widgets are gone
+            self._replay_finished(message)
+
+    def _replay_finished(self, message: ReplayFinished) -> None:
         self.replay_done = True
         self._status()
 
@@ -206,12 +229,12 @@ class RedisopsApp(App[None]):
             )
             return False
         self.runner.start(op, params, confirm=confirm)
-        bar = self.query_one("#activity", Horizontal)
+        bar = self._main("#activity", Horizontal)
         bar.set_class(True, "busy")
         bar.set_class(False, "done")
-        self.query_one("#activity-cancel", Button).display = True
-        self.query_one("#activity-progress", ProgressBar).update(total=None, progress=0)
-        self.query_one("#activity-text", Static).update(f"{op}: starting")
+        self._main("#activity-cancel", Button).display = True
+        self._main("#activity-progress", ProgressBar).update(total=None, progress=0)
+        self._main("#activity-text", Static).update(f"{op}: starting")
         return True
 
     def plan_then_run(self, op: str, params: Mapping[str, Any], *, destructive: bool = False) -> None:
@@ -256,9 +279,13 @@ class RedisopsApp(App[None]):
         self.push_screen(PlanScreen(plan), accepted)
 
     def on_action_event(self, message: ActionEvent) -> None:
+        with contextlib.suppress(NoMatches):  # closing: its widgets are gone
+            self._action_event(message)
+
+    def _action_event(self, message: ActionEvent) -> None:
         e = message.event
-        text = self.query_one("#activity-text", Static)
-        bar = self.query_one("#activity-progress", ProgressBar)
+        text = self._main("#activity-text", Static)
+        bar = self._main("#activity-progress", ProgressBar)
         if isinstance(e, Started):
             text.update(f"{e.op}: started")
         elif isinstance(e, Phase):
@@ -272,12 +299,16 @@ class RedisopsApp(App[None]):
             pass  # ActionDone follows
 
     def on_action_done(self, message: ActionDone) -> None:
+        with contextlib.suppress(NoMatches):  # closing: its widgets are gone
+            self._action_done(message)
+
+    def _action_done(self, message: ActionDone) -> None:
         self.last_action = message
-        bar = self.query_one("#activity", Horizontal)
+        bar = self._main("#activity", Horizontal)
         bar.set_class(False, "busy")
         bar.set_class(True, "done")
-        self.query_one("#activity-cancel", Button).display = False
-        text = self.query_one("#activity-text", Static)
+        self._main("#activity-cancel", Button).display = False
+        text = self._main("#activity-text", Static)
         if message.error is not None:
             msg = str(message.error.get("message", "failed"))
             text.update(Text(f"{message.op} failed: {msg}", style="bold red"))
@@ -316,7 +347,7 @@ class RedisopsApp(App[None]):
 
     def _open_prompt(self, mode: str) -> None:
         self.prompt_mode = mode
-        prompt = self.query_one("#prompt", Input)
+        prompt = self._main("#prompt", Input)
         prompt.placeholder = "screen name, q, help, refresh" if mode == ":" else "filter rows"
         prompt.value = self.active.filter_text if mode == "/" else ""
         prompt.add_class("open")
@@ -324,7 +355,7 @@ class RedisopsApp(App[None]):
 
     def _close_prompt(self) -> None:
         self.prompt_mode = ""
-        self.query_one("#prompt", Input).remove_class("open")
+        self._main("#prompt", Input).remove_class("open")
         target = self.active.focus_target()
         if target is not None:
             target.focus()
