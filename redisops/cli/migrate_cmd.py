@@ -65,6 +65,15 @@ def plan(
             show_default=False,
         ),
     ] = None,
+    replication_group: Annotated[
+        str | None,
+        typer.Option(
+            "--replication-group",
+            help="the source's ElastiCache replication group: notify-keyspace-events is read from its "
+            "parameter group [default: the sandbox's, for the sandbox's source]",
+            show_default=False,
+        ),
+    ] = None,
     sample: Annotated[
         int, typer.Option("--sample", min=0, max=100_000, help="keys timed for the estimate (0: none)")
     ] = 500,
@@ -87,6 +96,7 @@ def plan(
         params: dict[str, Any] = {
             **source.params(),
             "notify_keyspace_events": notify_keyspace_events,
+            "replication_group": replication_group,
             "sample": sample,
             "big_key_bytes": max(1, int(big_key_mb * (1 << 20))),
             "big_key_scan_limit": big_key_scan_limit,

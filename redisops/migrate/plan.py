@@ -287,6 +287,7 @@ def build_plan(
     options: PlanOptions | None = None,
     *,
     container_limit: int | None = None,
+    parameter_group: str | None = None,
     reporter: Reporter | None = None,
     cancel: CancelToken | None = None,
 ) -> MigrationPlan:
@@ -322,7 +323,7 @@ def build_plan(
     notify = opts.notify_keyspace_events
     if notify is None:
         notify = _config_notify(source)
-    findings.append(notification_finding(notify))
+    findings.append(notification_finding(notify, parameter_group))
     limiter = RateLimiter(opts.max_ops or None, burst=max(opts.max_ops, 1.0), cancel=token)
     big = BigKeyScan(complete=opts.big_key_scan_limit > 0)
     if opts.big_key_scan_limit and dbs:

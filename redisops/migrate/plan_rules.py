@@ -260,13 +260,17 @@ def memory_findings(fit: MemoryFit) -> list[Finding]:
     return out
 
 
-def notification_finding(value: str | None) -> Finding:
+def notification_finding(value: str | None, parameter_group: str | None = None) -> Finding:
     """Whether keyspace notifications on the source suffice for ``copy --follow`` (``value``: the
-    ``notify-keyspace-events`` setting; None when unknown: CONFIG is blocked on ElastiCache)."""
+    ``notify-keyspace-events`` setting; None when unknown: CONFIG is blocked on ElastiCache;
+    ``parameter_group``: the group it was read from, named in the hint)."""
+    group = parameter_group or "<the source's parameter group>"
+    named = f" {parameter_group}" if parameter_group else ""
     hint = (
-        "set notify-keyspace-events = KEA in the source's ElastiCache parameter group "
-        "(aws elasticache modify-cache-parameter-group --parameter-name-values "
-        "ParameterName=notify-keyspace-events,ParameterValue=KEA); the group applies it without a reboot"
+        f"set notify-keyspace-events = KEA in the source's ElastiCache parameter group{named} "
+        f"(aws elasticache modify-cache-parameter-group --cache-parameter-group-name {group} "
+        "--parameter-name-values ParameterName=notify-keyspace-events,ParameterValue=KEA); "
+        "the group applies it without a reboot"
     )
     if value is None:
         return Finding(

@@ -13,6 +13,7 @@ source::
     migrate = MigrateAPI(redisops.target())           # into the sandbox target
     # plan = migrate.plan(source_url="rediss://app@es.example:6379", source_tls_ca="ca.pem")
     # plan.raise_if_blocked()
+    # migrate.copy(follow=True, follow_seconds=600)      # the bulk copy, then the dual-write window
     # report = migrate.verify(rounds=3); report.raise_if_different()   # VerifyDifferences: exit 22
 """
 
@@ -25,13 +26,14 @@ if TYPE_CHECKING:
     from redisops.events import EventSink
     from redisops.migrate.plan import MigrationPlan
     from redisops.migrate.verify import VerifyReport
+    from redisops.ops.entries_migrate_copy import MigrateCopyResult
     from redisops.ops.target import Target
 
 __all__ = ["MigrateAPI"]
 
 
 class MigrateAPI:
-    """Migrating a source Redis (ElastiCache) into the target: plan, verify (and copy, once built)."""
+    """Migrating a source Redis (ElastiCache) into the target: plan, copy (and follow), verify."""
 
     def __init__(self, target: Target) -> None:
         self._target = target
@@ -48,6 +50,7 @@ class MigrateAPI:
         source_tls_ca: str | None = None,
         source_tls_insecure: bool = False,
         notify_keyspace_events: str | None = None,
+        replication_group: str | None = None,
         sample: int = 500,
         big_key_bytes: int = 4 << 20,
         big_key_scan_limit: int = 200_000,
@@ -56,7 +59,8 @@ class MigrateAPI:
         cancel: CancelToken | None = None,
     ) -> MigrationPlan:
         """The migration plan (``migrate.plan``): versions, dbs, memory fit, big keys, keyspace
-        notifications (``notify_keyspace_events``: the parameter group's value), estimated copy time.
+        notifications (``notify_keyspace_events``: the parameter group's value; else read from the
+        parameter group of ``replication_group``, the sandbox's by default), estimated copy time.
         Writes nothing; ``.blockers`` are what the copy refuses (``.raise_if_blocked()``: exit 15)."""
         params: dict[str, Any] = {
             "source_url": source_url,
@@ -65,6 +69,7 @@ class MigrateAPI:
             "source_tls_ca": source_tls_ca,
             "source_tls_insecure": source_tls_insecure,
             "notify_keyspace_events": notify_keyspace_events,
+            "replication_group": replication_group,
             "sample": sample,
             "big_key_bytes": big_key_bytes,
             "big_key_scan_limit": big_key_scan_limit,
@@ -109,4 +114,48 @@ class MigrateAPI:
             "max_ops": max_ops,
         }
         result: VerifyReport = self._target.run("migrate.verify", params, on_event=on_event, cancel=cancel)
+        return result
+
+    def copy(
+        self,
+        *,
+        source_url: str | None = None,
+        source_user: str | None = None,
+        source_password_file: str | None = None,
+        source_tls_ca: str | None = None,
+        source_tls_insecure: bool = False,
+        dbs: list[int] | None = None,
+        replace: bool = False,
+        ops_per_second: float = 0.0,
+        resume: bool = False,
+        checkpoint_path: str | None = None,
+        follow: bool = False,
+        follow_seconds: float | None = None,
+        notifications: bool | None = None,
+        on_event: EventSink | None = None,
+        cancel: CancelToken | None = None,
+        **options: Any,
+    ) -> MigrateCopyResult:
+        """Copy the source into the target (``migrate.copy``, planned first: a blocked plan raises
+        PlanBlocked, exit 15): SCAN + DUMP/RESTORE with TTLs, big keys in chunks, ``ops_per_second`` cap,
+        a checkpoint to ``resume`` from; with ``follow`` the source's changes are applied afterwards
+        until ``cancel`` (or ``follow_seconds``). ``options``: the operation's other parameters
+        (``redisops ops show migrate.copy``)."""
+        params: dict[str, Any] = {
+            "source_url": source_url,
+            "source_user": source_user,
+            "source_password_file": source_password_file,
+            "source_tls_ca": source_tls_ca,
+            "source_tls_insecure": source_tls_insecure,
+            "dbs": dbs,
+            "replace": replace,
+            "ops_per_second": ops_per_second,
+            "resume": resume,
+            "checkpoint_path": checkpoint_path,
+            "follow": follow,
+            "follow_seconds": follow_seconds,
+            "notifications": notifications,
+            **options,
+        }
+        result: MigrateCopyResult = self._target.run("migrate.copy", params, on_event=on_event, cancel=cancel)
         return result

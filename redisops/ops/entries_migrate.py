@@ -104,6 +104,13 @@ class MigratePlanParams(SourceParams, PlanOptions):
 
     model_config = ConfigDict(extra="forbid")
 
+    replication_group: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z][A-Za-z0-9-]{0,254}$",
+        description="the source's ElastiCache replication group: notify-keyspace-events is read from its "
+        "parameter group when not given [default: the sandbox's group, for the sandbox's source]",
+    )
+
 
 class MigrateVerifyParams(SourceParams, VerifyOptions):
     """Parameters of ``migrate.verify``: the source, and what the verify compares."""
@@ -129,10 +136,37 @@ def migrate_plan(ctx: OpContext, p: MigratePlanParams) -> MigrationPlan:
     target = ctx.target.redis
     ctx.reporter.phase("connecting", f"source {source.url()}, target {target.url()}")
     options = PlanOptions.model_validate(p.model_dump(include=set(PlanOptions.model_fields)))
+    parameter_group = None
+    if options.notify_keyspace_events is None:
+        parameter_group, value = _parameter_group_events(ctx, p)
+        options = options.model_copy(update={"notify_keyspace_events": value})
     return build_plan(
-        source, target, options, container_limit=container_limit(ctx.target), reporter=ctx.reporter,
-        cancel=ctx.cancel,
+        source, target, options, container_limit=container_limit(ctx.target), parameter_group=parameter_group,
+        reporter=ctx.reporter, cancel=ctx.cancel,
     )  # fmt: skip
+
+
+def _parameter_group_events(ctx: OpContext, p: MigratePlanParams) -> tuple[str | None, str | None]:
+    """``(parameter group, notify-keyspace-events)`` of the source's replication group through the AWS
+    adapter: the group named, else the sandbox's for the sandbox's source; ``(None, None)`` when there
+    is none or AWS cannot be read (a warning says why)."""
+    from redisops.errors import RedisOpsError
+
+    group = p.replication_group
+    if group is None and p.source_url is not None:
+        return None, None  # a source given by URL: its group is not the sandbox's
+    try:
+        from redisops.ops.elasticache import aws_side
+
+        side = aws_side(ctx.target)
+        group = group or side.group
+        if group is None:
+            return None, None
+        ctx.reporter.phase("parameter group", f"notify-keyspace-events of replication group {group}")
+        return side.aws.keyspace_events(group)
+    except RedisOpsError as e:
+        ctx.reporter.warning(f"could not read the source's parameter group: {e.one_line()}")
+        return None, None
 
 
 def migrate_verify(ctx: OpContext, p: MigrateVerifyParams) -> VerifyReport:

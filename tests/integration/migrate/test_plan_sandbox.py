@@ -51,6 +51,10 @@ def test_plan_and_verify_default_to_the_sandbox_source(sandbox: Path) -> None:
     data = json.loads(plan.stdout)
     assert data["source"].endswith(f":{st.source.port}/0") and data["dbs"] == keyspace
     assert data["memory"]["container_limit"] == 512 * 1024 * 1024  # the sandbox rehearses the default config
+    # CONFIG is blocked on the source: the value comes from the sandbox group's parameter group (AWS emulator)
+    assert st.aws and data["notify_keyspace_events"] is not None
+    (notify,) = [f for f in data["findings"] if f["code"].startswith("notify")]
+    assert notify["code"] in ("notify.on", "notify.off")
 
     verify = _run(sandbox, "migrate", "verify", "--round-delay", "0", "-o", "json")
     assert verify.returncode == 22, (verify.stdout, verify.stderr)
