@@ -131,3 +131,38 @@ def test_cli_commands(tmp_state: Path, tmp_path: Path, monkeypatch: pytest.Monke
     again = runner.invoke(app, ["runbook", "resume", runs[1]["run_id"], "--approve", "boom", "-o", "json"])
     assert again.exit_code == 0
     assert runner.invoke(app, ["runbook", "resume", runs[0]["run_id"]]).exit_code == 32  # finished
+
+
+def test_ctrl_c_kills_the_step_and_the_run_resumes(tmp_state: Path, tmp_path: Path) -> None:
+    import signal
+    import time
+
+    book = tmp_path / "slow.md"
+    book.write_text(
+        f'{F}sh {{"name":"first","kind":"read"}}\necho one\n{F}\n\n'
+        f'{F}sh {{"name":"wait","kind":"read"}}\n'
+        'if [ ! -f "$RUNBOOK_DIR/go" ]; then sleep 60 & echo $! > "$RUNBOOK_DIR/child"; wait; fi\necho two\n'
+        f"{F}\n"
+    )
+    exe = [sys.executable, "-m", "redisops.cli.main", "runbook"]
+    proc = subprocess.Popen(
+        [*exe, "run", str(book), "-o", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    child = tmp_path / "child"
+    deadline = time.monotonic() + 60
+    while not child.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)  # the pid is written: the step waits on its child
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 35, err
+    data = json.loads(out)
+    assert [s["status"] for s in data["steps"]] == ["ok", "interrupted"]
+    pid = int(child.read_text())
+    assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+    (tmp_path / "go").write_text("")
+    again = subprocess.run(
+        [*exe, "resume", data["run_id"], "-o", "json"], capture_output=True, text=True, timeout=60
+    )
+    assert again.returncode == 0, again.stderr
+    assert [(s["name"], s["stdout"]) for s in json.loads(again.stdout)["steps"]] == [("wait", "two\n")]
