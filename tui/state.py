@@ -167,7 +167,7 @@ class SessionState:
             self.failures += 1
             self._prev = None
             return
-        if snap.ok and snap.probe in ("info", "health", "slowlog"):
+        if snap.ok and snap.probe in ("info", "slowlog"):  # a health report is made even without Redis
             self.connected = True
             self.connection_error = ""
             self.failures = 0
