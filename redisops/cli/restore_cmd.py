@@ -84,6 +84,14 @@ def restore(
             "--timeout", min=1, max=86400, help="k8s: seconds for each wait (pods gone, Job, rollout)"
         ),
     ] = 600.0,
+    stage_beside: Annotated[
+        bool,
+        typer.Option(
+            "--stage-beside/--stage-after-stop",
+            help="k8s: stage the backup with a Job beside the running Redis where the PVC's access mode "
+            "allows it (then scale to 0 and install), or in the one restore Job after the scale to 0",
+        ),
+    ] = True,
     *,
     where: TargetArgs,
     output: OutputOpt = Output.text,
@@ -109,6 +117,7 @@ def restore(
                 "safety_backup": not no_safety_backup,
                 "include_safety": include_safety,
                 "source": source,
+                "stage_beside_redis": stage_beside,
             }
         t = _k8s_target(where) if k8s else where.build()
         with t:
@@ -192,12 +201,35 @@ def restore_data_dir(
             "and maxmemory come from it instead of the redisops config",
         ),
     ] = None,
+    stage_only: Annotated[
+        bool,
+        typer.Option(
+            "--stage-only",
+            help="with --backup: only download, verify and fsync it into the staging folder of "
+            "--operation-id (Redis may keep running on the data dir); --install-staged installs it",
+        ),
+    ] = False,
+    install_staged: Annotated[
+        str | None,
+        typer.Option(
+            "--install-staged",
+            metavar="OPERATION_ID",
+            help="with --backup: install what --stage-only staged under this operation id (Redis must be "
+            "stopped; no download)",
+        ),
+    ] = None,
+    operation_id: Annotated[
+        str | None,
+        typer.Option("--operation-id", help="names the staging and undo folders [default: a random id]"),
+    ] = None,
     source: SourceOpt = None,
     config: ConfigOpt = None,
     output: OutputOpt = Output.json,
 ) -> None:
-    """The engine alone on a mounted data dir: what the restore Job runs while Redis is scaled to 0.
+    """The engine alone on a mounted data dir: what the restore Jobs run.
 
+    ``--backup ID`` stages and installs (Redis scaled to 0); split in two, ``--stage-only`` stages beside
+    the running Redis and ``--install-staged OPERATION_ID`` installs it once Redis is stopped.
     ``--undo`` undoes the last restore there; ``--adopt`` (the Velero init restore hook) installs a
     ``dump.rdb`` Redis would ignore (``appendonly yes`` without a valid AOF) as the AOF base.
     """
@@ -210,6 +242,13 @@ def restore_data_dir(
     with error_boundary(output):
         if sum((backup is not None, undo, adopt)) != 1:
             raise ConfigError("pass exactly one of --backup ID, --undo or --adopt")
+        if (stage_only or install_staged is not None) and backup is None:
+            raise ConfigError("--stage-only and --install-staged go with --backup ID")
+        if stage_only and install_staged is not None:
+            raise ConfigError(
+                "pass --stage-only or --install-staged, not both",
+                hint="stage first (Redis may run), then install with Redis stopped",
+            )
         cfg = apply_env(load_config(config), os.environ)
         from redisops.config.loaders import read_redis_conf
 
@@ -244,6 +283,9 @@ def restore_data_dir(
             gid=gid,
             progress=_progress(output),
             redis_conf=conf_text,
+            stage_only=stage_only,
+            install_staged=install_staged,
+            operation_id=operation_id,
         )
         emit(output, res.to_dict(), lambda: _lines(res.summary()))
 

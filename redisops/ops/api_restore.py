@@ -55,8 +55,10 @@ class RestoreAPI:
         platform: Platform,
         timeout: float,
         tool_image: str | None,
+        stage_beside_redis: bool = True,
     ) -> dict[str, Any]:
         return {
+            "stage_beside_redis": stage_beside_redis,
             "backup_id": backup_id,
             "force": force,
             "safety_backup": safety_backup,
@@ -78,6 +80,7 @@ class RestoreAPI:
         platform: Platform = "auto",
         timeout: float = 600.0,
         tool_image: str | None = None,
+        stage_beside_redis: bool = True,
     ) -> Plan:
         """What restoring ``backup_id`` (or ``latest``) would do; changes nothing.
 
@@ -90,8 +93,9 @@ class RestoreAPI:
             NotFoundError: the backup (or the sandbox) does not exist.
         """
         params = self._params(
-            backup_id, force, safety_backup, include_safety, source, platform, timeout, tool_image
-        )
+            backup_id, force, safety_backup, include_safety, source, platform, timeout, tool_image,
+            stage_beside_redis,
+        )  # fmt: skip
         return self._target.plan("restore.apply", params)
 
     def apply(
@@ -105,6 +109,7 @@ class RestoreAPI:
         platform: Platform = "auto",
         timeout: float = 600.0,
         tool_image: str | None = None,
+        stage_beside_redis: bool = True,
         confirm: bool = False,
         on_event: EventSink | None = None,
         cancel: CancelToken | None = None,
@@ -122,8 +127,9 @@ class RestoreAPI:
             VerificationError: the download or the loaded server did not verify.
         """
         params = self._params(
-            backup_id, force, safety_backup, include_safety, source, platform, timeout, tool_image
-        )
+            backup_id, force, safety_backup, include_safety, source, platform, timeout, tool_image,
+            stage_beside_redis,
+        )  # fmt: skip
         result: SandboxRestore | K8sRestoreResult = self._target.run(
             "restore.apply", params, confirm=confirm, on_event=on_event, cancel=cancel
         )

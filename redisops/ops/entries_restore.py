@@ -11,6 +11,7 @@ blockers, and nothing changes (no safety backup, no scale, no file moved).
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -61,6 +62,15 @@ class RestoreParams(BaseModel):
     platform: Platform = Field("auto", description=_PLATFORM_DOC)
     timeout: float = Field(600.0, ge=1, le=86400, description=_TIMEOUT_DOC)
     tool_image: str | None = Field(None, description=_TOOL_IMAGE_DOC)
+    stage_beside_redis: bool = Field(
+        True,
+        description="download and verify the backup while Redis keeps serving, so it is down only for "
+        "the install and the start. Kubernetes: a staging Job (restore-data-dir --stage-only) beside the "
+        "Redis pod, then the install Job (--install-staged) after the scale to 0, where the PVC's access "
+        "mode allows it (ReadWriteMany; ReadWriteOnce with the Job on Redis's node; never "
+        "ReadWriteOncePod: the plan says so and one Job stages after the scale to 0); false: one Job "
+        "after the scale to 0. The sandbox always stages beside its target",
+    )
 
     @field_validator("backup_id")
     @classmethod
@@ -160,9 +170,28 @@ def _image(p: RestoreParams | UndoParams) -> str:
     return p.tool_image or DEFAULT_TOOL_IMAGE
 
 
+#: the plan of a run in progress, by the run's op id: the catalogue plans first, then runs with the same
+#: context, and the run takes the plan it was shown instead of planning again (a few entries at most:
+#: a plan without a run, as ``Catalogue.plan`` makes, is dropped as newer ones come)
+_PREPARED: OrderedDict[str, Any] = OrderedDict()
+_KEEP = 16
+
+
+def _keep_prepared(ctx: OpContext, res: SandboxRestore | K8sRestoreResult) -> None:
+    _PREPARED[ctx.reporter.op_id] = (res.prepared, res.backup_id)
+    while len(_PREPARED) > _KEEP:
+        _PREPARED.popitem(last=False)
+
+
+def _take_prepared(ctx: OpContext) -> Any:
+    prepared, _backup = _PREPARED.pop(ctx.reporter.op_id, (None, None))
+    return prepared
+
+
 def _restore(ctx: OpContext, p: RestoreParams, *, dry_run: bool) -> SandboxRestore | K8sRestoreResult:
     target = ctx.target
     ctx.cancel.check("before the restore started")
+    prepared = None if dry_run else _take_prepared(ctx)
     if _platform(target, p.platform) == "sandbox":
         from redisops.ops.restore import restore_sandbox
 
@@ -179,6 +208,7 @@ def _restore(ctx: OpContext, p: RestoreParams, *, dry_run: bool) -> SandboxResto
             include_safety=p.include_safety,
             reporter=ctx.reporter,
             cancel=ctx.cancel,
+            prepared=prepared,
         )
     from redisops.ops.restore_k8s import restore_k8s
 
@@ -196,6 +226,10 @@ def _restore(ctx: OpContext, p: RestoreParams, *, dry_run: bool) -> SandboxResto
         progress=log_progress(ctx.reporter),
         password=_pod_password(target),
         include_safety=p.include_safety,
+        stage_beside_redis=p.stage_beside_redis,
+        reporter=ctx.reporter,
+        cancel=ctx.cancel,
+        prepared=prepared,
     )
 
 
@@ -205,8 +239,10 @@ def run_restore(ctx: OpContext, p: RestoreParams) -> SandboxRestore | K8sRestore
 
 
 def plan_restore(ctx: OpContext, p: RestoreParams) -> Plan:
-    """The restore's dry run as a :class:`Plan`; changes nothing."""
+    """The restore's dry run as a :class:`Plan`; changes nothing. The run of the same invocation takes
+    this plan rather than computing it again."""
     res = _restore(ctx, p, dry_run=True)
+    _keep_prepared(ctx, res)
     steps = tuple(line for line in res.plan if not line.startswith("BLOCKED: "))
     return Plan("restore.apply", steps=steps, blockers=tuple(res.blockers), details=res.to_dict())
 

@@ -34,6 +34,7 @@ from redisops.restore import (
     ExpectedBackup,
     ExpectedFile,
     RestoreResult,
+    StagedRestore,
     TargetSettings,
     UndoPlan,
     plan_undo,
@@ -380,22 +381,50 @@ def restore_into_data_dir(
     now: datetime | None = None,
     progress: Progress | None = None,
     redis_conf: str | None = None,
-) -> RestoreResult:
-    """The engine alone on a mounted data dir (what the restore Job runs with Redis scaled to 0).
+    stage_only: bool = False,
+    install_staged: str | None = None,
+    operation_id: str | None = None,
+) -> RestoreResult | StagedRestore:
+    """The engine alone on a mounted data dir (what the restore Jobs run).
 
     The target's settings (appendonly, file names, maxmemory) come from ``redis_conf`` (the text of the
     redis.conf it will load, e.g. its ConfigMap mounted in the Job) when given, else from ``cfg``.
+
+    By default it stages and installs (Redis must be stopped). The two halves of a restore that stages
+    beside the running Redis: ``stage_only`` downloads, verifies and fsyncs the backup into the staging
+    folder of ``operation_id`` while Redis may serve from the data dir (it writes nothing else) and
+    returns the :class:`~redisops.restore.StagedRestore`; ``install_staged`` (the same operation id),
+    with Redis stopped, installs what that staging left (no download).
     """
     m = resolve_backup(store, backup_id)
     settings = target_settings(cfg, redis_version, uid=uid, gid=gid, redis_conf=redis_conf)
     expected = expected_from_manifest(m)
     when = now or datetime.now(UTC)
+    if install_staged is not None:
+        from redisops.restore import install_staged as install
+        from redisops.restore import load_staged
+
+        return install(load_staged(data_dir, install_staged, settings, expected))
+    if stage_only:
+        from redisops.restore import stage_aof_dir, stage_rdb
+
+        source = _source(store, m)
+        args: dict[str, Any] = {"on_progress": progress, "operation_id": operation_id, "server_running": True}
+        if m.kind == "rdb":
+            assert not isinstance(source, Mapping)
+            return stage_rdb(source, data_dir, settings, expected, when, **args)
+        assert isinstance(source, Mapping)
+        return stage_aof_dir(source, data_dir, settings, expected, when, **args)
     source = _source(store, m)
     if m.kind == "rdb":
         assert not isinstance(source, Mapping)
-        return restore_rdb(source, data_dir, settings, expected, when, on_progress=progress)
+        return restore_rdb(
+            source, data_dir, settings, expected, when, on_progress=progress, operation_id=operation_id
+        )
     assert isinstance(source, Mapping)
-    return restore_aof_dir(source, data_dir, settings, expected, when, on_progress=progress)
+    return restore_aof_dir(
+        source, data_dir, settings, expected, when, on_progress=progress, operation_id=operation_id
+    )
 
 
 def _total_keys(ep: RedisEndpoint) -> int:

@@ -58,6 +58,7 @@ _EXPORTS: dict[str, str] = {
     "restore_aof_dir": "redisops.restore.engine",
     "restore_rdb": "redisops.restore.engine",
     "install_staged": "redisops.restore.engine",
+    "load_staged": "redisops.restore.staging",
     "stage_aof_dir": "redisops.restore.staging",
     "stage_rdb": "redisops.restore.staging",
     "running_signs": "redisops.restore.plan",
@@ -86,6 +87,7 @@ __all__ = [
     "UndoResult",
     "install_staged",
     "list_data_dir",
+    "load_staged",
     "memory_fit",
     "plan_restore",
     "plan_restore_in",
@@ -134,5 +136,5 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
         running_signs,
     )
     from redisops.restore.record import InstalledFile, MovedEntry, RestoreRecord
-    from redisops.restore.staging import StagedRestore, stage_aof_dir, stage_rdb
+    from redisops.restore.staging import StagedRestore, load_staged, stage_aof_dir, stage_rdb
     from redisops.restore.undo import UndoPlan, plan_undo

@@ -16,6 +16,7 @@ Example::
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import shutil
 import time
@@ -23,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from redisops.cancel import CancelToken
 from redisops.errors import ConflictError, NotFoundError, PlatformError, VerificationError
@@ -39,6 +41,7 @@ from redisops.restore.checks import (
 from redisops.restore.durable import DIR_MODE, Checker, fsync_dir, stage_file, write_atomic
 from redisops.restore.listing import list_data_dir
 from redisops.restore.plan import (
+    STAGING_PREFIX,
     ExpectedBackup,
     ExpectedFile,
     RestorePlan,
@@ -48,7 +51,10 @@ from redisops.restore.plan import (
 )
 from redisops.restore.record import InstalledFile
 
-__all__ = ["ProgressCallback", "StagedRestore", "stage_aof_dir", "stage_rdb"]
+__all__ = ["STAGED_RECORD", "ProgressCallback", "StagedRestore", "load_staged", "stage_aof_dir", "stage_rdb"]
+
+#: the record a staging leaves in its folder, so another process (the install Job) can install it
+STAGED_RECORD = "staged.json"
 
 ProgressCallback = Callable[[str, int, int | None], None]
 """Called with (phase, bytes done, bytes total or None); phases: ``stage``."""
@@ -85,6 +91,87 @@ class StagedRestore:
         """Remove the staging folder (a cancelled or refused restore): the data dir is as before."""
         shutil.rmtree(self.staging_path, ignore_errors=True)
         fsync_dir(self.data_dir)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (``restore-data-dir --stage-only`` prints it; :data:`STAGED_RECORD` holds it)."""
+        return {
+            "operation_id": self.plan.operation_id,
+            "backup_id": self.expected.backup_id,
+            "form": self.plan.form,
+            "data_dir": str(self.data_dir),
+            "staging_dir": str(self.staging_path),
+            "now": self.now.isoformat(),
+            "files": [f.to_dict() for f in self.files],
+            "aof_file_names": list(self.aof_file_names),
+            "bytes_staged": self.bytes_staged,
+            "stage_seconds": round(self.stage_seconds, 3),
+        }
+
+    def summary(self) -> list[str]:
+        """What was staged, as human lines."""
+        files = ", ".join(f"{f.path} ({f.size} bytes)" for f in self.files)
+        return [
+            f"staged backup {self.expected.backup_id} in {self.staging_path} (operation "
+            f"{self.plan.operation_id}): {files}; download + verify {self.stage_seconds:.2f}s",
+            f"install it with Redis stopped: redisops restore-data-dir --backup {self.expected.backup_id} "
+            f"--install-staged {self.plan.operation_id}",
+        ]
+
+
+def load_staged(
+    data_dir: Path, operation_id: str, settings: TargetSettings, expected: ExpectedBackup
+) -> StagedRestore:
+    """The staging of operation ``operation_id`` left in ``data_dir`` by another process (the staging
+    Job), ready for :func:`redisops.restore.engine.install_staged`.
+
+    Its :data:`STAGED_RECORD` is written last, after every staged file was verified and fsynced: a
+    staging without it (interrupted) is refused. The backup must be the one staged, and every staged
+    file must be there with its recorded size (the hashes were checked while staging).
+
+    Raises:
+        ConflictError: nothing staged under that id, another backup staged, or a file missing or resized.
+    """
+    staging = data_dir / f"{STAGING_PREFIX}{operation_id}"
+    try:
+        doc = json.loads((staging / STAGED_RECORD).read_text())
+    except (OSError, ValueError) as e:
+        raise ConflictError(
+            f"nothing staged to install in {staging} ({type(e).__name__}): the staging did not complete",
+            hint="run the staging again (restore-data-dir --stage-only), or the whole restore",
+            context={"staging_dir": str(staging)},
+        ) from None
+    if doc.get("backup_id") != expected.backup_id:
+        raise ConflictError(
+            f"{staging} holds backup {doc.get('backup_id')}, not {expected.backup_id}",
+            hint="install the backup that was staged, or stage this one",
+        )
+    files = tuple(InstalledFile(f["path"], int(f["size"]), f["sha256"]) for f in doc["files"])
+    for f in files:
+        path = staging / f.path
+        size = path.stat().st_size if path.is_file() else None
+        if size != f.size:
+            raise ConflictError(
+                f"staged file {path} is {'missing' if size is None else f'{size} bytes'}, "
+                f"staged as {f.size} bytes: the staging folder was changed",
+                hint="remove the staging folder and restore again",
+                context={"path": str(path)},
+            )
+    now = datetime.fromisoformat(doc["now"])
+    names = tuple(doc.get("aof_file_names") or ())
+    listing = list_data_dir(data_dir, settings.appenddirname)
+    plan = plan_restore(listing, settings, expected, now, operation_id, aof_file_names=names, staged=True)
+    return StagedRestore(
+        plan=plan,
+        data_dir=data_dir,
+        settings=settings,
+        expected=expected,
+        now=now,
+        files=files,
+        verification=None,
+        bytes_staged=int(doc["bytes_staged"]),
+        stage_seconds=float(doc["stage_seconds"]),
+        aof_file_names=names,
+    )
 
 
 @dataclass
@@ -282,7 +369,20 @@ def _stage(
     staging.mkdir(mode=DIR_MODE)
     try:
         staged = stage(staging, progress)
-        fsync_dir(staging)
+        result = StagedRestore(
+            plan=plan,
+            data_dir=data_dir,
+            settings=settings,
+            expected=expected,
+            now=now,
+            files=tuple(staged.files),
+            verification=staged.verification,
+            bytes_staged=staged.bytes,
+            stage_seconds=time.monotonic() - t0,
+            aof_file_names=names,
+        )
+        # last: its presence says every staged file is verified and durable (another process installs)
+        write_atomic(staging / STAGED_RECORD, json.dumps(result.to_dict()).encode())
         if cancel is not None:
             cancel.check("before the install")  # the last moment at which nothing has changed
     except BaseException as e:
@@ -294,15 +394,4 @@ def _stage(
                 context={"data_dir": str(data_dir)},
             ) from e
         raise
-    return StagedRestore(
-        plan=plan,
-        data_dir=data_dir,
-        settings=settings,
-        expected=expected,
-        now=now,
-        files=tuple(staged.files),
-        verification=staged.verification,
-        bytes_staged=staged.bytes,
-        stage_seconds=time.monotonic() - t0,
-        aof_file_names=names,
-    )
+    return result
