@@ -86,7 +86,7 @@ class VerifyOptions(BaseModel):
     )
     round_delay: float = Field(default=1.0, ge=0, le=3600, description="seconds between two rounds")
     max_ops: float = Field(
-        default=0.0, ge=0, description="cap on commands per second on each server (0: none)"
+        default=0.0, ge=0, description="cap on commands per second sent to the source (0: none)"
     )
     scan_count: int = Field(default=1000, ge=1, le=100_000, description="SCAN COUNT hint (keys per batch)")
     chunk: int = Field(
@@ -278,12 +278,12 @@ class _Pair:
         self.vanished = 0
 
     def _spend(self, n: int) -> None:
-        self.limiter.acquire(n, "while comparing a big key")
+        self.limiter.acquire((n + 1) // 2, "while comparing a big key")  # about half on the source
 
     def observe(self, keys: Sequence[bytes]) -> dict[bytes, _Seen]:
         """The keys of ``keys`` that differ now, with how they look."""
         tol = self.opts.ttl_tolerance_ms
-        self.limiter.acquire(6 * len(keys), "while comparing")
+        self.limiter.acquire(3 * len(keys), "while comparing")  # TYPE, PTTL, length on the source
         src_heads, dst_heads = fetch_heads_on((self.src, self.dst), keys)
         heads = zip(keys, src_heads, dst_heads, strict=True)
         out: dict[bytes, _Seen] = {}
@@ -308,7 +308,7 @@ class _Pair:
             elif s.type in KINDS and d.exists:
                 small.append((key, s, d))
         if small:
-            self.limiter.acquire(2 * len(small), "while comparing")
+            self.limiter.acquire(len(small), "while comparing")
             a_values, b_values = fetch_values_on((self.src, self.dst), [(k, s.type) for k, s, _ in small])
             for (key, s, d), a, b in zip(small, a_values, b_values, strict=True):
                 if isinstance(a, ReplyError) or isinstance(b, ReplyError):
@@ -354,22 +354,26 @@ class _Run:
         self.opts, self.reporter, self.cancel = opts, reporter, cancel
         self.report = VerifyReport(opts.mode, opts.rounds, opts.ttl_tolerance_ms)
         self.candidates: dict[tuple[int, bytes], list[_Seen]] = {}
-        self.unchecked: list[tuple[int, bytes, _Seen]] = []
+        self._examples: dict[str, int] = {}
 
     def add(self, db: int, found: dict[bytes, _Seen]) -> None:
+        """Differences of one batch: kept for the re-check rounds (up to ``recheck_limit`` keys), else
+        counted at once (one round, or beyond the limit)."""
         for key, seen in found.items():
-            hist = self.candidates.get((db, key))
-            if hist is not None:
+            if (db, key) in self.candidates:
                 continue  # seen from the other side already
-            if len(self.candidates) < self.opts.recheck_limit or self.opts.rounds == 1:
+            if self.opts.rounds > 1 and len(self.candidates) < self.opts.recheck_limit:
                 self.candidates[(db, key)] = [seen]
-            else:
-                self.unchecked.append((db, key, seen))
+                continue
+            if self.opts.rounds > 1:
+                self.report.not_rechecked += 1
+            self.count(db, key, seen)
 
     def count(self, db: int, key: bytes, seen: _Seen) -> None:
         r = self.report
         r.differences[seen.kind] = r.differences.get(seen.kind, 0) + 1
-        if sum(1 for d in r.examples if d.kind == seen.kind) < self.opts.examples:
+        if self._examples.get(seen.kind, 0) < self.opts.examples:
+            self._examples[seen.kind] = self._examples.get(seen.kind, 0) + 1
             r.examples.append(KeyDifference(db, key, seen.kind, seen.detail))
 
 
@@ -422,9 +426,9 @@ def run_verify(
                 f"db{c.db}: {c.source_persistent} keys without TTL on the source, {c.target_persistent} "
                 "on the target (INFO keyspace; writes during the verify also move these)"
             )
-    if run.unchecked:
+    if report.not_rechecked:
         report.warnings.append(
-            f"{len(run.unchecked)} differing keys beyond recheck_limit={opts.recheck_limit} were counted "
+            f"{report.not_rechecked} differing keys beyond recheck_limit={opts.recheck_limit} were counted "
             "without re-check"
         )
     report.seconds = time.monotonic() - started
@@ -511,5 +515,3 @@ def _recheck(run: _Run, pairs: dict[int, _Pair]) -> None:
                 report.in_flight.append(KeyDifference(db, key, last.kind, f"changing: {last.detail}"))
         else:
             run.count(db, key, hist[-1])
-    for db, key, seen in run.unchecked:
-        run.count(db, key, seen)

@@ -192,3 +192,19 @@ def test_raw_pipelines_read_every_reply_in_order_past_a_refusal(redis_server: An
         assert c.get("s") == b"v"  # the connections went back to the pool in a clean state
     finally:
         c.close()
+
+
+def test_differences_beyond_the_recheck_limit_are_counted_without_recheck(
+    source_factory: Any, target_factory: Any
+) -> None:
+    source, target = source_factory(), target_factory()
+    c = source.client(0)
+    c.mset({f"k{i}": i for i in range(30)})
+    c.close()
+    report = run_verify(
+        source.endpoint, target.endpoint, VerifyOptions(rounds=2, round_delay=0, recheck_limit=5, examples=3)
+    )
+    assert report.differences["missing"] == 30 and report.not_rechecked == 25
+    assert len(report.examples) == 3 and any("recheck_limit=5" in w for w in report.warnings)
+    once = run_verify(source.endpoint, target.endpoint, VerifyOptions(rounds=1))
+    assert once.differences["missing"] == 30 and once.not_rechecked == 0 and once.settled == 0
