@@ -19,7 +19,7 @@ from redisops.cli.common import Output, OutputOpt, console, emit, error_boundary
 from redisops.cli.options import TargetArgs, with_target
 
 if TYPE_CHECKING:
-    from redisops.ops.entries_audit import AuditList
+    from redisops.ops.api_audit import AuditList
 
 __all__ = ["app"]
 

@@ -1,9 +1,9 @@
-"""``redisops config show | validate | render``."""
+"""``redisops config show | validate | render``: the catalogue's ``config.*`` operations (no target)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -26,28 +26,30 @@ def _one_file(file: Path | None, config: Path | None) -> Path | None:
     return file or config
 
 
+def _run(op: str, path: Path | None) -> Any:
+    """Run the read operation ``op`` on the config file ``path`` (it needs no target)."""
+    from redisops.ops.registry import catalogue
+
+    return catalogue().invoke(op, {"file": str(path) if path else None}, target=None)
+
+
 @app.command()
 def show(file: FileArg = None, config: ConfigOpt = None, output: OutputOpt = Output.text) -> None:
     """Print the effective config (file values over the write-up's defaults)."""
     import yaml
 
-    from redisops.config import load_config
-
     path = _one_file(file, config)
     with error_boundary(output):
-        cfg = load_config(path)
-        data = cfg.model_dump(mode="json")
+        data = _run("config.show", path).config
         emit(output, data, lambda: console.print(yaml.safe_dump(data, sort_keys=False), end="", markup=False))
 
 
 @app.command()
 def validate(file: FileArg = None, config: ConfigOpt = None, output: OutputOpt = Output.text) -> None:
     """Check a config file; exit 3 with every problem named when it is invalid."""
-    from redisops.config import load_config
-
     path = _one_file(file, config)
     with error_boundary(output):
-        load_config(path)
+        _run("config.validate", path)
         emit(
             output,
             {"valid": True, "file": str(path) if path else None},
@@ -58,11 +60,9 @@ def validate(file: FileArg = None, config: ConfigOpt = None, output: OutputOpt =
 @app.command()
 def render(file: FileArg = None, config: ConfigOpt = None, output: OutputOpt = Output.text) -> None:
     """Print the redis.conf the config renders to (the ConfigMap's content)."""
-    from redisops.config import load_config, render_redis_conf
-
     path = _one_file(file, config)
     with error_boundary(output):
-        text = render_redis_conf(load_config(path))
+        text = _run("config.render", path).redis_conf
         emit(
             output,
             {"file": str(path) if path else None, "redis_conf": text},

@@ -24,7 +24,7 @@ from redisops.cli._render import print_health
 from redisops.cli.common import Output, OutputOpt, emit, error_boundary
 
 if TYPE_CHECKING:
-    from redisops.health import HealthReport
+    from redisops.ops.api_inspect import HealthReport
 
 __all__ = ["health"]
 
@@ -35,7 +35,7 @@ def _load_thresholds(path: Path | None) -> dict[str, Any]:
     import yaml
 
     from redisops.errors import ConfigError
-    from redisops.health import Thresholds
+    from redisops.ops.api_inspect import Thresholds
 
     if path is None:
         return {}

@@ -29,7 +29,7 @@ from redisops.cli._inspect_common import (
 from redisops.cli._render import fmt, human_bytes
 from redisops.cli.common import Output, OutputOpt, console, emit, err_console, error_boundary
 from redisops.cli.health_cmd import health
-from redisops.health.display import percent
+from redisops.ops.api_inspect import percent
 
 __all__ = ["register"]
 

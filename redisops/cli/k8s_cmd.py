@@ -22,9 +22,8 @@ from redisops.cli.common import Output, OutputOpt, YesOpt, console, emit, error_
 from redisops.cli.options import ContextOpt, KubeconfigOpt, NamespaceOpt, TargetArgs, with_target
 
 if TYPE_CHECKING:
+    from redisops.ops.api_deploy import ClientsReport, DeployHistory, DeployResult, RestartReport
     from redisops.ops.catalogue import Plan
-    from redisops.ops.deploy import DeployResult
-    from redisops.ops.entries_deploy import ClientsReport, DeployHistory, RestartReport
     from redisops.ops.target import Target
 
 __all__ = ["ContextOpt", "KubeconfigOpt", "NamespaceOpt", "register"]

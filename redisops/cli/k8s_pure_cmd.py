@@ -23,8 +23,7 @@ from redisops.cli.common import ConfigOpt, Output, OutputOpt, console, emit, err
 from redisops.cli.options import build_target
 
 if TYPE_CHECKING:
-    from redisops.lint.engine import Finding
-    from redisops.ops.entries_lint import LintReport, LintRules, RenderedManifests
+    from redisops.ops.api_deploy import Finding, LintReport, LintRules, RenderedManifests
 
 __all__ = ["register"]
 
@@ -158,7 +157,7 @@ def _print_rules(rows: list[dict[str, str]]) -> None:
 def _print_findings(findings: list[Finding]) -> None:
     from rich.markup import escape
 
-    from redisops.lint import summarize
+    from redisops.ops.api_deploy import summarize
 
     if not findings:
         console.print("[green]no findings[/green]")

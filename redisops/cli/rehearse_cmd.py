@@ -12,7 +12,7 @@ from redisops.cli.common import ConfigOpt, Output, OutputOpt, StateDirOpt, conso
 from redisops.cli.options import build_target
 
 if TYPE_CHECKING:
-    from redisops.ops.rehearsal import RehearsalReport
+    from redisops.ops.api_sandbox import RehearsalReport
 
 
 def rehearse(

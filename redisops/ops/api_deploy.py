@@ -22,17 +22,48 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
+from redisops._lazy import lazy_getattr
 from redisops.ops.catalogue import Plan
 
 if TYPE_CHECKING:
     from redisops.cancel import CancelToken
     from redisops.events import EventSink
+    from redisops.lint import Finding, summarize
     from redisops.ops.deploy import DeployResult
     from redisops.ops.entries_deploy import ClientsReport, DeployHistory, RestartReport
     from redisops.ops.entries_lint import LintReport, LintRules, RenderedManifests
     from redisops.ops.target import Target
 
-__all__ = ["DeployAPI"]
+#: the facade, and the result types front ends render (they import them from here)
+__all__ = [
+    "ClientsReport",
+    "DeployAPI",
+    "DeployHistory",
+    "DeployResult",
+    "Finding",
+    "LintReport",
+    "LintRules",
+    "RenderedManifests",
+    "RestartReport",
+    "summarize",
+]
+
+#: loaded on first use, so a command that only deploys never loads the lint rules (and the reverse)
+__getattr__ = lazy_getattr(
+    __name__,
+    {
+        "DeployResult": "redisops.ops.deploy",
+        "ClientsReport": "redisops.ops.entries_deploy",
+        "DeployHistory": "redisops.ops.entries_deploy",
+        "RestartReport": "redisops.ops.entries_deploy",
+        "LintReport": "redisops.ops.entries_lint",
+        "LintRules": "redisops.ops.entries_lint",
+        "RenderedManifests": "redisops.ops.entries_lint",
+        "Finding": "redisops.lint",
+        "summarize": "redisops.lint",
+    },
+    globals(),
+)
 
 
 class DeployAPI:

@@ -20,18 +20,40 @@ import builtins
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from redisops.ops.entries_watch import Item
+from redisops._lazy import lazy_getattr
+from redisops.health.display import human_bytes, human_value, percent, value_text
+from redisops.health.model import CheckResult, HealthReport, Status, Thresholds
 
 if TYPE_CHECKING:
     from redisops.cancel import CancelToken
     from redisops.events import EventSink
-    from redisops.health import HealthReport
     from redisops.ops.entries_inspect import ClientsResult, InfoResult, LatencyResult, SlowlogResult
-    from redisops.ops.entries_watch import HealthWatch, SlowlogFollow
+    from redisops.ops.entries_watch import HealthWatch, Item, SlowlogFollow
     from redisops.ops.inspect import KeyAnalysis, MemoryReport
     from redisops.ops.target import Target
 
-__all__ = ["InspectAPI", "Item"]
+#: what front ends render (they import these from here, not from redisops.health / redisops.inspect)
+__all__ = [
+    "CheckResult",
+    "HealthReport",
+    "HealthWatch",
+    "InspectAPI",
+    "Item",
+    "SlowlogFollow",
+    "Status",
+    "Thresholds",
+    "human_bytes",
+    "human_value",
+    "percent",
+    "value_text",
+]
+
+#: loaded on first use: the catalogue's entries (pydantic models) stay out of a CLI's start-up
+__getattr__ = lazy_getattr(
+    __name__,
+    {name: "redisops.ops.entries_watch" for name in ("HealthWatch", "Item", "SlowlogFollow")},
+    globals(),
+)
 
 
 class InspectAPI:

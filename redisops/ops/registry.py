@@ -29,6 +29,7 @@ AREAS: tuple[str, ...] = (
     "redisops.ops.entries_sandbox",
     "redisops.ops.entries_elasticache",
     "redisops.ops.entries_audit",
+    "redisops.ops.entries_config",
     "redisops.ops.entries_migrate",
     "redisops.ops.entries_migrate_copy",
 )
