@@ -49,10 +49,9 @@ from redisops.adapters.redis_conn import raw_command
 from redisops.cancel import CancelToken
 from redisops.errors import Interrupted, RedisOpsError
 from redisops.events import Reporter
-from redisops.inspect import parse_info
 from redisops.migrate.copy import ClientSource, CopyOptions, KeyCopier, open_client
 from redisops.migrate.copy_report import DbCopyStats
-from redisops.migrate.follow_scan import delete_extra, scan_pass
+from redisops.migrate.follow_scan import FlushWatch, delete_extra, scan_pass
 from redisops.migrate.walker import RateLimiter, keyspace_sizes
 
 __all__ = ["FollowOptions", "FollowReport", "notification_flags_ok", "run_follow"]
@@ -377,7 +376,7 @@ def _follow_events(
 ) -> None:
     report = applier.report
     followed = set(dbs)
-    flushes = _FlushWatch(applier, followed)
+    flushes = FlushWatch(applier, followed)
     last_report = last_flush_check = time.monotonic()
     while stop_at is None or time.monotonic() < stop_at:
         cancel.sleep(options.apply_interval, "while following")
@@ -427,44 +426,6 @@ def _apply_pending(
         dbs = sorted(followed) if flushed_db is None else [flushed_db] if flushed_db in followed else []
         if dbs:
             applier.reconcile(dbs, f"the source sent a {event} event", reporter, cancel)
-
-
-def _flush_calls(client: redis.Redis) -> int | None:
-    """Calls of FLUSHDB + FLUSHALL so far on the source (None when INFO commandstats is refused)."""
-    try:
-        stats = parse_info(raw_command(client, "INFO", "commandstats")).commandstats
-    except RedisOpsError:
-        return None
-    return sum(stats[name].calls for name in ("flushdb", "flushall") if name in stats)
-
-
-class _FlushWatch:
-    """Finds flushes on the source that keyspace notifications do not report."""
-
-    def __init__(self, applier: _Applier, followed: set[int]) -> None:
-        self.applier, self.followed = applier, followed
-        self.probe = applier.pair(min(followed))[0]
-        self.calls = _flush_calls(self.probe)
-
-    def check(self, reporter: Reporter, cancel: CancelToken | None) -> None:
-        calls = _flush_calls(self.probe)
-        if calls is not None and self.calls is not None and calls > self.calls:
-            self.calls = calls
-            self.applier.reconcile(
-                sorted(self.followed),
-                "the source ran FLUSHDB/FLUSHALL (seen in INFO commandstats; keyspace notifications do not "
-                "report it)",
-                reporter,
-                cancel,
-            )
-            return
-        self.calls = calls if calls is not None else self.calls
-        sizes = keyspace_sizes(self.probe)
-        for db in sorted(self.followed):
-            if sizes.get(db, 0) == 0 and int(raw_command(self.applier.pair(db)[1], "DBSIZE")):
-                self.applier.reconcile(
-                    [db], f"db {db} is empty on the source but not on the target (a flush?)", reporter, cancel
-                )
 
 
 def _drain(

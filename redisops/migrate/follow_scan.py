@@ -1,4 +1,5 @@
-"""One SCAN pass of the follow's scan mode: re-copy the keys that differ, delete the ones the source lost.
+"""One SCAN pass of the follow's scan mode: re-copy the keys that differ, delete the ones the source lost;
+and the watch for FLUSHDB/FLUSHALL on the source, which keyspace notifications do not report.
 
 Keys are compared by their DUMP bytes and TTL (within ``ttl_tolerance_ms``); when the two payloads carry
 different RDB versions (a target older than the source, copied type by type) or either key is big,
@@ -15,13 +16,16 @@ import redis.exceptions as rex
 
 from redisops.adapters.redis_conn import raw_command
 from redisops.cancel import CancelToken
+from redisops.errors import RedisOpsError
+from redisops.events import Reporter
+from redisops.inspect import parse_info
 from redisops.migrate.payload import payload_rdb_version
-from redisops.migrate.walker import scan_batches
+from redisops.migrate.walker import keyspace_sizes, scan_batches
 
 if TYPE_CHECKING:
     from redisops.migrate.follow import FollowOptions, _Applier
 
-__all__ = ["canonical_value", "delete_extra", "differing_keys", "scan_pass"]
+__all__ = ["FlushWatch", "canonical_value", "delete_extra", "differing_keys", "scan_pass"]
 
 _LENGTH = {
     "string": "STRLEN",
@@ -148,3 +152,41 @@ def delete_extra(applier: _Applier, db: int, cancel: CancelToken | None) -> int:
             deleted += int(raw_command(tgt, "DEL", *gone))
     applier.report.deleted += deleted
     return deleted
+
+
+def _flush_calls(client: redis.Redis) -> int | None:
+    """Calls of FLUSHDB + FLUSHALL so far on the source (None when INFO commandstats is refused)."""
+    try:
+        stats = parse_info(raw_command(client, "INFO", "commandstats")).commandstats
+    except RedisOpsError:
+        return None
+    return sum(stats[name].calls for name in ("flushdb", "flushall") if name in stats)
+
+
+class FlushWatch:
+    """Finds flushes on the source that keyspace notifications do not report."""
+
+    def __init__(self, applier: _Applier, followed: set[int]) -> None:
+        self.applier, self.followed = applier, followed
+        self.probe = applier.pair(min(followed))[0]
+        self.calls = _flush_calls(self.probe)
+
+    def check(self, reporter: Reporter, cancel: CancelToken | None) -> None:
+        calls = _flush_calls(self.probe)
+        if calls is not None and self.calls is not None and calls > self.calls:
+            self.calls = calls
+            self.applier.reconcile(
+                sorted(self.followed),
+                "the source ran FLUSHDB/FLUSHALL (seen in INFO commandstats; keyspace notifications do not "
+                "report it)",
+                reporter,
+                cancel,
+            )
+            return
+        self.calls = calls if calls is not None else self.calls
+        sizes = keyspace_sizes(self.probe)
+        for db in sorted(self.followed):
+            if sizes.get(db, 0) == 0 and int(raw_command(self.applier.pair(db)[1], "DBSIZE")):
+                self.applier.reconcile(
+                    [db], f"db {db} is empty on the source but not on the target (a flush?)", reporter, cancel
+                )
