@@ -17,33 +17,37 @@ Example::
         kube.wait_rollout("redis", timeout=300)
         with kube.port_forward("llm-judge", pod_name, 6379) as (host, port):
             ...  # redis.Redis(host=host, port=port)
+
+The object verbs live in :mod:`redisops.adapters.kube_objects`, streams in
+:mod:`redisops.adapters.kube_stream`, the result types and pure pod/rollout logic in
+:mod:`redisops.adapters.kube_model`; every name is importable from here.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
-from urllib.parse import quote
+from typing import Any
 
-from redisops.adapters.kube_errors import api_call as _api_call
 from redisops.adapters.kube_errors import translate_api_error
-from redisops.adapters.kube_stream import KubeStreams
-from redisops.cancel import CancelToken
-from redisops.errors import (
-    ConfigError,
-    NotFoundError,
-    OperationTimeout,
-    RedisOpsError,
+from redisops.adapters.kube_model import (
+    RESTARTED_AT_ANNOTATION,
+    ApplyResult,
+    RolloutStatus,
+    is_pod_ready,
+    meta_of,
+    pod_failure_reasons,
+    rollout_status_of,
+    selector_string,
 )
+from redisops.adapters.kube_objects import KubeObjects, ObjList
+from redisops.cancel import CancelToken
+from redisops.errors import ConfigError, NotFoundError, OperationTimeout, RedisOpsError
 
 __all__ = [
     "RESTARTED_AT_ANNOTATION",
@@ -52,126 +56,15 @@ __all__ = [
     "RolloutStatus",
     "is_pod_ready",
     "pod_failure_reasons",
+    "selector_string",
     "translate_api_error",
 ]
 
-RESTARTED_AT_ANNOTATION = "kubectl.kubernetes.io/restartedAt"
-_DEPLOY_REVISION = "deployment.kubernetes.io/revision"
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 
-#: apiVersion of the kinds redisops uses, so ``get("Deployment", ...)`` needs no apiVersion
-_API_VERSIONS: dict[str, str] = {
-    "Pod": "v1",
-    "ConfigMap": "v1",
-    "Secret": "v1",
-    "Service": "v1",
-    "Endpoints": "v1",
-    "Event": "v1",
-    "Namespace": "v1",
-    "PersistentVolumeClaim": "v1",
-    "PersistentVolume": "v1",
-    "ServiceAccount": "v1",
-    "Deployment": "apps/v1",
-    "ReplicaSet": "apps/v1",
-    "StatefulSet": "apps/v1",
-    "DaemonSet": "apps/v1",
-    "Job": "batch/v1",
-    "CronJob": "batch/v1",
-    "NetworkPolicy": "networking.k8s.io/v1",
-    "Ingress": "networking.k8s.io/v1",
-    "StorageClass": "storage.k8s.io/v1",
-    "EndpointSlice": "discovery.k8s.io/v1",
-    "PodDisruptionBudget": "policy/v1",
-    "Role": "rbac.authorization.k8s.io/v1",
-    "RoleBinding": "rbac.authorization.k8s.io/v1",
-}
-
-#: waiting reasons that are just a pod starting, not a failure
-_BENIGN_WAITING = {"ContainerCreating", "PodInitializing"}
-
 Clock = Callable[[], float]
-ObjList = list[dict[str, Any]]
 StrList = list[str]
 Sleep = Callable[[float], None]
-
-
-@dataclass(frozen=True)
-class ApplyResult:
-    """The outcome of applying one object: ``created``, ``configured`` or ``unchanged``."""
-
-    kind: str
-    name: str
-    namespace: str | None
-    action: Literal["created", "configured", "unchanged"]
-    dry_run: bool = False
-    object: dict[str, Any] = field(default_factory=dict, repr=False)
-
-    @property
-    def ref(self) -> str:
-        """``Kind/name`` for messages."""
-        return f"{self.kind}/{self.name}"
-
-
-@dataclass(frozen=True)
-class RolloutStatus:
-    """Where a Deployment's rollout stands (the fields ``kubectl rollout status`` looks at)."""
-
-    name: str
-    namespace: str
-    done: bool
-    generation: int
-    observed_generation: int
-    replicas: int
-    updated_replicas: int
-    ready_replicas: int
-    available_replicas: int
-    message: str
-    elapsed_s: float = 0.0
-    pods: list[str] = field(default_factory=list)
-
-
-def is_pod_ready(pod: Mapping[str, Any]) -> bool:
-    """True when the pod's ``Ready`` condition is ``True``."""
-    for cond in (pod.get("status") or {}).get("conditions") or []:
-        if cond.get("type") == "Ready":
-            return bool(cond.get("status") == "True")
-    return False
-
-
-def pod_failure_reasons(pod: Mapping[str, Any]) -> list[str]:
-    """Why a pod is not (or was not) running, one line per finding; empty when nothing is wrong.
-
-    Looks at container waiting/terminated states (``ImagePullBackOff``, ``CrashLoopBackOff``), the
-    last termination (``OOMKilled``, ``Error`` with its exit code), restarts, the pod's own reason
-    (``Evicted``) and an unschedulable ``PodScheduled`` condition.
-    """
-    status = pod.get("status") or {}
-    out: list[str] = []
-    if status.get("reason"):
-        out.append(f"pod {status['reason']}: {status.get('message', '')}".rstrip(": "))
-    statuses = [*(status.get("initContainerStatuses") or []), *(status.get("containerStatuses") or [])]
-    for cs in statuses:
-        parts: list[str] = []
-        state = cs.get("state") or {}
-        waiting = state.get("waiting") or {}
-        if waiting.get("reason") and waiting["reason"] not in _BENIGN_WAITING:
-            msg = f": {waiting['message']}" if waiting.get("message") else ""
-            parts.append(f"{waiting['reason']}{msg}")
-        term = state.get("terminated") or {}
-        if term.get("reason") and term["reason"] != "Completed":
-            parts.append(f"terminated: {term['reason']} (exit code {term.get('exitCode')})")
-        last = (cs.get("lastState") or {}).get("terminated") or {}
-        if last.get("reason") and last["reason"] != "Completed":
-            parts.append(f"last terminated: {last['reason']} (exit code {last.get('exitCode')})")
-        restarts = int(cs.get("restartCount") or 0)
-        if parts and restarts:
-            parts.append(f"{restarts} restarts")
-        if parts:
-            out.append(f"container {cs.get('name')}: " + ", ".join(parts))
-    for cond in status.get("conditions") or []:
-        if cond.get("type") == "PodScheduled" and cond.get("status") == "False":
-            out.append(f"unschedulable: {cond.get('reason', '')} {cond.get('message', '')}".strip())
-    return out
 
 
 def _check_kubeconfig_exists(path: str | None) -> None:
@@ -197,33 +90,13 @@ def _now_rfc3339() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class Kube(KubeStreams):
+class Kube(KubeObjects):
     """One Kubernetes cluster connection (see the module docstring).
 
     Build it with :meth:`connect`, :meth:`from_kubeconfig` or :meth:`in_cluster`; or from an
     existing ``kubernetes.client.ApiClient`` (``Kube(api_client, namespace=...)``; then the caller
     keeps ownership of that client). Use it as a context manager or call :meth:`close`.
     """
-
-    def __init__(
-        self,
-        api_client: Any,
-        *,
-        namespace: str = "default",
-        context: str | None = None,
-        owns_client: bool = False,
-    ) -> None:
-        self.api_client = api_client
-        self.namespace = namespace
-        self.context = context
-        self._owns_client = owns_client
-        # kubernetes.stream swaps ApiClient.request while it opens a websocket: that must not race with
-        # ordinary calls on the shared client, so websockets get their own client (built on first use:
-        # most commands never exec or port-forward) and a lock
-        self._ws_api_client: Any = None
-        self._ws_lock = threading.Lock()
-        self._resources: dict[tuple[str, str], tuple[str, bool]] = {}
-        self._closed = False
 
     # --- construction ----------------------------------------------------------------------------
 
@@ -329,198 +202,6 @@ class Kube(KubeStreams):
                 pool_manager.clear()
             api.close()
 
-    # --- raw requests ------------------------------------------------------------------------------
-
-    def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        query: Sequence[tuple[str, Any]] = (),
-        body: Any = None,
-        content_type: str = "application/json",
-        what: str,
-        raw: bool = False,
-        timeout: float | None = 60,
-    ) -> Any:
-        with _api_call(what):
-            resp = self.api_client.call_api(
-                path,
-                method,
-                {},
-                list(query),
-                {"Accept": "application/json", "Content-Type": content_type},
-                body=body,
-                post_params=[],
-                files={},
-                auth_settings=["BearerToken"],
-                _preload_content=False,
-                _return_http_data_only=True,
-                _request_timeout=timeout,
-            )
-            try:
-                data = resp.data
-            finally:
-                resp.release_conn()
-        if raw:
-            return data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)
-        return json.loads(data) if data else {}
-
-    def _resource(self, api_version: str, kind: str) -> tuple[str, bool]:
-        """(plural, namespaced) of a kind, from API discovery (cached)."""
-        key = (api_version, kind)
-        if key not in self._resources:
-            base = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
-            doc = self._request("GET", base, what=f"discovery of {api_version}")
-            for res in doc.get("resources") or []:
-                if "/" not in res.get("name", ""):
-                    self._resources[(api_version, res.get("kind", ""))] = (
-                        res["name"],
-                        bool(res["namespaced"]),
-                    )
-            if key not in self._resources:
-                raise NotFoundError(f"the cluster does not serve {kind} in {api_version}")
-        return self._resources[key]
-
-    def _path(
-        self, kind: str, name: str | None, namespace: str | None, *, api_version: str | None = None
-    ) -> tuple[str, bool]:
-        av = api_version or _API_VERSIONS.get(kind)
-        if av is None:
-            raise ConfigError(f"unknown kind {kind!r}: pass api_version")
-        plural, namespaced = self._resource(av, kind)
-        base = "/api/v1" if av == "v1" else f"/apis/{av}"
-        if namespaced:
-            base += f"/namespaces/{quote(namespace or self.namespace, safe='')}"
-        base += f"/{plural}"
-        if name:
-            base += f"/{quote(name, safe='')}"
-        return base, namespaced
-
-    # --- objects -----------------------------------------------------------------------------------
-
-    def apply(
-        self,
-        manifests: Sequence[Mapping[str, Any]],
-        field_manager: str = "redisops",
-        force: bool = False,
-        dry_run: bool = False,
-    ) -> list[ApplyResult]:
-        """Server-side apply each manifest in order (``dry_run``: ``dryRun=All``, nothing persists).
-
-        ``force`` takes over fields another manager owns (``--force-conflicts``); without it such a
-        field raises ConflictError naming the other manager.
-        """
-        results: list[ApplyResult] = []
-        for m in manifests:
-            kind, name = str(m.get("kind")), str((m.get("metadata") or {}).get("name"))
-            ns = (m.get("metadata") or {}).get("namespace")
-            path, namespaced = self._path(kind, name, ns, api_version=m.get("apiVersion"))
-            if namespaced:
-                ns = ns or self.namespace
-                m = {**m, "metadata": {**(m.get("metadata") or {}), "namespace": ns}}
-            before = self.get(kind, name, ns, api_version=m.get("apiVersion"))
-            query: list[tuple[str, Any]] = [("fieldManager", field_manager), ("force", force)]
-            if dry_run:
-                query.append(("dryRun", "All"))
-            obj = self._request(
-                "PATCH",
-                path,
-                query=query,
-                body=dict(m),
-                content_type="application/apply-patch+yaml",
-                what=f"apply {kind}/{name}",
-            )
-            action: Literal["created", "configured", "unchanged"]
-            if before is None:
-                action = "created"
-            elif _comparable(obj) == _comparable(before):
-                action = "unchanged"
-            else:
-                action = "configured"
-            results.append(ApplyResult(kind, name, ns if namespaced else None, action, dry_run, obj))
-        return results
-
-    def get(
-        self, kind: str, name: str, namespace: str | None = None, *, api_version: str | None = None
-    ) -> dict[str, Any] | None:
-        """The live object, or None when it does not exist."""
-        path, _ = self._path(kind, name, namespace, api_version=api_version)
-        try:
-            obj: dict[str, Any] = self._request("GET", path, what=f"get {kind}/{name}")
-        except NotFoundError:
-            return None
-        return obj
-
-    def list(
-        self,
-        kind: str,
-        namespace: str | None = None,
-        label_selector: str | Mapping[str, str] | None = None,
-        *,
-        field_selector: str | None = None,
-        api_version: str | None = None,
-    ) -> ObjList:
-        """Objects of ``kind`` in ``namespace`` matching the selectors."""
-        path, _ = self._path(kind, None, namespace, api_version=api_version)
-        query: list[tuple[str, Any]] = []
-        if label_selector:
-            query.append(("labelSelector", selector_string(label_selector)))
-        if field_selector:
-            query.append(("fieldSelector", field_selector))
-        doc = self._request("GET", path, query=query, what=f"list {kind}")
-        items: ObjList = doc.get("items") or []
-        return items
-
-    def create(self, manifest: Mapping[str, Any]) -> dict[str, Any]:
-        """Create an object (ConflictError when it already exists)."""
-        kind, name = str(manifest.get("kind")), str((manifest.get("metadata") or {}).get("name"))
-        ns = (manifest.get("metadata") or {}).get("namespace")
-        path, _ = self._path(kind, None, ns, api_version=manifest.get("apiVersion"))
-        obj: dict[str, Any] = self._request("POST", path, body=dict(manifest), what=f"create {kind}/{name}")
-        return obj
-
-    def delete(
-        self, kind: str, name: str, namespace: str | None = None, *, api_version: str | None = None
-    ) -> bool:
-        """Delete an object; False when it was already gone."""
-        path, _ = self._path(kind, name, namespace, api_version=api_version)
-        try:
-            self._request("DELETE", path, what=f"delete {kind}/{name}")
-        except NotFoundError:
-            return False
-        return True
-
-    def patch(
-        self,
-        kind: str,
-        name: str,
-        patch: Mapping[str, Any],
-        namespace: str | None = None,
-        *,
-        patch_type: Literal["merge", "strategic"] = "strategic",
-        field_manager: str = "redisops",
-        subresource: str | None = None,
-    ) -> dict[str, Any]:
-        """A merge or strategic-merge patch (``subresource`` e.g. ``scale``)."""
-        path, _ = self._path(kind, name, namespace)
-        if subresource:
-            path += f"/{subresource}"
-        ct = (
-            "application/merge-patch+json"
-            if patch_type == "merge"
-            else "application/strategic-merge-patch+json"
-        )
-        obj: dict[str, Any] = self._request(
-            "PATCH",
-            path,
-            query=[("fieldManager", field_manager)],
-            body=dict(patch),
-            content_type=ct,
-            what=f"patch {kind}/{name}",
-        )
-        return obj
-
     # --- workloads ---------------------------------------------------------------------------------
 
     def rollout_status(self, name: str, namespace: str | None = None) -> RolloutStatus:
@@ -529,7 +210,7 @@ class Kube(KubeStreams):
         dep = self.get("Deployment", name, ns)
         if dep is None:
             raise NotFoundError(f"Deployment {ns}/{name} not found", context={"namespace": ns})
-        return _rollout_status(dep, ns)
+        return rollout_status_of(dep, ns)
 
     def wait_rollout(
         self,
@@ -651,7 +332,9 @@ class Kube(KubeStreams):
     def pods(self, selector: str | Mapping[str, str] | None = None, namespace: str | None = None) -> ObjList:
         """Pods matching a label selector (``"app=redis"`` or ``{"app": "redis"}``), oldest first."""
         items = self.list("Pod", namespace, selector)
-        return sorted(items, key=lambda p: (_meta(p).get("creationTimestamp") or "", _meta(p).get("name")))
+        return sorted(
+            items, key=lambda p: (meta_of(p).get("creationTimestamp") or "", meta_of(p).get("name"))
+        )
 
     def events(
         self, namespace: str | None = None, involved: str | None = None, *, kind: str | None = None
@@ -685,57 +368,3 @@ class Kube(KubeStreams):
             query.append(("previous", "true"))
         text: str = self._request("GET", path + "/log", query=query, raw=True, what=f"logs of pod {pod}")
         return text
-
-
-def selector_string(selector: str | Mapping[str, str]) -> str:
-    """``{"app": "redis"}`` → ``"app=redis"`` (strings pass through)."""
-    if isinstance(selector, str):
-        return selector
-    return ",".join(f"{k}={v}" for k, v in selector.items())
-
-
-def _meta(obj: Mapping[str, Any]) -> dict[str, Any]:
-    meta: dict[str, Any] = obj.get("metadata") or {}
-    return meta
-
-
-def _comparable(obj: Mapping[str, Any]) -> dict[str, Any]:
-    """The object without status and server-maintained metadata, to tell whether an apply changed it
-    (not the resourceVersion: controllers bump it meanwhile, and a dry run does not)."""
-    volatile = {"managedFields", "resourceVersion", "generation"}
-    out = {k: v for k, v in obj.items() if k != "status"}
-    meta = {k: v for k, v in _meta(obj).items() if k not in volatile}
-    annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k != _DEPLOY_REVISION}
-    meta["annotations"] = annotations
-    out["metadata"] = meta
-    return out
-
-
-def _rollout_status(dep: Mapping[str, Any], ns: str) -> RolloutStatus:
-    meta, spec, status = _meta(dep), dep.get("spec") or {}, dep.get("status") or {}
-    gen = int(meta.get("generation") or 0)
-    observed = int(status.get("observedGeneration") or 0)
-    want = int(spec.get("replicas", 1) if spec.get("replicas") is not None else 1)
-    replicas = int(status.get("replicas") or 0)
-    updated = int(status.get("updatedReplicas") or 0)
-    ready = int(status.get("readyReplicas") or 0)
-    available = int(status.get("availableReplicas") or 0)
-    name = str(meta.get("name"))
-    progressing: dict[str, Any] = next(
-        (c for c in status.get("conditions") or [] if c.get("type") == "Progressing"), {}
-    )
-    done = False
-    if progressing.get("reason") == "ProgressDeadlineExceeded":
-        msg = f"ProgressDeadlineExceeded: {progressing.get('message', '')}"
-    elif observed < gen:
-        msg = "waiting for the rollout to be observed"
-    elif updated < want:
-        msg = f"{updated} of {want} new replicas have been updated"
-    elif replicas > updated:
-        msg = f"{replicas - updated} old replicas are pending termination"
-    elif available < updated:
-        msg = f"{available} of {updated} updated replicas are available"
-    else:
-        done = True
-        msg = f"successfully rolled out ({available}/{want} available)"
-    return RolloutStatus(name, ns, done, gen, observed, replicas, updated, ready, available, msg)
