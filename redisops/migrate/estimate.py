@@ -50,12 +50,14 @@ class BigKey:
 
 @dataclass
 class BigKeyScan:
-    """The big keys found (biggest first), how many keys were examined and whether that was all."""
+    """The big keys found (the biggest first, at most ``top``; ``count`` and ``total_bytes`` of all of
+    them), how many keys were examined and whether that was all."""
 
     keys: list[BigKey] = field(default_factory=list)
     examined: int = 0
     complete: bool = True
     total_bytes: int = 0
+    count: int = 0
 
 
 @dataclass(frozen=True)
@@ -95,17 +97,25 @@ class CopyEstimate:
 
 
 def extrapolate(
-    total_keys: int, sample: SampleTiming, *, big_bytes: int = 0, max_ops: float = 0.0
+    total_keys: int,
+    sample: SampleTiming,
+    *,
+    big_bytes: int = 0,
+    big_bytes_per_second: float | None = None,
+    max_ops: float = 0.0,
 ) -> CopyEstimate | None:
     """The copy time of ``total_keys`` keys at the sample's pace (DUMP on the source then RESTORE, one
-    after the other, as a pipelined batch copy does), plus ``big_bytes`` of big keys at the sample's
-    bytes per second; at least the time the ops cap allows (a key costs about 3 commands: SCAN share,
-    DUMP, PTTL on the source). None for an empty sample."""
+    after the other, as a pipelined batch copy does), plus ``big_bytes`` of big keys at
+    ``big_bytes_per_second`` (a timed window of a big key; default the sample's bytes per second); at
+    least the time the ops cap allows (a key costs about 3 commands: SCAN share, DUMP, PTTL on the
+    source). None for an empty sample."""
     if sample.keys <= 0:
         return None
     per_key = max(sample.dump_seconds + sample.restore_seconds, 1e-9) / sample.keys
     seconds = total_keys * per_key
-    bytes_per_s = sample.payload_bytes / max(sample.dump_seconds + sample.restore_seconds, 1e-9)
+    bytes_per_s = big_bytes_per_second or sample.payload_bytes / max(
+        sample.dump_seconds + sample.restore_seconds, 1e-9
+    )
     if big_bytes and bytes_per_s > 0:
         seconds += big_bytes / bytes_per_s
     capped = False
@@ -155,8 +165,48 @@ def find_big_keys(
             break
     found.sort(key=lambda b: -b.bytes)
     out.total_bytes = sum(b.bytes for b in found)
+    out.count = len(found)
     out.keys = found[:top]
     return out
+
+
+#: the read of one window of a big key, by type (what the chunked copy reads per step)
+_WINDOW: dict[str, tuple[str, ...]] = {
+    "string": ("GETRANGE", "{k}", "0", str((1 << 20) - 1)),
+    "hash": ("HSCAN", "{k}", "0", "COUNT", "1000"),
+    "set": ("SSCAN", "{k}", "0", "COUNT", "1000"),
+    "zset": ("ZRANGE", "{k}", "0", "999", "WITHSCORES"),
+    "list": ("LRANGE", "{k}", "0", "999"),
+    "stream": ("XRANGE", "{k}", "-", "+", "COUNT", "1000"),
+}
+
+
+def _size(reply: Any) -> int:
+    if isinstance(reply, bytes):
+        return len(reply)
+    if isinstance(reply, list):
+        return sum(_size(r) for r in reply)
+    return 8
+
+
+def big_key_throughput(source: RedisEndpoint, key: BigKey) -> float | None:
+    """Bytes per second of the copy of a big key, from timing the read of one window of it (as the
+    chunked copy reads it) and counting the write as long again; None when it cannot be read."""
+    client = connect(source.with_db(key.db))
+    try:
+        kind = raw_pipeline(client, [("TYPE", key.key)])[0]
+        kind = kind.decode() if isinstance(kind, bytes) else str(kind)
+        if kind not in _WINDOW:
+            return None
+        args = [key.key if a == "{k}" else a for a in _WINDOW[kind]]
+        t0 = time.perf_counter()
+        reply = raw_pipeline(client, [args])[0]
+        seconds = time.perf_counter() - t0
+    finally:
+        client.close()
+    if isinstance(reply, ReplyError) or seconds <= 0:
+        return None
+    return _size(reply) / (2 * seconds)
 
 
 def _sample_keys(client: redis.Redis, n: int) -> list[bytes]:

@@ -44,6 +44,7 @@ from redisops.migrate.estimate import (
     BigKeyScan,
     CopyEstimate,
     SampleTiming,
+    big_key_throughput,
     extrapolate,
     find_big_keys,
     measure_sample,
@@ -209,10 +210,11 @@ class MigrationPlan:
         b = self.big_keys
         scope = "all keys" if b.complete else f"the first {b.examined} keys"
         lines.append(
-            f"big keys ({scope} sized): {len(b.keys)}"
+            f"big keys ({scope} sized): {b.count}"
             + "".join(f"\n  db{k.db} {k.key}: {mb(k.bytes)}" for k in b.keys)
         )
-        lines.append(f"keyspace notifications: {notify if notify is not None else 'unknown'}")
+        shown = "unknown" if notify is None else repr(notify) if notify else "off"
+        lines.append(f"keyspace notifications: {shown}")
         if self.estimate is not None:
             e = self.estimate
             lines.append(
@@ -249,6 +251,7 @@ class MigrationPlan:
                 "examined": self.big_keys.examined,
                 "complete": self.big_keys.complete,
                 "total_bytes": self.big_keys.total_bytes,
+                "count": self.big_keys.count,
                 "keys": [{"db": k.db, "key": k.key, "bytes": k.bytes} for k in self.big_keys.keys],
             },
             "sample": None if self.sample is None else {
@@ -341,7 +344,7 @@ def build_plan(
                 Finding(
                     "info",
                     "bigkeys",
-                    f"{len(big.keys)} big keys (over {mb(opts.big_key_bytes)}; "
+                    f"{big.count} big keys (over {mb(opts.big_key_bytes)}; "
                     f"{mb(big.total_bytes)} in all): "
                     "the copy moves them in chunks",
                 )
@@ -360,7 +363,11 @@ def build_plan(
                 cancel=token,
             )
             estimate = extrapolate(
-                total - len(big.keys), sample, big_bytes=big.total_bytes, max_ops=opts.max_ops
+                total - big.count,
+                sample,
+                big_bytes=big.total_bytes,
+                big_bytes_per_second=big_key_throughput(source, big.keys[0]) if big.keys else None,
+                max_ops=opts.max_ops,
             )
         except DependencyMissing as e:
             findings.append(

@@ -129,3 +129,11 @@ def test_estimate_from_a_sample() -> None:
     assert extrapolate(10, SampleTiming(0, 0, 0.0, 0.0)) is None
     assert sample_sizes({0: 900, 2: 100}, 100) == {0: 90, 2: 10}
     assert sample_sizes({}, 100) == {}
+
+
+def test_big_keys_add_their_bytes_at_the_measured_window_rate() -> None:
+    sample = SampleTiming(keys=100, payload_bytes=100_000, dump_seconds=0.01, restore_seconds=0.01)
+    est = extrapolate(100, sample, big_bytes=10_000_000, big_bytes_per_second=10_000_000)
+    assert est is not None and est.seconds == pytest.approx(0.02 + 1.0)
+    slow = extrapolate(100, sample, big_bytes=10_000_000)  # the small keys' 5 MB/s when nothing was timed
+    assert slow is not None and slow.seconds == pytest.approx(0.02 + 2.0)

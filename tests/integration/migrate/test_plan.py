@@ -41,7 +41,7 @@ def test_plan_of_a_70_pair_with_big_keys_and_an_estimate(source_factory: Any, ta
     assert {k.key for k in plan.big_keys.keys} == {
         f"big:{t}" for t in ("hash", "list", "set", "zset", "stream", "string")
     }
-    assert plan.big_keys.complete and plan.big_keys.examined == filled.total
+    assert plan.big_keys.complete and plan.big_keys.examined == filled.total and plan.big_keys.count == 6
     assert plan.sample is not None and plan.sample.keys > 50 and plan.sample.refused == 0
     assert plan.sample.scratch_version.startswith("7.0")
     assert plan.estimate is not None and plan.estimate.seconds > 0 and plan.estimate.keys_per_second > 0
