@@ -249,14 +249,17 @@ def measure_sample(
                 payloads.append((db, k, max(0, pttl), dump))
     if not payloads:
         return SampleTiming(0, 0, dump_s, 0.0)
-    restore_s, refused, refusal, version = _restore_into_scratch(payloads, cancel)
+    restore_s, refused, refusal, version = restore_into_scratch(payloads, cancel)
     size = sum(len(p[3]) for p in payloads)
     return SampleTiming(len(payloads), size, dump_s, restore_s, refused, refusal, version)
 
 
-def _restore_into_scratch(
-    payloads: list[tuple[int, bytes, int, bytes]], cancel: CancelToken | None
+def restore_into_scratch(
+    payloads: list[tuple[int, bytes, int, bytes]], cancel: CancelToken | None = None
 ) -> tuple[float, int, str, str]:
+    """RESTORE ``(db, key, ttl ms, DUMP payload)`` into a throwaway redis-server on loopback (started
+    here from this machine's redis-server, removed afterwards): ``(seconds, refused, first refusal,
+    the scratch server's version)``. A payload of a newer RDB version than the server's is refused."""
     workdir = Path(tempfile.mkdtemp(prefix="redisops-plan-scratch-"))
     port = free_port()
     dbs = max(16, max(p[0] for p in payloads) + 1)

@@ -92,3 +92,21 @@ def test_plan_reads_notifications_where_config_is_allowed(redis_factory: Any, ta
     (notify,) = [f for f in plan.findings if f.code.startswith("notify")]
     assert notify.code == "notify.off" and plan.notify_keyspace_events == ""
     assert "KEA" in notify.hint and plan.estimate is None
+
+
+def test_the_scratch_server_refuses_a_newer_payload(redis_server: Any) -> None:
+    """Only 7.0 runs here: a 7.0 DUMP with its RDB version raised to 11 (CRC recomputed) stands for a
+    7.2 source's payload; the plan's scratch RESTORE counts it refused (the copy then goes type by type)."""
+    from redisops.migrate.estimate import restore_into_scratch
+    from redisops.migrate.payload import raise_payload_version
+
+    c = redis_server.client(0)
+    try:
+        c.hset("h", mapping={"a": "1", "b": "2"})
+        dump = c.dump("h")
+    finally:
+        c.close()
+    seconds, refused, refusal, version = restore_into_scratch(
+        [(0, b"ok", 0, dump), (3, b"newer", 0, raise_payload_version(dump, 11))]
+    )
+    assert refused == 1 and "payload version" in refusal.lower() and version.startswith("7.0") and seconds > 0
