@@ -396,7 +396,8 @@ def compare_big(
                 b = canonical(kind, _one(target, "XRANGE", key, after, "+", "COUNT", chunk))
                 count(2)
                 if a != b:
-                    return f"stream differs after entry {_text(after)}"
+                    where = f"in its first {chunk} entries" if after == "-" else f"after entry {after[1:]}"
+                    return f"stream differs {where}"
                 if len(a) < chunk:
                     return None
                 after = "(" + _text(a[-1][0])

@@ -208,3 +208,29 @@ def test_differences_beyond_the_recheck_limit_are_counted_without_recheck(
     assert len(report.examples) == 3 and any("recheck_limit=5" in w for w in report.warnings)
     once = run_verify(source.endpoint, target.endpoint, VerifyOptions(rounds=1))
     assert once.differences["missing"] == 30 and once.not_rechecked == 0 and once.settled == 0
+
+
+def test_every_big_key_type_is_compared_window_by_window(source_factory: Any, target_factory: Any) -> None:
+    source, target = source_factory(), target_factory()
+    _same_data(source.endpoint, target.endpoint, dbs=(0,))
+    blob = bytes(range(256)) * 10_000  # 2.5 MB: compared in 1 MiB slices
+    _both(source, target, lambda c: c.set("big:blob", blob))
+    t = target.client(0)
+    try:
+        t.setrange("big:blob", len(blob) - 1, b"\x00")
+        member = t.srandmember("big:set")
+        t.srem("big:set", member)
+        t.sadd("big:set", b"intruder")
+        t.lset("big:list", 1400, b"changed")
+        first = t.xrange("big:stream", count=1)[0][0]
+        t.xdel("big:stream", first)
+        t.xadd("big:stream", {"seq": "x"}, id="999999-0")
+    finally:
+        t.close()
+    report = run_verify(source.endpoint, target.endpoint, VerifyOptions(rounds=1, chunk=500))
+    by_key = {d.name: d.detail for d in report.examples}
+    assert set(by_key) == {"big:blob", "big:set", "big:list", "big:stream"}, report.summary()
+    assert by_key["big:blob"] == "string differs within bytes 2097152..3145727"
+    assert "absent from the target" in by_key["big:set"]
+    assert by_key["big:list"] == "list differs within elements 1000..1499"
+    assert by_key["big:stream"] == "stream differs in its first 500 entries"
