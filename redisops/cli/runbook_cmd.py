@@ -11,6 +11,7 @@ for an error, 20 for a warning with ``--strict``; 2 a bad option or ``-v`` value
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -166,7 +167,7 @@ def show_cmd(file: FileArg, output: OutputOpt = Output.text) -> None:
                 console.print(
                     f"  {s['line']:>4}  {escape(s['name'])} [{s['kind']}] {escape(', '.join(flags))}"
                 )
-                what = f"{s['op']} {s['args']}" if s["op"] else s["body"]
+                what = f"{s['op']} {json.dumps(s['args'])}" if s["op"] else s["body"]
                 for line in what.splitlines()[:6]:
                     console.print(f"        [dim]{escape(line)}[/dim]")
 

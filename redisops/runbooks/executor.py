@@ -89,7 +89,8 @@ class Executor(StepRunner):
         self.binding = TargetBinding(runbook.front.target, self.base_env)
         self.masker.add(*self.binding.secret_values())
         self.run_id = run_id or new_op_id("runbook")
-        self.reporter = Reporter("runbook.run", self._masked_sink(on_event), op_id=self.run_id)
+        self.sink = self._masked_sink(on_event)
+        self.reporter = Reporter("runbook.run", self.sink, op_id=self.run_id)
         self.exported: dict[str, str] = {}
         self.outcomes: dict[str, dict[str, Any]] = {}
         base = runs_dir(runs_dir_path)

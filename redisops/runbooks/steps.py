@@ -17,7 +17,7 @@ from typing import Any
 
 from redisops.cancel import CancelToken
 from redisops.errors import Interrupted, RedisOpsError
-from redisops.events import Reporter, jsonable
+from redisops.events import EventSink, Reporter, jsonable
 from redisops.runbooks.conditions import Condition, ConditionSyntaxError
 from redisops.runbooks.errors import (
     ExpectationFailed,
@@ -124,6 +124,7 @@ class StepRunner:
     binding: TargetBinding
     masker: Masker
     reporter: Reporter
+    sink: EventSink | None
     cancel: CancelToken
     yes: bool
     approved: set[str]
@@ -317,7 +318,7 @@ class StepRunner:
             result = target.run(
                 step.op or "",
                 args,
-                on_event=self.reporter._sink,
+                on_event=self.sink,
                 cancel=token,
                 confirm=step.kind is StepKind.destructive,
             )
