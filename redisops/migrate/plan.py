@@ -148,8 +148,8 @@ class PlanOptions(BaseModel):
     )
     notify_keyspace_events: str | None = Field(
         default=None,
-        description="the source parameter group's notify-keyspace-events value "
-        "(null: read it where the source allows CONFIG, else unknown)",
+        description="the source parameter group's notify-keyspace-events value (null: read from the "
+        "replication group's parameter group, else CONFIG where the source allows it, else unknown)",
     )
 
 
