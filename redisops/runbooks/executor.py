@@ -185,6 +185,9 @@ class Executor(StepRunner):
             self.state.next_step = None
         self._save()
         err = self.masker.mask_data(error.to_dict()) if error else None
+        if err is not None:
+            err["hint"] = str(err.get("hint", "")).replace("RUN_ID", self.run_id)
+            err["context"]["run_id"] = self.run_id
         self.journal.write(
             {
                 "record": "end",
