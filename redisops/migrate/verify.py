@@ -28,7 +28,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import redis
 from pydantic import BaseModel, ConfigDict, Field
@@ -66,8 +66,10 @@ class VerifyOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    dbs: list[int] | None = Field(
-        default=None, description="databases to compare (null: every db holding keys on either side)"
+    dbs: list[Annotated[int, Field(ge=0, le=100_000)]] | None = Field(
+        default=None,
+        max_length=10_000,
+        description="databases to compare (null: every db holding keys on either side)",
     )
     mode: Literal["full", "sample"] = Field(
         default="full", description="full: every key (SCAN) both ways; sample: sample_size random keys per db"

@@ -114,4 +114,6 @@ def test_options_are_bounded_and_strict() -> None:
         VerifyOptions(rounds=0)
     with pytest.raises(ValueError):
         VerifyOptions(nope=1)  # type: ignore[call-arg]
+    with pytest.raises(ValueError):
+        VerifyOptions(dbs=[-1])
     assert VerifyOptions.model_json_schema()["properties"]["mode"]["description"]
