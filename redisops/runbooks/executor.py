@@ -253,6 +253,8 @@ class Executor(StepRunner):
         missing = [s for s in self.runbook.front.secrets if not self.base_env.get(s)]
         if missing:
             self.reporter.warning("declared secrets not set in the environment: " + ", ".join(missing))
+        if fresh:
+            self.state.selected = [s.name for s in steps]
         results: list[StepResult] = []
         done: list[Step] = [s for s in self.runbook.steps if s.name in self.state.done]
         total = len(steps)
@@ -333,7 +335,8 @@ class Executor(StepRunner):
         ex.exported = dict(state.env)
         for name in state.done:
             ex.outcomes[name] = {"status": "ok"}
-        seq = list(runbook.sequence())
+        chosen = state.selected or [s.name for s in runbook.sequence()]
+        seq = [s for name in chosen if (s := runbook.step(name)) is not None]
         names = [s.name for s in seq]
         start = names.index(state.next_step) if state.next_step in names else len(names)
         state.status = "running"

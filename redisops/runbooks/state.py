@@ -48,7 +48,7 @@ class RunState:
     error: str = ""
     started: float = 0.0
     updated: float = 0.0
-    approved: list[str] = dataclasses.field(default_factory=list)
+    selected: list[str] = dataclasses.field(default_factory=list)  # the steps this run runs, in order
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON."""

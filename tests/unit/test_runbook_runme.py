@@ -59,3 +59,20 @@ def test_a_failing_pipeline_fails_the_cell(tmp_path: Path) -> None:
     result = Executor(parse_runbook(doc), runs_dir_path=tmp_path).run()
     assert (result.exit_code, result.steps[0].stdout) == (30, "")
     assert "resume " + result.run_id in result.error["hint"]  # type: ignore[index]
+
+
+def test_resume_of_a_single_step_run_continues_that_step(tmp_path: Path) -> None:
+    flag = tmp_path / "flag"
+    doc = (
+        f'{F}sh {{"name":"a","kind":"read"}}\necho a\n{F}\n\n'
+        f'{F}sh {{"name":"b","kind":"read"}}\ntest -f {flag}\n{F}\n'
+    )
+    path = tmp_path / "rb.md"
+    path.write_text(doc)
+    from redisops.runbooks import read_runbook, resume
+
+    first = Executor(read_runbook(path), runs_dir_path=tmp_path / "runs").run(step="b")
+    assert first.exit_code == 30
+    flag.write_text("")
+    again = resume(first.run_id, runs_dir_path=tmp_path / "runs")
+    assert (again.exit_code, [s.name for s in again.steps]) == (0, ["b"])  # not "a": it was not selected
