@@ -190,7 +190,7 @@ def test_a_step_timeout_kills_its_process_group(write: Any) -> None:
     book = write(
         f'{F}sh {{"name":"hang","timeout":"1s","kind":"read"}}\n'
         'sleep 120 & echo $! > "$RUNBOOK_DIR/child"\n'
-        'sh -c \'sleep 120\' & echo $! > "$RUNBOOK_DIR/grandchild"\nwait\n'
+        "sh -c 'sleep 120' & echo $! > \"$RUNBOOK_DIR/grandchild\"\nwait\n"
         f"{F}\n"
     )
     result = Executor(read_runbook(book)).run()
