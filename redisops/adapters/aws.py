@@ -173,6 +173,21 @@ def missing_export_grants(acl: Mapping[str, Any], policy: str | None, region: st
     return missing_acl
 
 
+_sessions: dict[str | None, Any] = {}
+_sessions_lock = threading.RLock()
+
+
+def _session(profile: str | None) -> Any:
+    """One boto3 session per profile for the process: clients made from one session share its loaded
+    service models (a new session per client costs about 0.5 s per client on a small machine)."""
+    import boto3
+
+    with _sessions_lock:
+        if profile not in _sessions:
+            _sessions[profile] = boto3.session.Session(profile_name=profile)
+        return _sessions[profile]
+
+
 class AwsAdapter:
     """boto3 clients of elasticache, appconfig and appconfigdata with translated errors."""
 
@@ -185,10 +200,9 @@ class AwsAdapter:
         return f"AwsAdapter(region={self.settings.region!r}, endpoint_url={self.settings.endpoint_url!r})"
 
     def client(self, service: str) -> Any:
-        """The boto3 client of ``service`` (made once)."""
-        with self._lock:
+        """The boto3 client of ``service`` (made once; client creation is serialized, as boto3 needs)."""
+        with _sessions_lock, self._lock:
             if service not in self._clients:
-                import boto3
                 from botocore.config import Config
 
                 s = self.settings
@@ -199,7 +213,7 @@ class AwsAdapter:
                         "aws_secret_access_key": s.credentials.secret_access_key,
                         "aws_session_token": s.credentials.session_token,
                     }
-                session = boto3.session.Session(profile_name=s.profile if s.credentials is None else None)
+                session = _session(s.profile if s.credentials is None else None)
                 self._clients[service] = session.client(
                     service,
                     region_name=s.region,
