@@ -121,6 +121,10 @@ def test_cli_commands(tmp_state: Path, tmp_path: Path, monkeypatch: pytest.Monke
     assert runner.invoke(app, ["runbook", "show", "no-such-book"]).exit_code == 6
     book = tmp_path / "d.md"
     book.write_text(f'{F}sh {{"name":"boom","kind":"destructive"}}\necho boom\n{F}\n')
+    planned = runner.invoke(app, ["runbook", "plan", str(book), "-o", "json"])
+    assert planned.exit_code == 0
+    step = json.loads(planned.stdout)["steps"][0]
+    assert step["status"] == "would-run" and "needs --approve boom" in step["message"]
     refused = runner.invoke(app, ["runbook", "run", str(book), "--yes", "-o", "json"])
     assert refused.exit_code == 33 and json.loads(refused.stdout)["steps"][0]["status"] == "declined"
     approved = runner.invoke(app, ["runbook", "run", str(book), "--approve", "boom", "-o", "json"])
