@@ -6,7 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from redisops.runbooks import Executor, parse_runbook
+
+pytestmark = pytest.mark.slow
 
 F = "```"
 
