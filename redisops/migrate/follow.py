@@ -29,137 +29,34 @@ has is deleted (a warning says so). The target is never flushed blindly, so keys
 after the flush and already applied stay. A ``flushdb``/``flushall`` keyspace event, should a server
 send one, triggers the same reconciliation.
 
-Cancellation is the normal way to stop: :func:`run_follow` then drains the pending changes (for at most
-``drain_seconds``) and returns its :class:`FollowReport` (it does not raise).
+Cancellation is the normal way to stop: :func:`run_follow` then drains, for at most ``drain_seconds``,
+the pending changes (notification mode) or one last complete SCAN pass (scan mode), so every write made
+before the stop reaches the target, and returns its :class:`FollowReport` (it does not raise;
+``complete`` says whether the drain finished).
 """
 
 from __future__ import annotations
 
 import contextlib
+import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import redis
-from pydantic import BaseModel, ConfigDict, Field
 
 from redisops.adapters.redis_conn import raw_command
 from redisops.cancel import CancelToken
 from redisops.errors import Interrupted, RedisOpsError
 from redisops.events import Reporter
-from redisops.migrate.copy import ClientSource, CopyOptions, KeyCopier, open_client
+from redisops.migrate.copy import ClientSource, KeyCopier, open_client
 from redisops.migrate.copy_report import DbCopyStats
+from redisops.migrate.follow_model import FollowOptions, FollowReport, notification_flags_ok
 from redisops.migrate.follow_scan import FlushWatch, delete_extra, scan_pass
 from redisops.migrate.walker import RateLimiter, keyspace_sizes
 
 __all__ = ["FollowOptions", "FollowReport", "notification_flags_ok", "run_follow"]
-
-#: the keyspace-notification classes a complete follow needs (A = g$lshzxetd)
-NEEDED_CLASSES = "g$lshzxet"
-
-
-class FollowOptions(BaseModel):
-    """How to follow the source."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    dbs: list[int] | None = Field(
-        default=None,
-        description="databases to follow; default: those holding keys on the source at the start",
-    )
-    apply_interval: float = Field(
-        default=0.2, gt=0, le=60, description="seconds between applying the changes seen (notification mode)"
-    )
-    pass_interval: float = Field(
-        default=5.0, ge=0, le=3600, description="seconds between SCAN passes (scan mode)"
-    )
-    ttl_tolerance_ms: int = Field(
-        default=2000, ge=0, description="TTL difference ignored by the scan mode's comparison (milliseconds)"
-    )
-    ops_per_second: float = Field(default=0.0, ge=0, description="cap on source commands per second; 0: none")
-    big_key_bytes: int = Field(
-        default=4 << 20, ge=1, description="keys above this MEMORY USAGE are copied type by type in chunks"
-    )
-    chunk_size: int = Field(default=1000, ge=1, le=100_000, description="elements per chunk of a big key")
-    by_type: bool = Field(default=False, description="copy type by type instead of DUMP/RESTORE")
-    duration_seconds: float | None = Field(
-        default=None, gt=0, description="stop after this many seconds (default: until cancelled)"
-    )
-    drain_seconds: float = Field(
-        default=30.0, ge=0, description="after a stop, seconds allowed to apply the changes still pending"
-    )
-    flush_check_seconds: float = Field(
-        default=1.0,
-        gt=0,
-        description="seconds between INFO keyspace checks for FLUSHDB/FLUSHALL on the source",
-    )
-    report_seconds: float = Field(default=1.0, gt=0, description="seconds between lag events")
-
-    def copy_options(self) -> CopyOptions:
-        """The copy settings of a re-copy: always REPLACE (the target holds an older value)."""
-        return CopyOptions(
-            replace=True,
-            ops_per_second=self.ops_per_second,
-            big_key_bytes=self.big_key_bytes,
-            chunk_size=self.chunk_size,
-            by_type=self.by_type,
-        )
-
-
-@dataclass
-class FollowReport:
-    """What the follow did until it stopped."""
-
-    mode: str
-    seconds: float = 0.0
-    changes_seen: int = 0
-    applied: int = 0
-    deleted: int = 0
-    failed: dict[str, int] = field(default_factory=dict)
-    passes: int = 0
-    max_lag_seconds: float = 0.0
-    last_lag_seconds: float = 0.0
-    staleness_bound_seconds: float | None = None
-    flushes: list[str] = field(default_factory=list)
-    resyncs: int = 0
-    unapplied: int = 0
-    stopped: str = ""
-    notes: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON."""
-        return {
-            "mode": self.mode,
-            "seconds": round(self.seconds, 3),
-            "changes_seen": self.changes_seen,
-            "applied": self.applied,
-            "deleted": self.deleted,
-            "failed": dict(self.failed),
-            "passes": self.passes,
-            "max_lag_seconds": round(self.max_lag_seconds, 3),
-            "last_lag_seconds": round(self.last_lag_seconds, 3),
-            "staleness_bound_seconds": (
-                None if self.staleness_bound_seconds is None else round(self.staleness_bound_seconds, 3)
-            ),
-            "flushes": list(self.flushes),
-            "resyncs": self.resyncs,
-            "unapplied": self.unapplied,
-            "stopped": self.stopped,
-            "notes": list(self.notes),
-        }
-
-
-def notification_flags_ok(flags: str) -> tuple[bool, str]:
-    """Whether ``notify-keyspace-events`` = ``flags`` lets the follow see every change, and why not."""
-    if "K" not in flags and "E" not in flags:
-        return False, f"notify-keyspace-events is {flags or 'empty'!r}: neither keyspace (K) nor keyevent (E)"
-    classes = set(flags.replace("A", "g$lshzxetd"))
-    missing = [c for c in NEEDED_CLASSES if c not in classes]
-    if missing:
-        return False, f"notify-keyspace-events {flags!r} lacks the classes {''.join(missing)} (use KEA)"
-    return True, f"notify-keyspace-events is {flags!r}"
 
 
 class _Listener:
@@ -173,6 +70,9 @@ class _Listener:
         self.seen = 0
         self.lost: str | None = None
         self.stop = threading.Event()
+        self.channel = f"__redisops_follow_barrier__:{secrets.token_hex(6)}".encode()
+        self.barriers: set[bytes] = set()
+        self.barrier_seen = threading.Condition(self.lock)
         self.pubsub = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.restart(first=True)
@@ -185,6 +85,7 @@ class _Listener:
         self.stop = threading.Event()
         self.lost = None
         self.pubsub.psubscribe("__keyspace@*__:*", "__keyevent@*__:*")
+        self.pubsub.subscribe(self.channel)
         self.thread = threading.Thread(target=self._run, name="migrate-follow-listener", daemon=True)
         self.thread.start()
 
@@ -197,6 +98,26 @@ class _Listener:
                 return
             if msg is not None and msg.get("type") == "pmessage":
                 self._record(bytes(msg["channel"]), msg["data"])
+            elif msg is not None and msg.get("type") == "message" and msg.get("channel") == self.channel:
+                with self.barrier_seen:
+                    self.barriers.add(bytes(msg["data"]))
+                    self.barrier_seen.notify_all()
+
+    def barrier(self, publisher: redis.Redis, timeout: float) -> bool:
+        """Wait until every event the source sent before now was recorded: PUBLISH a marker on our own
+        channel (Redis delivers a client's messages in order; PUBLISH changes no data). False on timeout
+        or a lost subscription."""
+        marker = secrets.token_hex(8).encode()
+        raw_command(publisher, "PUBLISH", self.channel, marker)
+        deadline = time.monotonic() + timeout
+        with self.barrier_seen:
+            while marker not in self.barriers:
+                left = deadline - time.monotonic()
+                if left <= 0 or self.lost is not None or not self.thread.is_alive():
+                    return False
+                self.barrier_seen.wait(min(left, 0.1))
+            self.barriers.discard(marker)
+        return True
 
     def _record(self, channel: bytes, data: Any) -> None:
         data = data if isinstance(data, bytes) else str(data).encode()
@@ -347,8 +268,7 @@ def run_follow(
             report.stopped = f"stopped after {options.duration_seconds:g} s"
         except Interrupted:
             report.stopped = f"cancelled: {cancel.reason or 'cancelled'}"
-        if listener is not None:
-            _drain(listener, applier, set(dbs), options, reporter)
+        _drain(listener, applier, dbs, options, reporter)
     finally:
         if listener is not None:
             listener.close()
@@ -429,17 +349,34 @@ def _apply_pending(
 
 
 def _drain(
-    listener: _Listener, applier: _Applier, followed: set[int], options: FollowOptions, reporter: Reporter
+    listener: _Listener | None, applier: _Applier, dbs: list[int], options: FollowOptions, reporter: Reporter
 ) -> None:
-    """Apply what is still pending after a stop, for at most ``drain_seconds``."""
+    """After a stop, for at most ``drain_seconds``: apply the pending changes (notification mode), or run
+    one last complete SCAN pass (scan mode), so every write made before the stop reaches the target."""
     token = CancelToken()
     timer = threading.Timer(options.drain_seconds, token.cancel, args=("drain time over",))
     timer.start()
     try:
-        _apply_pending(listener, applier, followed, reporter, token)
+        if listener is not None:
+            if not listener.barrier(applier.pair(dbs[0])[0], timeout=max(0.1, options.drain_seconds / 2)):
+                reporter.warning("the events sent before the stop could not all be read: some may be missing")
+                applier.report.complete = False
+            _apply_pending(listener, applier, set(dbs), reporter, token)
+        else:
+            reporter.phase("draining", "one last SCAN pass: the writes made before the stop")
+            for db in dbs:
+                scan_pass(applier, db, options, token)
+            applier.report.passes += 1
     except Interrupted:
-        applier.report.unapplied = len(listener.pending)
-        reporter.warning(f"stopped before {applier.report.unapplied} pending changes were applied")
+        applier.report.complete = False
+        if listener is not None:
+            applier.report.unapplied = len(listener.pending)
+            reporter.warning(f"stopped before {applier.report.unapplied} pending changes were applied")
+        else:
+            reporter.warning(
+                f"the last SCAN pass did not finish within {options.drain_seconds:g} s: changes made in the "
+                "last staleness bound may be missing (follow again, or verify)"
+            )
     finally:
         timer.cancel()
 

@@ -23,7 +23,8 @@ from redisops.migrate.payload import payload_rdb_version
 from redisops.migrate.walker import keyspace_sizes, scan_batches
 
 if TYPE_CHECKING:
-    from redisops.migrate.follow import FollowOptions, _Applier
+    from redisops.migrate.follow import _Applier
+    from redisops.migrate.follow_model import FollowOptions
 
 __all__ = ["FlushWatch", "canonical_value", "delete_extra", "differing_keys", "scan_pass"]
 
