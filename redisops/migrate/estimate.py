@@ -87,7 +87,7 @@ class CopyEstimate:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON, rounded."""
         return {
-            "seconds": round(self.seconds, 1),
+            "seconds": round(self.seconds, 2),
             "keys_per_second": round(self.keys_per_second),
             "mb_per_second": round(self.mb_per_second, 2),
             "sample_keys": self.sample_keys,
