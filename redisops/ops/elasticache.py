@@ -163,7 +163,8 @@ def snapshot_group(
         if time.monotonic() - started >= timeout:
             raise OperationTimeout(
                 f"the snapshot {name} is still {snap.status} after {timeout:.0f}s",
-                hint="it keeps being made in AWS; run the export later, it waits for nothing",
+                hint="it keeps being made in AWS; export it once DescribeSnapshots says available "
+                "(redisops elasticache export NAME --dry-run tells)",
             )
         if cancel:
             cancel.sleep(interval, "while waiting for the snapshot (it keeps being made in AWS)")

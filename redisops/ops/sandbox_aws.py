@@ -59,6 +59,8 @@ EXPORT_BUCKET = "llm-judge-redis-export"
 DEFAULT_TTL_SECONDS = 604800
 #: seconds one AppConfig deployment minute lasts in the sandbox (AllAtOnce's 10 min bake: 0.1 s)
 TIME_SCALE = 0.01
+#: how long a new snapshot stays ``creating`` in the sandbox (so waiting for it is rehearsed too)
+SNAPSHOT_SECONDS = 0.5
 _DIR = "aws"
 
 
@@ -99,6 +101,7 @@ def write_emulator_config(
         "moto_url": moto_url,
         "data_dir": str(state_dir / _DIR / "data"),
         "time_scale": TIME_SCALE,
+        "snapshot_seconds": SNAPSHOT_SECONDS,
         "sources": {
             GROUP_ID: {
                 "host": "127.0.0.1",

@@ -9,7 +9,8 @@ when it changes::
                  "parameter_group": "<cache parameter group name>"}}}
 
 ``time_scale`` is the seconds one AppConfig deployment minute lasts here (deployments reach COMPLETE
-after ``(duration + bake) * time_scale`` seconds).
+after ``(duration + bake) * time_scale`` seconds); ``snapshot_seconds`` how long a new snapshot stays
+``creating`` (DescribeSnapshots says so) before it is ``available``.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ class EmulatorConfig:
     data_dir: Path
     time_scale: float = 0.05
     sources: dict[str, SourceEntry] = field(default_factory=dict)
+    #: seconds a new snapshot stays ``creating`` before it is ``available``
+    snapshot_seconds: float = 0.0
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> EmulatorConfig:
@@ -56,6 +59,7 @@ class EmulatorConfig:
             moto_url=str(raw["moto_url"]),
             data_dir=Path(str(raw["data_dir"])),
             time_scale=float(raw.get("time_scale", 0.05)),
+            snapshot_seconds=float(raw.get("snapshot_seconds", 0.0)),
             sources={
                 str(k): SourceEntry(SourceNode.from_dict(v), v.get("parameter_group"))
                 for k, v in dict(raw.get("sources") or {}).items()

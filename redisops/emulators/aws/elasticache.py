@@ -1,7 +1,8 @@
 """ElastiCache calls moto 5.2 lacks (or gets wrong), served on top of moto's own state.
 
 * ``CreateSnapshot``: moto records the snapshot; the emulator also takes the source's RDB (through its
-  renamed SYNC) and keeps it under its data dir, as the snapshot's content.
+  renamed SYNC) and keeps it under its data dir, as the snapshot's content. ``DescribeSnapshots``
+  says ``creating`` for ``snapshot_seconds`` after that (moto: ``available`` at once), as AWS does.
 * ``CopySnapshot`` with ``TargetBucket``: checks the bucket as AWS does (exists, same Region, grants
   to ElastiCache's canonical user or a bucket policy for the service principal) and writes
   ``<TargetSnapshotName>-0001.rdb`` into the moto bucket.
@@ -18,6 +19,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -233,10 +235,29 @@ def _moto(b: Backend, region: str, call: Callable[[Any], Any]) -> Any:
         raise
 
 
+def _creating(b: Backend, snap: dict[str, Any]) -> dict[str, Any]:
+    """The snapshot with status ``creating`` while its (emulated) creation time has not passed."""
+    ready = b.area("snapshot_ready").get(str(snap.get("SnapshotName")))
+    if ready is not None and time.time() < ready:
+        snap = {**snap, "SnapshotStatus": "creating"}
+    return snap
+
+
+def _made(b: Backend, snap: dict[str, Any]) -> dict[str, Any]:
+    _capture(b, snap)
+    with b.lock:
+        b.area("snapshot_ready")[snap["SnapshotName"]] = time.time() + b.config.snapshot_seconds
+    return _creating(b, snap)
+
+
 def create_snapshot(b: Backend, p: dict[str, Any], region: str) -> dict[str, Any]:
     snap = _moto(b, region, lambda c: c.create_snapshot(**p))["Snapshot"]
-    _capture(b, snap)
-    return {"Snapshot": snap}
+    return {"Snapshot": _made(b, snap)}
+
+
+def describe_snapshots(b: Backend, p: dict[str, Any], region: str) -> dict[str, Any]:
+    out = _moto(b, region, lambda c: c.describe_snapshots(**p))
+    return {"Snapshots": [_creating(b, s) for s in out["Snapshots"]], "Marker": out.get("Marker")}
 
 
 def delete_replication_group(b: Backend, p: dict[str, Any], region: str) -> dict[str, Any]:
@@ -374,6 +395,8 @@ def _policy_allows(s3: Any, bucket: str, region: str) -> bool:
 def copy_snapshot(b: Backend, p: dict[str, Any], region: str) -> dict[str, Any]:
     source_name, target = p["SourceSnapshotName"], p["TargetSnapshotName"]
     snap = _moto(b, region, lambda c: c.describe_snapshots(SnapshotName=source_name))["Snapshots"][0]
+    if _creating(b, snap)["SnapshotStatus"] != "available":
+        raise fault(SVC, "InvalidSnapshotStateFault", f"Snapshot {source_name} is not yet available.")
     bucket = p.get("TargetBucket")
     if not bucket:
         group = snap.get("ReplicationGroupId")
@@ -417,6 +440,7 @@ HANDLERS: dict[str, Handler] = {
     "DescribeCacheParameters": describe_parameters,
     "ModifyCacheParameterGroup": modify_parameter_group,
     "CreateSnapshot": create_snapshot,
+    "DescribeSnapshots": describe_snapshots,
     "CopySnapshot": copy_snapshot,
     "DeleteReplicationGroup": delete_replication_group,
     "DescribeReplicationGroups": describe_replication_groups,

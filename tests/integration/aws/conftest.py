@@ -65,6 +65,7 @@ def aws_stack(
         "moto_url": s3_endpoint.url,
         "data_dir": str(tmp_path / "emulator"),
         "time_scale": 0.01,
+        "snapshot_seconds": 0.3,
         "sources": {
             group: {
                 "host": "127.0.0.1",

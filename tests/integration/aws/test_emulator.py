@@ -5,6 +5,7 @@ not serve reach moto."""
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from typing import Any
@@ -71,6 +72,26 @@ def test_replication_group_endpoint_is_the_source(aws_stack: AwsStack) -> None:
     assert _code(missing) == "ReplicationGroupNotFoundFault"  # moto's answer, passed on
 
 
+def _wait_available(ec: Any, name: str) -> None:
+    deadline = time.monotonic() + 30
+    while ec.describe_snapshots(SnapshotName=name)["Snapshots"][0]["SnapshotStatus"] != "available":
+        assert time.monotonic() < deadline, f"snapshot {name} never became available"
+        time.sleep(0.05)
+
+
+def test_a_new_snapshot_is_creating_until_its_time_has_passed(aws_stack: AwsStack, s3_bucket: str) -> None:
+    cfg = json.loads(aws_stack.config_path.read_text())
+    aws_stack.config_path.write_text(json.dumps({**cfg, "snapshot_seconds": 3600}))
+    os.utime(aws_stack.config_path, (time.time() + 5, time.time() + 5))  # a new mtime: re-read
+    ec = aws_stack.client("elasticache")
+    made = ec.create_snapshot(ReplicationGroupId=aws_stack.group_id, SnapshotName="snap-slow")["Snapshot"]
+    assert made["SnapshotStatus"] == "creating"
+    assert ec.describe_snapshots(SnapshotName="snap-slow")["Snapshots"][0]["SnapshotStatus"] == "creating"
+    with pytest.raises(ClientError) as early:
+        ec.copy_snapshot(SourceSnapshotName="snap-slow", TargetSnapshotName="x", TargetBucket=s3_bucket)
+    assert _code(early) == "InvalidSnapshotState"
+
+
 def _load(stack: AwsStack, n: int = 50) -> None:
     client = stack.source.client()
     for i in range(n):
@@ -92,8 +113,7 @@ def test_copy_snapshot_refuses_a_bucket_without_grants_then_exports(
     snap = ec.create_snapshot(ReplicationGroupId=aws_stack.group_id, SnapshotName="snap-a")["Snapshot"]
     assert snap["ReplicationGroupId"] == aws_stack.group_id
     aws_stack.source.client().set("after-snapshot", "1")  # not in the snapshot
-    listed = ec.describe_snapshots(SnapshotName="snap-a")["Snapshots"]  # served by moto
-    assert listed[0]["SnapshotStatus"] == "available"
+    _wait_available(ec, "snap-a")
     with pytest.raises(ClientError) as refused:
         ec.copy_snapshot(
             SourceSnapshotName="snap-a", TargetSnapshotName="snap-a-export", TargetBucket=s3_bucket
@@ -120,6 +140,7 @@ def test_copy_snapshot_accepts_a_bucket_policy_for_the_service_principal(
     _load(aws_stack, 5)
     ec, s3 = aws_stack.client("elasticache"), aws_stack.client("s3")
     ec.create_snapshot(ReplicationGroupId=aws_stack.group_id, SnapshotName="snap-p")
+    _wait_available(ec, "snap-p")
     policy = {
         "Version": "2012-10-17",
         "Statement": [
