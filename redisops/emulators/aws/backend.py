@@ -75,7 +75,7 @@ class Backend:
         self._path = config if isinstance(config, Path) else None
         self._mtime = 0.0
         self._config = config if isinstance(config, EmulatorConfig) else None
-        self._clients: dict[tuple[str, str], Any] = {}
+        self._clients: dict[tuple[str, str, str], Any] = {}
         #: emulator-owned state, by area (elasticache.py and appconfig.py fill it)
         self.state: dict[str, Any] = {}
         self.config  # noqa: B018 - read it now: a bad file fails at start-up
@@ -93,8 +93,10 @@ class Backend:
         return self._config
 
     def moto(self, service: str, region: str) -> Any:
-        """A boto3 client of ``service`` on the moto server (dummy credentials)."""
-        key = (service, region)
+        """A boto3 client of ``service`` on the moto server (dummy credentials; a new one when the config
+        names another moto)."""
+        url = self.config.moto_url
+        key = (service, region, url)
         with self.lock:
             if key not in self._clients:
                 import boto3
@@ -102,7 +104,7 @@ class Backend:
 
                 self._clients[key] = boto3.client(
                     service,
-                    endpoint_url=self.config.moto_url,
+                    endpoint_url=url,
                     region_name=region,
                     aws_access_key_id="emulator",
                     aws_secret_access_key="emulator",
