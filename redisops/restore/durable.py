@@ -15,6 +15,7 @@ import hashlib
 import os
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Protocol
@@ -23,7 +24,34 @@ from redisops.errors import VerificationError
 from redisops.rdb import RdbVerification
 from redisops.restore.plan import ExpectedFile
 
-__all__ = ["DIR_MODE", "FILE_MODE", "BackgroundSync", "Checker", "fsync_dir", "stage_file", "write_atomic"]
+__all__ = [
+    "DIR_MODE",
+    "FILE_MODE",
+    "BackgroundSync",
+    "Checker",
+    "fsync_dir",
+    "stage_file",
+    "synced_seconds",
+    "write_atomic",
+]
+
+_blocked = threading.local()
+
+
+def synced_seconds() -> float:
+    """Seconds this thread has spent so far waiting for fsyncs of the restore's files and folders (the
+    durability work a plain copy skips; background syncs overlapping the download are not in it).
+    Callers take the difference around a step."""
+    return float(getattr(_blocked, "seconds", 0.0))
+
+
+def _fsync(fd: int) -> None:
+    t = time.monotonic()
+    try:
+        os.fsync(fd)
+    finally:
+        _blocked.seconds = synced_seconds() + time.monotonic() - t
+
 
 FILE_MODE = 0o644
 DIR_MODE = 0o755
@@ -47,7 +75,7 @@ def fsync_dir(path: Path) -> None:
     """Make the entries of directory ``path`` durable."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        os.fsync(fd)
+        _fsync(fd)
     finally:
         os.close(fd)
 
@@ -58,7 +86,7 @@ def write_atomic(path: Path, data: bytes) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     try:
         os.write(fd, data)
-        os.fsync(fd)
+        _fsync(fd)
     finally:
         os.close(fd)
     os.replace(tmp, path)
@@ -119,6 +147,38 @@ class BackgroundSync:
             raise self._error
 
 
+class _ThreadedSha256:
+    """SHA-256 on a thread of its own, beside the download and the other checks (hashlib releases the
+    GIL on large buffers): the chunks are hashed in order through a bounded queue."""
+
+    def __init__(self, depth: int = 16) -> None:
+        import queue
+
+        self._sha = hashlib.sha256()
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
+        self._thread = threading.Thread(target=self._run, name="restore-sha256", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            self._sha.update(chunk)
+
+    def update(self, chunk: bytes) -> None:
+        """Queue ``chunk`` (blocks only when the hasher is ``depth`` chunks behind)."""
+        self._queue.put(chunk)
+
+    def hexdigest(self) -> str:
+        """Wait for the queued chunks; the digest."""
+        self.close()
+        return self._sha.hexdigest()
+
+    def close(self) -> None:
+        """Stop the thread (idempotent)."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+
 def _preallocate(fd: int, size: int) -> None:
     """Reserve ``size`` bytes up front (faster writes, ENOSPC before the download); best effort."""
     if size <= 0 or not hasattr(os, "posix_fallocate"):
@@ -145,7 +205,7 @@ def stage_file(
     content check. ``path`` is left behind on failure: it lives in a staging directory that the caller
     removes.
     """
-    sha = hashlib.sha256()
+    sha = _ThreadedSha256()
     size = 0
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     sync: BackgroundSync | None = None
@@ -188,9 +248,12 @@ def stage_file(
             )
         result = checker.finish()
         pending, sync = sync, None
-        pending.close()
-        os.fsync(fd)
+        t = time.monotonic()
+        pending.close()  # waits for the background sync running now
+        _blocked.seconds = synced_seconds() + time.monotonic() - t
+        _fsync(fd)
     finally:
+        sha.close()
         if sync is not None:
             with contextlib.suppress(OSError):  # the error that brought us here matters more
                 sync.close()

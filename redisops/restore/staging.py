@@ -15,6 +15,7 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import secrets
@@ -38,7 +39,7 @@ from redisops.restore.checks import (
     RdbChecker,
     parse_aof_manifest,
 )
-from redisops.restore.durable import DIR_MODE, Checker, fsync_dir, stage_file, write_atomic
+from redisops.restore.durable import DIR_MODE, Checker, fsync_dir, stage_file, synced_seconds, write_atomic
 from redisops.restore.listing import list_data_dir
 from redisops.restore.plan import (
     STAGING_PREFIX,
@@ -81,6 +82,7 @@ class StagedRestore:
     bytes_staged: int
     stage_seconds: float
     aof_file_names: tuple[str, ...] = ()
+    fsync_seconds: float = 0.0
 
     @property
     def staging_path(self) -> Path:
@@ -105,6 +107,7 @@ class StagedRestore:
             "aof_file_names": list(self.aof_file_names),
             "bytes_staged": self.bytes_staged,
             "stage_seconds": round(self.stage_seconds, 3),
+            "fsync_seconds": round(self.fsync_seconds, 3),
         }
 
     def summary(self) -> list[str]:
@@ -367,6 +370,7 @@ def _stage(
         )
         reporter.progress(0, total, unit="bytes")
     staging.mkdir(mode=DIR_MODE)
+    synced_at_start = synced_seconds()
     try:
         staged = stage(staging, progress)
         result = StagedRestore(
@@ -383,6 +387,7 @@ def _stage(
         )
         # last: its presence says every staged file is verified and durable (another process installs)
         write_atomic(staging / STAGED_RECORD, json.dumps(result.to_dict()).encode())
+        result = dataclasses.replace(result, fsync_seconds=synced_seconds() - synced_at_start)
         if cancel is not None:
             cancel.check("before the install")  # the last moment at which nothing has changed
     except BaseException as e:
