@@ -330,3 +330,44 @@ def test_k8s_restore_stages_with_a_job_before_scaling_redis_to_0(
         assert {"stage_job", "scale_down", "job", "scale_up", "downtime"} <= set(res.timings)
     finally:
         k.close()
+
+
+def test_k8s_restore_on_a_read_write_once_pod_pvc_stages_after_the_scale_to_0(
+    kube: Any, redis_factory: Any, s3_endpoint: Any, s3_bucket: str
+) -> None:
+    """ReadWriteOncePod: no pod may mount the PVC beside Redis, so even when staging beside Redis is
+    asked for, the one restore Job runs after the scale to 0 (the plan said so, the events show it)."""
+    from redisops.ops.restore_k8s import restore_k8s
+
+    cfg = DeploymentConfig.model_validate({"persistence": {"access_mode": "ReadWriteOncePod"}})
+    k = _cluster(kube, redis_factory, cfg)
+    try:
+        store = _k8s_store(s3_endpoint, s3_bucket)
+        source = redis_factory(cfg, name="source")
+        populate(source.endpoint, K8S_SPEC, seed=2)
+        backup = create_rdb_backup(source.endpoint, store)
+
+        def progress(line: str) -> None:
+            if line.startswith("Job redis-restore-") and line.endswith("completed"):
+                populate(kube.redis.endpoint, K8S_SPEC, seed=2)  # what the Job's engine installed
+
+        res = restore_k8s(
+            k, cfg, store, backup.id, tool_image="img:1", force=True, safety_backup=False, confirmed=True,
+            timeout=20, progress=progress, stage_beside_redis=True,
+        )  # fmt: skip
+        assert {db: n for db, (n, _) in res.key_counts.items()} == {0: 60, 2: 60}
+        (job,) = kube.objects("Job", NS)  # one Job, no staging Job
+        command = job["spec"]["template"]["spec"]["containers"][0]["command"]
+        assert job["metadata"]["name"] == res.job and "--stage-only" not in command
+        assert "--install-staged" not in command and "nodeName" not in job["spec"]["template"]["spec"]
+        events = sorted(kube.objects("Event", NS), key=lambda e: int(e["metadata"]["resourceVersion"]))
+        seq = [(e["involvedObject"]["name"], e["reason"]) for e in events]
+        redis_deleted = next(
+            i
+            for i, e in enumerate(events)
+            if e["reason"] == "SuccessfulDelete" and e["involvedObject"]["kind"] == "ReplicaSet"
+        )
+        assert redis_deleted < seq.index((res.job, "SuccessfulCreate"))
+        assert "stage_job" not in res.timings and {"scale_down", "job", "scale_up"} <= set(res.timings)
+    finally:
+        k.close()
