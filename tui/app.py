@@ -351,7 +351,8 @@ class RedisopsApp(App[None]):
         prompt.placeholder = "screen name, q, help, refresh" if mode == ":" else "filter rows"
         prompt.value = self.active.filter_text if mode == "/" else ""
         prompt.add_class("open")
-        prompt.focus()
+        # at once, not at the next idle (Widget.focus): keys typed right after ':' go to the prompt
+        self.screen_stack[0].set_focus(prompt)
 
     def _close_prompt(self) -> None:
         self.prompt_mode = ""

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,22 +19,7 @@ from tui.views.backups import BackupsView
 
 from .helpers import SIZE, wait_for
 
-REDISOPS = str(Path(sys.executable).with_name("redisops"))
 pytestmark = pytest.mark.slow
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    return subprocess.run([REDISOPS, *args], capture_output=True, text=True, timeout=180, env=env)
-
-
-@pytest.fixture
-def sandbox(tmp_state):
-    """A private sandbox (target Redis, source Redis, S3) for the test; stopped afterwards."""
-    up = _cli("sandbox", "up", "-o", "json")
-    assert up.returncode == 0, up.stderr
-    yield json.loads(up.stdout)
-    _cli("sandbox", "down")
 
 
 def _client():
