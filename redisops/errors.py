@@ -33,8 +33,9 @@ code  class                      meaning
 ====  =========================  ==========================================================
 
 Results that are not errors have codes of their own: checks (``health``, ``lint``) exit 20 when the
-worst finding is a warning and 21 when it is critical (an error); 22 (a comparison found differences)
-and 30-35 (runbooks) are reserved in :class:`ExitCode`.
+worst finding is a warning and 21 when it is critical (an error); 22 when a comparison (``migrate
+verify``) found differences (``redisops.migrate.errors.VerifyDifferences``); 30-35 are the runbook
+executor's (``redisops.runbooks.errors``).
 """
 
 from __future__ import annotations

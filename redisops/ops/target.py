@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from redisops.ops.api_backup import BackupAPI
     from redisops.ops.api_deploy import DeployAPI
     from redisops.ops.api_inspect import InspectAPI
+    from redisops.ops.api_migrate import MigrateAPI
     from redisops.ops.api_restore import RestoreAPI
     from redisops.ops.catalogue import Plan
     from redisops.ops.sandbox import SandboxState
@@ -262,6 +263,13 @@ class Target:
         from redisops.ops.api_deploy import DeployAPI
 
         return DeployAPI(self)
+
+    @property
+    def migrate(self) -> MigrateAPI:
+        """The migration into this target: ``t.migrate.plan(source_url=...)``, ``.copy(...)``, ``.verify(...)``."""
+        from redisops.ops.api_migrate import MigrateAPI
+
+        return MigrateAPI(self)
 
     # --- operations of the catalogue ---------------------------------------------------------------
 
