@@ -266,7 +266,7 @@ class Target:
 
     @property
     def migrate(self) -> MigrateAPI:
-        """The migration into this target: ``t.migrate.plan(source_url=...)``, ``.copy(...)``, ``.verify(...)``."""
+        """The migration into this target: ``t.migrate.plan(source_url=...)``, ``.copy()``, ``.verify()``."""
         from redisops.ops.api_migrate import MigrateAPI
 
         return MigrateAPI(self)
