@@ -40,6 +40,7 @@ from redisops.migrate.bigkeys import KeyOutcome, copy_by_type
 from redisops.migrate.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from redisops.migrate.copy_report import CopyReport, DbCopyStats, MiB
 from redisops.migrate.payload import is_payload_refusal
+from redisops.migrate.pipeline import run_pipeline
 from redisops.migrate.walker import RateLimiter, keyspace_sizes, scan_batches
 
 __all__ = [
@@ -175,10 +176,7 @@ class KeyCopier:
     def _sizes(self, keys: list[bytes]) -> list[int | None]:
         """MEMORY USAGE per key (None: the key is gone; 0 when MEMORY USAGE is refused)."""
         with redis_errors(self.ep):
-            pipe = self.src.pipeline(transaction=False)
-            for key in keys:
-                pipe.execute_command("MEMORY", "USAGE", key)  # type: ignore[no-untyped-call]
-            replies = pipe.execute(raise_on_error=False)
+            replies = run_pipeline(self.src, [("MEMORY", "USAGE", key) for key in keys])
         self.limiter.acquire(len(keys), "while copying keys")
         out: list[int | None] = []
         for r in replies:
@@ -207,16 +205,12 @@ class KeyCopier:
 
     def _dump_restore(self, group: list[bytes], stats: DbCopyStats) -> None:
         with redis_errors(self.ep):
-            pipe = self.src.pipeline(transaction=False)
-            for key in group:
-                pipe.execute_command("PTTL", key)  # type: ignore[no-untyped-call]
-                pipe.execute_command("DUMP", key)  # type: ignore[no-untyped-call]
             sent = time.monotonic()
-            replies = pipe.execute(raise_on_error=False)
+            replies = run_pipeline(self.src, [c for key in group for c in (("PTTL", key), ("DUMP", key))])
         self.limiter.acquire(2 * len(group), "while copying keys")
         writes: list[tuple[bytes, bytes]] = []
         elapsed_ms = (time.monotonic() - sent) * 1000
-        restore = self.tgt.pipeline(transaction=False)
+        restores: list[list[Any]] = []
         for i, key in enumerate(group):
             pttl, dump = replies[2 * i], replies[2 * i + 1]
             if isinstance(pttl, Exception) or isinstance(dump, Exception):
@@ -236,12 +230,12 @@ class KeyCopier:
             args: list[Any] = ["RESTORE", key, ttl, dump]
             if self.o.replace:
                 args.append("REPLACE")
-            restore.execute_command(*args)  # type: ignore[no-untyped-call]
+            restores.append(args)
             writes.append((key, dump))
         if not writes:
             return
         with redis_errors(None):
-            results = restore.execute(raise_on_error=False)
+            results = run_pipeline(self.tgt, restores)
         for (key, dump), result in zip(writes, results, strict=True):
             if not isinstance(result, Exception):
                 self._count(stats, KeyOutcome("copied", nbytes=len(dump)), key)

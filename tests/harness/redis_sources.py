@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import random
 import secrets
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +28,7 @@ import redis
 
 from redisops.adapters.local import ELASTICACHE_BLOCKED_COMMANDS
 from redisops.adapters.redis_conn import RedisEndpoint, connect
-from redisops.migrate.payload import raise_payload_version
+from redisops.migrate.payload import payload_checksum_ok, payload_rdb_version, raise_payload_version
 from redisops.ops.datasets import DatasetSpec, populate
 from tests.harness.plugin import RedisFactory, RedisInstance
 
@@ -189,35 +188,24 @@ def _write_big(client: Any, kind: str, key: str, n: int, size: int, rng: random.
 
 class NewerDumpConnection(redis.Connection):
     """A redis-py connection whose DUMP replies look like a newer Redis wrote them (RDB version raised,
-    CRC64 recomputed): a Redis 7.0 target refuses them as it would a 7.4 source's payloads."""
+    CRC64 recomputed): a Redis 7.0 target refuses them as it would a 7.4 source's payloads.
+
+    A DUMP reply is recognised by its shape, whatever sent the command (redis-py's pipeline or the
+    copy's own): bytes ending in RDB version 10 and a CRC64 that matches (random values never do)."""
 
     rdb_version = 12
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._sent: deque[bytes] = deque()
-
-    def _note(self, args: tuple[Any, ...]) -> None:
-        name = args[0] if args else b""
-        name = name.encode() if isinstance(name, str) else bytes(name)
-        self._sent.append(name.upper())  # one reply per packed command
-
-    def pack_command(self, *args: Any) -> Any:
-        self._note(args)
-        return super().pack_command(*args)
-
-    def pack_commands(self, commands: Any) -> Any:
-        commands = list(commands)
-        for cmd in commands:
-            self._note(tuple(cmd))
-        return super().pack_commands(commands)
-
     def read_response(self, *args: Any, **kwargs: Any) -> Any:
         reply = super().read_response(*args, **kwargs)
-        name = self._sent.popleft() if self._sent else b""
-        if name == b"DUMP" and isinstance(reply, bytes):
+        if isinstance(reply, bytes) and _is_dump(reply):
             return raise_payload_version(reply, self.rdb_version)
         return reply
+
+
+def _is_dump(reply: bytes) -> bool:
+    if len(reply) < 11 or payload_rdb_version(reply) != 10:
+        return False
+    return reply[-8:] != bytes(8) and payload_checksum_ok(reply)
 
 
 def newer_dump_source(ep: RedisEndpoint) -> Callable[[int], redis.Redis]:
