@@ -13,6 +13,8 @@ import logging
 import select
 import socket
 import ssl as _ssl
+import threading
+from collections import deque
 from collections.abc import Callable
 from types import TracebackType
 from typing import Literal, Self
@@ -29,6 +31,7 @@ from redisops.errors import (
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
+    "DEFAULT_PREFETCH",
     "EOF_MARK_SIZE",
     "PhaseCallback",
     "ProgressCallback",
@@ -37,6 +40,8 @@ __all__ = [
 
 DEFAULT_CHUNK_SIZE = 1 << 20
 EOF_MARK_SIZE = 40
+#: the most payload bytes :meth:`ReplicationConnection.prefetch` holds before the stream is read
+DEFAULT_PREFETCH = 32 << 20
 _MAX_LINE = 64 * 1024
 
 ProgressCallback = Callable[[int, int | None], None]
@@ -101,6 +106,7 @@ class ReplicationConnection:
         self._iterated = False
         self._cancel = cancel
         self._unwatch: Callable[[], None] | None = None
+        self._prefetch: _Prefetch | None = None
 
     def __repr__(self) -> str:
         auth = f", username={self.username!r}" if self.username else ""
@@ -150,8 +156,27 @@ class ReplicationConnection:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
 
+    def prefetch(self, limit: int = DEFAULT_PREFETCH) -> None:
+        """Read the payload in the background until it is iterated (at most ``limit`` bytes held).
+
+        Call it after :meth:`open` when something else comes first (taking the backup lock, building an
+        S3 client): the server's child keeps writing the snapshot meanwhile instead of stalling on a
+        full socket. The first read of the payload stops the reader; what it holds is served first.
+        No-op when not open or already prefetching.
+        """
+        if self._sock is not None and self._prefetch is None and self.framing is not None:
+            self._prefetch = _Prefetch(self._sock, limit, self.chunk_size)
+
+    @property
+    def prefetched(self) -> int:
+        """Payload bytes :meth:`prefetch` read ahead that were not handed on yet."""
+        p = self._prefetch
+        return 0 if p is None else p.size - p.taken
+
     def close(self) -> None:
         """Drop the connection (idempotent)."""
+        if self._prefetch is not None:
+            self._prefetch.stop()  # no read on a socket being closed
         sock, self._sock = self._sock, None
         unwatch, self._unwatch = self._unwatch, None
         if unwatch is not None:
@@ -205,6 +230,10 @@ class ReplicationConnection:
     # -- low-level I/O -----------------------------------------------------------------------
 
     def _recv(self, size: int, during: str) -> bytes:
+        if self._prefetch is not None:
+            buf = bytearray(size)
+            n = self._recv_into(memoryview(buf), during)
+            return bytes(buf[:n])
         assert self._sock is not None
         try:
             return self._sock.recv(size)
@@ -212,6 +241,13 @@ class ReplicationConnection:
             raise self._recv_error(e, during) from e
 
     def _recv_into(self, into: memoryview, during: str) -> int:
+        if self._prefetch is not None:
+            n = self._prefetch.take(into)
+            if n is not None:
+                return n
+            error, self._prefetch = self._prefetch.error, None
+            if error is not None:
+                raise self._recv_error(error, during) from error
         assert self._sock is not None
         try:
             return self._sock.recv_into(into)
@@ -437,3 +473,74 @@ class ReplicationConnection:
 
 def _printable(line: bytes) -> str:
     return repr(line[:80])[2:-1]
+
+
+class _Prefetch:
+    """A background reader of one socket, until stopped or ``limit`` bytes are held (then it waits).
+
+    Only one thread reads the socket at a time: :meth:`take` stops the reader (joins it) before serving
+    what it read; after that the caller reads the socket itself.
+    """
+
+    def __init__(self, sock: socket.socket, limit: int, chunk: int) -> None:
+        self._sock = sock
+        self._limit = max(1, limit)
+        self._chunk = chunk
+        self._held: deque[memoryview] = deque()
+        self.size = 0  # bytes read
+        self.taken = 0  # bytes handed on
+        self.error: OSError | None = None
+        self.eof = False
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="redis-prefetch", daemon=True)
+        self._thread.start()
+
+    def _readable(self) -> bool:
+        if isinstance(self._sock, _ssl.SSLSocket) and self._sock.pending():
+            return True
+        try:
+            ready, _, _ = select.select([self._sock], [], [], 0.05)
+        except (OSError, ValueError):
+            return True  # let the read report it
+        return bool(ready)
+
+    def _run(self) -> None:
+        try:
+            while not self._stopped.is_set():
+                if self.size >= self._limit:
+                    self._stopped.wait()  # full: the server waits until the stream is read
+                    return
+                if not self._readable():
+                    continue
+                data = self._sock.recv(min(self._chunk, self._limit - self.size))
+                if not data:
+                    self.eof = True
+                    return
+                self._held.append(memoryview(data))
+                self.size += len(data)
+        except OSError as e:
+            self.error = e
+
+    def stop(self) -> None:
+        """Stop reading (idempotent); returns once the reader has finished its current read."""
+        self._stopped.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join()
+
+    def take(self, into: memoryview) -> int | None:
+        """Copy held bytes into ``into``: their count, 0 at the end of the stream, or None when nothing
+        is held any more (read the socket; :attr:`error` first when the reader failed)."""
+        self.stop()
+        if self._held:
+            head = self._held[0]
+            n = min(len(into), len(head))
+            into[:n] = head[:n]
+            if n < len(head):
+                self._held[0] = head[n:]
+            else:
+                self._held.popleft()
+            self.taken += n
+            return n
+        if self.eof:
+            return 0
+        return None

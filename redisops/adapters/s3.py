@@ -118,13 +118,27 @@ class S3Adapter:
 
     Args:
         settings: the connection and write settings.
-        client: an existing boto3 S3 client (tests); by default one is built from ``settings``.
+        client: an existing boto3 S3 client (tests); by default one is built from ``settings`` on first use
+            (one per adapter; a settings error such as a bad endpoint URL surfaces there).
     """
 
     def __init__(self, settings: S3Settings, *, client: Any = None) -> None:
         self.settings = settings
         self._secrets = settings.secrets()
-        self._client: Any = client if client is not None else self._make_client()
+        # built on first use: a command that plans before it runs (backup create) can start the Redis
+        # transfer first and build the client while the server's child writes the snapshot
+        self._client_obj: Any = client
+        self._client_lock = threading.Lock()
+
+    @property
+    def _client(self) -> Any:
+        client = self._client_obj
+        if client is None:
+            with self._client_lock:  # the part uploader's threads may ask at the same time
+                if self._client_obj is None:
+                    self._client_obj = self._make_client()
+                client = self._client_obj
+        return client
 
     def _make_client(self) -> Any:
         # botocore's own session, not boto3's: the client is the same botocore client, and a command

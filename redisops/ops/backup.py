@@ -12,11 +12,14 @@ names stay importable from here.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import ssl
 import subprocess
 import tempfile
+import threading
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -37,12 +40,13 @@ from redisops.ops.backup_events import BackupProgress, Estimate, Progress, Say, 
 from redisops.ops.backup_source import FINGERPRINT_KEYS, config_fingerprint, pick_stream_source
 from redisops.ops.inspect import fetch_info
 from redisops.ops.loading import wait_loaded
-from redisops.ops.sandbox import SandboxState
 from redisops.rdb import RdbStreamVerifier
 from redisops.restore.keycounts import compare_key_counts, counts_of
 
 if TYPE_CHECKING:
     from redisops.adapters.kube import Kube
+    from redisops.inspect import Info
+    from redisops.ops.sandbox import SandboxState
 
 __all__ = [
     "FINGERPRINT_KEYS",
@@ -59,6 +63,10 @@ __all__ = [
     "store_for",
     "verify_backup",
 ]
+
+#: the INFO sections an RDB backup reads (version, dataset size, replicas); a plan that read them passes
+#: its INFO on (``create_rdb_backup(info=...)``)
+INFO_SECTIONS = ("server", "memory", "replication")
 
 
 def open_store(
@@ -78,7 +86,23 @@ def open_store(
         overrides["credentials"] = credentials
     if overrides:
         settings = replace(settings, **overrides)
-    return BackupStore(target, S3Adapter(settings), source_name)
+    return BackupStore(target, _adapter(settings), source_name)
+
+
+#: the S3 adapters of the stores open in this process, by settings: a second store of the same bucket,
+#: endpoint and credentials while the first is in use (the audit record a run leaves in its store) shares
+#: the first one's client instead of building another
+_adapters: weakref.WeakValueDictionary[S3Settings, S3Adapter] = weakref.WeakValueDictionary()
+_adapters_lock = threading.Lock()
+
+
+def _adapter(settings: S3Settings) -> S3Adapter:
+    with _adapters_lock:
+        adapter = _adapters.get(settings)
+        if adapter is None:
+            adapter = S3Adapter(settings)
+            _adapters[settings] = adapter
+        return adapter
 
 
 def store_for(
@@ -157,6 +181,8 @@ def create_rdb_backup(
     purpose: BackupPurpose = "manual",
     reporter: Reporter | None = None,
     cancel: CancelToken | None = None,
+    info: Info | None = None,
+    transfer_first: bool = False,
 ) -> Manifest:
     """Stream an RDB from the live server at ``ep`` into ``store``, verified on the way; returns the manifest.
 
@@ -171,11 +197,33 @@ def create_rdb_backup(
     ``reporter`` receives ``phase``/``progress``/``log`` events (never started/finished: the catalogue
     sends those); ``cancel`` stops it between chunks (and wakes a blocked read): the upload is aborted,
     the lock released, and :class:`~redisops.errors.Interrupted` raised.
+
+    ``info``: ``ep``'s INFO (sections :data:`INFO_SECTIONS` at least) when the caller has just read it
+    (the plan of ``backup.create``); it is not read again.
+
+    The lock is taken before Redis is asked for the snapshot (a refused backup never makes the server
+    fork), unless ``transfer_first``: then the transfer starts first and its payload is read ahead (at
+    most :data:`~redisops.adapters.replication_handshake.DEFAULT_PREFETCH` bytes) while the lock is taken
+    and the S3 client built (on first use), so the server's child writes the snapshot meanwhile; a lock
+    held by another backup then drops the transfer (Redis ends its child) before anything is written.
+    ``backup.create`` does that when its plan left the lock to the run.
     """
     writers: list[BackupWriter] = []
     with interruptible(writers):
         return _rdb_backup(
-            ep, store, writers, now, notes, timeout, prefer_replica, progress, purpose, reporter, cancel
+            ep,
+            store,
+            writers,
+            now,
+            notes,
+            timeout,
+            prefer_replica,
+            progress,
+            purpose,
+            reporter,
+            cancel,
+            info,
+            transfer_first,
         )
 
 
@@ -191,12 +239,14 @@ def _rdb_backup(
     purpose: BackupPurpose,
     reporter: Reporter | None,
     cancel: CancelToken | None,
+    info: Info | None,
+    transfer_first: bool,
 ) -> Manifest:
     say = Say(progress, reporter, cancel)
     say.check("before the backup started")
     started = now or datetime.now(UTC)
-    info = fetch_info(ep)
-    fingerprint = config_fingerprint(ep)
+    if info is None:
+        info = fetch_info(ep, INFO_SECTIONS)
     origin = ep
     if prefer_replica:
         ep = pick_stream_source(ep, info)
@@ -205,41 +255,53 @@ def _rdb_backup(
     say.phase("connecting", f"connecting to {ep.address}")
     say(BackupProgress("connecting"))
     say.check("before the backup started")
-    with store.begin("rdb", started) as writer:
-        writers.append(writer)
-        received = [0]
-        size = Estimate(info.memory.used_memory_dataset, store)
+    received = [0]
+    size = Estimate(info.memory.used_memory_dataset, store)
 
-        def on_stream(done: int, total: int | None) -> None:
-            received[0] = done
-            say(BackupProgress("streaming", done, total))
-            say.progress(done, *size.total(done, total))
+    def on_stream(done: int, total: int | None) -> None:
+        received[0] = done
+        say(BackupProgress("streaming", done, total))
+        say.progress(done, *size.total(done, total))
 
-        def on_phase(message: str) -> None:
-            # Redis may hold a diskless transfer back for more replicas: say so instead of looking hung
-            say(BackupProgress("waiting", message=message))
-            say.phase("waiting", message)
+    def on_phase(message: str) -> None:
+        # Redis may hold a diskless transfer back for more replicas: say so instead of looking hung
+        say(BackupProgress("waiting", message=message))
+        say.phase("waiting", message)
 
-        with ReplicationRdbStream(
-            ep.host,
-            ep.port,
-            username=ep.username,
-            password=ep.password,
-            ssl=_ssl_context(ep) if ep.tls else False,
-            timeout=timeout,
-            on_progress=on_stream,
-            on_phase=on_phase,
-            cancel=cancel,
-        ) as stream:
-            say.phase("streaming", f"streaming the snapshot from {ep.address} into the store")
-            say.progress(0, *size.total(0, stream.expected_size))
-            # the uploader hashes (SHA-256) the same bytes: the verifier checks header, CRC64, counts
-            writer.write_object(
-                "dump.rdb",
-                stream,
-                verifier=RdbStreamVerifier(sha256=False),
-                on_progress=say.uploaded("dump.rdb"),
+    def open_stream() -> ReplicationRdbStream:
+        return stack.enter_context(
+            ReplicationRdbStream(
+                ep.host,
+                ep.port,
+                username=ep.username,
+                password=ep.password,
+                ssl=_ssl_context(ep) if ep.tls else False,
+                timeout=timeout,
+                on_progress=on_stream,
+                on_phase=on_phase,
+                cancel=cancel,
             )
+        )
+
+    with contextlib.ExitStack() as stack:
+        if transfer_first:
+            stream = open_stream()
+            stream.prefetch()  # the server's child writes while the lock is taken (and the client built)
+            fingerprint = config_fingerprint(origin)
+            writer = _begin(stack, store, started, writers)
+        else:
+            fingerprint = config_fingerprint(origin)
+            writer = _begin(stack, store, started, writers)
+            stream = open_stream()
+        say.phase("streaming", f"streaming the snapshot from {ep.address} into the store")
+        say.progress(0, *size.total(0, stream.expected_size))
+        # the uploader hashes (SHA-256) the same bytes: the verifier checks header, CRC64, counts
+        writer.write_object(
+            "dump.rdb",
+            stream,
+            verifier=RdbStreamVerifier(sha256=False),
+            on_progress=say.uploaded("dump.rdb"),
+        )
         detail = writer.verification("dump.rdb")
         rdb_version = getattr(detail, "rdb_version", None)
         counts = getattr(detail, "db_key_counts", None)
@@ -258,6 +320,18 @@ def _rdb_backup(
         )
     say(BackupProgress("done", received[0], received[0]))
     return manifest
+
+
+def _begin(
+    stack: contextlib.ExitStack[bool | None],
+    store: BackupStore,
+    started: datetime,
+    writers: list[BackupWriter],
+) -> BackupWriter:
+    """Take the lock (``store.begin``); the writer aborts (and releases it) when the stack unwinds."""
+    writer = stack.enter_context(store.begin("rdb", started))
+    writers.append(writer)
+    return writer
 
 
 @dataclass

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from redisops.errors import ConfigError, InvalidArgument, VerificationError
+from redisops.errors import ConfigError, ConflictError, InvalidArgument, PlanBlocked, VerificationError
 from redisops.ops import entries_backup_plans as plans
 from redisops.ops.catalogue import Catalogue, Kind, OpContext, Operation, Plan
 
@@ -338,14 +338,28 @@ def backup_verify(ctx: OpContext, p: VerifyParams) -> VerifyResult:
 
 
 def backup_create(ctx: OpContext, p: CreateParams) -> Manifest:
-    """Take a backup now; it is listed only once complete and verified."""
+    """Take a backup now; it is listed only once complete and verified.
+
+    Raises:
+        PlanBlocked: the plan left the lock to the run (see :func:`plan_create`) and another backup holds
+            it (the words the plan gives for a held lock).
+    """
     from redisops.ops.backup import create_aof_backup, create_rdb_backup
 
     ep = ctx.target.redis
     store = _store(ctx, p.source)
     if p.kind == "rdb":
-        return create_rdb_backup(ep, store, notes=p.notes, timeout=p.timeout, prefer_replica=p.prefer_replica,
-                                 purpose=p.purpose, reporter=ctx.reporter, cancel=ctx.cancel)  # fmt: skip
+        seen = _from_plan(ctx)
+        try:
+            return create_rdb_backup(
+                ep, store, notes=p.notes, timeout=p.timeout, prefer_replica=p.prefer_replica,
+                purpose=p.purpose, reporter=ctx.reporter, cancel=ctx.cancel, info=seen.get("info"),
+                transfer_first=bool(seen.get("lock_when_taken")),
+            )  # fmt: skip
+        except ConflictError as e:
+            if seen.get("lock_when_taken") and "holder" in e.context:
+                raise PlanBlocked(f"{e.message} ({e.hint})", context=e.context) from None
+            raise
     data_dir = _aof_dir(ctx, p)
     if data_dir is None:
         raise InvalidArgument(
@@ -357,10 +371,36 @@ def backup_create(ctx: OpContext, p: CreateParams) -> Manifest:
 
 
 def plan_create(ctx: OpContext, p: CreateParams) -> Plan:
-    """What ``backup.create`` would do; reads only."""
+    """What ``backup.create`` would do; reads only.
+
+    The INFO it reads is kept for the run of the same invocation. When the context says the run follows
+    at once (``then_runs``), an RDB backup's lock is left to the run: the store is not read first, and
+    the run starts the snapshot transfer before it takes the lock (a held lock blocks it there).
+    """
     store = _store(ctx, p.source)
-    return plans.create_plan("backup.create", store, ctx.target.redis, kind=p.kind, data_dir=_aof_dir(ctx, p),
-                             prefer_replica=p.prefer_replica, holder_alive=store.holder_alive)  # fmt: skip
+    when_taken = bool(getattr(ctx, "then_runs", False))
+    seen: dict[str, Any] = {"lock_when_taken": when_taken, "at": time.monotonic()}
+    plan = plans.create_plan("backup.create", store, ctx.target.redis, kind=p.kind, data_dir=_aof_dir(ctx, p),
+                             prefer_replica=p.prefer_replica, holder_alive=store.holder_alive,
+                             lock_when_taken=when_taken, seen=seen)  # fmt: skip
+    return dataclasses.replace(plan, state=seen)
+
+
+#: a plan's INFO older than this is read again by the run (a plan shown to a person, confirmed later)
+_FRESH_PLAN_S = 10.0
+
+
+def _from_plan(ctx: OpContext) -> dict[str, Any]:
+    """What ``backup.create``'s plan read for this run (``ctx.plan.state``): ``info`` when fresh, and
+    whether the lock was left to the run."""
+    plan = getattr(ctx, "plan", None)
+    state = getattr(plan, "state", None)
+    if not isinstance(state, dict):
+        return {}
+    seen = dict(state)
+    if time.monotonic() - float(seen.get("at", 0.0)) > _FRESH_PLAN_S:
+        seen.pop("info", None)
+    return seen
 
 
 def backup_drill(ctx: OpContext, p: DrillParams) -> DrillResult:

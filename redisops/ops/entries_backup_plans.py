@@ -137,8 +137,17 @@ def create_plan(
     data_dir: Path | None,
     prefer_replica: bool,
     holder_alive: HolderAlive | None,
+    lock_when_taken: bool = False,
+    seen: dict[str, Any] | None = None,
 ) -> Plan:
-    """``backup.create``: the source Redis answers (and has AOF on for ``aof``), the lock is free."""
+    """``backup.create``: the source Redis answers (and has AOF on for ``aof``), the lock is free.
+
+    ``lock_when_taken`` (an RDB backup whose run follows at once): the lock is not read here; taking it
+    is the run's first write, and a held lock blocks the run there with the same words (PlanBlocked),
+    so the store is not touched before the snapshot transfer starts. ``seen`` receives what the plan
+    read for the run to reuse (``info``: the INFO of ``ep``).
+    """
+    from redisops.ops.backup import INFO_SECTIONS
     from redisops.ops.inspect import fetch_config, fetch_info
 
     blockers: list[str] = []
@@ -148,7 +157,9 @@ def create_plan(
     steps = [f"read INFO and the persistence settings of {ep.address}",
              f"take the backup lock of {store.source} in {_where(store)}"]  # fmt: skip
     try:
-        info = fetch_info(ep, ("server", "memory", "replication"))
+        info = fetch_info(ep, INFO_SECTIONS)
+        if seen is not None:
+            seen["info"] = info
         details["estimated_bytes"] = info.memory.used_memory_dataset
         details["redis_version"] = info.server.redis_version
     except AuthError:
@@ -175,6 +186,10 @@ def create_plan(
         steps += ["pause automatic AOF rewrites (auto-aof-rewrite-percentage 0) until the copy is done",
                   f"copy the AOF files the manifest names from {data_dir}"]  # fmt: skip
     steps.append("write the manifest last (only then is the backup listed) and release the lock")
+    if lock_when_taken and kind == "rdb":
+        details["lock"] = {"verdict": "when-taken", "reason": "checked when the run takes it (a held lock "
+                           "stops the run before anything is written)"}  # fmt: skip
+        return Plan(op, tuple(steps), tuple(blockers), tuple(warnings), details)
     try:
         # through the backup's own store (not a fail-fast copy): the run that follows the plan uses the
         # same store, so `backup create` opens one S3 client (an unreachable store is as slow either way)
