@@ -98,7 +98,8 @@ def test_store_operations_leave_their_audit_record_beside_the_backups(
         "backup.delete",
         "backup.gc",
     ]
-    assert [r["op"] for r in t.run("audit.list", store=True, operation="backup.delete").records] == ["backup.delete"]
+    deletes = t.run("audit.list", store=True, operation="backup.delete").records
+    assert [r["op"] for r in deletes] == ["backup.delete"]
     assert [r["op"] for r in t.run("audit.list", store=True, limit=1).records] == ["backup.gc"]
     here = t.run("audit.list", operation="backup")
     assert here.where == str(AuditLog().path) and len(here.records) == 5  # the blocked delete too
@@ -125,3 +126,27 @@ def test_store_operations_leave_their_audit_record_beside_the_backups(
     for key in audit:
         assert SECRET.encode() not in s3.get_object(Bucket=s3_bucket, Key=key)["Body"].read()
     assert SECRET not in AuditLog().path.read_text()
+
+
+@pytest.mark.slow
+def test_a_restore_from_the_sandbox_store_leaves_its_record_there(tmp_path: Path) -> None:
+    from redisops.ops.datasets import DatasetSpec, populate
+    from redisops.ops.sandbox import sandbox_down, sandbox_up
+
+    state = sandbox_up(tmp_path / "sandbox")
+    try:
+        t = resolve_target(state_dir=state.state_dir, env={})
+        populate(state.target, DatasetSpec(keys_per_db=20, dbs=(0,), ttl_fraction=0), seed=1)
+        backup = t.run("backup.create")
+        restored = t.run("restore.apply", backup_id=backup.id, force=True, safety_backup=False, confirm=True)
+        assert restored.backup_id == backup.id
+        trail = t.run("audit.list", store=True)
+        assert trail.where == f"s3://{state.bucket}/redisops/audit/"
+        assert [(r["op"], r["outcome"]) for r in trail.records] == [
+            ("backup.create", "ok"),
+            ("restore.apply", "ok"),
+        ]
+        assert trail.records[1]["params"]["backup_id"] == backup.id
+        assert [b.id for b in t.run("backup.list").backups] == [backup.id]
+    finally:
+        sandbox_down(tmp_path / "sandbox", discard_backups=True)
