@@ -132,6 +132,9 @@ class OpContext:
     ``plan`` is, in a mutating or destructive operation's ``run``, the plan :meth:`Catalogue.invoke`
     computed for this very run just before (not blocked): the run reuses what it found (its
     ``details``, its ``state``) instead of computing it again. None in ``plan`` itself and in reads.
+    ``then_runs`` tells an operation's ``plan`` that its run follows at once in the same invocation
+    (so it may leave to the run what the run checks anyway, e.g. taking a lock); False for a plan
+    that is only shown (a dry run, a plan a person confirms before the run).
     """
 
     target: Any
@@ -139,6 +142,7 @@ class OpContext:
     cancel: CancelToken
     confirmed: bool = False
     plan: Plan | None = None
+    then_runs: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -330,7 +334,11 @@ class Catalogue:
         with ctx.reporter.running(record["params"]):
             try:
                 assert op.plan is not None  # Operation.__post_init__: changes always plan
-                plan = given if given is not None else op.plan(ctx, p)
+                if given is None:
+                    ctx.then_runs = True
+                    plan = op.plan(ctx, p)
+                else:
+                    plan = given
                 record["plan"] = plan.to_dict()
                 plan.raise_if_blocked()
                 ctx.plan = plan

@@ -165,3 +165,33 @@ def test_audit_module_example_runs():
     import redisops.ops.audit as audit_module
 
     exec(compile(_docstring_example(audit_module), "audit", "exec"), {})
+
+
+def test_the_run_gets_the_plan_computed_for_it_once():
+    seen: list[tuple[str, bool, object]] = []
+
+    def plan(ctx: OpContext, p: WipeParams) -> Plan:
+        seen.append(("plan", ctx.then_runs, ctx.plan))
+        return Plan("keys.wipe", steps=(f"delete keys {p.prefix}*",), state={"counted": 3})
+
+    def run(ctx: OpContext, p: WipeParams) -> int:
+        assert ctx.plan is not None
+        seen.append(("run", ctx.then_runs, ctx.plan.state))
+        return int(ctx.plan.state["counted"])
+
+    cat = Catalogue()
+    cat.register(Operation("keys.wipe", "Delete keys by prefix.", Kind.mutate, WipeParams, run, plan))
+    target = FakeTarget()
+    # invoke plans once, telling the plan its run follows; the run gets that plan (state included)
+    assert cat.invoke("keys.wipe", {"prefix": "a"}, target=target) == 3
+    assert seen == [("plan", True, None), ("run", True, {"counted": 3})]
+    # a plan only shown is not told a run follows; given back to invoke, it is the one run (no plan again)
+    seen.clear()
+    shown = cat.plan("keys.wipe", {"prefix": "a"}, target=target)
+    assert seen == [("plan", False, None)] and "state" not in shown.to_dict()
+    assert "counted" not in repr(shown) and shown == Plan("keys.wipe", steps=("delete keys a*",))
+    seen.clear()
+    assert cat.invoke("keys.wipe", {"prefix": "a"}, target=target, plan=shown) == 3
+    assert seen == [("run", False, {"counted": 3})]
+    with pytest.raises(InvalidArgument, match=r"not keys\.wipe"):
+        cat.invoke("keys.wipe", {"prefix": "a"}, target=target, plan=Plan("keys.other"))
