@@ -21,6 +21,11 @@ try:  # hiredis is redis-py's optional C parser; without it redis-py's own packe
 except ImportError:  # pragma: no cover - hiredis is a dependency of the install
     _pack = None
 
+try:
+    from redis._parsers.hiredis import NOT_ENOUGH_DATA as _NOT_ENOUGH
+except ImportError:  # pragma: no cover - another redis-py layout: the portable path
+    _NOT_ENOUGH = None
+
 __all__ = ["run_pipeline"]
 
 
@@ -38,15 +43,43 @@ def run_pipeline(client: redis.Redis, commands: Sequence[Sequence[Any]]) -> list
             conn.send_packed_command([b"".join(_pack(tuple(c)) for c in commands)])  # type: ignore[no-untyped-call]
         else:  # pragma: no cover
             conn.send_packed_command(conn.pack_commands([tuple(c) for c in commands]))  # type: ignore[no-untyped-call]
-        out: list[Any] = []
-        for _ in commands:
-            try:
-                out.append(conn.read_response())
-            except rex.ResponseError as e:
-                out.append(e)
-        return out
+        return _read_replies(conn, len(commands))
     except BaseException:
         conn.disconnect()  # type: ignore[no-untyped-call]
         raise
     finally:
         pool.release(conn)
+
+
+def _read_replies(conn: Any, n: int) -> list[Any]:
+    """``n`` replies: straight from the connection's hiredis reader when it has one and speaks RESP2
+    (redis-py's per-reply bookkeeping costs more than the parse), else through ``read_response``
+    (also for a connection class with its own ``read_response``)."""
+    parser = getattr(conn, "_parser", None)
+    reader = getattr(parser, "_reader", None)
+    more = getattr(parser, "read_from_socket", None)
+    custom = type(conn).read_response is not redis.Connection.read_response  # a subclass reads its own way
+    if (
+        custom
+        or _NOT_ENOUGH is None
+        or reader is None
+        or more is None
+        or str(getattr(conn, "protocol", 2)) != "2"
+    ):
+        out: list[Any] = []
+        for _ in range(n):
+            try:
+                out.append(conn.read_response())
+            except rex.ResponseError as e:
+                out.append(e)
+        return out
+    replies: list[Any] = []
+    while len(replies) < n:
+        reply = reader.gets()
+        if reply is _NOT_ENOUGH:
+            more()
+            continue
+        if isinstance(reply, rex.ConnectionError):
+            raise reply
+        replies.append(reply)
+    return replies
