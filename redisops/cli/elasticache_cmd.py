@@ -15,6 +15,7 @@ import typer
 
 from redisops.cli import _oprun
 from redisops.cli.common import Output, OutputOpt, console, emit, error_boundary
+from redisops.cli.elasticache_decommission_cmd import register as register_decommission
 from redisops.cli.options import TargetArgs, with_target
 
 if TYPE_CHECKING:
@@ -131,3 +132,6 @@ def export(
             console.print(f"restore it with: redisops restore {r.backup_id}")
 
         emit(output, r, text)
+
+
+register_decommission(app)

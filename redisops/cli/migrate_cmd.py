@@ -189,3 +189,4 @@ def _add_copy() -> None:
             raise
     else:
         copy_cmd.register(app)
+    importlib.import_module("redisops.cli.migrate_cutover_cmd").register(app)

@@ -32,6 +32,7 @@ AREAS: tuple[str, ...] = (
     "redisops.ops.entries_config",
     "redisops.ops.entries_migrate",
     "redisops.ops.entries_migrate_copy",
+    "redisops.ops.entries_cutover",
 )
 
 _lock = threading.Lock()
