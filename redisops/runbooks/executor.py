@@ -40,8 +40,8 @@ from redisops.runbooks.errors import (
 )
 from redisops.runbooks.journal import Journal, render_report
 from redisops.runbooks.masking import Masker
-from redisops.runbooks.model import Runbook, Step, StepKind
-from redisops.runbooks.parse import read_runbook
+from redisops.runbooks.model import Runbook, Step, StepKind, TargetDecl
+from redisops.runbooks.parse import read_runbook, substitute
 from redisops.runbooks.state import RunState, load_state, runs_dir, save_state
 from redisops.runbooks.steps import (
     ConfirmFn,
@@ -86,7 +86,7 @@ class Executor(StepRunner):
         self.base_env = dict(os.environ if env is None else env)
         self.variables = self._variables(variables or {})
         self.masker = Masker.from_env(runbook.front.secrets, self.base_env)
-        self.binding = TargetBinding(runbook.front.target, self.base_env)
+        self.binding = TargetBinding(self._target_decl(), self.base_env)
         self.masker.add(*self.binding.secret_values())
         self.run_id = run_id or new_op_id("runbook")
         self.sink = self._masked_sink(on_event)
@@ -121,6 +121,14 @@ class Executor(StepRunner):
                     )
                 out[var.name] = var.default
         return out
+
+    def _target_decl(self) -> TargetDecl:
+        """The frontmatter's target with ``${name}`` variables replaced (``context: "${context}"``: the
+        operator names the cluster with ``-v context=NAME``)."""
+        decl = self.runbook.front.target
+        fields = {f: getattr(decl, f) for f in ("context", "namespace", "kubeconfig")}
+        changed = {f: str(substitute(v, self.variables)) for f, v in fields.items() if v and "${" in v}
+        return dataclasses.replace(decl, **changed) if changed else decl
 
     def _masked_sink(self, sink: EventSink | None) -> EventSink | None:
         if sink is None:
@@ -356,8 +364,15 @@ class Executor(StepRunner):
                     results.append(StepResult(step.name, str(step.kind), "would-skip", message=reason))
                 elif step.kind is StepKind.read:
                     self._last = StepResult(step.name, str(step.kind), "failed")
-                    results.append(self._attempt(step))
-                    self.outcomes[step.name] = {"status": "ok"}
+                    res = self._attempt(step)
+                    results.append(res)
+                    self.outcomes[step.name] = {
+                        "status": "ok",
+                        "exit_code": res.exit_code,
+                        "stdout": res.stdout,
+                        "stderr": res.stderr,
+                        "result": res.result,
+                    }
                 else:
                     results.append(self._plan_change(step))
                     self.outcomes[step.name] = {"status": "ok"}

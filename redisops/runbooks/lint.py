@@ -80,6 +80,9 @@ def lint_runbook(rb: Runbook) -> list[LintFinding]:
                 )
             declared_names.setdefault(given, cell.line)
     declared_vars = {v.name for v in rb.front.variables}
+    decl = rb.front.target
+    for var in sorted(variable_refs([decl.context, decl.namespace, decl.kubeconfig]) - declared_vars):
+        out.append(LintFinding("error", 1, f"the target uses variable {var}, not declared as a variable"))
     has_ops = False
     for s in rb.steps:
         has_ops = has_ops or s.op is not None

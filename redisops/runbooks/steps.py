@@ -380,8 +380,10 @@ class StepRunner:
         if self.cancel.cancelled:
             raise RunInterrupted(f"interrupted before step {step.name}", line=step.line, step=step.name)
         self._preconditions(step)
-        self._approve(step)
+        # "already done" (or "not the cause") is decided before asking: a skipped step needs no approval
         reason = self._should_skip(step)
+        if not reason:
+            self._approve(step)
         if reason:
             res = StepResult(step.name, str(step.kind), "skipped", message=reason)
             self._record(step, res, 1)
