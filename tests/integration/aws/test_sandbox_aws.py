@@ -6,7 +6,10 @@ notifications, and AppConfigData returns its endpoint in the write-up's shape.""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -89,3 +92,22 @@ def test_sandbox_up_has_the_elasticache_like_source_and_its_aws_side(state: Path
     config = json.loads((state / "state.json").read_text())["source_commands"]["CONFIG"]
     got = redis.Redis(port=port, protocol=2).execute_command(config, "GET", "notify-keyspace-events")
     assert set(got[1].decode()) == set("AKE")
+
+
+def test_status_shows_a_dead_emulator_and_up_repairs_it(state: Path) -> None:
+    up = cli_json(state, "sandbox", "up")
+    emulator = up["emulator"]
+    os.kill(emulator["pid"], signal.SIGKILL)
+    for _ in range(200):
+        if not pid_alive(emulator["pid"]):
+            break
+        time.sleep(0.05)
+    broken = cli(state, "sandbox", "status", "-o", "json", check=False)
+    assert broken.returncode == 1
+    assert json.loads(broken.stdout)["emulator"]["status"] == "stopped"
+    again = cli_json(state, "sandbox", "up")
+    assert any(n.startswith("aws: stale state repaired") for n in again["notes"])
+    assert again["emulator"]["status"] == "running" and again["emulator"]["pid"] != emulator["pid"]
+    assert again["services"]["source"]["pid"] == up["services"]["source"]["pid"]
+    port = again["services"]["source"]["port"]
+    assert _read_back(again["aws"], again["emulator"]["url"])["redis"]["port"] == port
