@@ -43,6 +43,7 @@ def test_copy_every_type_ttls_dbs_and_big_keys_in_chunks(
     assert_same_data(src.endpoint, tgt.endpoint, (0, 1, 2))
     # TTLs: carried over, never longer than the source's
     tc = connect(tgt.endpoint)
+
     def ttls(key: bytes | str) -> tuple[int, int]:
         source_ttl = src_c.pttl(key)  # read first: the target's, read later, can only be smaller
         return source_ttl, tc.pttl(key)
