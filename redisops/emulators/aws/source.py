@@ -52,6 +52,13 @@ class SourceNode:
         except KeyError:
             raise SourceError(f"the source on port {self.port} has no renamed {public} known") from None
 
+    def _scrub(self, e: SourceError) -> SourceError:
+        """The error without the secret command names (a reply may echo the command)."""
+        text = str(e)
+        for secret in self.commands.values():
+            text = text.replace(secret, "***")
+        return SourceError(text)
+
     def _connect(self, timeout: float) -> socket.socket:
         try:
             sock = socket.create_connection((self.host, self.port), timeout=timeout)
@@ -64,9 +71,12 @@ class SourceNode:
 
     def config_set(self, name: str, value: str, timeout: float = 5.0) -> None:
         """CONFIG SET through the renamed CONFIG."""
-        with self._connect(timeout) as sock:
-            _send(sock, self._name("CONFIG"), "SET", name, value)
-            _reply(sock.makefile("rb"))
+        try:
+            with self._connect(timeout) as sock:
+                _send(sock, self._name("CONFIG"), "SET", name, value)
+                _reply(sock.makefile("rb"))
+        except SourceError as e:
+            raise self._scrub(e) from None
 
     def config_get(self, name: str, timeout: float = 5.0) -> str:
         """CONFIG GET through the renamed CONFIG ("" when the parameter is unknown)."""
@@ -77,6 +87,12 @@ class SourceNode:
 
     def dump_rdb(self, dest: Path, timeout: float = 120.0) -> int:
         """Write the source's RDB (through the renamed SYNC) to ``dest``; returns its size."""
+        try:
+            return self._dump_rdb(dest, timeout)
+        except SourceError as e:
+            raise self._scrub(e) from None
+
+    def _dump_rdb(self, dest: Path, timeout: float) -> int:
         with self._connect(timeout) as sock:
             _send(sock, self._name("SYNC"))
             f = sock.makefile("rb")

@@ -301,3 +301,20 @@ def test_calls_the_emulator_does_not_serve_reach_moto(aws_stack: AwsStack) -> No
     with pytest.raises(ClientError) as missing:
         ec.delete_snapshot(SnapshotName="never-made")
     assert _code(missing) == "SnapshotNotFoundFault"
+
+
+def test_a_source_refusal_does_not_show_the_secret_command_names(aws_stack: AwsStack) -> None:
+    cfg = json.loads(aws_stack.config_path.read_text())
+    wrong = "config-not-the-right-secret-name"
+    cfg["sources"][aws_stack.group_id]["commands"]["CONFIG"] = wrong
+    aws_stack.config_path.write_text(json.dumps(cfg))
+    os.utime(aws_stack.config_path, (time.time() + 5, time.time() + 5))  # a new mtime: re-read
+    ec = aws_stack.client("elasticache")
+    pg = cfg["sources"][aws_stack.group_id]["parameter_group"]
+    with pytest.raises(ClientError) as failed:
+        ec.modify_cache_parameter_group(
+            CacheParameterGroupName=pg,
+            ParameterNameValues=[{"ParameterName": "notify-keyspace-events", "ParameterValue": "KEA"}],
+        )
+    message = failed.value.response["Error"]["Message"]
+    assert "unknown command" in message and wrong not in message and "***" in message
