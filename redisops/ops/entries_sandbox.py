@@ -157,6 +157,17 @@ def plan_up(ctx: OpContext, p: UpParams) -> Plan:
             f"create bucket {bucket} and import "
             + (f"{export.backups} backups from {d / EXPORT_DIR}" if export else "nothing (no export yet)")
         )
+    aws = services.get("aws")
+    if (
+        aws is None
+        or aws.status != "running"
+        or any(services.get(n) is None or services[n].status != "running" for n in ("source", "s3"))
+    ):
+        steps.append(
+            "provision the AWS side through the emulator: a replication group and parameter group standing "
+            "for the source, the export bucket, an AppConfig application/environment/profile deploying the "
+            "source endpoint (read back through AppConfigData)"
+        )
     details = {"state_dir": str(d), "running": state is not None, "orphans": orphans}
     return Plan("sandbox.up", steps=tuple(steps), details=details)
 
