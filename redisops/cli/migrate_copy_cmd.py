@@ -4,7 +4,7 @@ the source (ElastiCache) into the target, the catalogue operation ``migrate.copy
 :func:`register` adds the command to the ``migrate`` group (:mod:`redisops.cli.migrate_cmd` calls it).
 ``--dry-run`` prints the plan (exit 15 when blocked: e.g. the target's maxmemory cannot hold the data).
 Ctrl-C stops the copy cleanly (exit 130) with the checkpoint saved when ``--checkpoint`` is given; with
-``--follow`` Ctrl-C ends the follow, which applies what is pending and prints its summary.
+``--follow`` Ctrl-C ends the follow, which applies what is pending and prints its summary (exit 0).
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ from typing import Annotated, Any
 import typer
 
 from redisops.cli import _oprun
+from redisops.cli._events import op_events
 from redisops.cli.common import Output, OutputOpt, console, error_boundary
 from redisops.cli.migrate_options import SourceArgs, with_source
 from redisops.cli.options import TargetArgs, with_target
+from redisops.errors import Interrupted
 
 __all__ = ["register"]
 
@@ -130,12 +132,27 @@ def copy(
             if dry_run:
                 _oprun.dry_run(t, "migrate.copy", params, output)
                 return
-            result = _oprun.run(t, "migrate.copy", params, output, label="migrate copy")
+            result = _run(t, params, output, follow=follow)
         if output is Output.json:
             _oprun.print_json(result.to_dict())
             return
         for line in _summary(result):
             console.print(line, markup=False, soft_wrap=True)
+
+
+def _run(t: Any, params: dict[str, Any], output: Output, *, follow: bool) -> Any:
+    """Run ``migrate.copy``; with ``--follow`` Ctrl-C is the normal stop: the follow drains and returns
+    its report, printed with exit 0 (a Ctrl-C during the bulk pass still exits 130)."""
+    if not follow:
+        return _oprun.run(t, "migrate.copy", params, output, label="migrate copy")
+    result: Any = None
+    try:
+        with op_events(output, "migrate copy") as ev:
+            result = t.run("migrate.copy", params, on_event=ev.sink, cancel=ev.cancel, confirm=False)
+    except Interrupted:
+        if result is None or getattr(result, "follow", None) is None:
+            raise
+    return result
 
 
 def register(migrate_app: typer.Typer) -> None:

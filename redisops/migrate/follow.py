@@ -239,7 +239,9 @@ def run_follow(
 
     ``notifications``: True when the source's parameter group enables keyspace notifications (``KEA``),
     False to use SCAN passes, None to read CONFIG GET (falling back to SCAN passes where it is blocked).
-    ``bulk``: the bulk copy to run once the subscription is in place (its result is not kept here).
+    ``bulk``: the bulk copy to run once the subscription is in place. When it returns a report whose
+    ``resumed`` is true (a killed copy resumed from its checkpoint), the notification mode first runs one
+    SCAN pass per db: the writes made while no copy was listening reached no subscription.
     """
     notes: list[str] = []
     use_events = _decide_mode(source, notifications, reporter, notes)
@@ -252,13 +254,18 @@ def run_follow(
     try:
         if use_events:
             listener = _Listener(open_client(source, 0))
-        if bulk is not None:
-            bulk()
+        resumed = bool(getattr(bulk(), "resumed", False)) if bulk is not None else False
         probe = open_client(source, 0)
         try:
             dbs = sorted(options.dbs) if options.dbs is not None else sorted(keyspace_sizes(probe)) or [0]
         finally:
             probe.close()
+        if listener is not None and resumed:
+            notes.append("the bulk copy was resumed: one SCAN pass per db caught the writes made meanwhile")
+            reporter.phase("resyncing", "the copy was resumed: one SCAN pass for the writes made meanwhile")
+            for db in dbs:
+                scan_pass(applier, db, options, cancel)
+            report.resyncs += 1
         reporter.phase("following", _phase_detail(report, options, dbs))
         try:
             if listener is not None:

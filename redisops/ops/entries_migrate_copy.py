@@ -184,8 +184,9 @@ def run_copy_op(ctx: OpContext, p: MigrateCopyParams) -> MigrateCopyResult:
         return MigrateCopyResult(copy=run_copy(source, target, options, ctx.reporter, ctx.cancel))
     out = MigrateCopyResult()
 
-    def bulk() -> None:
+    def bulk() -> CopyReport:
         out.copy = run_copy(source, target, options, ctx.reporter, ctx.cancel)
+        return out.copy
 
     follow = FollowOptions(
         dbs=p.dbs,
