@@ -364,6 +364,7 @@ def _network(
         action = "created" if s.before is None else "edited"
         rec.network.append(NetworkChange(s.name, s.namespace, action, s.before, after, purpose))
         _save(ctx, rec, store)
+    _save(ctx, rec, store)
 
 
 def switch_appconfig(
