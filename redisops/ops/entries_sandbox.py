@@ -166,7 +166,7 @@ def plan_up(ctx: OpContext, p: UpParams) -> Plan:
         steps.append(
             "provision the AWS side through the emulator: a replication group and parameter group standing "
             "for the source, the export bucket, an AppConfig application/environment/profile deploying the "
-            "source endpoint (read back through AppConfigData)"
+            "source endpoint"
         )
     details = {"state_dir": str(d), "running": state is not None, "orphans": orphans}
     return Plan("sandbox.up", steps=tuple(steps), details=details)

@@ -54,7 +54,7 @@ from redisops.adapters.local import (
 )
 from redisops.adapters.local_tls import write_private
 from redisops.adapters.redis_conn import RedisEndpoint, connect, redis_errors
-from redisops.adapters.s3 import translate_error
+from redisops.adapters.s3 import S3Adapter, translate_error
 from redisops.config import DeploymentConfig, config_from_mapping, render_redis_conf
 from redisops.errors import (
     ConfigError,
@@ -485,6 +485,7 @@ def _bring_up(
         proc = start_moto(d / "s3", port=port, detach=True)
         return proc, f"http://127.0.0.1:{port}"
 
+    clients: dict[str, Any] = {}
     ensure("target", start_target)
     if ensure("source", start_source):
         ep = RedisEndpoint(port=state.services["source"].port)
@@ -497,9 +498,11 @@ def _bring_up(
             say(f"source: loaded sample data ({SANDBOX_SAMPLE.keys_per_db * len(SANDBOX_SAMPLE.dbs)} keys)")
     died = "s3" in old and old["s3"].status != "running"
     if ensure("s3", start_s3):
-        _create_bucket(state.services["s3"].url, state.bucket)
+        store_s3 = sandbox_s3(state.s3_url, state.bucket)  # one client for the bucket, import and AWS side
+        clients["s3"] = store_s3.client
+        _create_bucket(store_s3)
         say(f"s3: bucket {state.bucket} created")
-        restored = import_bucket(sandbox_s3(state.s3_url, state.bucket), d)
+        restored = import_bucket(store_s3, d)
         state.store = _store_facts(restored, died=died)
         if died:
             state.notes.append(f"s3: {state.store['summary']}")
@@ -516,7 +519,8 @@ def _bring_up(
     if not ensure("aws", start_aws) and fresh:  # a running emulator follows the new source / moto
         write_emulator_config(d, state.s3_url, state.services["source"].port, state.source_commands)
     if fresh or "aws" in starting or not state.aws:
-        state.aws = provision(state.aws_url, state.services["source"].port, state.s3_url)
+        s3_client = clients.get("s3") or sandbox_s3(state.s3_url, state.bucket).client
+        state.aws = provision(state.aws_url, state.services["source"].port, s3_client, d)
         facts = state.aws
         say(
             f"aws: replication group {facts['replication_group']} stands for the source; AppConfig "
@@ -542,8 +546,8 @@ def _undo(d: Path, state: SandboxState, starting: list[str], say: Progress) -> l
     return undone
 
 
-def _create_bucket(url: str, bucket: str) -> None:
-    s3 = sandbox_s3(url, bucket)
+def _create_bucket(s3: S3Adapter) -> None:
+    bucket = s3.bucket
     try:
         s3.client.create_bucket(Bucket=bucket)
     except Exception as e:

@@ -27,8 +27,7 @@ from redisops.adapters.aws_errors import aws_error
 from redisops.adapters.local import elasticache_like_directives, secret_command_names
 from redisops.adapters.local_tls import write_private
 from redisops.adapters.s3_settings import AwsCredentials
-from redisops.errors import ConflictError, NotFoundError, RedisOpsError
-from redisops.ops.sandbox_store import sandbox_s3
+from redisops.errors import NotFoundError, RedisOpsError
 
 __all__ = [
     "APPLICATION",
@@ -80,16 +79,17 @@ def source_directives(commands: Mapping[str, str], state_dir: Path) -> dict[str,
     """The source's redis.conf directives: blocked commands renamed, and ``notify-keyspace-events`` as
     the sandbox's parameter group says (the emulator keeps the groups in its data dir)."""
     out = elasticache_like_directives(commands)
-    saved = state_dir / _DIR / "data" / "parameter_groups.json"
-    value = ""
-    try:
-        value = str(
-            json.loads(saved.read_text())[PARAMETER_GROUP]["values"].get("notify-keyspace-events", "")
-        )
-    except (OSError, ValueError, KeyError, TypeError):
-        value = ""
-    out["notify-keyspace-events"] = f'"{value}"'
+    out["notify-keyspace-events"] = f'"{_keyspace_events(state_dir)}"'
     return out
+
+
+def _keyspace_events(state_dir: Path) -> str:
+    """``notify-keyspace-events`` of the sandbox's parameter group, as the emulator saved it ("" before)."""
+    saved = state_dir / _DIR / "data" / "parameter_groups.json"
+    try:
+        return str(json.loads(saved.read_text())[PARAMETER_GROUP]["values"].get("notify-keyspace-events", ""))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return ""
 
 
 def write_emulator_config(
@@ -133,17 +133,18 @@ def source_endpoint_content(host: str, port: int) -> bytes:
     return json.dumps(doc, indent=2).encode()
 
 
-def provision(url: str, source_port: int, s3_url: str) -> dict[str, Any]:
-    """Create (or find) the sandbox's AWS resources; the facts the state records.
+def provision(url: str, source_port: int, s3: Any, state_dir: Path) -> dict[str, Any]:
+    """Create (or find) the sandbox's AWS resources; the facts the state records. ``s3`` is a boto3
+    S3 client of the sandbox's moto (the caller's, so no other is made).
 
     Idempotent for the replication group and the parameter group; the AppConfig application,
     environment and profile are made new (moto and the emulator keep them in memory) and the source
-    endpoint is deployed to them, then read back through AppConfigData.
+    endpoint is deployed to them (a deployment that completes; clients read it through AppConfigData).
     """
     aws = sandbox_aws(url)
     try:
-        facts = _provision(aws, url, source_port)
-        _export_bucket(s3_url)
+        facts = _provision(aws, url, source_port, state_dir)
+        _export_bucket(s3)
         return {**facts, "export_bucket": EXPORT_BUCKET}
     except RedisOpsError:
         raise
@@ -151,16 +152,16 @@ def provision(url: str, source_port: int, s3_url: str) -> dict[str, Any]:
         raise aws_error(e, service="sandbox aws", op="provision", resource=url) from e
 
 
-def _export_bucket(s3_url: str) -> None:
-    """The export bucket, with the ACL grants ElastiCache needs (as the runbook asks of an operator)."""
-    s3 = sandbox_s3(s3_url, EXPORT_BUCKET).client
+def _export_bucket(s3: Any) -> None:
+    """The export bucket, with the ACL grants ElastiCache needs (as the runbook asks of an operator);
+    ``s3`` is a boto3 S3 client of the sandbox's moto."""
     with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists):
         s3.create_bucket(Bucket=EXPORT_BUCKET)
     grantee = f"id={ELASTICACHE_CANONICAL_USER}"
     s3.put_bucket_acl(Bucket=EXPORT_BUCKET, GrantRead=grantee, GrantWrite=grantee, GrantReadACP=grantee)
 
 
-def _provision(aws: AwsAdapter, url: str, source_port: int) -> dict[str, Any]:
+def _provision(aws: AwsAdapter, url: str, source_port: int, state_dir: Path) -> dict[str, Any]:
     ec = aws.client("elasticache")
     with contextlib.suppress(ec.exceptions.CacheParameterGroupAlreadyExistsFault):
         ec.create_cache_parameter_group(
@@ -190,16 +191,13 @@ def _provision(aws: AwsAdapter, url: str, source_port: int) -> dict[str, Any]:
     version = aws.create_hosted_version(app, profile, content, description="the ElastiCache endpoint")
     dep = aws.start_deployment(app, env, profile, version, STRATEGY)
     aws.wait_deployment(app, env, dep.number, timeout=30, interval=0.05)
-    if json.loads(aws.read_back(app, env, profile)) != json.loads(content):
-        raise ConflictError("the sandbox's AppConfig read-back does not show the source endpoint")
-    _, events = aws.keyspace_events(GROUP_ID)
     return {
         "endpoint_url": url,
         "region": REGION,
         "replication_group": GROUP_ID,
         "replication_group_endpoint": f"{group.host}:{group.port}",
         "parameter_group": PARAMETER_GROUP,
-        "notify_keyspace_events": events,
+        "notify_keyspace_events": _keyspace_events(state_dir),
         "application": APPLICATION,
         "application_id": app,
         "environment": ENVIRONMENT,

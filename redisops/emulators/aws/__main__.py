@@ -18,6 +18,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
     emu = AwsEmulator(args.config, host=args.host, port=args.port)
+    emu.warm_up()
     logging.getLogger(__name__).warning("aws emulator listening on %s", emu.url)
     emu.serve_forever()
 

@@ -112,6 +112,20 @@ class Backend:
                 )
             return self._clients[key]
 
+    def warm(self, region: str = "us-east-1") -> None:
+        """Make the moto clients and have moto load its services now (the first calls then answer
+        quickly); failures are left for the real calls to report."""
+        probes: tuple[tuple[str, str, dict[str, str]], ...] = (
+            ("elasticache", "describe_cache_clusters", {}),
+            ("appconfig", "get_application", {"ApplicationId": "warmup"}),
+            ("s3", "list_buckets", {}),
+        )
+        for service, op, params in probes:
+            try:
+                getattr(self.moto(service, region), op)(**params)
+            except Exception:  # a warm-up only: the real call reports
+                continue
+
     def area(self, name: str) -> dict[str, Any]:
         """The state dict of one area (created empty)."""
         with self.lock:

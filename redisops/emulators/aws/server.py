@@ -150,6 +150,10 @@ class AwsEmulator:
         """Its endpoint URL (for boto3's ``endpoint_url``)."""
         return f"http://127.0.0.1:{self.port}"
 
+    def warm_up(self) -> None:
+        """Load the moto clients and moto's services in a background thread (serving starts at once)."""
+        threading.Thread(target=self.backend.warm, name="aws-emulator-warm-up", daemon=True).start()
+
     def start(self) -> AwsEmulator:
         """Serve from a daemon thread."""
         self._thread = threading.Thread(target=self._server.serve_forever, name="aws-emulator", daemon=True)
