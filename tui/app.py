@@ -39,7 +39,7 @@ from tui.poller import Poller, ReplayFinished, SnapshotArrived
 from tui.snapshot import RecordingWriter, Snapshot
 from tui.state import SessionState
 from tui.views import VIEWS, KeySpec, View, find_view
-from tui.views.base import utc
+from tui.views.base import set_static, utc
 
 __all__ = ["GLOBAL_KEYS", "RedisopsApp", "create_app"]
 
@@ -171,7 +171,7 @@ class RedisopsApp(App[None]):
             out.append(f" {i} {v.TITLE} ", style=style)
         if self.active.filter_text:
             out.append(f"  /{self.active.filter_text}", style="bold")
-        self._main("#nav", Static).update(out)
+        set_static(self._main("#nav", Static), out)
 
     def _status(self) -> None:
         s = self.state
@@ -191,10 +191,10 @@ class RedisopsApp(App[None]):
             out.append("  connected", style="green")
         else:
             out.append("  connecting", style="dim")
-        newest = max((snap.at for snap in s.latest.values()), default=None)
-        if newest:
-            out.append(f"  {utc(newest)} UTC")
-        self._main("#status", Static).update(out)
+        info = s.latest.get("info")  # INFO comes every interval: the other probes do not repaint this
+        if info is not None:
+            out.append(f"  {utc(info.at)} UTC")
+        set_static(self._main("#status", Static), out)
 
     # --- snapshots ---------------------------------------------------------------------------------
 
@@ -205,7 +205,7 @@ class RedisopsApp(App[None]):
     def _snapshot_arrived(self, message: SnapshotArrived) -> None:
         self.state.apply(message.snap)
         self._status()
-        self.active.update_view(self.state)
+        self.active.snapshot_arrived(self.state, message.snap.probe)
 
     def on_replay_finished(self, message: ReplayFinished) -> None:
         with contextlib.suppress(NoMatches):  # closing: its widgets are gone

@@ -77,13 +77,18 @@ class SlowlogHistory:
         self.resets = 0
         self._entries: dict[tuple[int, int], SlowEntry] = {}
 
-    def add(self, entries: Iterable[Mapping[str, Any]]) -> int:
-        """Take one poll's entries (any order); returns how many were new."""
+    def add(self, entries: Iterable[Mapping[str, Any]], *, newest: int | None = None) -> int:
+        """Take one poll's entries (any order); returns how many were new.
+
+        ``newest`` is the newest id on the server when the poll sent only the entries it had not sent
+        before (a live source does: an older newest id than seen means the server's log was reset).
+        """
         polled = [e for e in entries if "id" in e]
-        if not polled:
-            return 0
-        newest = max(int(e["id"]) for e in polled)
-        if newest < self.watermark:
+        if newest is None:
+            if not polled:
+                return 0
+            newest = max(int(e["id"]) for e in polled)
+        if newest < self.watermark and (polled or newest >= 0):
             self.generation += 1
             self.resets += 1
             self.watermark = -1
@@ -176,7 +181,7 @@ class SessionState:
         if snap.probe == "info":
             self._info(snap)
         elif snap.probe == "slowlog":
-            self.slowlog.add(snap.data.get("entries", ()))
+            self.slowlog.add(snap.data.get("entries", ()), newest=snap.data.get("newest_id"))
 
     def _info(self, snap: Snapshot) -> None:
         info = snap.data.get("info", {})

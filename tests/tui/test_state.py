@@ -149,3 +149,12 @@ def test_the_screen_registry_is_open_and_refuses_duplicates():
 
     with pytest.raises(ValueError, match="already registered"):
         register_view(Again)
+
+
+def test_slowlog_history_with_only_the_new_entries_and_the_servers_newest_id():
+    h = SlowlogHistory()
+    assert h.add(_entries(range(0, 5)), newest=4) == 5
+    assert h.add([], newest=4) == 0 and h.resets == 0  # nothing new
+    assert h.add([], newest=-1) == 0 and h.resets == 0  # SLOWLOG RESET, the log is empty for now
+    assert h.add(_entries([0, 1]), newest=1) == 2  # ids start again: a new generation
+    assert h.resets == 1 and len(h) == 7

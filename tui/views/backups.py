@@ -22,6 +22,7 @@ class BackupsView(View):
     NAME = "backups"
     TITLE = "Backups"
     ALIASES: ClassVar[tuple[str, ...]] = ("b", "backup")
+    PROBES: ClassVar[frozenset[str]] = frozenset({"backups"})
     KEYS: ClassVar[tuple[KeySpec, ...]] = (
         KeySpec("n", "create", "new backup (planned first)", mutating=True, live=True),
         KeySpec("v", "verify", "verify the selected backup (read-only)", live=True),

@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from rich.text import Text
 from textual.containers import Vertical
 from textual.widget import Widget
+from textual.widgets import Static
 
 if TYPE_CHECKING:
     from tui.app import RedisopsApp
     from tui.state import SessionState
 
-__all__ = ["STATUS_STYLE", "KeySpec", "View", "age", "human_bytes", "status_text", "utc"]
+__all__ = ["STATUS_STYLE", "KeySpec", "View", "age", "human_bytes", "set_static", "status_text", "utc"]
 
 #: status -> style: named ANSI colours, readable on dark and light themes
 STATUS_STYLE = {"ok": "bold green", "warn": "bold dark_orange", "crit": "bold red", "unknown": "dim"}
@@ -32,6 +33,15 @@ class KeySpec:
     description: str
     mutating: bool = False
     live: bool = False
+
+
+def set_static(widget: Static, content: str | Text) -> None:
+    """Update a fixed-size Static only when its content changed (no layout pass, no needless repaint:
+    the idle cost of the dashboard is mostly repaints)."""
+    if getattr(widget, "_shown_content", None) == content:
+        return
+    widget._shown_content = content  # type: ignore[attr-defined]
+    widget.update(content, layout=False)
 
 
 def status_text(status: str) -> Text:
@@ -88,6 +98,8 @@ class View(Vertical):
     TITLE: ClassVar[str] = ""
     ALIASES: ClassVar[tuple[str, ...]] = ()
     KEYS: ClassVar[tuple[KeySpec, ...]] = ()
+    #: the probes whose snapshots change what the view shows (others do not redraw it)
+    PROBES: ClassVar[frozenset[str]] = frozenset()
 
     filter_text: str = ""
 
@@ -101,6 +113,11 @@ class View(Vertical):
 
     def update_view(self, state: SessionState) -> None:
         """Show the state (called when a snapshot arrives while the view is shown, and on switching)."""
+
+    def snapshot_arrived(self, state: SessionState, probe: str) -> None:
+        """A snapshot of ``probe`` arrived while the view is shown: redraw what depends on it."""
+        if probe in self.PROBES:
+            self.update_view(state)
 
     def set_filter(self, text: str) -> None:
         """Filter the view's rows by ``text`` (case-insensitive substring)."""

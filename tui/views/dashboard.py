@@ -13,7 +13,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Sparkline, Static
 
 from tui.state import SERIES, SessionState
-from tui.views.base import KeySpec, View, age, human_bytes, parse_iso, status_text
+from tui.views.base import KeySpec, View, age, human_bytes, parse_iso, set_static, status_text
 
 __all__ = ["DashboardView"]
 
@@ -48,6 +48,7 @@ class DashboardView(View):
     TITLE = "Dashboard"
     ALIASES: ClassVar[tuple[str, ...]] = ("dash", "d", "health")
     KEYS: ClassVar[tuple[KeySpec, ...]] = ()
+    PROBES: ClassVar[frozenset[str]] = frozenset({"health", "info", "backups"})
 
     DEFAULT_CSS = """
     DashboardView #dash-top { height: 1fr; }
@@ -56,7 +57,7 @@ class DashboardView(View):
     DashboardView .plot-label { height: 1; }
     DashboardView Sparkline { height: 1; margin-bottom: 1; }
     DashboardView #dash-summary { height: 1; }
-    DashboardView #dash-bottom { height: auto; max-height: 6; }
+    DashboardView #dash-bottom { height: 3; }
     DashboardView #health-detail { height: 2; color: $text-muted; }
     """
 
@@ -80,7 +81,17 @@ class DashboardView(View):
         self._summary(state)
         self._health(state)
         self._plots(state)
-        self.query_one("#dash-bottom", Static).update(self._bottom(state))
+        set_static(self.query_one("#dash-bottom", Static), self._bottom(state))
+
+    def snapshot_arrived(self, state: SessionState, probe: str) -> None:
+        """Only the parts that show ``probe`` (INFO every second must not rebuild the health table)."""
+        if probe == "health":
+            self._summary(state)
+            self._health(state)
+        elif probe == "info":
+            self._plots(state)
+        if probe in self.PROBES:
+            set_static(self.query_one("#dash-bottom", Static), self._bottom(state))
 
     def _summary(self, state: SessionState) -> None:
         snap = state.latest.get("health")
@@ -95,7 +106,7 @@ class DashboardView(View):
             out.append_text(status_text(overall))
             counts = snap.data.get("counts", {})
             out.append("  " + "  ".join(f"{k} {v}" for k, v in counts.items()))
-        self.query_one("#dash-summary", Static).update(out)
+        set_static(self.query_one("#dash-summary", Static), out)
 
     def _health(self, state: SessionState) -> None:
         table = self.query_one("#health", DataTable)
@@ -125,7 +136,7 @@ class DashboardView(View):
             text = f"{c.get('name')}: {c.get('hint') or c.get('reason') or ''}"
             if c.get("threshold"):
                 text += f"\nthreshold {c.get('threshold')} ({c.get('source') or 'redisops defaults'})"
-        self.query_one("#health-detail", Static).update(text)
+        set_static(self.query_one("#health-detail", Static), text)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._detail()
@@ -137,8 +148,17 @@ class DashboardView(View):
             extra = ""
             if name == "used_memory":
                 extra = self._memory_extra(state)
-            self.query_one(f"#label-{name}", Static).update(f"{label} {_fmt_series(name, last)}{extra}")
-            self.query_one(f"#spark-{name}", Sparkline).data = data or [0.0]
+            set_static(self.query_one(f"#label-{name}", Static), f"{label} {_fmt_series(name, last)}{extra}")
+            spark = self.query_one(f"#spark-{name}", Sparkline)
+            flat = len(set(data)) <= 1
+            if (
+                flat
+                and spark.data is not None
+                and len(set(spark.data)) == 1
+                and set(spark.data) == set(data or [0.0])
+            ):
+                continue  # a flat line drawn again is the same line: no repaint
+            spark.data = data or [0.0]
 
     @staticmethod
     def _memory_extra(state: SessionState) -> str:

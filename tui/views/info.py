@@ -22,6 +22,7 @@ class InfoView(View):
     NAME = "info"
     TITLE = "INFO"
     ALIASES: ClassVar[tuple[str, ...]] = ("i",)
+    PROBES: ClassVar[frozenset[str]] = frozenset({"info"})
     KEYS: ClassVar[tuple[KeySpec, ...]] = (
         KeySpec("b", "baseline", "baseline: diff against the current INFO from now on"),
         KeySpec("c", "changed_only", "changed: only the fields that changed since the baseline"),

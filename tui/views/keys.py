@@ -22,6 +22,7 @@ class KeysView(View):
     NAME = "keys"
     TITLE = "Keys & memory"
     ALIASES: ClassVar[tuple[str, ...]] = ("k", "memory", "mem")
+    PROBES: ClassVar[frozenset[str]] = frozenset({"keys"})
     KEYS: ClassVar[tuple[KeySpec, ...]] = (
         KeySpec("a", "analyze", "analyze the keyspace (throttled SCAN, read-only)", live=True),
     )

@@ -23,6 +23,7 @@ class SlowlogView(View):
     NAME = "slowlog"
     TITLE = "Slowlog"
     ALIASES: ClassVar[tuple[str, ...]] = ("slow", "sl")
+    PROBES: ClassVar[frozenset[str]] = frozenset({"slowlog"})
     KEYS: ClassVar[tuple[KeySpec, ...]] = (
         KeySpec("g", "toggle_group", "group by command shape / every entry"),
         KeySpec("s", "cycle_sort", "sort: newest, slowest, command"),
