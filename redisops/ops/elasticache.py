@@ -31,7 +31,6 @@ from redisops.adapters.aws import (
 from redisops.adapters.s3 import S3Adapter, S3Settings, translate_error
 from redisops.cancel import CancelToken
 from redisops.errors import (
-    InvalidArgument,
     NotFoundError,
     OperationTimeout,
     PlanBlocked,
@@ -320,15 +319,3 @@ def _import(
             key_counts=counts,
             notes=f"imported from ElastiCache snapshot {info.name} of {group} (s3://{s3.bucket}/{key})",
         )
-
-
-def check_names(group: str | None, snapshot: str | None) -> None:
-    """InvalidArgument when a name AWS would refuse is given (letters, digits, hyphens; <= 255)."""
-    import re
-
-    for what, value in (("replication group", group), ("snapshot", snapshot)):
-        if value is not None and not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{0,254}", value):
-            raise InvalidArgument(
-                f"invalid {what} name {value!r}",
-                hint="use letters, digits and hyphens, starting with a letter",
-            )
