@@ -24,11 +24,11 @@ __all__ = ["FULL_HEALTH_EVERY", "PROBES", "DataSource", "LiveSource", "ReplaySou
 
 #: the polled probes and their period as a multiple of the refresh interval (a slow or costly probe is
 #: asked less often; each runs in its own worker, so a slow one never holds the others up)
-PROBES: dict[str, float] = {"info": 1.0, "slowlog": 3.0, "health": 5.0, "backups": 30.0}
+PROBES: dict[str, float] = {"info": 1.0, "slowlog": 3.0, "health": 5.0, "backups": 60.0}
 
 #: the health probe checks the backup store (a new S3 client each time: ~0.2 s of CPU) every Nth poll
 #: only; the polls between carry the last backup checks over
-FULL_HEALTH_EVERY = 12
+FULL_HEALTH_EVERY = 60
 _RANK = {"ok": 0, "unknown": 0, "warn": 1, "crit": 2}
 
 _QUANTITY = re.compile(r"^([0-9.]+)([A-Za-z]*)$")
