@@ -11,7 +11,6 @@ blockers, and nothing changes (no safety backup, no scale, no file moved).
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -24,6 +23,7 @@ from redisops.ops.entries_util import deploy_config, log_progress
 if TYPE_CHECKING:
     from redisops.adapters.redis_conn import RedisEndpoint
     from redisops.ops.restore import SandboxRestore
+    from redisops.ops.restore_flow import FlowPlan
     from redisops.ops.restore_k8s import K8sRestoreResult, K8sUndoResult
     from redisops.ops.restore_local import LocalUndoResult
     from redisops.ops.sandbox import SandboxState
@@ -170,28 +170,19 @@ def _image(p: RestoreParams | UndoParams) -> str:
     return p.tool_image or DEFAULT_TOOL_IMAGE
 
 
-#: the plan of a run in progress, by the run's op id: the catalogue plans first, then runs with the same
-#: context, and the run takes the plan it was shown instead of planning again (a few entries at most:
-#: a plan without a run, as ``Catalogue.plan`` makes, is dropped as newer ones come)
-_PREPARED: OrderedDict[str, Any] = OrderedDict()
-_KEEP = 16
+def _prepared(ctx: OpContext) -> FlowPlan | None:
+    """The flow plan that the catalogue's plan of this very run computed (``ctx.plan.state``): the run
+    takes it as it is instead of planning again."""
+    from redisops.ops.restore_flow import FlowPlan
 
-
-def _keep_prepared(ctx: OpContext, res: SandboxRestore | K8sRestoreResult) -> None:
-    _PREPARED[ctx.reporter.op_id] = (res.prepared, res.backup_id)
-    while len(_PREPARED) > _KEEP:
-        _PREPARED.popitem(last=False)
-
-
-def _take_prepared(ctx: OpContext) -> Any:
-    prepared, _backup = _PREPARED.pop(ctx.reporter.op_id, (None, None))
-    return prepared
+    state = ctx.plan.state if ctx.plan is not None else None
+    return state if isinstance(state, FlowPlan) else None
 
 
 def _restore(ctx: OpContext, p: RestoreParams, *, dry_run: bool) -> SandboxRestore | K8sRestoreResult:
     target = ctx.target
     ctx.cancel.check("before the restore started")
-    prepared = None if dry_run else _take_prepared(ctx)
+    prepared = None if dry_run else _prepared(ctx)
     if _platform(target, p.platform) == "sandbox":
         from redisops.ops.restore import restore_sandbox
 
@@ -241,10 +232,15 @@ def run_restore(ctx: OpContext, p: RestoreParams) -> SandboxRestore | K8sRestore
 def plan_restore(ctx: OpContext, p: RestoreParams) -> Plan:
     """The restore's dry run as a :class:`Plan`; changes nothing. The run of the same invocation takes
     this plan rather than computing it again."""
+    import dataclasses
+
     res = _restore(ctx, p, dry_run=True)
-    _keep_prepared(ctx, res)
     steps = tuple(line for line in res.plan if not line.startswith("BLOCKED: "))
-    return Plan("restore.apply", steps=steps, blockers=tuple(res.blockers), details=res.to_dict())
+    # the state holds no store (no credentials): the run gives its own
+    state = dataclasses.replace(res.prepared, store=None) if res.prepared is not None else None
+    return Plan(
+        "restore.apply", steps=steps, blockers=tuple(res.blockers), details=res.to_dict(), state=state
+    )
 
 
 def _undo(ctx: OpContext, p: UndoParams, *, dry_run: bool) -> LocalUndoResult | K8sUndoResult | Plan:

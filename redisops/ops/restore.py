@@ -7,6 +7,7 @@ current files aside (the undo point), install the form the target config loads, 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 import shutil
@@ -312,6 +313,8 @@ def restore_sandbox(
     m = prepared.manifest if prepared is not None and prepared.manifest is not None else None
     m = m or resolve_backup(store, backup_id, include_safety=include_safety)
     flow, _access, _settings = sandbox_flow(state, cfg, store, m, now=when, progress=progress)
+    if prepared is not None:
+        prepared = dataclasses.replace(prepared, store=store)
     plan = prepared or flow.plan(
         m, expected_from_manifest(m), secrets.token_hex(4),
         force=force, safety_backup=safety_backup, store=store,

@@ -39,6 +39,7 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -287,6 +288,8 @@ def restore_k8s(
         "the current files aside)",
         context={"namespace": t.namespace},
     )
+    if prepared is not None:
+        prepared = dataclasses.replace(prepared, store=store)
     plan = prepared or flow.plan(
         m, expected_from_manifest(m), secrets.token_hex(4), force=force, safety_backup=safety_backup,
         stage_beside=stage_beside_redis, unknown_keys_refusal=unknown, store=store,
