@@ -15,6 +15,10 @@ Per SCAN batch (the one walker, :mod:`redisops.migrate.walker`):
    payload version or checksum are wrong" (a target older than the source) is retried type by type; any
    other refusal (OOM at maxmemory, ...) is ``failed`` with the server's words.
 
+A Redis Cluster source (ElastiCache in cluster mode) is copied primary by primary (SCAN is per node;
+one checkpoint per primary, ``<checkpoint>.shard<N>``); into a Redis Cluster target each RESTORE goes to
+the node of its key's hash slot, in one pipeline per node (:mod:`redisops.migrate.cluster`).
+
 After each batch the database's cursor goes into the checkpoint (atomic file): a killed copy given
 ``resume`` continues from there. Cancellation saves the checkpoint and raises
 :class:`~redisops.errors.Interrupted` naming it. The source sees at most ``ops_per_second`` commands per
@@ -38,6 +42,7 @@ from redisops.errors import Interrupted, InvalidArgument
 from redisops.events import Reporter
 from redisops.migrate.bigkeys import KeyOutcome, copy_by_type
 from redisops.migrate.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from redisops.migrate.cluster import Side, open_side, primary_endpoints
 from redisops.migrate.copy_report import CopyReport, DbCopyStats, MiB
 from redisops.migrate.payload import is_payload_refusal
 from redisops.migrate.pipeline import run_pipeline
@@ -130,7 +135,7 @@ class KeyCopier:
     def __init__(
         self,
         src: redis.Redis,
-        tgt: redis.Redis,
+        tgt: redis.Redis | Side,
         options: CopyOptions,
         limiter: RateLimiter,
         cancel: CancelToken | None,
@@ -138,7 +143,10 @@ class KeyCopier:
         *,
         track_gone: bool = False,
     ) -> None:
-        self.src, self.tgt, self.o, self.limiter, self.cancel = src, tgt, options, limiter, cancel
+        #: the target: one server, or a Redis Cluster's primaries (each key goes to its slot's node)
+        self.side = tgt if isinstance(tgt, Side) else Side.single(tgt)
+        self.src, self.tgt, self.o = src, self.side.clients[0], options
+        self.limiter, self.cancel = limiter, cancel
         self.ep = src_ep
         self.memory_refused = False
         self.track_gone = track_gone
@@ -191,7 +199,7 @@ class KeyCopier:
         with redis_errors(self.ep):
             outcome = copy_by_type(
                 self.src,
-                self.tgt,
+                self.side.client_for(key),  # the temp key's hash tag keeps the key's slot
                 key,
                 replace=self.o.replace,
                 chunk=self.o.chunk_size,
@@ -235,7 +243,7 @@ class KeyCopier:
         if not writes:
             return
         with redis_errors(None):
-            results = run_pipeline(self.tgt, restores)
+            results = self._restore(restores)
         for (key, dump), result in zip(writes, results, strict=True):
             if not isinstance(result, Exception):
                 self._count(stats, KeyOutcome("copied", nbytes=len(dump)), key)
@@ -249,6 +257,20 @@ class KeyCopier:
                 self._by_type(key, stats)
             else:
                 self._count(stats, KeyOutcome("failed", f"target refused: {_reason(result)}"), key)
+
+    def _restore(self, restores: list[list[Any]]) -> list[Any]:
+        """RESTORE pipelines: one per target node (a cluster), replies back in the given order."""
+        if not self.side.clustered:
+            return run_pipeline(self.tgt, restores)
+        by_node: dict[int, list[int]] = {}
+        for i, args in enumerate(restores):
+            by_node.setdefault(self.side.index_for(args[1]), []).append(i)
+        results: list[Any] = [None] * len(restores)
+        for node, idx in by_node.items():
+            replies = run_pipeline(self.side.clients[node], [restores[i] for i in idx])
+            for i, r in zip(idx, replies, strict=True):
+                results[i] = r
+        return results
 
 
 def _first_error(*values: Any) -> BaseException:
@@ -290,6 +312,21 @@ def run_copy(
     """
     if options.resume and options.checkpoint_path is None:
         raise InvalidArgument("resume needs the checkpoint path of the copy to resume")
+    if isinstance(source, RedisEndpoint):
+        primaries = primary_endpoints(source)
+        if primaries is not None:
+            return _copy_shards(primaries, target, options, reporter, cancel)
+    return _copy_node(source, target, options, reporter, cancel)
+
+
+def _copy_node(
+    source: ClientSource,
+    target: ClientSource,
+    options: CopyOptions,
+    reporter: Reporter,
+    cancel: CancelToken,
+) -> CopyReport:
+    """:func:`run_copy` of one source server."""
     src_label, tgt_label = endpoint_label(source), endpoint_label(target)
     cp = _open_checkpoint(options, src_label, tgt_label)
     started = time.monotonic()
@@ -349,6 +386,44 @@ def run_copy(
     return report
 
 
+def _copy_shards(
+    primaries: list[RedisEndpoint],
+    target: ClientSource,
+    options: CopyOptions,
+    reporter: Reporter,
+    cancel: CancelToken,
+) -> CopyReport:
+    """A cluster source: each primary copied in turn (SCAN is per node; db 0 only), one checkpoint file
+    per primary beside ``checkpoint_path`` (``<path>.shard<N>``), the reports added into one."""
+    if options.dbs not in (None, [0]):
+        raise InvalidArgument(
+            f"databases {options.dbs} of a Redis Cluster source: cluster mode has only db 0",
+            hint="copy db 0 (the default)",
+        )
+    started = time.monotonic()
+    total = CopyReport(dbs={0: DbCopyStats(0, done=True)}, seconds=0.0, source_ops=0, throttled_seconds=0.0)
+    total.checkpoint = str(options.checkpoint_path) if options.checkpoint_path else None
+    for i, ep in enumerate(primaries):
+        reporter.log(f"shard {i + 1} of {len(primaries)}: primary {ep.host}:{ep.port}")
+        path = options.checkpoint_path
+        shard_opts = options.model_copy(
+            update={"dbs": [0], "checkpoint_path": path.with_name(f"{path.name}.shard{i}") if path else None}
+        )
+        try:
+            part = _copy_node(ep, target, shard_opts, reporter, cancel)
+        except Interrupted as e:
+            raise Interrupted(
+                f"{e.message} (shard {i + 1} of {len(primaries)})", hint=e.hint, context=e.context
+            ) from None
+        total.dbs[0].add(part.dbs.get(0, DbCopyStats(0, done=True)))
+        total.source_ops += part.source_ops
+        total.throttled_seconds += part.throttled_seconds
+        total.resumed = total.resumed or part.resumed
+        total.shards.append(f"{ep.host}:{ep.port}")
+    total.seconds = time.monotonic() - started
+    return total
+
+
 def _open_checkpoint(options: CopyOptions, src: str, tgt: str) -> Checkpoint | None:
     path = options.checkpoint_path
     if path is None:
@@ -397,7 +472,16 @@ def _copy_db(
     rates: _Rates,
     total: int,
 ) -> None:
-    src, tgt = open_client(source, db), open_client(target, db)
+    src = open_client(source, db)
+    try:
+        tgt = (
+            open_side(target, db)
+            if isinstance(target, RedisEndpoint)
+            else Side.single(open_client(target, db))
+        )
+    except BaseException:
+        src.close()
+        raise
     src_ep = source if isinstance(source, RedisEndpoint) else None
     try:
         copier = KeyCopier(src, tgt, options, limiter, cancel, src_ep.with_db(db) if src_ep else None)

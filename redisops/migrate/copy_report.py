@@ -46,6 +46,18 @@ class DbCopyStats:
             if len(ex) < 5:
                 ex.append(key.decode("utf-8", "backslashreplace"))
 
+    def add(self, other: DbCopyStats) -> None:
+        """Add ``other``'s counters (a cluster source: every shard's db 0 into one)."""
+        for name in ("scanned", "copied", "expired", "vanished", "bytes_copied", "big_keys", "by_type"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for mine, theirs in ((self.skipped, other.skipped), (self.failed, other.failed)):
+            for reason, n in theirs.items():
+                mine[reason] = mine.get(reason, 0) + n
+        for reason, keys in other.examples.items():
+            ex = self.examples.setdefault(reason, [])
+            ex.extend(keys[: max(0, 5 - len(ex))])
+        self.done = self.done and other.done
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON."""
         return {
@@ -83,6 +95,8 @@ class CopyReport:
     throttled_seconds: float
     resumed: bool = False
     checkpoint: str | None = None
+    #: a cluster source: ``host:port`` of every primary copied, in order
+    shards: list[str] = field(default_factory=list)
 
     def _sum(self, name: str) -> int:
         return sum(int(getattr(s, name)) for s in self.dbs.values())
@@ -134,5 +148,6 @@ class CopyReport:
             "throttled_seconds": round(self.throttled_seconds, 3),
             "resumed": self.resumed,
             "checkpoint": self.checkpoint,
+            "shards": list(self.shards),
             "dbs": {str(db): s.to_dict() for db, s in sorted(self.dbs.items())},
         }

@@ -46,10 +46,11 @@ from typing import Any
 
 import redis
 
-from redisops.adapters.redis_conn import raw_command
+from redisops.adapters.redis_conn import RedisEndpoint, raw_command
 from redisops.cancel import CancelToken
-from redisops.errors import Interrupted, RedisOpsError
+from redisops.errors import Interrupted, InvalidArgument, RedisOpsError
 from redisops.events import Reporter
+from redisops.migrate.cluster import primary_endpoints
 from redisops.migrate.copy import ClientSource, KeyCopier, open_client
 from redisops.migrate.copy_report import DbCopyStats
 from redisops.migrate.follow_model import FollowOptions, FollowReport, notification_flags_ok
@@ -243,6 +244,12 @@ def run_follow(
     ``resumed`` is true (a killed copy resumed from its checkpoint), the notification mode first runs one
     SCAN pass per db: the writes made while no copy was listening reached no subscription.
     """
+    for side, ep in (("source", source), ("target", target)):
+        if isinstance(ep, RedisEndpoint) and primary_endpoints(ep) is not None:
+            raise InvalidArgument(
+                f"following a Redis Cluster {side} is not supported: the follow watches one node",
+                hint="copy without --follow (shard by shard), stop the writes, then migrate verify",
+            )
     notes: list[str] = []
     use_events = _decide_mode(source, notifications, reporter, notes)
     report = FollowReport(mode="notifications" if use_events else "scan", notes=notes)

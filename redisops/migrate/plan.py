@@ -39,7 +39,8 @@ from redisops.adapters.redis_conn import RedisEndpoint, connect, raw_command
 from redisops.cancel import CancelToken
 from redisops.errors import DependencyMissing, PlanBlocked, RedisOpsError
 from redisops.events import Reporter
-from redisops.inspect import Info, parse_info
+from redisops.inspect import Info
+from redisops.migrate.cluster import merged_info
 from redisops.migrate.estimate import (
     BigKeyScan,
     CopyEstimate,
@@ -86,12 +87,10 @@ __all__ = [
 
 
 def fetch_info(ep: RedisEndpoint, *sections: str) -> Info:
-    """INFO ``sections`` of ``ep`` (default: server, memory, keyspace), parsed."""
-    client = connect(ep.with_db(0))
-    try:
-        return parse_info(raw_command(client, "INFO", *(sections or ("server", "memory", "keyspace"))))
-    finally:
-        client.close()
+    """INFO ``sections`` of ``ep`` (default: server, memory, keyspace), parsed; of a Redis Cluster, every
+    primary's memory and keyspace summed (:func:`redisops.migrate.cluster.merged_info`), so a plan
+    compares all of a cluster source's data with the target."""
+    return merged_info(ep, *(sections or ("server", "memory", "keyspace")))
 
 
 def check_blockers(

@@ -13,6 +13,9 @@
    changed between rounds is *in flight* (named, not counted as a mismatch); only a difference seen
    identically in every round counts.
 
+Either side may be a Redis Cluster (:mod:`redisops.migrate.cluster`): SCAN walks every primary, and
+each key is read on the node of its hash slot on each side.
+
 The report (:class:`VerifyReport`) has the counts, the differences by kind (missing, extra, type,
 value, ttl) with examples, and the in-flight keys; :meth:`VerifyReport.raise_if_different` raises
 :class:`~redisops.migrate.errors.VerifyDifferences` (exit 22)::
@@ -33,10 +36,10 @@ from typing import Annotated, Any, Literal
 import redis
 from pydantic import BaseModel, ConfigDict, Field
 
-from redisops.adapters.redis_conn import RedisEndpoint, connect, raw_command
+from redisops.adapters.redis_conn import RedisEndpoint
 from redisops.cancel import CancelToken
 from redisops.events import Reporter
-from redisops.inspect import parse_info
+from redisops.migrate.cluster import Side, merged_info, open_side
 from redisops.migrate.compare import (
     ABSENT,
     CHUNK,
@@ -331,11 +334,58 @@ class _Pair:
         return self.observe(absent) if absent else {}
 
 
+class _Sides:
+    """One db of both sides, each a single server or a Redis Cluster's primaries: keys are grouped by the
+    (source node, target node) pair that holds them and compared by that pair's :class:`_Pair`."""
+
+    def __init__(self, src: Side, dst: Side, opts: VerifyOptions, limiter: RateLimiter) -> None:
+        self.src, self.dst, self.opts, self.limiter = src, dst, opts, limiter
+        self._pairs: dict[tuple[int, int], _Pair] = {}
+
+    @property
+    def vanished(self) -> int:
+        """Keys gone from the source between SCAN and their comparison."""
+        return sum(p.vanished for p in self._pairs.values())
+
+    def _pair(self, i: int, j: int) -> _Pair:
+        if (i, j) not in self._pairs:
+            self._pairs[(i, j)] = _Pair(self.src.clients[i], self.dst.clients[j], self.opts, self.limiter)
+        return self._pairs[(i, j)]
+
+    def _groups(self, keys: Sequence[bytes]) -> dict[tuple[int, int], list[bytes]]:
+        if not self.src.clustered and not self.dst.clustered:
+            return {(0, 0): list(keys)}
+        out: dict[tuple[int, int], list[bytes]] = {}
+        for k in keys:
+            out.setdefault((self.src.index_for(k), self.dst.index_for(k)), []).append(k)
+        return out
+
+    def observe(self, keys: Sequence[bytes]) -> dict[bytes, _Seen]:
+        """:meth:`_Pair.observe` of every group."""
+        out: dict[bytes, _Seen] = {}
+        for (i, j), group in self._groups(keys).items():
+            out.update(self._pair(i, j).observe(group))
+        return out
+
+    def target_only(self, keys: Sequence[bytes]) -> dict[bytes, _Seen]:
+        """:meth:`_Pair.target_only` of every group."""
+        out: dict[bytes, _Seen] = {}
+        for (i, j), group in self._groups(keys).items():
+            out.update(self._pair(i, j).target_only(group))
+        return out
+
+
+def _sample(side: Side, n: int) -> list[bytes]:
+    """About ``n`` random keys of a side (spread over a cluster's primaries)."""
+    each = max(1, n // len(side.clients))
+    return [k for c in side.clients for k in _random_keys(c, each)]
+
+
 # --- the verify ---------------------------------------------------------------------------------------
 
 
-def _keyspace(client: redis.Redis) -> dict[int, tuple[int, int]]:
-    info = parse_info(raw_command(client, "INFO", "keyspace"))
+def _keyspace(ep: RedisEndpoint) -> dict[int, tuple[int, int]]:
+    info = merged_info(ep, "keyspace")
     return {db: (ks.keys, ks.expires) for db, ks in info.keyspace.items()}
 
 
@@ -399,24 +449,21 @@ def run_verify(
     run = _Run(opts, rep, token)
     started = time.monotonic()
     with ExitStack() as stack:
-        src0 = connect(source.with_db(0))
-        stack.callback(src0.close)
-        dst0 = connect(target.with_db(0))
-        stack.callback(dst0.close)
         rep.phase("counting", "INFO keyspace on both sides")
-        s_ks, d_ks = _keyspace(src0), _keyspace(dst0)
+        s_ks, d_ks = _keyspace(source), _keyspace(target)
         dbs = sorted(opts.dbs) if opts.dbs is not None else sorted(set(s_ks) | set(d_ks))
         for db in dbs:
             sk, se = s_ks.get(db, (0, 0))
             dk, de = d_ks.get(db, (0, 0))
             run.report.counts.append(DbCount(db, sk, se, dk, de))
         limiter = RateLimiter(opts.max_ops or None, burst=max(opts.max_ops, 1.0), cancel=token)
-        pairs: dict[int, _Pair] = {}
+        pairs: dict[int, _Sides] = {}
         for db in dbs:
-            s, d = connect(source.with_db(db)), connect(target.with_db(db))
+            s = open_side(source, db)
             stack.callback(s.close)
+            d = open_side(target, db)
             stack.callback(d.close)
-            pairs[db] = _Pair(s, d, opts, limiter)
+            pairs[db] = _Sides(s, d, opts, limiter)
         _first_pass(run, pairs, s_ks)
         _target_pass(run, pairs)
         _recheck(run, pairs)
@@ -437,7 +484,7 @@ def run_verify(
     return report
 
 
-def _first_pass(run: _Run, pairs: dict[int, _Pair], s_ks: dict[int, tuple[int, int]]) -> None:
+def _first_pass(run: _Run, pairs: dict[int, _Sides], s_ks: dict[int, tuple[int, int]]) -> None:
     opts, rep = run.opts, run.reporter
     rep.phase("comparing", f"{opts.mode}: type, value and TTL within {opts.ttl_tolerance_ms} ms")
     per_db = opts.sample_size if opts.mode == "sample" else None
@@ -447,14 +494,16 @@ def _first_pass(run: _Run, pairs: dict[int, _Pair], s_ks: dict[int, tuple[int, i
         if opts.mode == "sample":
             run.cancel.check(f"while sampling db {db}")
             pair.limiter.acquire(opts.sample_size, "while sampling")
-            for keys in _chunks(_random_keys(pair.src, opts.sample_size), opts.scan_count):
+            for keys in _chunks(_sample(pair.src, opts.sample_size), opts.scan_count):
                 run.cancel.check(f"while comparing db {db}")
                 run.add(db, pair.observe(keys))
                 done += len(keys)
                 rep.progress(done, max(total, done), unit="keys")
             continue
-        for batch in scan_batches(
-            pair.src, db=db, count=opts.scan_count, limiter=pair.limiter, cancel=run.cancel
+        for batch in (
+            b
+            for node in pair.src.clients
+            for b in scan_batches(node, db=db, count=opts.scan_count, limiter=pair.limiter, cancel=run.cancel)
         ):
             if batch.keys:
                 run.add(db, pair.observe(batch.keys))
@@ -463,20 +512,22 @@ def _first_pass(run: _Run, pairs: dict[int, _Pair], s_ks: dict[int, tuple[int, i
     run.report.compared = done
 
 
-def _target_pass(run: _Run, pairs: dict[int, _Pair]) -> None:
+def _target_pass(run: _Run, pairs: dict[int, _Sides]) -> None:
     opts = run.opts
     run.reporter.phase("extra", "keys only on the target")
     checked = 0
     for db, pair in pairs.items():
         if opts.mode == "sample":
             pair.limiter.acquire(opts.sample_size, "while sampling the target")
-            for keys in _chunks(_random_keys(pair.dst, opts.sample_size), opts.scan_count):
+            for keys in _chunks(_sample(pair.dst, opts.sample_size), opts.scan_count):
                 run.cancel.check(f"while checking the target's db {db}")
                 run.add(db, pair.target_only(keys))
                 checked += len(keys)
             continue
-        for batch in scan_batches(
-            pair.dst, db=db, count=opts.scan_count, limiter=pair.limiter, cancel=run.cancel
+        for batch in (
+            b
+            for node in pair.dst.clients
+            for b in scan_batches(node, db=db, count=opts.scan_count, limiter=pair.limiter, cancel=run.cancel)
         ):
             if batch.keys:
                 run.add(db, pair.target_only(batch.keys))
@@ -485,7 +536,7 @@ def _target_pass(run: _Run, pairs: dict[int, _Pair]) -> None:
     run.report.checked_on_target = checked
 
 
-def _recheck(run: _Run, pairs: dict[int, _Pair]) -> None:
+def _recheck(run: _Run, pairs: dict[int, _Sides]) -> None:
     opts, report = run.opts, run.report
     for rnd in range(2, opts.rounds + 1):
         if not run.candidates:

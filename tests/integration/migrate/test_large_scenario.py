@@ -94,6 +94,7 @@ def _hwm_kib(pid: int) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(max(300, 30 * SCALE))
 def test_large_scenario_killed_copy_resumes_follows_and_verifies(
     source_factory: SourceFactory, target_factory: TargetFactory, tmp_path: Path
 ) -> None:
