@@ -28,8 +28,9 @@ def sandbox(tmp_path: Path) -> Any:
 
 
 def test_the_run_takes_the_plan_it_was_shown(redis_server: Any, sandbox: SandboxState) -> None:
-    """The catalogue plans, then runs with that plan (ctx.plan.state): the run restores under the operation id its plan named (the
-    undo folder's name), recorded in the audit line beside the result; a separate plan is a new one."""
+    """The catalogue plans, then runs with that plan (ctx.plan.state): the run restores under the
+    operation id its plan named (the undo folder's name), recorded in the audit line beside the result;
+    a separate plan is a new one."""
     import json
     import os
 
