@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 from redisops.errors import AbortedError, ConflictError, InvalidArgument
 from redisops.ops.catalogue import OpContext, Plan
-from redisops.ops.cutover import restart, switch_appconfig, verify_after
 from redisops.ops.cutover_common import AppConfigRef, state_dir_of
 from redisops.ops.cutover_plan import hcl_diff, restore_patch, sha256
 from redisops.ops.cutover_record import CutoverRecord, latest_record, migrate_dir, save_record
+from redisops.ops.cutover_steps import restart, switch_appconfig, verify_after
 
 if TYPE_CHECKING:
     from redisops.ops.entries_cutover import RollbackParams
