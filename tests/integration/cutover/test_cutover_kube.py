@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from redisops.errors import OperationTimeout
 from redisops.events import Log, Recorder
 from redisops.ops.api_cutover import CutoverAPI
 from redisops.ops.target import Target, resolve_target
@@ -285,3 +286,19 @@ def test_terraform_mode_prints_the_hcl_diff_and_waits_for_the_read_back(
     # the endpoint moved only after the diff was shown: the operation waited for the read-back
     logs = [e.message for e in events.of(Log)]
     assert any("waiting for" in m for m in logs)
+
+
+def test_a_cutover_stopped_half_way_is_rolled_back_from_its_record(
+    setup: tuple[Target, dict[str, str], int], kube: Any, aws_stack: AwsStack
+) -> None:
+    t, ids, port = setup
+    before_cluster = _cluster(kube)
+    before_config = _appconfig(aws_stack, ids)
+    # terraform mode, and nobody applies the Terraform change: the wait times out after the egress
+    # NetworkPolicy to the new Redis was applied
+    with pytest.raises(OperationTimeout, match=r"still names 127\.0\.0\.1"):
+        CutoverAPI(t).cutover(**_params(ids, port, mode="terraform", timeout=1))
+    assert _cluster(kube) != before_cluster  # half done: the new egress policy exists
+    back = CutoverAPI(t).rollback(source_url=f"redis://127.0.0.1:{port}", poll_interval=0.05)
+    assert back.ok and [n["action"] for n in back.network] == ["deleted"]
+    assert _cluster(kube) == before_cluster and _appconfig(aws_stack, ids) == before_config
