@@ -122,7 +122,9 @@ class Progress(Event):
     """``done`` of ``total`` ``unit`` in the current phase; ``total`` None when unknown.
 
     ``estimate`` marks a total that is a guess (the dataset size under diskless sync, where Redis sends
-    no length up front), so a front end can label it as one.
+    no length up front), so a front end can label it as one. ``detail`` carries what a front end may
+    show beside the bar (the copy's ``keys_per_second``, ``mb_per_second``, ``eta_seconds``); plain JSON
+    values, None when there is nothing to add.
     """
 
     kind: ClassVar[str] = "progress"
@@ -131,6 +133,14 @@ class Progress(Event):
     total: int | None = None
     unit: str = "bytes"
     estimate: bool = False
+    detail: Mapping[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON (``detail`` only when there is one, so older readers see the same keys)."""
+        out = super().to_dict()
+        if self.detail is None:
+            out.pop("detail", None)
+        return out
 
     @property
     def fraction(self) -> float | None:
@@ -266,16 +276,24 @@ class Reporter:
         self.emit(Phase, name=name, detail=detail)
 
     def progress(
-        self, done: int, total: int | None = None, *, unit: str = "bytes", estimate: bool = False
+        self,
+        done: int,
+        total: int | None = None,
+        *,
+        unit: str = "bytes",
+        estimate: bool = False,
+        detail: Mapping[str, Any] | None = None,
     ) -> None:
-        """``done`` of ``total`` in the current phase (thinned by ``min_interval``)."""
+        """``done`` of ``total`` in the current phase (thinned by ``min_interval``); ``detail``: rates and
+        the like for the front end (see :class:`Progress`)."""
         now = self._clock()
         last = self._last_progress.get(self._phase)
         final = total is not None and done >= total
         if last is not None and not final and now - last < self._min_interval:
             return
         self._last_progress[self._phase] = now
-        self.emit(Progress, phase=self._phase, done=done, total=total, unit=unit, estimate=estimate)
+        extra = {"detail": dict(detail)} if detail else {}
+        self.emit(Progress, phase=self._phase, done=done, total=total, unit=unit, estimate=estimate, **extra)
 
     def log(self, message: str, level: str = "info") -> None:
         """A journal line."""

@@ -445,6 +445,19 @@ class _Rates:
         self.keys0 = sum(s.scanned for s in report.dbs.values())
         self.bytes0 = report.bytes_copied
 
+    def detail(self, total: int) -> dict[str, float]:
+        """keys/s, MB/s since this run started and the ETA in seconds (progress events' ``detail``)."""
+        secs = max(time.monotonic() - self.t0, 1e-9)
+        keys = sum(s.scanned for s in self.report.dbs.values())
+        kps = (keys - self.keys0) / secs
+        out = {
+            "keys_per_second": round(kps, 1),
+            "mb_per_second": round((self.report.bytes_copied - self.bytes0) / MiB / secs, 3),
+        }
+        if kps > 0:
+            out["eta_seconds"] = round(max(0.0, (total - keys) / kps), 1)
+        return out
+
     def maybe_log(self, reporter: Reporter, total: int) -> None:
         now = time.monotonic()
         if now - self.last < self.every:
@@ -497,7 +510,7 @@ def _copy_db(
                 entry.cursor, entry.done, entry.counters = batch.cursor, batch.done, stats.to_dict()
                 save_checkpoint(options.checkpoint_path, cp)
             done = sum(s.scanned for s in rates.report.dbs.values())
-            reporter.progress(done, max(total, done), unit="keys")
+            reporter.progress(done, max(total, done), unit="keys", detail=rates.detail(total))
             rates.maybe_log(reporter, total)
         if copier.memory_refused:
             reporter.warning(f"db {db}: MEMORY USAGE was refused; big keys were copied with DUMP/RESTORE")

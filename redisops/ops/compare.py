@@ -3,17 +3,19 @@
 DUMP payloads are not comparable across versions or encodings, and DEBUG DIGEST is disabled by default
 (and blocked on ElastiCache), so this compares TYPE, canonical values and PTTL within a tolerance
 (reference/redis-persistence.md). Key counts compare ``keys - expires`` per db, since expiries diverge.
+Both sides are walked with the one SCAN walker of :mod:`redisops.migrate.walker`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import redis
 
 from redisops.adapters.redis_conn import RedisEndpoint, connect, redis_errors
+from redisops.migrate.walker import scan_batches
 
 __all__ = ["CompareResult", "Difference", "canonical_value", "compare_datasets"]
 
@@ -112,6 +114,12 @@ def _used_dbs(ep: RedisEndpoint) -> set[int]:
     return {int(name[2:]) for name in info if name.startswith("db")}
 
 
+def _keys(client: redis.Redis, db: int) -> Iterator[bytes]:
+    """Every key of ``db`` through the one SCAN walker (:func:`redisops.migrate.walker.scan_batches`)."""
+    for batch in scan_batches(client, db=db, count=1000):
+        yield from batch.keys
+
+
 def _type_name(client: redis.Redis, key: bytes) -> str:
     kind = client.type(key)
     return kind.decode() if isinstance(kind, bytes) else str(kind)
@@ -128,7 +136,7 @@ def _compare_db(
     on_progress: Callable[[int], None] | None,
 ) -> None:
     seen = 0
-    for i, key in enumerate(src.scan_iter(count=1000)):
+    for i, key in enumerate(_keys(src, db)):
         if i % every:
             continue
         seen += 1
@@ -154,7 +162,7 @@ def _compare_db(
             result.differences.append(Difference(db, key, "ttl", f"{s_ttl}ms vs {d_ttl}ms"))
     result.compared[db] = seen
     if every == 1:
-        for key in dst.scan_iter(count=1000):
+        for key in _keys(dst, db):
             if len(result.differences) >= cap:
                 break
             if not src.exists(key):

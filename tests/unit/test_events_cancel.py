@@ -109,6 +109,18 @@ def test_an_estimated_total_is_labelled_and_capped():
     assert rec[-1].fraction is None
 
 
+def test_progress_detail_rides_on_the_event_and_its_json():
+    rec = Recorder()
+    r = Reporter("migrate.copy", rec)
+    r.phase("copying")
+    r.progress(10, 100, unit="keys", detail={"keys_per_second": 5.0, "eta_seconds": 18.0})
+    r.progress(100, 100, unit="keys")
+    first, last = rec[-2], rec[-1]
+    assert isinstance(first, Progress) and first.detail == {"keys_per_second": 5.0, "eta_seconds": 18.0}
+    assert json.loads(json.dumps(first.to_dict()))["detail"]["eta_seconds"] == 18.0
+    assert isinstance(last, Progress) and last.detail is None and "detail" not in last.to_dict()
+
+
 def test_fanout_and_no_sink():
     a, b = Recorder(), Recorder()
     Reporter("x.y", fanout(a, None, b)).log("hi")

@@ -58,6 +58,8 @@ def test_copy_every_type_ttls_dbs_and_big_keys_in_chunks(
     progress = [e for e in events if isinstance(e, Progress)]
     assert progress and {p.unit for p in progress} == {"keys"}
     assert progress[-1].done == progress[-1].total == filled.total
+    rated = [p.detail for p in progress if p.detail]
+    assert rated and {"keys_per_second", "mb_per_second", "eta_seconds"} <= set(rated[0])
     d = report.to_dict()
     assert d["copied"] == report.copied and d["keys_per_second"] > 0 and d["mb_per_second"] > 0
     assert d["bytes"] > 6 * 3000 * 100
