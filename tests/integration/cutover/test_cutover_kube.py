@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from redisops.errors import OperationTimeout
+from redisops.errors import AbortedError, OperationTimeout, PlanBlocked
 from redisops.events import Log, Recorder
 from redisops.ops.api_cutover import CutoverAPI
 from redisops.ops.target import Target, resolve_target
@@ -302,3 +302,33 @@ def test_a_cutover_stopped_half_way_is_rolled_back_from_its_record(
     back = CutoverAPI(t).rollback(source_url=f"redis://127.0.0.1:{port}", poll_interval=0.05)
     assert back.ok and [n["action"] for n in back.network] == ["deleted"]
     assert _cluster(kube) == before_cluster and _appconfig(aws_stack, ids) == before_config
+
+
+def test_decommission_watches_the_source_for_clients_then_deletes_the_group(
+    setup: tuple[Target, dict[str, str], int], kube: Any, aws_stack: AwsStack
+) -> None:
+    t, ids, port = setup
+    api = CutoverAPI(t)
+    assert api.cutover(**_params(ids, port)).ok
+    t.run("backup.create", {})
+    params = {"source_url": f"redis://127.0.0.1:{port}", "replication_group": ids["group"],
+              "rollback_window_hours": 0, "sample_interval": 0.1, "poll_interval": 0.1}  # fmt: skip
+    plan = api.plan_decommission(**params)
+    assert not plan.blocked, plan.blockers
+    assert any("rollback to ElastiCache is impossible" in w for w in plan.warnings)
+    with pytest.raises(AbortedError):
+        api.decommission(**params)  # destructive: needs the confirmation
+    # a client connects while the run watches the source: refused, naming the rail; nothing deleted
+    late = aws_stack.source.client()
+    timer = threading.Timer(0.5, late.ping)
+    timer.start()
+    with pytest.raises(PlanBlocked, match=r"\[clients\] 1 client"):
+        api.decommission(confirm=True, quiet_seconds=5, **params)
+    timer.join()
+    late.close()
+    ec = aws_stack.client("elasticache")
+    group = ec.describe_replication_groups(ReplicationGroupId=ids["group"])["ReplicationGroups"][0]
+    assert group["Status"] == "available"
+    done = api.decommission(confirm=True, quiet_seconds=0.3, final_snapshot="last-of-it", **params)
+    assert done.final_snapshot_status == "available"
+    assert ec.describe_snapshots(SnapshotName="last-of-it")["Snapshots"][0]["SnapshotStatus"] == "available"
