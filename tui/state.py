@@ -153,7 +153,7 @@ def _num(d: Mapping[str, Any], key: str) -> float | None:
 class SessionState:
     """Everything the screens show, updated by :meth:`apply` from snapshots in arrival order."""
 
-    def __init__(self, history: int = 120) -> None:
+    def __init__(self, history: int = 3600) -> None:
         self.latest: dict[str, Snapshot] = {}
         self.series: dict[str, deque[float]] = {k: deque(maxlen=history) for k in SERIES}
         self.slowlog = SlowlogHistory()

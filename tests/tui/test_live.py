@@ -73,6 +73,11 @@ def test_backup_create_and_restore_from_the_backups_screen(sandbox):
         async with app.run_test(size=SIZE) as pilot:
             await wait_for(pilot, lambda: "backups" in app.state.latest, "the backup list")
             await pilot.press("5", "n")
+            await wait_for(pilot, lambda: _shown(app, PlanScreen, "#plan-cancel"), "the plan")
+            await pilot.click("#plan-cancel")  # declined: nothing runs
+            await pilot.pause()
+            assert not app.runner.busy and app.last_action is None
+            await pilot.press("n")
             await wait_for(pilot, lambda: _shown(app, PlanScreen, "#plan-run"), "the plan")
             assert "backup.create" in str(app.screen.query_one("#plan-body", Static).render())
             await pilot.click("#plan-run")
@@ -83,6 +88,13 @@ def test_backup_create_and_restore_from_the_backups_screen(sandbox):
             view = app.query_one(BackupsView)
             await wait_for(pilot, lambda: new_id in getattr(view, "_ids", []), "the new backup listed")
             c.set("tui:marker", "after")
+
+            view.query_one("#backups-table", DataTable).move_cursor(row=view._ids.index(new_id))
+            await pilot.press("v")  # verify: a read, no plan
+            await wait_for(pilot, lambda: app.last_action is not done, "backup.verify")
+            verified = app.last_action
+            assert verified.op == "backup.verify" and verified.error is None, verified.error
+            done = verified
 
             view.query_one("#backups-table", DataTable).move_cursor(row=view._ids.index(new_id))
             await pilot.press("r")

@@ -158,3 +158,14 @@ def test_slowlog_history_with_only_the_new_entries_and_the_servers_newest_id():
     assert h.add([], newest=-1) == 0 and h.resets == 0  # SLOWLOG RESET, the log is empty for now
     assert h.add(_entries([0, 1]), newest=1) == 2  # ids start again: a new generation
     assert h.resets == 1 and len(h) == 7
+
+
+def test_spark_text_buckets_the_session_into_the_width():
+    from tui.views.dashboard import spark_text
+
+    assert spark_text([], 8) == ""
+    assert spark_text([5.0, 5.0], 8) == "▁▁"
+    assert spark_text([0.0, 1.0, 2.0, 3.0], 8) == "▁▃▆█"
+    long = [0.0] * 100 + [10.0] + [0.0] * 99
+    line = spark_text(long, 20)
+    assert len(line) == 20 and line.count("█") == 1  # a spike is kept (the largest of its bucket)

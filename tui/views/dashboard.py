@@ -10,12 +10,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
-from textual.widgets import DataTable, Sparkline, Static
+from textual.widgets import DataTable, Static
 
 from tui.state import SERIES, SessionState
 from tui.views.base import KeySpec, View, age, human_bytes, parse_iso, set_static, status_text
 
-__all__ = ["DashboardView"]
+__all__ = ["DashboardView", "spark_text"]
 
 
 def _fmt_series(name: str, value: float | None) -> str:
@@ -28,6 +28,24 @@ def _fmt_series(name: str, value: float | None) -> str:
     if name in ("ops_per_sec", "evicted_per_sec"):
         return f"{value:,.1f}"
     return f"{value:,.0f}"
+
+
+_BARS = "▁▂▃▄▅▆▇█"
+
+
+def spark_text(values: list[float], width: int) -> str:
+    """``values`` as a one-line sparkline of at most ``width`` bars (more values than bars: the largest of
+    each bucket), min..max over eight bar heights; a text line, so an unchanged plot costs no repaint."""
+    if not values:
+        return ""
+    if len(values) > width:
+        step = len(values) / width
+        cuts = [int(i * step) for i in range(width + 1)]
+        values = [max(values[cuts[i] : max(cuts[i] + 1, cuts[i + 1])]) for i in range(width)]
+    lo, hi = min(values), max(values)
+    if hi <= lo:
+        return _BARS[0] * len(values)
+    return "".join(_BARS[min(7, int((v - lo) / (hi - lo) * 8))] for v in values)
 
 
 def _value(value: Any) -> str:
@@ -55,7 +73,7 @@ class DashboardView(View):
     DashboardView #health { width: 1fr; }
     DashboardView #plots { width: 34; padding: 0 1; }
     DashboardView .plot-label { height: 1; }
-    DashboardView Sparkline { height: 1; margin-bottom: 1; }
+    DashboardView .spark { height: 1; margin-bottom: 1; color: $accent; }
     DashboardView #dash-summary { height: 1; }
     DashboardView #dash-bottom { height: 3; }
     DashboardView #health-detail { height: 2; color: $text-muted; }
@@ -70,7 +88,7 @@ class DashboardView(View):
             with Vertical(id="plots"):
                 for name in SERIES:
                     yield Static(classes="plot-label", id=f"label-{name}")
-                    yield Sparkline([], id=f"spark-{name}")
+                    yield Static(id=f"spark-{name}", classes="spark")
         yield Static(id="health-detail")
         yield Static(id="dash-bottom")
 
@@ -149,16 +167,7 @@ class DashboardView(View):
             if name == "used_memory":
                 extra = self._memory_extra(state)
             set_static(self.query_one(f"#label-{name}", Static), f"{label} {_fmt_series(name, last)}{extra}")
-            spark = self.query_one(f"#spark-{name}", Sparkline)
-            flat = len(set(data)) <= 1
-            if (
-                flat
-                and spark.data is not None
-                and len(set(spark.data)) == 1
-                and set(spark.data) == set(data or [0.0])
-            ):
-                continue  # a flat line drawn again is the same line: no repaint
-            spark.data = data or [0.0]
+            set_static(self.query_one(f"#spark-{name}", Static), spark_text(data, 32))
 
     @staticmethod
     def _memory_extra(state: SessionState) -> str:
