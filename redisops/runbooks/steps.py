@@ -49,6 +49,8 @@ TypeTargetFn = Callable[[Step, str], str]
 OfferUndoFn = Callable[[list[Step]], bool]
 _SHELL_NOISE = frozenset({"PWD", "OLDPWD", "SHLVL", "_"})
 _SECRETISH = ("PASSWORD", "SECRET", "TOKEN", "PASSWD", "CREDENTIAL", "AUTH")
+#: the last lines of a shell step's output shown as it ends (all of the tail is in the journal and report)
+OUTPUT_LINES = 15
 
 
 @dataclasses.dataclass
@@ -404,6 +406,7 @@ class StepRunner:
                 self._record(step, failed, attempt)
                 if attempt > step.retries:
                     self._failed_result = failed
+                    self._log_output(step, failed)
                     raise
                 self.reporter.warning(
                     f"{step.name}: attempt {attempt} failed ({e.message}); retrying in {delay:g} s"
@@ -421,8 +424,19 @@ class StepRunner:
                 res.status = "undone"
             self._record(step, res, attempt)
             self.reporter.log(f"{step.name}: ok (exit {res.exit_code}, {res.seconds:g} s)")
+            self._log_output(step, res)
             return res
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _log_output(self, step: Step, res: StepResult) -> None:
+        """A shell step's output (the last lines, masked) as a log event: what the operator reads (a
+        diagnosis's ``cause=`` line) is shown as the run goes, not only in the report."""
+        if not step.is_shell:
+            return
+        for text in (res.stdout, res.stderr if res.status != "ok" else ""):
+            lines = [line for line in text.rstrip("\n").split("\n") if line.strip()][-OUTPUT_LINES:]
+            if lines:
+                self.reporter.log("\n".join(f"  {line}" for line in lines))
 
     def _record(self, step: Step, res: StepResult, attempt: int) -> None:
         self.outcomes[step.name] = {

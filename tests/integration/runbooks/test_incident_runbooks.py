@@ -22,6 +22,7 @@ import pytest
 import redis as redis_py
 
 from redisops.adapters.redis_conn import connect
+from redisops.events import Log, Recorder
 from redisops.ops.sandbox import SandboxState, sandbox_down, sandbox_up
 from redisops.runbooks import Executor, lint_file, read_runbook
 from tests.integration.runbooks.shared import BOOKS, NS, book_env, deploy_redis, kube_env
@@ -149,10 +150,12 @@ def test_memory_pressure_names_evictions_and_oomkilled_and_raises_the_limits(
             kube.set_failure(NS, "redis", None)  # the new limit is enough: the pods run again
         return True
 
+    events = Recorder()
     result = Executor(
         read_runbook(BOOKS / "incident-memory-pressure.md"),
         env=kube_env(kube),
         confirm=confirm,
+        on_event=events,
         variables={"context": "emu", "new_memory_limit": "2Gi"},
     ).run()
     assert (result.status, result.exit_code) == ("ok", 0), result.error
@@ -160,6 +163,8 @@ def test_memory_pressure_names_evictions_and_oomkilled_and_raises_the_limits(
     assert "cause=evicting: at maxmemory, Redis deletes keys (allkeys-lru)" in steps["diagnose"].stdout
     assert "cause=oomkilled" in steps["pod"].stdout and "last=OOMKilled" in steps["pod"].stdout
     assert steps["biggest"].result is not None
+    # the operator sees the diagnosis as it runs (a log event with the step's output), not only in the report
+    assert any(isinstance(e, Log) and "  cause=evicting" in e.message for e in events)
     assert asked == ["raise-maxmemory", "raise-limit"]  # the remedies asked first
     assert int(redis.config_get("maxmemory")["maxmemory"]) == int(small * 1.5)
     container = kube.get("Deployment", "redis", NS)["spec"]["template"]["spec"]["containers"][0]
