@@ -14,10 +14,10 @@ from rich.table import Table
 from rich.text import Text
 
 from redisops.cli.common import console
-from redisops.health.display import human_bytes, human_value, value_text
+from redisops.ops.api_inspect import human_bytes, human_value, value_text
 
 if TYPE_CHECKING:
-    from redisops.health.model import CheckResult, HealthReport
+    from redisops.ops.api_inspect import CheckResult, HealthReport
 
 __all__ = ["STATUS_STYLE", "fmt", "human_bytes", "print_health"]
 

@@ -30,9 +30,9 @@ from redisops.cli.common import (
 from redisops.cli.options import TargetArgs, with_target
 
 if TYPE_CHECKING:
-    from redisops.backup import BackupStore, Manifest, RetentionPlan
     from redisops.cli._events import EventView
     from redisops.events import Event
+    from redisops.ops.api_backup import Manifest, RetentionPlan
     from redisops.ops.catalogue import Plan
     from redisops.ops.target import Target
 
@@ -42,8 +42,8 @@ app = typer.Typer(
 
 
 def _check_source(value: str | None) -> str | None:
-    from redisops.backup.layout import check_source_name
     from redisops.errors import ConfigError
+    from redisops.ops.api_backup import check_source_name
 
     if value is None:
         return None
@@ -54,7 +54,7 @@ def _check_source(value: str | None) -> str | None:
 
 
 def _check_backup_id(value: str) -> str:
-    from redisops.backup.layout import is_backup_id
+    from redisops.ops.api_backup import is_backup_id
 
     if value != "latest" and not is_backup_id(value):
         raise typer.BadParameter(
@@ -92,16 +92,6 @@ class Purpose(enum.StrEnum):
 
     manual = "manual"
     scheduled = "scheduled"
-
-
-# kept for the commands outside this module that open a store themselves (restore_cmd)
-def watched(store: BackupStore) -> BackupStore:
-    """``store`` printing its notices on stderr and, in a pod, asking whether a lock's pod lives."""
-    store.on_notice = lambda msg: err_console.print(f"note: {msg}", soft_wrap=True)
-    from redisops.ops.backup import in_cluster_liveness
-
-    store.holder_alive = in_cluster_liveness()
-    return store
 
 
 def _manifest_dict(m: Manifest) -> dict[str, Any]:

@@ -10,7 +10,6 @@ see docs/restore.md). A target marked ``production: true`` refuses unless ``--re
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -25,12 +24,10 @@ from redisops.cli.common import (
     console,
     emit,
     error_boundary,
-    progress_printer,
 )
 from redisops.cli.options import TargetArgs, with_target
 
 if TYPE_CHECKING:
-    from redisops.backup import BackupStore
     from redisops.ops.catalogue import Plan
     from redisops.ops.target import Target
 
@@ -41,18 +38,6 @@ SourceOpt = Annotated[
     str | None,
     typer.Option("--source", help="source name in the store [default: the config's service_name]"),
 ]
-
-
-def _progress(output: Output) -> Any:
-    say = progress_printer(output)
-    last: dict[str, str] = {}
-
-    def on(phase: str, done: int, total: int | None) -> None:
-        if last.get("phase") != phase:
-            last["phase"] = phase
-            say(f"restore: {phase}")
-
-    return on
 
 
 @with_target(kube=True, read_write=True, state_dir=True)
@@ -226,77 +211,40 @@ def restore_data_dir(
     config: ConfigOpt = None,
     output: OutputOpt = Output.json,
 ) -> None:
-    """The engine alone on a mounted data dir: what the restore Jobs run.
+    """The engine alone on a mounted data dir: what the restore Jobs run (restore.data_dir).
 
     ``--backup ID`` stages and installs (Redis scaled to 0); split in two, ``--stage-only`` stages beside
     the running Redis and ``--install-staged OPERATION_ID`` installs it once Redis is stopped.
     ``--undo`` undoes the last restore there; ``--adopt`` (the Velero init restore hook) installs a
     ``dump.rdb`` Redis would ignore (``appendonly yes`` without a valid AOF) as the AOF base.
+    The command is the confirmation (the Jobs run it unattended).
     """
-    from datetime import UTC, datetime
-
-    from redisops.config import apply_env, load_config
-    from redisops.errors import ConfigError
-    from redisops.ops.restore import restore_into_data_dir
+    from redisops.ops.registry import catalogue
 
     with error_boundary(output):
-        if sum((backup is not None, undo, adopt)) != 1:
-            raise ConfigError("pass exactly one of --backup ID, --undo or --adopt")
-        if (stage_only or install_staged is not None) and backup is None:
-            raise ConfigError("--stage-only and --install-staged go with --backup ID")
-        if stage_only and install_staged is not None:
-            raise ConfigError(
-                "pass --stage-only or --install-staged, not both",
-                hint="stage first (Redis may run), then install with Redis stopped",
+        params = {
+            "backup": backup,
+            "undo": undo,
+            "adopt": adopt,
+            "data_dir": str(data_dir),
+            "redis_version": redis_version,
+            "uid": uid,
+            "gid": gid,
+            "redis_conf": str(redis_conf) if redis_conf is not None else None,
+            "stage_only": stage_only,
+            "install_staged": install_staged,
+            "operation_id": operation_id,
+            "source": source,
+            "config": str(config) if config is not None else None,
+        }
+        with _oprun.events(output, "restore") as (sink, token):
+            res = catalogue().invoke(
+                "restore.data_dir", params, target=None, on_event=sink, cancel=token, confirm=True
             )
-        cfg = apply_env(load_config(config), os.environ)
-        from redisops.config.loaders import read_redis_conf
-
-        conf_text = read_redis_conf(redis_conf)
-        if undo:
-            from redisops.restore import undo_restore
-
-            undone = undo_restore(data_dir, datetime.now(UTC))
-            emit(output, undone.to_dict(), lambda: _lines(undone.summary()))
-            return
         if adopt:
-            from redisops.ops.restore import target_settings
-            from redisops.restore.adopt import adopt_data_dir
-
-            settings = target_settings(cfg, redis_version, uid=uid, gid=gid, redis_conf=conf_text)
-            adopted = adopt_data_dir(data_dir, settings, datetime.now(UTC))
-            emit(
-                output,
-                adopted,
-                lambda: console.print(f"{adopted.action}: {adopted.reason} ({data_dir})", markup=False),
-            )
-            return
-        assert backup is not None
-        store = _data_dir_store(cfg, source)
-        res = restore_into_data_dir(
-            store,
-            backup,
-            data_dir,
-            cfg,
-            redis_version=redis_version,
-            uid=uid,
-            gid=gid,
-            progress=_progress(output),
-            redis_conf=conf_text,
-            stage_only=stage_only,
-            install_staged=install_staged,
-            operation_id=operation_id,
-        )
-        emit(output, res.to_dict(), lambda: _lines(res.summary()))
-
-
-def _data_dir_store(cfg: Any, source: str | None) -> BackupStore:
-    """The restore Job's store: the config's backup target (``REDISOPS_S3_*`` applied), never a
-    sandbox's S3."""
-    from redisops.cli.backup_cmd import watched
-    from redisops.ops.backup import store_for
-
-    return watched(store_for(cfg.backup, sandbox=None, source_name=source or cfg.service_name))
+            emit(output, res, lambda: console.print(f"{res.action}: {res.reason} ({data_dir})", markup=False))
+        else:
+            emit(output, res.to_dict(), lambda: _lines(res.summary()))
 
 
 @with_target(timeout=10.0, state_dir=True, read_write=True)

@@ -20,8 +20,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from redisops._lazy import lazy_getattr
+
 if TYPE_CHECKING:
-    from redisops.backup import GcReport, Manifest, RetentionPlan
+    from redisops.backup import BackupStore, GcReport, Manifest, RetentionPlan
+    from redisops.backup.layout import check_source_name, is_backup_id
     from redisops.cancel import CancelToken
     from redisops.events import EventSink
     from redisops.ops.backup import VerifyResult
@@ -30,7 +33,21 @@ if TYPE_CHECKING:
     from redisops.ops.restore import DrillResult
     from redisops.ops.target import Target
 
-__all__ = ["BackupAPI"]
+#: what front ends render and check (they import these from here, not from redisops.backup)
+__all__ = ["BackupAPI", "BackupStore", "Manifest", "RetentionPlan", "check_source_name", "is_backup_id"]
+
+#: loaded on first use: the backup store (boto3) stays out of a CLI's start-up
+__getattr__ = lazy_getattr(
+    __name__,
+    {
+        "BackupStore": "redisops.backup",
+        "Manifest": "redisops.backup",
+        "RetentionPlan": "redisops.backup",
+        "check_source_name": "redisops.backup.layout",
+        "is_backup_id": "redisops.backup.layout",
+    },
+    globals(),
+)
 
 
 class BackupAPI:

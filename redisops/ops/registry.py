@@ -25,6 +25,7 @@ AREAS: tuple[str, ...] = (
     "redisops.ops.entries_inspect",
     "redisops.ops.entries_backup",
     "redisops.ops.entries_restore",
+    "redisops.ops.entries_restore_data_dir",
     "redisops.ops.entries_deploy",
     "redisops.ops.entries_sandbox",
     "redisops.ops.entries_elasticache",
