@@ -28,7 +28,8 @@ second (SCAN, MEMORY USAGE, PTTL, DUMP and the big keys' reads); the target is n
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,8 @@ from redisops.migrate.cluster import Side, open_side, primary_endpoints
 from redisops.migrate.copy_report import CopyReport, DbCopyStats, MiB
 from redisops.migrate.payload import is_payload_refusal
 from redisops.migrate.pipeline import run_pipeline
-from redisops.migrate.walker import RateLimiter, keyspace_sizes, scan_batches
+from redisops.migrate.prefetch import prefetched
+from redisops.migrate.walker import RateLimiter, ScanBatch, keyspace_sizes, scan_batches
 
 __all__ = [
     "ClientSource",
@@ -100,6 +102,13 @@ class CopyOptions(BaseModel):
         default=None, description="file where the copy records each database's SCAN cursor (to resume)"
     )
     resume: bool = Field(default=False, description="continue from the checkpoint instead of starting over")
+    read_ahead: int = Field(
+        default=4,
+        ge=0,
+        le=64,
+        description="source pipelines a reader thread runs ahead of the target's RESTOREs (0: no thread, "
+        "read and write in turn); each holds at most pipeline_bytes",
+    )
     rate_log_seconds: float = Field(
         default=2.0, ge=0, description="seconds between log events with keys/s and MB/s (0: every batch)"
     )
@@ -160,26 +169,47 @@ class KeyCopier:
 
     def copy(self, keys: list[bytes], stats: DbCopyStats) -> None:
         """Copy ``keys`` (any size) into the target, counting every outcome into ``stats``."""
+        for step in self.fetch(keys):
+            self.apply(step, stats)
+
+    def fetch(self, keys: list[bytes]) -> Iterator[Step]:
+        """The source side of copying ``keys``, step by step (lazily: each DUMP pipeline is sent when its
+        step is asked for, so a reader thread may run it ahead of :meth:`apply`)."""
         if not keys:
             return
         if self.o.by_type:
             for key in keys:
-                self._by_type(key, stats)
+                yield Step("by_type", key)
             return
         sizes = self._sizes(keys)
         small: list[tuple[bytes, int]] = []
         for key, size in zip(keys, sizes, strict=True):
             if size is None:
-                self._count(stats, KeyOutcome("vanished"), key)
+                yield Step("vanished", key)
             elif size > self.o.big_key_bytes:
-                stats.big_keys += 1
-                self._by_type(key, stats)
+                yield Step("big", key)
             else:
                 small.append((key, size))
         for group in _groups(small, self.o.pipeline_depth, self.o.pipeline_bytes):
             if self.cancel is not None:
                 self.cancel.check("while copying keys")
-            self._dump_restore(group, stats)
+            with redis_errors(self.ep):
+                sent = time.monotonic()
+                replies = run_pipeline(self.src, [c for key in group for c in (("PTTL", key), ("DUMP", key))])
+            self.limiter.acquire(2 * len(group), "while copying keys")
+            yield Step("dump", group=group, replies=replies, sent=sent)
+
+    def apply(self, step: Step, stats: DbCopyStats) -> None:
+        """The target side of one step of :meth:`fetch` (RESTOREs, or a big key type by type)."""
+        if step.kind == "vanished":
+            self._count(stats, KeyOutcome("vanished"), step.key)
+        elif step.kind == "big":
+            stats.big_keys += 1
+            self._by_type(step.key, stats)
+        elif step.kind == "by_type":
+            self._by_type(step.key, stats)
+        else:
+            self._dump_restore(step, stats)
 
     def _sizes(self, keys: list[bytes]) -> list[int | None]:
         """MEMORY USAGE per key (None: the key is gone; 0 when MEMORY USAGE is refused)."""
@@ -211,14 +241,13 @@ class KeyCopier:
             stats.by_type += 1
         self._count(stats, outcome, key)
 
-    def _dump_restore(self, group: list[bytes], stats: DbCopyStats) -> None:
-        with redis_errors(self.ep):
-            sent = time.monotonic()
-            replies = run_pipeline(self.src, [c for key in group for c in (("PTTL", key), ("DUMP", key))])
-        self.limiter.acquire(2 * len(group), "while copying keys")
+    def _dump_restore(self, step: Step, stats: DbCopyStats) -> None:
+        group, replies = step.group, step.replies
+        # the TTL left when written: the source's PTTL minus the time since it was read
+        elapsed_ms = (time.monotonic() - step.sent) * 1000
         writes: list[tuple[bytes, bytes]] = []
-        elapsed_ms = (time.monotonic() - sent) * 1000
         restores: list[list[Any]] = []
+        extra = ["REPLACE"] if self.o.replace else []
         for i, key in enumerate(group):
             pttl, dump = replies[2 * i], replies[2 * i + 1]
             if isinstance(pttl, Exception) or isinstance(dump, Exception):
@@ -226,19 +255,16 @@ class KeyCopier:
                     stats, KeyOutcome("failed", f"source refused: {_reason(_first_error(pttl, dump))}"), key
                 )
                 continue
-            if dump is None or int(pttl) == -2:
+            if dump is None or pttl == -2:
                 self._count(stats, KeyOutcome("vanished", "deleted or expired before it was copied"), key)
                 continue
             ttl = 0
-            if int(pttl) > 0:
-                ttl = int(int(pttl) - elapsed_ms)
+            if pttl > 0:
+                ttl = int(pttl - elapsed_ms)
                 if ttl <= 0:
                     self._count(stats, KeyOutcome("expired", "its TTL ran out before it was written"), key)
                     continue
-            args: list[Any] = ["RESTORE", key, ttl, dump]
-            if self.o.replace:
-                args.append("REPLACE")
-            restores.append(args)
+            restores.append(["RESTORE", key, ttl, dump, *extra])
             writes.append((key, dump))
         if not writes:
             return
@@ -246,7 +272,8 @@ class KeyCopier:
             results = self._restore(restores)
         for (key, dump), result in zip(writes, results, strict=True):
             if not isinstance(result, Exception):
-                self._count(stats, KeyOutcome("copied", nbytes=len(dump)), key)
+                stats.copied += 1
+                stats.bytes_copied += len(dump)
             elif str(result).startswith("BUSYKEY") or "BUSYKEY" in str(result)[:20]:
                 self._count(
                     stats,
@@ -271,6 +298,18 @@ class KeyCopier:
             for i, r in zip(idx, replies, strict=True):
                 results[i] = r
         return results
+
+
+@dataclass(slots=True)
+class Step:
+    """One step of copying a batch: a key ``vanished``, a ``big`` key or a ``by_type`` key (copied in
+    chunks), or a ``dump`` pipeline's replies (PTTL, DUMP per key of ``group``, sent at ``sent``)."""
+
+    kind: str
+    key: bytes = b""
+    group: list[bytes] = field(default_factory=list)
+    replies: list[Any] = field(default_factory=list)
+    sent: float = 0.0
 
 
 def _first_error(*values: Any) -> BaseException:
@@ -499,11 +538,14 @@ def _copy_db(
     try:
         copier = KeyCopier(src, tgt, options, limiter, cancel, src_ep.with_db(db) if src_ep else None)
         start = entry.cursor if entry is not None else 0
-        for batch in scan_batches(
+        walk = scan_batches(
             src, db=db, count=options.batch_size, match=options.match, start_cursor=start, limiter=limiter,
             cancel=cancel,
-        ):  # fmt: skip
-            copier.copy(batch.keys, stats)
+        )  # fmt: skip
+        for batch in prefetched(walk, copier.fetch, depth=options.read_ahead):
+            if not isinstance(batch, ScanBatch):
+                copier.apply(batch, stats)  # a step of the batch the reader is ahead on
+                continue
             stats.scanned += len(batch.keys)
             stats.done = batch.done
             if entry is not None and cp is not None and options.checkpoint_path is not None:

@@ -14,6 +14,7 @@ bucket) caps the commands per second the walk and its consumer send to a product
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -50,7 +51,7 @@ class RateLimiter:
     a consumer may acquire before or after the commands it sends. ``ops_per_second`` of 0 or None means
     no cap (acquire only counts). ``sleep``/``clock`` are injectable so tests never sleep for real; with
     a ``cancel`` token the sleep wakes (and raises :class:`~redisops.errors.Interrupted`) on cancel.
-    Thread-safe enough for one walker and its consumer on one thread; not shared across threads.
+    Several threads may share one (the copy's reader and writer): the bucket is updated under a lock.
     """
 
     def __init__(
@@ -73,6 +74,7 @@ class RateLimiter:
         self._clock = clock
         self._tokens = 0.0
         self._last = clock()
+        self._lock = threading.Lock()  # the copy's reader thread and writer share one limiter
         #: operations acquired so far and seconds spent waiting (for reports)
         self.ops = 0
         self.waited = 0.0
@@ -86,12 +88,13 @@ class RateLimiter:
         """Take ``n`` tokens without waiting (the next :meth:`acquire` pays the debt)."""
         if n < 0:
             raise InvalidArgument(f"cannot acquire a negative number of operations ({n})")
-        self.ops += n
-        if not self.limited:
-            return
-        now = self._clock()
-        self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate) - n
-        self._last = now
+        with self._lock:
+            self.ops += n
+            if not self.limited:
+                return
+            now = self._clock()
+            self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate) - n
+            self._last = now
 
     def acquire(self, n: int = 1, doing: str = "") -> float:
         """Take ``n`` tokens; sleep while the bucket is in debt. Returns the seconds slept."""
