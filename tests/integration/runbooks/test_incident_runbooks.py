@@ -262,6 +262,12 @@ def test_persistence_failing_on_a_full_disk_names_it_frees_space_and_saves_again
     with pytest.raises(redis_py.ResponseError, match="MISCONF"):
         redis.set("refused", "1")
     rb = read_runbook(BOOKS / "incident-persistence-failing.md")
+    # the plan runs the diagnosis for real and decides from its output which remedies would run
+    planned = Executor(rb, variables={"min_free_mb": "4"}).plan()
+    assert [(s.name, s.status) for s in planned.steps][3:5] == [
+        ("remove-leftovers", "would-run"), ("bgsave", "would-run")
+    ]  # fmt: skip
+    assert filler.exists() and redis.info("persistence")["rdb_last_bgsave_status"] == "err"
     declined = Executor(rb, yes=True, variables={"min_free_mb": "4"}).run()
     assert (declined.exit_code, declined.steps[-1].name) == (33, "remove-leftovers")  # destructive: by name
     assert filler.exists()
