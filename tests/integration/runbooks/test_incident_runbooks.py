@@ -231,12 +231,16 @@ def test_slow_commands_finds_the_busy_script_kills_it_and_names_eval(sb: Any, re
 
     _wait(busy, "the script to make Redis busy")
     asked: list[str] = []
-    result = Executor(
-        read_runbook(BOOKS / "incident-slow-commands.md"),
-        env=book_env(),
-        confirm=lambda step, q: asked.append(step.name) or True,
-    ).run()
-    thread.join(10)
+    try:
+        result = Executor(
+            read_runbook(BOOKS / "incident-slow-commands.md"),
+            env=book_env(),
+            confirm=lambda step, q: asked.append(step.name) or True,
+        ).run()
+    finally:
+        if thread.is_alive() and not asked:  # the runbook never got to kill it: do not block the module
+            subprocess.run(["redis-cli", "-p", str(sb.target.port), "SCRIPT", "KILL"], check=False)
+        thread.join(10)
     assert (result.status, result.exit_code) == ("ok", 0), result.error
     steps = {s.name: s for s in result.steps}
     assert "busy=yes cause=script-running" in steps["busy"].stdout
