@@ -121,17 +121,19 @@ def run(
 
     With a ``question`` (a change that needs confirming): without ``yes`` the plan is shown first
     (text), a blocked plan refuses (exit 15) before anything is asked, then the question is asked
-    (no terminal: AbortedError, exit 10). The catalogue plans again before running (a blocked plan
-    refuses there too) and appends the audit line. ``label`` prefixes the phase lines (default: ``op``)."""
+    (no terminal: AbortedError, exit 10), and the run does the plan that was confirmed (it is planned
+    once); with ``yes`` the catalogue plans just before running (a blocked plan refuses there too).
+    Either way the audit line is appended. ``label`` prefixes the phase lines (default: ``op``)."""
     confirmed = False
+    shown: Plan | None = None
     if question is not None:
         if not yes:
-            plan = target.plan(op, params)
+            shown = target.plan(op, params)
             if output is Output.text:
-                show_plan(output, plan, title, text)
-            if plan.blocked:
-                raise _blocked(plan)
-            confirm(question(plan) if callable(question) else question, yes=False)
+                show_plan(output, shown, title, text)
+            if shown.blocked:
+                raise _blocked(shown)
+            confirm(question(shown) if callable(question) else question, yes=False)
         confirmed = True
     with events(output, label or op) as (sink, token):
-        return target.run(op, params, on_event=sink, cancel=token, confirm=confirmed)
+        return target.run(op, params, on_event=sink, cancel=token, confirm=confirmed, plan=shown)

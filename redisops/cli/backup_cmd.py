@@ -225,8 +225,17 @@ class _PhaseClock:
         return {k: round(v, 3) for k, v in out.items()}
 
 
-def _run(t: Target, op: str, params: dict[str, Any], ev: EventView, *, confirm: bool = False) -> Any:
-    return t.run(op, params, on_event=ev.sink, cancel=ev.cancel, confirm=confirm)
+def _run(
+    t: Target,
+    op: str,
+    params: dict[str, Any],
+    ev: EventView,
+    *,
+    confirm: bool = False,
+    plan: Plan | None = None,
+) -> Any:
+    """Run ``op``; ``plan``: the one shown and confirmed, which the run does (it is not planned again)."""
+    return t.run(op, params, on_event=ev.sink, cancel=ev.cancel, confirm=confirm, plan=plan)
 
 
 def _plan_lines(plan: Plan) -> list[str]:
@@ -394,7 +403,7 @@ def delete(
         src = plan.details.get("source", "")
         confirm(f"delete backup {backup_id} of {src}?", yes=yes)
         with op_events(output) as ev:
-            res = _run(t, "backup.delete", params, ev, confirm=True)
+            res = _run(t, "backup.delete", params, ev, confirm=True, plan=plan)
         emit(
             output,
             {"deleted": res.backup_id, "source": res.source, "objects": res.objects},
@@ -476,7 +485,7 @@ def prune(
         n = len(decision.delete) if decision is not None else 0
         confirm(f"delete {n} backup(s) of {plan.details.get('source', 'this source')}?", yes=yes)
         with op_events(output, "prune") as ev:
-            done: RetentionPlan = _run(t, "backup.prune", params, ev, confirm=True)
+            done: RetentionPlan = _run(t, "backup.prune", params, ev, confirm=True, plan=plan)
         emit(output, done, lambda: _print_lines(_prune_lines(done, dry_run=False)))
 
 
@@ -552,7 +561,7 @@ def unlock(
         plan.raise_if_blocked()
         confirm(f"break the lock of backup {lock.get('backup_id')} held by {lock.get('holder')}?", yes=yes)
         with op_events(output) as ev:
-            res = _run(t, "backup.unlock", params, ev)
+            res = _run(t, "backup.unlock", params, ev, plan=plan)
         emit(
             output,
             {"broken": res.broken, "source": res.source, "holder": res.holder},

@@ -281,17 +281,22 @@ class Target:
         on_event: EventSink | None = None,
         cancel: CancelToken | None = None,
         confirm: bool = False,
+        plan: Plan | None = None,
         **kwargs: Any,
     ) -> Any:
         """Run the catalogue operation ``op`` here (``params`` and keyword arguments merged).
 
         ``on_event`` receives its events, ``cancel`` stops it, ``confirm=True`` is required for a
-        destructive operation; a read-only (production) target refuses anything but reads.
+        destructive operation; a read-only (production) target refuses anything but reads. ``plan`` is
+        the plan of :meth:`plan` (same operation and parameters) that was shown and confirmed: the run
+        does exactly that one instead of planning again (a blocked plan still refuses).
         """
         from redisops.ops.registry import catalogue
 
         merged = {**(params or {}), **kwargs}
-        return catalogue().invoke(op, merged, target=self, on_event=on_event, cancel=cancel, confirm=confirm)
+        return catalogue().invoke(
+            op, merged, target=self, on_event=on_event, cancel=cancel, confirm=confirm, plan=plan
+        )
 
     def plan(
         self,
