@@ -1,4 +1,5 @@
-"""``redisops rehearse``: the main job on the local sandbox (``rehearsal.run``)."""
+"""``redisops rehearse``: the main job on the local sandbox (``rehearsal.run``): its own checks, then the
+runbooks it runs (``migrate-elasticache-to-k8s`` first), each step a row, each runbook's report named."""
 
 from __future__ import annotations
 
@@ -27,14 +28,21 @@ def rehearse(
             for col in ("step", "result", "detail", "time"):
                 table.add_column(col)
             for s in report.steps:
-                mark = "[green]ok[/green]" if s.ok else "[red]FAILED[/red]"
+                skipped = s.facts.get("status") == "skipped"
+                mark = (
+                    "[dim]skipped[/dim]" if skipped else "[green]ok[/green]" if s.ok else "[red]FAILED[/red]"
+                )
                 table.add_row(s.name, mark, s.detail, f"{s.seconds:.2f}s")
             console.print(table)
+            for book in report.runbooks:
+                state = "ok" if book["exit_code"] == 0 else f"{book['status']} (exit {book['exit_code']})"
+                console.print(f"runbook {book['name']}: {state} - report {book['report']}")
             console.print(
                 "[green]rehearsal passed[/green]" if report.ok else "[red]rehearsal failed[/red]",
                 "- the sandbox stays up: redisops sandbox status | redisops sandbox down",
             )
 
-        emit(output, {"ok": report.ok, "steps": report.steps, "sandbox": report.sandbox}, text)
+        doc = {"ok": report.ok, "steps": report.steps, "runbooks": report.runbooks, "sandbox": report.sandbox}
+        emit(output, doc, text)
         if not report.ok:
             raise typer.Exit(1)

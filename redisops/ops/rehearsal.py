@@ -1,8 +1,15 @@
 """The rehearsal: the main job on the embedded default (the local sandbox).
 
-It starts (or reuses) the sandbox and walks the toolkit end to end, step by step, so an operator sees
-every piece working before touching production. Each step returns facts; a failed step stops the run
-(later steps depend on earlier ones) and the report says which and why.
+It starts (or reuses) the sandbox, checks that its source behaves like ElastiCache, has the application
+write a dataset of every type to the source, and then runs the shipped runbooks against it, in order
+(:data:`redisops.ops.rehearsal_books.BOOKS`): ``migrate-elasticache-to-k8s`` (the target's persistence
+settings, lint, plan, copy, follow, verify, cutover, verify again, health), ``backup-now`` (a backup,
+re-read and loaded into a scratch server, listed newest), ``health-check``, ``restore-from-backup``
+(the newest backup restored, key counts checked) and ``rollback-to-elasticache``, which points AppConfig
+back at the source, so the next rehearsal finds the sandbox as this one did. Every runbook step is a
+step of the report; a failed step stops the run (later steps depend on earlier ones; the failed
+runbook's undo steps run) and the report says which and why. Each runbook run keeps its journal and
+Markdown report (``redisops runbook runs``).
 """
 
 from __future__ import annotations
@@ -10,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +26,7 @@ from redisops.adapters.redis_conn import RedisEndpoint, connect, raw_command, re
 from redisops.config import DeploymentConfig
 from redisops.errors import PlatformError, RedisOpsError
 from redisops.ops.datasets import DatasetSpec, populate
-from redisops.ops.inspect import fetch_info
+from redisops.ops.rehearsal_books import BOOKS, BookRun, find_book, run_book, sandbox_env
 from redisops.ops.sandbox import SandboxState, sandbox_up
 
 __all__ = ["RehearsalReport", "RehearsalStep", "rehearse"]
@@ -29,26 +36,30 @@ Progress = Callable[[str], None]
 
 @dataclass
 class RehearsalStep:
-    """One step of the rehearsal: what it checked, whether it passed, the facts it found."""
+    """One step of the rehearsal: what it checked, whether it passed, the facts it found (``runbook``:
+    the runbook it is a step of, empty for the rehearsal's own checks)."""
 
     name: str
     ok: bool
     detail: str
     seconds: float
     facts: dict[str, Any] = field(default_factory=dict)
+    runbook: str = ""
 
 
 @dataclass
 class RehearsalReport:
-    """All steps in order; ``ok`` when every step passed."""
+    """All steps in order, the runbooks run (id, outcome, report and journal files); ``ok`` when every
+    step passed and every runbook ran to its end."""
 
     steps: list[RehearsalStep] = field(default_factory=list)
     sandbox: dict[str, Any] = field(default_factory=dict)
+    runbooks: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        """True when every step passed."""
-        return all(s.ok for s in self.steps)
+        """True when every step passed and every runbook ended with exit code 0."""
+        return all(s.ok for s in self.steps) and all(b.get("exit_code") == 0 for b in self.runbooks)
 
 
 def rehearse(
@@ -57,32 +68,80 @@ def rehearse(
     config: DeploymentConfig | None = None,
     progress: Progress | None = None,
 ) -> RehearsalReport:
-    """Start the sandbox and run the rehearsal steps against it; never raises for a failed step."""
+    """Start the sandbox and run the rehearsal (its own checks, then the runbooks) against it; never
+    raises for a failed step."""
     say = progress or (lambda _msg: None)
     cfg = config or DeploymentConfig()
     report = RehearsalReport()
     state = _credentialed(sandbox_up(state_dir, config=cfg, progress=say))
     report.sandbox = state.to_dict()
-    steps: list[tuple[str, Callable[[SandboxState, DeploymentConfig], tuple[str, dict[str, Any]]]]] = [
-        ("target runs the deployment config", _step_target_config),
+    own: list[tuple[str, Callable[[SandboxState], tuple[str, dict[str, Any]]]]] = [
         ("source behaves like ElastiCache", _step_source_blocked),
-        ("application writes to the target", _step_app_writes),
-        ("backup streamed to the local S3", _step_backup),
-        ("backups listed and verified (deep)", _step_list_and_verify),
-        ("health of the target", _step_health),
-        ("restore of the newest backup into the target", _step_restore),
-        ("lint of the deployment config", _step_lint),
+        ("application writes to the source", _step_app_writes),
     ]
-    for name, fn in steps:
+    for name, fn in own:
         say(f"step: {name}")
         t0 = time.monotonic()
         try:
-            detail, facts = fn(state, cfg)
+            detail, facts = fn(state)
             report.steps.append(RehearsalStep(name, True, detail, time.monotonic() - t0, facts))
         except RedisOpsError as e:
             report.steps.append(RehearsalStep(name, False, e.one_line(), time.monotonic() - t0))
-            break
+            return report
+    config_file = _config_file(state, cfg)
+    with sandbox_env(state.state_dir) as env:
+        for spec in BOOKS:
+            path = find_book(spec.name)
+            if path is None:
+                report.steps.append(
+                    RehearsalStep(
+                        f"{spec.name}.md", False, "the runbook is not installed", 0.0, {}, spec.name
+                    )
+                )
+                return report
+            say(f"runbook: {spec.name}")
+            book_spec = spec
+            if "config" in _declared(path):
+                book_spec = dataclasses.replace(
+                    spec, variables={**spec.variables, "config": str(config_file)}
+                )
+            ran = run_book(book_spec, path, env)
+            _add_book(report, ran, say)
+            if not ran.ok:
+                return report
     return report
+
+
+def _declared(path: Path) -> set[str]:
+    """The variables the runbook's frontmatter declares (the config file goes to those that take it)."""
+    import importlib
+
+    runbooks = importlib.import_module("redisops.runbooks")
+    return {v.name for v in runbooks.read_runbook(path).front.variables}
+
+
+def _config_file(state: SandboxState, cfg: DeploymentConfig) -> Path:
+    """The deployment config the sandbox was started with, as a YAML file the runbooks' shell steps
+    read (``redisops config show -c``): the settings the target must run."""
+    import yaml
+
+    path = Path(state.state_dir) / "rehearsal-config.yaml"
+    path.write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
+    return path
+
+
+def _add_book(report: RehearsalReport, ran: BookRun, say: Progress) -> None:
+    """The runbook's steps as report steps, and the run itself (the failing step names the error)."""
+    report.runbooks.append(ran.to_dict())
+    for name, status, detail, seconds in ran.steps:
+        ok = status in ("ok", "skipped")
+        if not ok and ran.error and ran.error not in detail:
+            detail = f"{detail}: {ran.error}" if detail != ran.error else detail
+        step = RehearsalStep(f"{ran.name}: {name}", ok, detail, seconds, {"status": status}, ran.name)
+        report.steps.append(step)
+        say(f"  {name}: {status}")
+    if not ran.ok and all(s[1] in ("ok", "skipped") for s in ran.steps):
+        report.steps.append(RehearsalStep(f"{ran.name}", False, ran.error or ran.status, 0.0, {}, ran.name))
 
 
 class _CredentialedState(SandboxState):
@@ -108,22 +167,7 @@ def _credentialed(state: SandboxState) -> SandboxState:
     return out
 
 
-def _step_target_config(state: SandboxState, cfg: DeploymentConfig) -> tuple[str, dict[str, Any]]:
-    ep = state.target
-    info = fetch_info(ep)
-    aof = bool(info.persistence.aof_enabled)
-    if aof != cfg.config.appendonly:
-        raise PlatformError(
-            f"target runs appendonly={'yes' if aof else 'no'}, the config says "
-            f"{'yes' if cfg.config.appendonly else 'no'}",
-            hint="restart the sandbox: redisops sandbox down && redisops sandbox up",
-        )
-    version = info.server.redis_version or "?"
-    facts = {"redis_version": version, "aof_enabled": aof, "keys": info.total_keys}
-    return f"Redis {version}, appendonly {'yes' if aof else 'no'}, {info.total_keys} keys", facts
-
-
-def _step_source_blocked(state: SandboxState, cfg: DeploymentConfig) -> tuple[str, dict[str, Any]]:
+def _step_source_blocked(state: SandboxState) -> tuple[str, dict[str, Any]]:
     ep = state.source
     client = connect(ep)
     try:
@@ -148,101 +192,16 @@ def _step_source_blocked(state: SandboxState, cfg: DeploymentConfig) -> tuple[st
     return f"CONFIG refused as on ElastiCache; {keys} sample keys in db0-1", {"keys": keys}
 
 
-def _step_app_writes(state: SandboxState, cfg: DeploymentConfig) -> tuple[str, dict[str, Any]]:
+def _step_app_writes(state: SandboxState) -> tuple[str, dict[str, Any]]:
+    # the application still writes to ElastiCache (the source): the migration moves these keys
     # a prefix of its own per run: the sandbox keeps its data across runs (and `sandbox down`), and the
     # dataset's streams use fixed entry ids, which a second run's XADD would be refused
     run = secrets.token_hex(3)
     spec = DatasetSpec(keys_per_db=120, dbs=(0, 2), value_bytes=256, prefix=f"rehearsal-{run}")
-    res = populate(state.target, spec, seed=int(time.time()))
+    res = populate(state.source, spec, seed=int(time.time()))
     total = sum(res.keys.values())
-    return f"{total} keys of every type written (db0, db2; {res.value_bytes // 1024} KiB of values)", {
+    kib = res.value_bytes // 1024
+    return f"{total} keys of every type written to the source (db0, db2; {kib} KiB of values)", {
         "keys": res.keys,
         "expires": res.expires,
     }
-
-
-def _step_backup(state: SandboxState, cfg: DeploymentConfig) -> tuple[str, dict[str, Any]]:
-    from redisops.ops.backup import create_rdb_backup, store_for
-
-    store = store_for(cfg.backup, sandbox=state, source_name=cfg.service_name)
-    m = create_rdb_backup(state.target, store, notes="rehearsal")
-    counts = {db: c.keys for db, c in (m.key_counts or {}).items()}
-    info = fetch_info(state.target, ("keyspace",))
-    live = {db: ks.keys for db, ks in info.keyspace.items()}
-    if counts != live:
-        raise PlatformError(
-            f"backup key counts ({_per_db(counts)}) differ from the live keyspace ({_per_db(live)})"
-        )
-    size = sum(o.size for o in m.objects)
-    return (
-        f"backup {m.id}: RDB v{m.rdb_version}, {size} bytes streamed (no disk), CRC64 + SHA-256 ok, "
-        f"keys {_per_db(counts)}",
-        {"id": m.id, "size": size, "keys": counts, "bucket": state.bucket},
-    )
-
-
-def _step_list_and_verify(state: SandboxState, cfg: DeploymentConfig) -> tuple[str, dict[str, Any]]:
-    from redisops.ops.backup import store_for, verify_backup
-
-    store = store_for(cfg.backup, sandbox=state, source_name=cfg.service_name)
-    backups = store.list()
-    if not backups:
-        raise PlatformError("the backup just taken is not listed")
-    newest = backups[0]
-    res = verify_backup(store, newest.id, deep=True)
-    if not res.ok:
-        raise PlatformError(f"backup {newest.id} does not verify: {'; '.join(res.problems)}")
-    return (
-        f"{len(backups)} backup(s) listed; newest {newest.id} re-read and loaded into a scratch "
-        f"redis-server: keys {_per_db(res.loaded_key_counts or {})}",
-        {"backups": [b.id for b in backups], "loaded_key_counts": res.loaded_key_counts},
-    )
-
-
-def _step_health(state: SandboxState, cfg: DeploymentConfig) -> tuple[str, dict[str, Any]]:
-    from redisops.ops.health import run_health
-
-    report = run_health(state.target, cfg)
-    counts = {k: v for k, v in report.counts().items() if v}
-    crit = [c.name for c in report.checks if c.status.value == "crit"]
-    if crit:
-        raise PlatformError(f"critical health checks on the target: {', '.join(crit)}")
-    worst = [f"{c.name}={c.status.value}" for c in report.checks if c.status.value == "warn"]
-    detail = (
-        f"overall {report.overall.value}: "
-        + ", ".join(f"{n} {k}" for k, n in counts.items())
-        + (f"; warnings: {', '.join(worst)}" if worst else "")
-    )
-    return detail, {"overall": report.overall.value, "counts": counts}
-
-
-def _step_restore(state: SandboxState, cfg: DeploymentConfig) -> tuple[str, dict[str, Any]]:
-    from redisops.ops.backup import store_for
-    from redisops.ops.restore import restore_sandbox
-
-    store = store_for(cfg.backup, sandbox=state, source_name=cfg.service_name)
-    res = restore_sandbox(state, cfg, store, "latest", force=True, safety_backup=False, confirmed=True)
-    took = f"{res.result.total_seconds:.2f}s" if res.result is not None else "-"
-    return (
-        f"backup {res.backup_id} restored in {took}: verified download, old files moved aside "
-        "(redisops restore undo), AOF base + manifest installed, key counts verified after start",
-        {"backup_id": res.backup_id},
-    )
-
-
-def _step_lint(state: SandboxState, cfg: DeploymentConfig) -> tuple[str, dict[str, Any]]:
-    from redisops.lint import lint_config, summarize
-
-    findings = lint_config(cfg)
-    summary = summarize(findings)
-    ids = sorted({f.rule_id for f in findings if f.severity != "info"})
-    said = ", ".join(f"{n} {sev}" for sev, n in summary.items() if n) or "no findings"
-    return f"{said}: {', '.join(ids) or 'clean'} (details: redisops lint)", {
-        "summary": summary,
-        "rules": ids,
-    }
-
-
-def _per_db(counts: Mapping[int, int]) -> str:
-    """``db0 120, db2 120`` (people read this; the facts keep the mapping)."""
-    return ", ".join(f"db{db} {n}" for db, n in sorted(counts.items())) or "none"
