@@ -46,7 +46,7 @@ from redisops.migrate.checkpoint import Checkpoint, load_checkpoint, save_checkp
 from redisops.migrate.cluster import Side, open_side, primary_endpoints
 from redisops.migrate.copy_report import CopyReport, DbCopyStats, MiB
 from redisops.migrate.payload import is_payload_refusal
-from redisops.migrate.pipeline import run_pipeline
+from redisops.migrate.pipeline import pack_memory_usage, pack_pttl_dump, pack_restores, run_packed
 from redisops.migrate.prefetch import prefetched
 from redisops.migrate.walker import RateLimiter, ScanBatch, keyspace_sizes, scan_batches
 
@@ -195,7 +195,7 @@ class KeyCopier:
                 self.cancel.check("while copying keys")
             with redis_errors(self.ep):
                 sent = time.monotonic()
-                replies = run_pipeline(self.src, [c for key in group for c in (("PTTL", key), ("DUMP", key))])
+                replies = run_packed(self.src, pack_pttl_dump(group), 2 * len(group))
             self.limiter.acquire(2 * len(group), "while copying keys")
             yield Step("dump", group=group, replies=replies, sent=sent)
 
@@ -214,7 +214,7 @@ class KeyCopier:
     def _sizes(self, keys: list[bytes]) -> list[int | None]:
         """MEMORY USAGE per key (None: the key is gone; 0 when MEMORY USAGE is refused)."""
         with redis_errors(self.ep):
-            replies = run_pipeline(self.src, [("MEMORY", "USAGE", key) for key in keys])
+            replies = run_packed(self.src, pack_memory_usage(keys), len(keys))
         self.limiter.acquire(len(keys), "while copying keys")
         out: list[int | None] = []
         for r in replies:
@@ -245,9 +245,7 @@ class KeyCopier:
         group, replies = step.group, step.replies
         # the TTL left when written: the source's PTTL minus the time since it was read
         elapsed_ms = (time.monotonic() - step.sent) * 1000
-        writes: list[tuple[bytes, bytes]] = []
-        restores: list[list[Any]] = []
-        extra = ["REPLACE"] if self.o.replace else []
+        rows: list[tuple[bytes, int, bytes]] = []
         for i, key in enumerate(group):
             pttl, dump = replies[2 * i], replies[2 * i + 1]
             if isinstance(pttl, Exception) or isinstance(dump, Exception):
@@ -264,13 +262,12 @@ class KeyCopier:
                 if ttl <= 0:
                     self._count(stats, KeyOutcome("expired", "its TTL ran out before it was written"), key)
                     continue
-            restores.append(["RESTORE", key, ttl, dump, *extra])
-            writes.append((key, dump))
-        if not writes:
+            rows.append((key, ttl, dump))
+        if not rows:
             return
         with redis_errors(None):
-            results = self._restore(restores)
-        for (key, dump), result in zip(writes, results, strict=True):
+            results = self._restore(rows)
+        for (key, _, dump), result in zip(rows, results, strict=True):
             if not isinstance(result, Exception):
                 stats.copied += 1
                 stats.bytes_copied += len(dump)
@@ -285,16 +282,19 @@ class KeyCopier:
             else:
                 self._count(stats, KeyOutcome("failed", f"target refused: {_reason(result)}"), key)
 
-    def _restore(self, restores: list[list[Any]]) -> list[Any]:
-        """RESTORE pipelines: one per target node (a cluster), replies back in the given order."""
+    def _restore(self, rows: list[tuple[bytes, int, bytes]]) -> list[Any]:
+        """RESTORE pipelines of ``(key, ttl, payload)``: one per target node (a cluster), replies back in
+        the given order."""
+        replace = self.o.replace
         if not self.side.clustered:
-            return run_pipeline(self.tgt, restores)
+            return run_packed(self.tgt, pack_restores(rows, replace=replace), len(rows))
         by_node: dict[int, list[int]] = {}
-        for i, args in enumerate(restores):
-            by_node.setdefault(self.side.index_for(args[1]), []).append(i)
-        results: list[Any] = [None] * len(restores)
+        for i, row in enumerate(rows):
+            by_node.setdefault(self.side.index_for(row[0]), []).append(i)
+        results: list[Any] = [None] * len(rows)
         for node, idx in by_node.items():
-            replies = run_pipeline(self.side.clients[node], [restores[i] for i in idx])
+            packed = pack_restores([rows[i] for i in idx], replace=replace)
+            replies = run_packed(self.side.clients[node], packed, len(idx))
             for i, r in zip(idx, replies, strict=True):
                 results[i] = r
         return results

@@ -26,7 +26,7 @@ try:
 except ImportError:  # pragma: no cover - another redis-py layout: the portable path
     _NOT_ENOUGH = None
 
-__all__ = ["run_pipeline"]
+__all__ = ["pack_memory_usage", "pack_pttl_dump", "pack_restores", "run_packed", "run_pipeline"]
 
 
 def run_pipeline(client: redis.Redis, commands: Sequence[Sequence[Any]]) -> list[Any]:
@@ -49,6 +49,52 @@ def run_pipeline(client: redis.Redis, commands: Sequence[Sequence[Any]]) -> list
         raise
     finally:
         pool.release(conn)
+
+
+def run_packed(client: redis.Redis, payload: bytes, n: int) -> list[Any]:
+    """Send ``payload`` (``n`` commands already in RESP, e.g. from :func:`pack_pttl_dump`) in one write and
+    read their ``n`` replies, like :func:`run_pipeline`."""
+    if not n:
+        return []
+    pool = client.connection_pool
+    conn = pool.get_connection()
+    try:
+        conn.send_packed_command([payload])  # type: ignore[no-untyped-call]
+        return _read_replies(conn, n)
+    except BaseException:
+        conn.disconnect()  # type: ignore[no-untyped-call]
+        raise
+    finally:
+        pool.release(conn)
+
+
+# RESP packed with bytes formatting: about twice as fast as a generic packer for the copy's few shapes
+_PTTL_DUMP = b"*2\r\n$4\r\nPTTL\r\n$%d\r\n%b\r\n*2\r\n$4\r\nDUMP\r\n$%d\r\n%b\r\n"
+_MEMORY_USAGE = b"*3\r\n$6\r\nMEMORY\r\n$5\r\nUSAGE\r\n$%d\r\n%b\r\n"
+_RESTORE = b"*4\r\n$7\r\nRESTORE\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n"
+_RESTORE_REPLACE = b"*5\r\n$7\r\nRESTORE\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n$7\r\nREPLACE\r\n"
+
+
+def pack_pttl_dump(keys: Sequence[bytes]) -> bytes:
+    """``PTTL key`` and ``DUMP key`` for every key, in RESP (2 replies per key)."""
+    fmt = _PTTL_DUMP
+    return b"".join([fmt % (len(k), k, len(k), k) for k in keys])
+
+
+def pack_memory_usage(keys: Sequence[bytes]) -> bytes:
+    """``MEMORY USAGE key`` for every key, in RESP."""
+    fmt = _MEMORY_USAGE
+    return b"".join([fmt % (len(k), k) for k in keys])
+
+
+def pack_restores(rows: Sequence[tuple[bytes, int, bytes]], *, replace: bool = False) -> bytes:
+    """``RESTORE key ttl payload [REPLACE]`` for every ``(key, ttl, payload)``, in RESP."""
+    fmt = _RESTORE_REPLACE if replace else _RESTORE
+    out = []
+    for key, ttl, payload in rows:
+        t = b"%d" % ttl
+        out.append(fmt % (len(key), key, len(t), t, len(payload), payload))
+    return b"".join(out)
 
 
 def _read_replies(conn: Any, n: int) -> list[Any]:
