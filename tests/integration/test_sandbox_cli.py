@@ -104,11 +104,28 @@ def test_rehearse_runs_the_main_job(state):
     report = json.loads(out.stdout)
     assert report["ok"] is True
     names = [s["name"] for s in report["steps"]]
-    assert "backup streamed to the local S3" in names
-    assert "backups listed and verified (deep)" in names
-    assert "restore of the newest backup into the target" in names
-    assert "health of the target" in names
+    # nothing the rehearsal checked before the runbooks is lost: each check is a step of a runbook now
+    for name in (
+        "source behaves like ElastiCache",  # the rehearsal's own check
+        "migrate-elasticache-to-k8s: target-config",  # the target runs the config's persistence settings
+        "migrate-elasticache-to-k8s: lint",
+        "migrate-elasticache-to-k8s: plan",
+        "migrate-elasticache-to-k8s: copy",
+        "migrate-elasticache-to-k8s: verify",
+        "migrate-elasticache-to-k8s: cutover",
+        "migrate-elasticache-to-k8s: verify-after",
+        "backup-now: take-backup",  # the backup streamed to the local S3
+        "backup-now: verify",  # re-read and loaded into a scratch server (deep)
+        "backup-now: listed",
+        "health-check: health-report",
+        "restore-from-backup: restore",
+        "restore-from-backup: check",
+        "rollback-to-elasticache: rollback",
+    ):
+        assert name in names, name
     assert all(s["ok"] for s in report["steps"])
+    assert [b["exit_code"] for b in report["runbooks"]] == [0] * 5
+    assert all(Path(b["report"]).read_text().strip() for b in report["runbooks"])
     # the step details are sentences for people, not Python reprs of dicts
     assert not [s["detail"] for s in report["steps"] if "{" in s["detail"] or "':" in s["detail"]]
     # a new user runs the main job again: the sandbox kept the first run's data
