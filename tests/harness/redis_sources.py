@@ -1,6 +1,6 @@
 """Migration test fixtures: an ElastiCache-like source, a target, and a dataset filler.
 
-``source_factory(notify="KEA", password=None)``
+``source_factory(notify="KEA", password=None, maxmemory=None)``
     a redis-server that behaves like an ElastiCache node: SYNC, PSYNC, CONFIG, DEBUG, BGSAVE, SAVE,
     BGREWRITEAOF, SHUTDOWN, REPLICAOF, SLAVEOF and MIGRATE are renamed to secret names (clients get
     "unknown command"; the harness, like AWS, still reaches them through ``instance.renamed``), and
@@ -79,13 +79,19 @@ _NO_PERSISTENCE = {"config": {"appendonly": "no", "save": ""}}
 
 @pytest.fixture
 def source_factory(redis_factory: RedisFactory) -> SourceFactory:
-    """Start ElastiCache-like sources: ``source_factory(notify="KEA", password=None)``."""
+    """Start ElastiCache-like sources: ``source_factory(notify="KEA", password=None, maxmemory=None)``."""
 
     def start(
-        *, notify: str | None = "KEA", password: str | None = None, name: str = "es-source"
+        *,
+        notify: str | None = "KEA",
+        password: str | None = None,
+        name: str = "es-source",
+        maxmemory: str | None = None,
     ) -> SourceInstance:
         renamed = {c: f"{c.lower()}-{secrets.token_hex(8)}" for c in ELASTICACHE_BLOCKED_COMMANDS}
         extra = {f"rename-command {c}": secret for c, secret in renamed.items()}
+        if maxmemory is not None:  # default: the rendered production config's (256mb, allkeys-lru)
+            extra["maxmemory"] = maxmemory
         extra["notify-keyspace-events"] = f'"{notify}"' if notify else '""'
         server = redis_factory(_NO_PERSISTENCE, extra=extra, password=password, name=name)
         return SourceInstance(server=server, renamed=renamed, notify=notify)

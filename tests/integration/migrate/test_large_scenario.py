@@ -99,8 +99,9 @@ def test_large_scenario_killed_copy_resumes_follows_and_verifies(
     source_factory: SourceFactory, target_factory: TargetFactory, tmp_path: Path
 ) -> None:
     t0 = time.monotonic()
-    src = source_factory(notify="KEA")
-    tgt = target_factory()
+    # the rendered production config caps memory at 256mb with allkeys-lru: both sides get room instead
+    src = source_factory(notify="KEA", maxmemory="0")
+    tgt = target_factory(maxmemory="6gb")
     filled = fill_dataset(
         src.endpoint, keys_per_db=KEYS_PER_DB, big_key_elements=BIG_ELEMENTS, big_value_bytes=BIG_VALUE_BYTES
     )
