@@ -22,6 +22,7 @@ from redisops.cli import (
     k8s_pure_cmd,
     migrate_cmd,
     ops_cmd,
+    platform_cmd,
     rehearse_cmd,
     restore_cmd,
     runbook_cmd,
@@ -81,6 +82,7 @@ k8s_pure_cmd.register(app)
 migrate_cmd.register(app)
 runbook_cmd.register(app)
 tui_cmd.register(app)
+platform_cmd.register(app)
 
 
 def _version_flag(value: bool) -> None:

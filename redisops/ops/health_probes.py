@@ -19,9 +19,11 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 from redisops.adapters.s3 import S3Adapter
 from redisops.backup import BackupStore
@@ -38,7 +40,7 @@ from redisops.health import (
 from redisops.health.graders import DRILL_SOURCE
 from redisops.ops.restore import last_drill
 
-__all__ = ["StoreProbe", "StoreUnavailable", "fail_fast"]
+__all__ = ["PlatformHealthProbe", "StoreProbe", "StoreUnavailable", "fail_fast", "platform_probe"]
 
 Clock = Callable[[], datetime]
 
@@ -137,3 +139,93 @@ class StoreUnavailable(NoPlatform):
 
     def __init__(self, reason: str) -> None:
         self.BACKUP_REASON = reason
+
+
+StatusSource = Callable[[], Mapping[str, Any]]
+
+
+class PlatformHealthProbe:
+    """Pod, PVC and Service checks (Kubernetes) or the target process and the data dir (sandbox), graded
+    by :mod:`redisops.health.rules_platform` from the platform's status; backups from ``base``.
+
+    Args:
+        status: returns ``platform.status``'s JSON form (a :class:`~redisops.ops.platform_status.
+            PlatformReport`'s ``to_dict()``); read once per health run (at ``pod_checks``, which the
+            runner asks first) and reused by ``pvc_checks`` and ``service_checks``.
+        base: the backup probe (:class:`StoreProbe`), default :class:`NoPlatform`.
+        thresholds: pod restarts and PVC usage thresholds.
+        clock: unix time now (how recent a restart or an OOMKill is).
+    """
+
+    def __init__(
+        self,
+        status: StatusSource,
+        *,
+        base: PlatformProbe | None = None,
+        thresholds: Thresholds | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._status = status
+        self.base: PlatformProbe = base or NoPlatform()
+        self.thresholds = thresholds or Thresholds()
+        self.clock = clock
+        self._last: Mapping[str, Any] | None = None
+
+    def _read(self, fresh: bool) -> Mapping[str, Any]:
+        if fresh or self._last is None:
+            self._last = self._status()
+        return self._last
+
+    def pod_checks(self) -> list[CheckResult]:
+        """Kubernetes: the Deployment and each pod; the sandbox: the target process."""
+        from redisops.health.rules_platform import pod_checks, process_checks
+
+        status = self._read(fresh=True)
+        if status.get("platform") == "sandbox":
+            return process_checks(status, self.thresholds)
+        return pod_checks(status, self.thresholds, now=self.clock())
+
+    def pvc_checks(self) -> list[CheckResult]:
+        """Kubernetes: the PVC (bound, usage from df in the pod); the sandbox: the data dir."""
+        from redisops.health.rules_platform import data_dir_check, pvc_checks
+
+        status = self._read(fresh=False)
+        if status.get("platform") == "sandbox":
+            return data_dir_check(status, self.thresholds)
+        return pvc_checks(status, self.thresholds)
+
+    def service_checks(self) -> list[CheckResult]:
+        """Kubernetes: the Service's endpoints; the sandbox has none (no check)."""
+        from redisops.health.rules_platform import service_checks
+
+        status = self._read(fresh=False)
+        if status.get("platform") == "sandbox":
+            return []
+        return service_checks(status)
+
+    def backup_age(self) -> BackupAge:
+        """From ``base``."""
+        return self.base.backup_age()
+
+    def drill_checks(self) -> list[CheckResult]:
+        """From ``base`` (``unknown`` when it has no drills)."""
+        drills = getattr(self.base, "drill_checks", None)
+        if drills is None:
+            return NoPlatform().drill_checks()
+        result: list[CheckResult] = drills()
+        return result
+
+
+def platform_probe(
+    target: Any, base: PlatformProbe | None = None, thresholds: Thresholds | None = None
+) -> PlatformProbe:
+    """The health report's probe for ``target``: :class:`PlatformHealthProbe` over ``platform.status``
+    where the target says where Redis runs (the sandbox; a kubeconfig or context: Kubernetes), else
+    ``base`` (the pod/PVC checks stay ``unknown``, as before). Resolving the platform never raises: a
+    failure to read the status becomes ``unknown`` checks with the reason (the runner's rule)."""
+    from redisops.ops.entries_platform import platform_of, read_status
+
+    which = platform_of(target, "auto", strict=False)
+    if which is None:
+        return base or NoPlatform()
+    return PlatformHealthProbe(lambda: read_status(target, which).to_dict(), base=base, thresholds=thresholds)

@@ -34,6 +34,7 @@ AREAS: tuple[str, ...] = (
     "redisops.ops.entries_migrate",
     "redisops.ops.entries_migrate_copy",
     "redisops.ops.entries_cutover",
+    "redisops.ops.entries_platform",
 )
 
 _lock = threading.Lock()
