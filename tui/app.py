@@ -94,9 +94,12 @@ class RedisopsApp(App[None]):
         record: Path | None = None,
         interval: float = 1.0,
         replay_speed: float = 0.0,
+        migrate_source: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.source = source
+        #: the parameters naming the migration's source (``source_url`` ...), added to every migrate.* op
+        self.migrate_source: dict[str, Any] = dict(migrate_source or {})
         self.read_only = read_only or source.read_only or not source.live
         self.interval = interval
         self.state = SessionState()
@@ -237,7 +240,14 @@ class RedisopsApp(App[None]):
         self._main("#activity-text", Static).update(f"{op}: starting")
         return True
 
-    def plan_then_run(self, op: str, params: Mapping[str, Any], *, destructive: bool = False) -> None:
+    def plan_then_run(
+        self,
+        op: str,
+        params: Mapping[str, Any],
+        *,
+        destructive: bool = False,
+        consequence: str | None = None,
+    ) -> None:
         """Show ``op``'s plan; run it when accepted (a destructive one after the typed-name modal)."""
         if self.read_only:
             self.notify(f"{op} changes the target: refused in read-only mode", severity="error")
@@ -253,12 +263,17 @@ class RedisopsApp(App[None]):
                 message = getattr(e, "message", None) or f"{type(e).__name__}: {e}"
                 self.call_from_thread(self.notify, f"cannot plan {op}: {message}", severity="error")
                 return
-            self.call_from_thread(self._show_plan, op, params, plan, destructive)
+            self.call_from_thread(self._show_plan, op, params, plan, destructive, consequence)
 
         self.run_worker(work, thread=True, group="plan", exit_on_error=False)
 
     def _show_plan(
-        self, op: str, params: Mapping[str, Any], plan: Mapping[str, Any], destructive: bool
+        self,
+        op: str,
+        params: Mapping[str, Any],
+        plan: Mapping[str, Any],
+        destructive: bool,
+        consequence: str | None = None,
     ) -> None:
         def accepted(ok: bool | None) -> None:
             if not ok:
@@ -266,7 +281,7 @@ class RedisopsApp(App[None]):
                 return
             if destructive:
                 what = f"{op} {params.get('backup_id', '')}".strip()
-                self.push_screen(TypedNameScreen(what, self.source.label), confirmed)
+                self.push_screen(TypedNameScreen(what, self.source.label, consequence), confirmed)
             else:
                 self.start_action(op, params)
 
@@ -297,6 +312,8 @@ class RedisopsApp(App[None]):
             text.update(f"{e.op}: {e.message}")
         elif isinstance(e, Finished | Failed):
             pass  # ActionDone follows
+        for view in self.views:
+            view.action_event(e.op, e)
 
     def on_action_done(self, message: ActionDone) -> None:
         with contextlib.suppress(NoMatches):  # closing: its widgets are gone
@@ -304,6 +321,18 @@ class RedisopsApp(App[None]):
 
     def _action_done(self, message: ActionDone) -> None:
         self.last_action = message
+        if any(message.op in v.RESULTS for v in self.views):  # kept (and recorded) as a snapshot
+            err = message.error or {}
+            snap = (
+                Snapshot(message.op, time.time(), data=message.result)
+                if message.error is None and isinstance(message.result, Mapping)
+                else Snapshot(
+                    message.op, time.time(), error=str(err.get("message", "failed")), hint=err.get("hint")
+                )
+            )
+            self.poller.deliver(snap)
+        for view in self.views:
+            view.action_done(message)
         bar = self._main("#activity", Horizontal)
         bar.set_class(False, "busy")
         bar.set_class(True, "done")
@@ -449,10 +478,18 @@ def create_app(
     record: Path | None,
     interval: float = 1.0,
     replay_speed: float = 0.0,
+    migrate_source: Mapping[str, Any] | None = None,
 ) -> RedisopsApp:
     """The app on ``source``: ``read_only`` hides mutating actions (always for a replay or a production
     target), ``record`` writes every snapshot to that JSON Lines file, ``interval`` is the refresh
-    period in seconds, ``replay_speed`` how fast a recording plays (0: at once)."""
+    period in seconds, ``replay_speed`` how fast a recording plays (0: at once), ``migrate_source`` the
+    parameters naming the migration's source (``source_url``, ``source_password_file`` ...; default: the
+    sandbox's ElastiCache-like source)."""
     return RedisopsApp(
-        source, read_only=read_only, record=record, interval=interval, replay_speed=replay_speed
+        source,
+        read_only=read_only,
+        record=record,
+        interval=interval,
+        replay_speed=replay_speed,
+        migrate_source=migrate_source,
     )

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from redisops.errors import InvalidArgument, RedisOpsError
 from redisops.ops.target import Target, resolve_target
 
-__all__ = ["build_parser", "main", "run"]
+__all__ = ["build_parser", "main", "run", "source_params"]
 
 
 def run(
@@ -26,8 +27,11 @@ def run(
     read_only: bool = False,
     interval: float = 1.0,
     replay_speed: float = 1.0,
+    migrate_source: Mapping[str, Any] | None = None,
 ) -> int:
     """Start the TUI on ``target`` (live) or ``replay`` (a recording); returns the exit code.
+    ``migrate_source``: the Migration screen's source parameters (``source_url``, ``source_user``,
+    ``source_password_file``; default: the sandbox's ElastiCache-like source).
 
     Raises:
         InvalidArgument: both or neither of ``target`` and ``replay``; a bad recording; interval <= 0.
@@ -51,7 +55,14 @@ def run(
         assert target is not None
         target.redis  # noqa: B018 - raises now (no sandbox, unreadable password file), not inside the UI
         source = LiveSource(target)
-    app = create_app(source, read_only=read_only, record=record, interval=interval, replay_speed=replay_speed)
+    app = create_app(
+        source,
+        read_only=read_only,
+        record=record,
+        interval=interval,
+        replay_speed=replay_speed,
+        migrate_source=migrate_source,
+    )
     app.run()
     return 0
 
@@ -75,7 +86,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--record", type=Path, help="store every snapshot in this JSON Lines file")
     p.add_argument("--replay", type=Path, help="play a recording instead of polling a target")
     p.add_argument("--replay-speed", type=float, default=1.0, help="replay speed (0: at once)")
+    p.add_argument(
+        "--source-url", help="the migration's source [default: the sandbox's ElastiCache-like one]"
+    )
+    p.add_argument("--source-user", help="ACL user on the migration's source")
+    p.add_argument("--source-password-file", type=Path, help="file with the source's password or token")
     return p
+
+
+def source_params(url: str | None, user: str | None, password_file: Path | None) -> dict[str, Any]:
+    """The migrate.* parameters naming the source (only those given)."""
+    out: dict[str, Any] = {}
+    if url:
+        out["source_url"] = url
+    if user:
+        out["source_user"] = user
+    if password_file is not None:
+        out["source_password_file"] = str(password_file)
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -104,6 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             read_only=args.read_only,
             interval=args.interval,
             replay_speed=args.replay_speed,
+            migrate_source=source_params(args.source_url, args.source_user, args.source_password_file),
         )
     except RedisOpsError as e:
         print(f"error: {e.message}", file=sys.stderr)

@@ -84,17 +84,18 @@ class TypedNameScreen(ModalScreen[bool]):
     BINDINGS: ClassVar[list[Any]] = [("escape", "cancel", "cancel")]
     DEFAULT_CSS = _CSS.format(cls="TypedNameScreen")
 
-    def __init__(self, what: str, name: str) -> None:
+    def __init__(self, what: str, name: str, consequence: str | None = None) -> None:
         super().__init__()
         self.what = what
         self.name_required = name
+        self.consequence = consequence or "This replaces the data of the target. "
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(
                 Text.assemble(
                     (f"{self.what}\n", "bold red"),
-                    "This replaces the data of the target. Type its name, ",
+                    f"{self.consequence}Type its name, ",
                     (self.name_required, "bold"),
                     ", to go ahead.",
                 )

@@ -38,11 +38,26 @@ def tui(
     replay_speed: Annotated[
         float, typer.Option("--replay-speed", help="replay speed: 1 = as recorded, 0 = at once", min=0.0)
     ] = 1.0,
+    source_url: Annotated[
+        str | None,
+        typer.Option(
+            "--source-url", help="the migration's source [default: the sandbox's ElastiCache-like one]"
+        ),
+    ] = None,
+    source_user: Annotated[
+        str | None, typer.Option("--source-user", help="ACL user on the migration's source")
+    ] = None,
+    source_password_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--source-password-file", help="file whose first line is the source's password or token"
+        ),
+    ] = None,
 ) -> None:
-    """The terminal UI: health, slow log, INFO, keys and memory, backups of one Redis."""
+    """The terminal UI: health, slow log, INFO, keys and memory, backups, migration, runbooks of one Redis."""
     with error_boundary():
         try:
-            from tui.cli import run
+            from tui.cli import run, source_params
         except ImportError as e:
             from redisops.errors import DependencyMissing
 
@@ -58,6 +73,7 @@ def tui(
             read_only=read_only,
             interval=interval,
             replay_speed=replay_speed,
+            migrate_source=source_params(source_url, source_user, source_password_file),
         )
     raise typer.Exit(code)
 

@@ -169,3 +169,29 @@ def test_spark_text_buckets_the_session_into_the_width():
     long = [0.0] * 100 + [10.0] + [0.0] * 99
     line = spark_text(long, 20)
     assert len(line) == 20 and line.count("█") == 1  # a spike is kept (the largest of its bucket)
+
+
+def test_the_copy_progress_and_the_follow_lag_from_events():
+    from redisops.events import Finished, Log, Phase, Progress, Started
+    from tui.views.migration import lag_of, progress_data
+
+    assert lag_of("lag 0.4 s; 3 changes seen, 2 keys applied, 0 deleted") == 0.4
+    assert (
+        lag_of("pass 2 took 0.1 s: 3 keys applied, 0 deleted; a change reaches the target within 5.1 s")
+        == 5.1
+    )
+    assert lag_of("copied 10 of 20 keys: 5 keys/s") is None
+    p = progress_data({}, Started(op="migrate.copy", op_id="x", at=0.0))
+    assert p["phase"] == "starting" and p["lag_seconds"] is None
+    p = progress_data(p, Phase(op="migrate.copy", op_id="x", at=0.0, name="copying", detail="2 databases"))
+    p = progress_data(
+        p, Progress(op="migrate.copy", op_id="x", at=0.0, phase="copying", done=5, total=9, unit="keys")
+    )
+    assert (p["phase"], p["done"], p["total"]) == ("copying", 5, 9)
+    p = progress_data(p, Phase(op="migrate.copy", op_id="x", at=0.0, name="following"))
+    p = progress_data(p, Log(op="migrate.copy", op_id="x", at=0.0, message="lag 1.5 s; 4 changes seen"))
+    p = progress_data(
+        p, Progress(op="migrate.copy", op_id="x", at=0.0, phase="following", done=4, unit="changes")
+    )
+    assert (p["phase"], p["lag_seconds"], p["changes"], p["done"]) == ("following", 1.5, 4, 5)
+    assert progress_data(p, Finished(op="migrate.copy", op_id="x", at=0.0))["phase"] == "done"

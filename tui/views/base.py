@@ -12,6 +12,8 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 if TYPE_CHECKING:
+    from redisops.events import Event
+    from tui.actions import ActionDone
     from tui.app import RedisopsApp
     from tui.state import SessionState
 
@@ -100,6 +102,8 @@ class View(Vertical):
     KEYS: ClassVar[tuple[KeySpec, ...]] = ()
     #: the probes whose snapshots change what the view shows (others do not redraw it)
     PROBES: ClassVar[frozenset[str]] = frozenset()
+    #: the operations whose results (or errors) the app keeps as snapshots named after the operation
+    RESULTS: ClassVar[frozenset[str]] = frozenset()
 
     filter_text: str = ""
 
@@ -118,6 +122,12 @@ class View(Vertical):
         """A snapshot of ``probe`` arrived while the view is shown: redraw what depends on it."""
         if probe in self.PROBES:
             self.update_view(state)
+
+    def action_event(self, op: str, event: Event) -> None:
+        """An event of the running action ``op`` (every view hears it, shown or not)."""
+
+    def action_done(self, message: ActionDone) -> None:
+        """The running action ended (every view hears it, shown or not)."""
 
     def set_filter(self, text: str) -> None:
         """Filter the view's rows by ``text`` (case-insensitive substring)."""

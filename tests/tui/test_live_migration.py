@@ -1,0 +1,136 @@
+"""The Migration screen on a live sandbox (one sandbox for the module): plan, copy through its plan
+modal, verify with 0 differences; a difference made on the target shows as an example row; the
+cutover's plan and typed-name modal (declined: nothing changes); read-only hides copy and cutover."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+
+import pytest
+import redis
+from textual.widgets import DataTable, Static
+
+from redisops.ops.target import resolve_target
+from tui.app import create_app
+from tui.data import LiveSource
+from tui.modals import PlanScreen, TypedNameScreen
+from tui.views.migration import MigrationView
+
+from .conftest import REDISOPS
+from .helpers import SIZE, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def shared_state(tmp_path_factory):
+    """One sandbox for the module's tests (its state dir; stopped at the end)."""
+    state = tmp_path_factory.mktemp("migration-sandbox")
+    env = {**os.environ, "REDISOPS_STATE_DIR": str(state), "REDISOPS_AUDIT_LOG": str(state / "audit.jsonl")}
+    up = subprocess.run([REDISOPS, "sandbox", "up", "-o", "json"], env=env, capture_output=True, text=True)
+    assert up.returncode == 0, up.stderr
+    yield state, json.loads(up.stdout)
+    subprocess.run([REDISOPS, "sandbox", "down"], env=env, capture_output=True, text=True)
+
+
+@pytest.fixture
+def sandbox_env(shared_state, monkeypatch):
+    state, info = shared_state
+    monkeypatch.setenv("REDISOPS_STATE_DIR", str(state))
+    monkeypatch.setenv("REDISOPS_AUDIT_LOG", str(state / "audit.jsonl"))
+    return info
+
+
+def _shown(app, screen, selector) -> bool:
+    return isinstance(app.screen, screen) and bool(app.screen.query(selector))
+
+
+def _target_client():
+    ep = resolve_target().redis
+    return redis.Redis(host=ep.host, port=ep.port, password=ep.password, decode_responses=True)
+
+
+async def _run(pilot, app, key: str, op: str, timeout: float = 120):
+    before = app.last_action
+    await pilot.press(key)
+    await wait_for(pilot, lambda: app.last_action is not before, op, timeout=timeout)
+    done = app.last_action
+    assert done.op == op and done.error is None, done.error
+    return done
+
+
+def test_plan_copy_verify_on_the_sandbox(sandbox_env):
+    async def body():
+        app = create_app(LiveSource(resolve_target()), read_only=False, record=None, interval=0.5)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("6")
+            view = app.query_one(MigrationView)
+            assert app.active is view
+            plan = await _run(pilot, app, "p", "migrate.plan")
+            assert plan.result["total_keys"] > 0 and not plan.result["blocked"]
+            await wait_for(pilot, lambda: "migrate.plan" in app.state.latest, "the plan snapshot")
+            text = str(view.query_one("#migrate-plan", Static).render())
+            assert "ok" in text and f"{plan.result['total_keys']} keys" in text
+
+            await pilot.press("c")
+            await wait_for(pilot, lambda: _shown(app, PlanScreen, "#plan-run"), "the copy's plan")
+            assert "migrate.copy" in str(app.screen.query_one("#plan-body", Static).render())
+            before = app.last_action
+            await pilot.click("#plan-run")
+            await wait_for(pilot, lambda: app.last_action is not before, "migrate.copy", timeout=120)
+            copy = app.last_action
+            assert copy.op == "migrate.copy" and copy.error is None, copy.error
+            assert copy.result["copy"]["copied"] == plan.result["total_keys"]
+            progress = app.state.latest["migrate.progress"].data
+            assert progress["phase"] == "done" and progress["done"] == plan.result["total_keys"]
+            assert "copied" in str(view.query_one("#migrate-copy", Static).render())
+
+            verify = await _run(pilot, app, "v", "migrate.verify")
+            assert verify.result["total_differences"] == 0
+            await wait_for(pilot, lambda: "migrate.verify" in app.state.latest, "the verify snapshot")
+            assert "0 differences" in str(view.query_one("#migrate-verify", Static).render())
+            assert view.query_one("#migrate-diffs", DataTable).row_count == 0
+
+            c = _target_client()
+            c.set("tui:only-on-target", "x")
+            await _run(pilot, app, "v", "migrate.verify")
+            await pilot.pause()
+            table = view.query_one("#migrate-diffs", DataTable)
+            assert table.row_count == 1
+            assert [str(x) for x in table.get_row_at(0)][:3] == ["extra", "0", "tui:only-on-target"]
+            assert "1 differences" in str(view.query_one("#migrate-verify", Static).render())
+            c.delete("tui:only-on-target")
+
+            await pilot.press("u")  # cutover: plan, then the typed name; declined
+            await wait_for(pilot, lambda: _shown(app, PlanScreen, "#plan-run"), "the cutover's plan")
+            assert "AppConfig" in str(app.screen.query_one("#plan-body", Static).render())
+            await pilot.click("#plan-run")
+            await wait_for(pilot, lambda: _shown(app, TypedNameScreen, "#typed-cancel"), "the typed name")
+            assert "pointed at this target" in str(app.screen.query_one(Static).render())
+            before = app.last_action
+            await pilot.click("#typed-cancel")
+            await pilot.pause(0.3)
+            assert app.last_action is before and not app.runner.busy
+
+    asyncio.run(body())
+
+
+def test_read_only_hides_the_migration_changes(sandbox_env):
+    async def body():
+        app = create_app(LiveSource(resolve_target()), read_only=True, record=None, interval=0.5)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("6")
+            view = app.query_one(MigrationView)
+            for key in ("copy", "follow", "cutover", "rollback"):
+                assert not view.check_key(key)
+            assert view.check_key("plan") and view.check_key("verify")
+            await pilot.press("c", "u")
+            await pilot.pause(0.3)
+            assert not isinstance(app.screen, PlanScreen) and not app.runner.busy
+            rows = [r[0] for r in app.key_rows()]
+            assert "p" in rows and "c" not in rows and "u" not in rows
+
+    asyncio.run(body())
