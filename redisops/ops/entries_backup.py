@@ -532,22 +532,23 @@ def plan_schedule(ctx: OpContext, p: ScheduleParams) -> Plan:
 
 
 def register(cat: Catalogue) -> None:
-    """Add the backup operations to ``cat``."""
-    from redisops.backup import GcReport, Manifest, RetentionPlan
-    from redisops.ops.backup import VerifyResult
+    """Add the backup operations to ``cat``.
 
-    # backup.drill returns redisops.ops.restore.DrillResult, not named here: importing it would load the
-    # restore engine for every command that builds the catalogue (backup create's start-up)
+    The results defined beside the store are not named here (``backup.describe``/``create``:
+    :class:`~redisops.backup.Manifest`, ``verify``: ``redisops.ops.backup.VerifyResult``, ``gc``:
+    ``GcReport``, ``prune``: ``RetentionPlan``, ``drill``: ``redisops.ops.restore.DrillResult``):
+    importing them would load the backup store (S3) and the restore engine for every command that builds
+    the catalogue; the runs import them.
+    """
     read, mutate, destroy = Kind.read, Kind.mutate, Kind.destructive
     for op in (
         Operation("backup.list", "List complete backups (with a manifest), newest first.", read,
                   ListParams, backup_list, result=BackupList),
-        Operation("backup.describe", "One backup's manifest.", read, DescribeParams, backup_describe,
-                  result=Manifest),
+        Operation("backup.describe", "One backup's manifest.", read, DescribeParams, backup_describe),
         Operation("backup.verify", "Re-read a backup: sizes, SHA-256, RDB trailer (deep: load and count).",
-                  read, VerifyParams, backup_verify, result=VerifyResult),
+                  read, VerifyParams, backup_verify),
         Operation("backup.create", "Take a backup now; listed only once complete and verified.", mutate,
-                  CreateParams, backup_create, plan_create, result=Manifest),
+                  CreateParams, backup_create, plan_create),
         Operation("backup.drill", "Restore a backup into a scratch redis-server, verify, record RTO/RPO.",
                   mutate, DrillParams, backup_drill, plan_drill),
         Operation("backup.unlock", "Break a backup lock left by a dead backup.", mutate, UnlockParams,
@@ -555,9 +556,9 @@ def register(cat: Catalogue) -> None:
         Operation("backup.delete", "Delete one backup (its manifest first).", destroy, DeleteParams,
                   backup_delete, plan_delete, result=DeleteResult),
         Operation("backup.gc", "Remove leftovers: unfinished uploads, folders without a manifest.", destroy,
-                  GcParams, backup_gc, plan_gc, result=GcReport),
+                  GcParams, backup_gc, plan_gc),
         Operation("backup.prune", "Apply retention (keep-last plus daily/weekly/monthly).", destroy,
-                  PruneParams, backup_prune, plan_prune, result=RetentionPlan),
+                  PruneParams, backup_prune, plan_prune),
         Operation("backup.schedule", "The backup job on a timer: backup, prune (and drill) every interval.",
                   destroy, ScheduleParams, backup_schedule, plan_schedule, result=ScheduleResult),
     ):  # fmt: skip

@@ -350,9 +350,13 @@ def clients_list(ctx: OpContext, p: ClientsParams) -> ClientsResult:
 
 
 def register(cat: Catalogue) -> None:
-    """Add the inspection operations to ``cat``."""
+    """Add the inspection operations to ``cat``.
+
+    ``memory.report`` and ``keys.analyze`` return :class:`redisops.ops.inspect.MemoryReport` and
+    ``KeyAnalysis``, not named here: importing them would load the Redis client and the inspection
+    models for every command that builds the catalogue (registration stays cheap; their runs import
+    them)."""
     from redisops.health import HealthReport
-    from redisops.ops.inspect import KeyAnalysis, MemoryReport
 
     read = Kind.read
     for op in (
@@ -365,9 +369,9 @@ def register(cat: Catalogue) -> None:
         Operation("latency.report", "PING round trips, LATENCY LATEST and LATENCY DOCTOR.", read,
                   LatencyParams, latency_report, result=LatencyResult),
         Operation("memory.report", "INFO memory, MEMORY STATS and MEMORY DOCTOR.", read, MemoryParams,
-                  memory_report, result=MemoryReport),
+                  memory_report),
         Operation("keys.analyze", "Biggest keys per type and memory by prefix (throttled SCAN, never KEYS).",
-                  read, KeysParams, keys_analyze, result=KeyAnalysis),
+                  read, KeysParams, keys_analyze),
         Operation("clients.list", "CLIENT LIST: who is connected, idle times, memory, last command.", read,
                   ClientsParams, clients_list, result=ClientsResult),
     ):  # fmt: skip
