@@ -144,6 +144,12 @@ class _Listener:
             flushes, self.flushes = self.flushes, []
         return pending, flushes
 
+    def requeue(self, pending: dict[tuple[int, bytes], float]) -> None:
+        """Put changes taken but not (surely) applied back, keeping the earliest first-seen time."""
+        with self.lock:
+            for k, first in pending.items():
+                self.pending[k] = min(first, self.pending.get(k, first))
+
     def oldest(self) -> float | None:
         with self.lock:
             return min(self.pending.values()) if self.pending else None
@@ -354,8 +360,13 @@ def _apply_pending(
             by_db.setdefault(db, []).append(key)
             lag = time.monotonic() - first
             report.max_lag_seconds = max(report.max_lag_seconds, lag)
-    for db, keys in sorted(by_db.items()):
-        applier.apply(keys, db, cancel)
+    try:
+        for db, keys in sorted(by_db.items()):
+            applier.apply(keys, db, cancel)
+    except BaseException:
+        # a stop (or an error) in the middle: the drain (or the next round) applies them again
+        listener.requeue({k: t for k, t in pending.items() if k[0] in followed})
+        raise
     for flushed_db, event in flushes:
         dbs = sorted(followed) if flushed_db is None else [flushed_db] if flushed_db in followed else []
         if dbs:
