@@ -54,10 +54,10 @@ def _age(seconds: Any) -> str:
 
 def _print_status(data: dict[str, Any]) -> None:
     state = "running" if data["running"] else "NOT RUNNING"
-    console.print(f"{data['where']} ({data['platform']}): {state}", markup=False)
+    console.print(f"{data['where']} ({data['platform']}): {state}", markup=False, soft_wrap=True)
     w = data.get("workload")
     if w:
-        console.print(f"  replicas: {w['ready']}/{w['desired']} ready", markup=False)
+        console.print(f"  replicas: {w['ready']}/{w['desired']} ready", markup=False, soft_wrap=True)
     if data["pods"]:
         t = Table(title="pods")
         for col in ("pod", "phase", "ready", "restarts", "waiting", "last termination", "node"):
@@ -94,8 +94,8 @@ def _print_status(data: dict[str, Any]) -> None:
     if v:
         used = v.get("used_ratio")
         usage = (
-            f"{_bytes(v['used_bytes'])} used of {_bytes(v['total_bytes'])} ({used:.0%}), "
-            f"{_bytes(v['free_bytes'])} free"
+            f"{_bytes(v['free_bytes'])} available of {_bytes(v['total_bytes'])} ({used:.0%} not available; "
+            f"{_bytes(v['used_bytes'])} used)"
             if used is not None
             else f"usage unknown: {v.get('usage_reason')}"
         )
@@ -106,23 +106,25 @@ def _print_status(data: dict[str, Any]) -> None:
             head = f"data dir {v['name']}" + (
                 f" (files {_bytes(v['files_bytes'])})" if v["files_bytes"] else ""
             )
-        console.print(f"  {head}", markup=False)
-        console.print(f"    {usage}", markup=False)
+        console.print(f"  {head}", markup=False, soft_wrap=True)
+        console.print(f"    {usage}", markup=False, soft_wrap=True)
     s = data.get("service")
     if s:
         console.print(
             f"  Service {s['name']} ({s['type']}): {s['ready_endpoints']} ready endpoint(s), "
             f"{s['not_ready_endpoints']} not ready",
             markup=False,
+            soft_wrap=True,
         )
     for e in data["events"]:
         console.print(
             f"  event {e['last_seen']} {e['reason']} x{e['count']} ({e['involved']}): {e['message']}",
             markup=False,
+            soft_wrap=True,
             style="yellow",
         )
     for note in data["notes"]:
-        console.print(f"  note: {note}", markup=False, style="yellow")
+        console.print(f"  note: {note}", markup=False, soft_wrap=True, style="yellow")
 
 
 @_target

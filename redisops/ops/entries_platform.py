@@ -154,7 +154,8 @@ def register(cat: Catalogue) -> None:
         Operation("platform.status",
                   "Where Redis runs and its state: pods, PVC, Service, or processes, data dir.", read,
                   StatusParams, run_status, result=PlatformReport),
-        Operation("platform.logs", "The last lines of Redis's log (the previous container with previous).",
+        Operation("platform.logs",
+                  "The last lines of Redis's log: its container's (or the previous one's), or the sandbox's.",
                   read, LogsParams, run_logs, result=PlatformLogs),
     ):  # fmt: skip
         cat.register(op)

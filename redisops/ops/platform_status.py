@@ -227,7 +227,8 @@ def pod_info(pod: Mapping[str, Any]) -> PodInfo:
 
 
 def parse_df(text: str) -> tuple[int, int, int]:
-    """``(total, used, available)`` bytes of the last line of ``df -P`` output (1024-byte blocks).
+    """``(total, used, available)`` bytes from ``df -P`` output (the header names the block size; a long
+    device name may put the numbers on a line of their own).
 
     Raises:
         ValueError: the output is not ``df -P``'s.
@@ -235,12 +236,13 @@ def parse_df(text: str) -> tuple[int, int, int]:
     lines = [ln for ln in text.splitlines() if ln.strip()]
     if len(lines) < 2 or "blocks" not in lines[0]:
         raise ValueError(f"not df -P output: {text[:200]!r}")
-    head = lines[0].split()
-    unit = int(head[1].split("-")[0]) if head[1].split("-")[0].isdigit() else 1024
-    fields = lines[-1].split()
-    if len(fields) < 6:
-        raise ValueError(f"not df -P output: {lines[-1]!r}")
-    total, used, avail = (int(x) * unit for x in fields[1:4])
+    size = lines[0].split()[1].split("-")[0]
+    unit = int(size) if size.isdigit() else 1024
+    tokens = " ".join(lines[1:]).split()
+    cap = next((i for i, tok in enumerate(tokens) if tok.endswith("%") and tok[:-1].isdigit()), None)
+    if cap is None or cap < 3 or not all(tok.isdigit() for tok in tokens[cap - 3 : cap]):
+        raise ValueError(f"not df -P output: {text[:200]!r}")
+    total, used, avail = (int(tok) * unit for tok in tokens[cap - 3 : cap])
     return total, used, avail
 
 

@@ -269,6 +269,11 @@ def test_the_sandbox_shows_its_processes_data_dir_logs_and_health(tmp_path: Path
         )
         assert out.returncode == 0, out.stderr
         assert json.loads(out.stdout)["processes"][0]["name"] == "target"
+        text = subprocess.run(
+            [REDISOPS, "status", "--state-dir", str(state_dir)], capture_output=True, text=True, timeout=120
+        )
+        assert text.returncode == 0 and f"data dir {state.data_dir}" in text.stdout
+        assert "sandbox): running" in text.stdout and "processes" in text.stdout
         prev = subprocess.run(
             [REDISOPS, "logs", "--state-dir", str(state_dir), "--previous"], capture_output=True, text=True
         )
