@@ -38,6 +38,8 @@ def test_rehearse_on_a_password_protected_sandbox(tmp_path: Path) -> None:
         text = run("rehearse")
         assert text.returncode == 0, text.stdout + text.stderr
         assert "rehearsal passed" in text.stdout
+        # a second run over the same sandbox: the first left it ready (its rollback runbook pointed
+        # AppConfig back at the source; the copy skips the keys already there)
         out = run("rehearse", "-o", "json")
         assert out.returncode == 0, out.stderr
         report = json.loads(out.stdout)

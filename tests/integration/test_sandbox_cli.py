@@ -99,6 +99,7 @@ def test_sandbox_target_runs_the_rendered_config_and_data_dir_is_the_pvc_stand_i
     assert (state / "target" / "redis.conf").read_text().startswith("# redis.conf rendered by redisops")
 
 
+@pytest.mark.slow
 def test_rehearse_runs_the_main_job(state):
     out = run("rehearse", "-o", "json", state=state)
     report = json.loads(out.stdout)
@@ -128,9 +129,8 @@ def test_rehearse_runs_the_main_job(state):
     assert all(Path(b["report"]).read_text().strip() for b in report["runbooks"])
     # the step details are sentences for people, not Python reprs of dicts
     assert not [s["detail"] for s in report["steps"] if "{" in s["detail"] or "':" in s["detail"]]
-    # a new user runs the main job again: the sandbox kept the first run's data
-    again = json.loads(run("rehearse", "-o", "json", state=state).stdout)
-    assert again["ok"] is True, [s for s in again["steps"] if not s["ok"]]
+    # a second run over the same sandbox (it kept the first run's data): test_rehearse_auth.py runs the
+    # rehearsal twice on one sandbox
 
 
 def test_errors_are_one_line_with_exit_codes(tmp_path, state):

@@ -8,21 +8,25 @@ group is deleted and its final snapshot exists."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from redisops.adapters.redis_conn import connect
+from redisops.config import DeploymentConfig
 from redisops.events import Event, Phase
 from redisops.ops.sandbox import SandboxState
 from redisops.runbooks import Executor, lint_file, read_runbook
 from tests.integration.aws._cli import aws_client
-from tests.integration.runbooks.shared import BOOKS, book_env, module_sandbox, sb
+from tests.integration.runbooks.shared import BOOKS, NS, book_env, kube_env, module_sandbox, sb
 
 __all__ = ["module_sandbox", "sb"]  # fixtures
 
 NAMES = ["migrate-elasticache-to-k8s", "rollback-to-elasticache", "decommission-elasticache"]
 FAST = {"follow_seconds": 1.0, "poll_interval": 0.05}
+#: the image the tests' redis-server runs (the write-up's redis:7.1-alpine never existed: deploy refuses it)
+IMAGE = "redis:7.0.15-alpine"
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -45,6 +49,114 @@ def _endpoint(sb: SandboxState) -> str:
 
 def _steps(result: Any) -> dict[str, str]:
     return {s.name: s.status for s in result.steps}
+
+
+def _client(name: str) -> dict[str, Any]:
+    labels = {"app": name}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": NS, "labels": labels},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "app", "image": "example/app:1"}]},
+            },
+        },
+    }
+
+
+def _egress_to_elasticache(port: int) -> dict[str, Any]:
+    """The write-up's client NetworkPolicy before the migration (egress to the ElastiCache subnet)."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "redis-service", "namespace": NS, "labels": {"team": "llm"}},
+        "spec": {
+            "podSelector": {"matchLabels": {"app": "redis-service"}},
+            "policyTypes": ["Egress"],
+            "egress": [
+                {"to": [{"ipBlock": {"cidr": "10.0.0.0/16"}}], "ports": [{"port": port, "protocol": "TCP"}]}
+            ],
+        },
+    }
+
+
+def _policies(kube: Any) -> dict[str, Any]:
+    return {
+        o["metadata"]["name"]: o["spec"]
+        for o in kube.objects()
+        if o["kind"] == "NetworkPolicy" and o["metadata"].get("namespace") == NS
+    }
+
+
+@pytest.mark.slow
+def test_migrate_runbook_deploys_and_cuts_over_on_kubernetes(
+    sb: SandboxState, kube: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """-v kubernetes=true: the StorageClass is checked, redisops deploy applies the Redis objects on the
+    emulator (its pods' port mapped to the sandbox's target), kubectl sees them, the cutover switches
+    the clients' NetworkPolicy and restarts them, verify-clients passes; the rollback runbook puts the
+    policy and AppConfig back."""
+    source, target = sb.source, sb.target
+    old = f"{source.host}:{source.port}"
+    kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+    kube.create({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "gp3"},
+                 "provisioner": "ebs.csi.aws.com"})  # fmt: skip
+    for name in DeploymentConfig().clients.services:
+        kube.create(_client(name))
+    kube.create(_egress_to_elasticache(source.port))
+    kube.map_port(NS, "app=redis", 6379, ("127.0.0.1", target.port))
+    kube.on_exec(lambda pod, container, argv, stdin: ("open\n", "", 0) if argv[:2] == ["nc", "-zv"] else None)
+    config = tmp_path / "deploy.yaml"
+    config.write_text(f"image: {IMAGE}\n")
+    monkeypatch.setenv("KUBECONFIG", str(kube.kubeconfig_path))  # the operation steps' cluster
+    variables = {**FAST, "kubernetes": True, "config": str(config)}
+    before_cutover: dict[str, Any] = {}
+
+    def snapshot(ev: Event) -> None:  # the policies after the deploy, as the cutover finds them
+        if isinstance(ev, Phase) and ev.op == "runbook.run" and ev.name == "cutover":
+            before_cutover.update(_policies(kube))
+
+    result = Executor(
+        read_runbook(BOOKS / "migrate-elasticache-to-k8s.md"),
+        yes=True,
+        variables=variables,
+        env=kube_env(kube),
+        on_event=snapshot,
+    ).run()
+    assert (result.status, result.exit_code) == ("ok", 0), result.error
+    assert all(s.status == "ok" for s in result.steps), _steps(result)
+    steps = {s.name: s for s in result.steps}
+    assert "storageclass.storage.k8s.io/gp3" in steps["storage-class"].stdout
+    assert (
+        "deployment.apps/redis" in steps["deployment-ready"].stdout
+        or "pod/redis" in steps["deployment-ready"].stdout
+    )
+    assert kube.get("Deployment", "redis", NS) is not None and kube.get("Service", "redis", NS) is not None
+    cut = steps["cutover"].result
+    assert (
+        cut["new_endpoint"] == "redis.llm-judge.svc.cluster.local:6379"
+        and _endpoint(sb) == cut["new_endpoint"]
+    )
+    assert {r["name"] for r in cut["restarted"] if r["ok"]} == set(DeploymentConfig().clients.services)
+    assert "redis-service" in before_cutover and "redis-clients-egress" in before_cutover  # deploy's
+    after = _policies(kube)
+    assert after != before_cutover  # the clients' egress to ElastiCache is gone
+    assert not any("ipBlock" in json.dumps(spec) for spec in after.values())
+
+    back = Executor(
+        read_runbook(BOOKS / "rollback-to-elasticache.md"),
+        yes=True,
+        variables={"kubernetes": True, "poll_interval": 0.05},
+        env=kube_env(kube),
+    ).run()
+    assert (back.status, back.exit_code) == ("ok", 0), back.error
+    assert _steps(back)["clients"] == "ok"
+    assert _endpoint(sb) == old and _policies(kube) == before_cutover
+    assert kube.errors == []
 
 
 @pytest.mark.slow
