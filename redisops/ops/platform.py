@@ -11,6 +11,7 @@ the place a Redis runs, whichever it is:
 ``wait_ready()``   INFO until ``loading:0``                  a ready pod, INFO through a port-forward
 data access        ``data_dir``: the engine runs here         Jobs mounting the PVC run the engine
 ``status()``       the process and its data dir              the pods (phase, ready, node) and the PVC
+``report()``       every process, the data dir's usage       + restarts, last exit, PVC usage (df), events
 ``logs()``         the tail of ``redis.log``                 the tail of the ready pod's log
 ``staging()``      beside the running server: always          by the PVC's access mode (see below)
 =================  =======================================  ===============================================
@@ -39,6 +40,7 @@ from redisops.ops.loading import wait_loaded
 if TYPE_CHECKING:
     from redisops.adapters.kube import Kube
     from redisops.config.model import DeploymentConfig
+    from redisops.ops.platform_status import PlatformReport
     from redisops.ops.restore_k8s_dance import K8sTarget
     from redisops.ops.sandbox import SandboxState
 
@@ -229,6 +231,12 @@ class LocalPlatform:
         else:
             notes.append(f"the data dir {d} does not exist")
         return PlatformStatus("sandbox", running, processes, volume, notes)
+
+    def report(self) -> PlatformReport:
+        """The full status (``platform.status``): every sandbox process and the data dir's usage."""
+        from redisops.ops.platform_status import sandbox_report
+
+        return sandbox_report(self.state)
 
     def logs(self, lines: int = 50) -> str:
         """The last ``lines`` lines of the target's ``redis.log``."""
@@ -447,6 +455,13 @@ class KubePlatform:
             if st.get("phase") != "Bound":
                 notes.append(f"PVC {t.pvc} is {st.get('phase') or 'not bound'}")
         return PlatformStatus("kubernetes", running, processes, volume, notes)
+
+    def report(self) -> PlatformReport:
+        """The full status (``platform.status``): Deployment, pods (restarts, last termination), the
+        PVC with its usage (``df`` in the pod), Service and warning events."""
+        from redisops.ops.platform_status import kube_report
+
+        return kube_report(self.kube, self.cfg)
 
     def logs(self, lines: int = 50) -> str:
         """The tail of the first Redis pod's log (empty when there is no pod)."""

@@ -123,6 +123,13 @@ def test_status_shows_the_deployment_pod_pvc_usage_service_and_a_recent_oomkill(
     assert report.service is not None and report.service.ready_endpoints == 1
     assert report.service.type == "ClusterIP"
     assert json.loads(json.dumps(d))["volume"]["used_ratio"] == v.used_ratio
+    # the platform seam gives the same report (what restore, the cutover and the TUI hold)
+    from redisops.adapters.kube import Kube
+    from redisops.ops.platform import KubePlatform
+
+    with Kube.from_kubeconfig(deployed.kubeconfig_path) as k:
+        again = KubePlatform(k, DeploymentConfig(image=IMAGE)).report()
+    assert again.pods == report.pods and again.workload == report.workload
 
 
 @pytest.mark.k8s
@@ -253,6 +260,10 @@ def test_the_sandbox_shows_its_processes_data_dir_logs_and_health(tmp_path: Path
         logs = t.run("platform.logs", {"lines": 500})
         assert any("Ready to accept connections" in line for line in logs.lines)
         assert logs.source.endswith("redis.log")
+        from redisops.ops.platform import LocalPlatform
+
+        seam = LocalPlatform(state).report()
+        assert [p.pid for p in seam.processes] == [p["pid"] for p in d["processes"]]
         health = run_health(t.redis, None, platform=platform_probe(t))
         checks = {c.name: c for c in health.checks}
         assert checks["process:target"].status is Status.OK
@@ -279,8 +290,6 @@ def test_the_sandbox_shows_its_processes_data_dir_logs_and_health(tmp_path: Path
         )
         assert prev.returncode == 2 and "--previous" in prev.stderr
         # the target stopped: the process check is crit
-        from redisops.ops.platform import LocalPlatform
-
         LocalPlatform(state).stop()
         down = run_health(t.redis, None, platform=platform_probe(t), ping_count=1)
         assert {c.name: c for c in down.checks}["process:target"].status is Status.CRIT
