@@ -8,14 +8,14 @@ screens (:meth:`ActionRunner.plan`), destructive ones also need the typed-name c
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from textual.message import Message
 
 from redisops.cancel import CancelToken
 from redisops.errors import RedisOpsError
-from redisops.events import Event, jsonable
+from redisops.events import Event, EventSink, jsonable
 from tui.data import DataSource
 
 __all__ = ["ActionDone", "ActionEvent", "ActionRunner"]
@@ -62,8 +62,18 @@ class ActionRunner:
 
     def start(self, op: str, params: Mapping[str, Any], *, confirm: bool = False) -> int:
         """Start ``op``; returns the action's id. Raises RuntimeError when one is running."""
+
+        def call(sink: EventSink, token: CancelToken) -> Any:
+            return self.source.run(op, params, on_event=sink, cancel=token, confirm=confirm)
+
+        return self.start_call(op, call)
+
+    def start_call(self, name: str, call: Callable[[EventSink, CancelToken], Any]) -> int:
+        """Start ``call(sink, token)`` (a runbook run: not one catalogue operation) as the action ``name``;
+        its events and its end are posted as :meth:`start`'s are. Raises RuntimeError when one is running."""
         if self.current is not None:
             raise RuntimeError(f"{self.current[1]} is still running")
+        op = name
         action_id = next(self._ids)
         self.current = (action_id, op)
         token = self.token = CancelToken()
@@ -73,7 +83,7 @@ class ActionRunner:
                 self.app.post_message(ActionEvent(action_id, event))
 
             try:
-                result = self.source.run(op, params, on_event=sink, cancel=token, confirm=confirm)
+                result = call(sink, token)
             except RedisOpsError as e:
                 self._done(ActionDone(action_id, op, error=e.to_dict()))
             except Exception as e:  # a bug: shown, not raised into the UI

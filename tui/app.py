@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -31,7 +31,8 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Button, ContentSwitcher, Footer, Input, ProgressBar, Static
 
-from redisops.events import Failed, Finished, Log, Phase, Progress, Started, Warn
+from redisops.cancel import CancelToken
+from redisops.events import EventSink, Failed, Finished, Log, Phase, Progress, Started, Warn
 from tui.actions import ActionDone, ActionEvent, ActionRunner
 from tui.data import DataSource
 from tui.modals import HelpScreen, PlanScreen, TypedNameScreen
@@ -95,8 +96,11 @@ class RedisopsApp(App[None]):
         interval: float = 1.0,
         replay_speed: float = 0.0,
         migrate_source: Mapping[str, Any] | None = None,
+        runbooks: Sequence[Path] = (),
     ) -> None:
         super().__init__()
+        #: runbook files listed before the ones found by name (./runbooks, the packaged ones)
+        self.extra_runbooks: list[Path] = list(runbooks)
         self.source = source
         #: the parameters naming the migration's source (``source_url`` ...), added to every migrate.* op
         self.migrate_source: dict[str, Any] = dict(migrate_source or {})
@@ -220,8 +224,16 @@ class RedisopsApp(App[None]):
 
     # --- actions -----------------------------------------------------------------------------------
 
-    def start_action(self, op: str, params: Mapping[str, Any], *, confirm: bool = False) -> bool:
-        """Start ``op`` in a worker (events shown in the activity line); False when it cannot start."""
+    def start_action(
+        self,
+        op: str,
+        params: Mapping[str, Any],
+        *,
+        confirm: bool = False,
+        call: Callable[[EventSink, CancelToken], Any] | None = None,
+    ) -> bool:
+        """Start ``op`` in a worker (events shown in the activity line); False when it cannot start.
+        ``call(sink, token)`` runs instead of the catalogue operation when given (a runbook run)."""
         if not self.source.live:
             self.notify("a replay has no target to act on", severity="warning")
             return False
@@ -231,7 +243,10 @@ class RedisopsApp(App[None]):
                 severity="warning",
             )
             return False
-        self.runner.start(op, params, confirm=confirm)
+        if call is not None:
+            self.runner.start_call(op, call)
+        else:
+            self.runner.start(op, params, confirm=confirm)
         bar = self._main("#activity", Horizontal)
         bar.set_class(True, "busy")
         bar.set_class(False, "done")
@@ -309,7 +324,7 @@ class RedisopsApp(App[None]):
             bar.update(total=e.total, progress=e.done)
             text.update(f"{e.op}: {e.phase} {e.done}/{e.total or '?'} {e.unit}")
         elif isinstance(e, Warn | Log):
-            text.update(f"{e.op}: {e.message}")
+            text.update(f"{e.op}: {(e.message.strip().splitlines() or [''])[0].strip()}")
         elif isinstance(e, Finished | Failed):
             pass  # ActionDone follows
         for view in self.views:
@@ -479,12 +494,13 @@ def create_app(
     interval: float = 1.0,
     replay_speed: float = 0.0,
     migrate_source: Mapping[str, Any] | None = None,
+    runbooks: Sequence[Path] = (),
 ) -> RedisopsApp:
     """The app on ``source``: ``read_only`` hides mutating actions (always for a replay or a production
     target), ``record`` writes every snapshot to that JSON Lines file, ``interval`` is the refresh
     period in seconds, ``replay_speed`` how fast a recording plays (0: at once), ``migrate_source`` the
     parameters naming the migration's source (``source_url``, ``source_password_file`` ...; default: the
-    sandbox's ElastiCache-like source)."""
+    sandbox's ElastiCache-like source), ``runbooks`` runbook files listed first on the Runbooks screen."""
     return RedisopsApp(
         source,
         read_only=read_only,
@@ -492,4 +508,5 @@ def create_app(
         interval=interval,
         replay_speed=replay_speed,
         migrate_source=migrate_source,
+        runbooks=runbooks,
     )

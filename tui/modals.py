@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Static
 
-__all__ = ["HelpScreen", "PlanScreen", "TypedNameScreen"]
+__all__ = ["ConfirmScreen", "HelpScreen", "PlanScreen", "TypedNameScreen"]
 
 _CSS = """
 {cls} {{ align: center middle; }}
@@ -114,6 +114,38 @@ class TypedNameScreen(ModalScreen[bool]):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "typed-ok" and self.query_one(Input).value == self.name_required)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """A yes/no question (a runbook step's confirmation, the offer to undo a failed run)."""
+
+    BINDINGS: ClassVar[list[Any]] = [
+        ("escape", "cancel", "cancel"),
+        ("y", "yes", "yes"),
+        ("n", "cancel", "no"),
+    ]
+    DEFAULT_CSS = _CSS.format(cls="ConfirmScreen")
+
+    def __init__(self, title: str, question: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text.assemble((f"{self.title_text}\n", "bold"), self.question), id="confirm-text")
+            with Horizontal():
+                yield Button("Yes", id="confirm-yes", variant="primary")
+                yield Button("No", id="confirm-no")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "confirm-yes")
+
+    def action_yes(self) -> None:
+        self.dismiss(True)
 
     def action_cancel(self) -> None:
         self.dismiss(False)

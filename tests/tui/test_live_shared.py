@@ -1,6 +1,10 @@
-"""The Migration screen on a live sandbox (one sandbox for the module): plan, copy through its plan
-modal, verify with 0 differences; a difference made on the target shows as an example row; the
-cutover's plan and typed-name modal (declined: nothing changes); read-only hides copy and cutover."""
+"""The Migration and Runbooks screens on a live sandbox (one sandbox for the module).
+
+Migration: plan, copy through its plan modal, verify with 0 differences; a difference made on the target
+shows as an example row; the cutover's plan and typed-name modal (declined: nothing changes); read-only
+hides copy and cutover. Runbooks: backup-now runs with its confirmation answered in a modal; a small
+runbook asks a confirmation, a typed name for its destructive step, fails, and its undo is offered and
+run; the report is shown at the end."""
 
 from __future__ import annotations
 
@@ -11,13 +15,14 @@ import subprocess
 
 import pytest
 import redis
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Log, Markdown, Static
 
 from redisops.ops.target import resolve_target
 from tui.app import create_app
 from tui.data import LiveSource
-from tui.modals import PlanScreen, TypedNameScreen
+from tui.modals import ConfirmScreen, PlanScreen, TypedNameScreen
 from tui.views.migration import MigrationView
+from tui.views.runbooks import RunbooksView
 
 from .conftest import REDISOPS
 from .helpers import SIZE, wait_for
@@ -134,3 +139,128 @@ def test_read_only_hides_the_migration_changes(sandbox_env):
             assert "p" in rows and "c" not in rows and "u" not in rows
 
     asyncio.run(body())
+
+
+F = "```"
+BOOK = f"""---
+title: TUI test
+target: sandbox
+---
+# TUI test
+
+{F}sh {{"name":"set-key","undo":"del-key"}}
+redis-cli -p "$REDIS_PORT" set tui:rb 1
+{F}
+
+{F}sh {{"name":"del-key","excludeFromRunAll":"true"}}
+redis-cli -p "$REDIS_PORT" del tui:rb
+{F}
+
+{F}sh {{"name":"wipe","kind":"destructive"}}
+redis-cli -p "$REDIS_PORT" set tui:wiped 1
+{F}
+
+{F}sh {{"name":"check","kind":"read","expect":"stdout contains 'never'"}}
+echo "this step fails"
+{F}
+"""
+
+
+def _runbooks_app(*books):
+    app = create_app(LiveSource(resolve_target()), read_only=False, record=None, interval=0.5, runbooks=books)
+    return app
+
+
+async def _select(pilot, app, name):
+    await pilot.press("7")
+    view = app.query_one(RunbooksView)
+    assert app.active is view
+    names = [e.name for e in view._visible()]
+    view.query_one("#runbooks-table", DataTable).move_cursor(row=names.index(name))
+    await pilot.pause()
+    return view
+
+
+def test_backup_now_runs_with_its_confirmation_in_a_modal(sandbox_env):
+    c = _target_client()
+    c.set("tui:rb-backup", "1")
+
+    async def body():
+        app = _runbooks_app()
+        async with app.run_test(size=SIZE) as pilot:
+            view = await _select(pilot, app, "backup-now")
+            assert "Back up now" in view.query_one("#runbooks-doc", Markdown).source
+            await pilot.press("r")
+            asked = []
+            while True:
+                await wait_for(
+                    pilot,
+                    lambda: isinstance(app.screen, ConfirmScreen) or app.last_action is not None,
+                    "a confirmation or the end",
+                    timeout=180,
+                )
+                if app.last_action is not None:
+                    break
+                asked.append(str(app.screen.query_one("#confirm-text", Static).render()))
+                await pilot.click("#confirm-yes")
+                await pilot.pause()
+            done = app.last_action
+            assert done.op == "runbook.run" and done.error is None, done.error
+            assert done.result["status"] == "ok", done.result
+            assert any("take-backup" in q for q in asked), asked
+            steps = {s["name"]: s["status"] for s in done.result["steps"]}
+            assert steps["take-backup"] == "ok" and steps["verify"] == "ok"
+            log = "\n".join(view.query_one("#runbooks-log", Log).lines)
+            assert "> take-backup" in log and "ok (exit 0)" in log
+            await wait_for(
+                pilot,
+                lambda: "outcome: **ok**" in view.query_one("#runbooks-doc", Markdown).source,
+                "the report",
+            )
+            assert "ok (exit 0)" in str(view.query_one("#runbooks-head", Static).render())
+
+    asyncio.run(body())
+    listed = resolve_target().run("backup.list", {})
+    assert any("backup-now" in str(b.notes) for b in listed.backups)
+
+
+def test_a_failed_run_offers_its_undo_and_a_destructive_step_needs_the_name(sandbox_env, tmp_path):
+    book = tmp_path / "tui-test.md"
+    book.write_text(BOOK)
+    c = _target_client()
+    c.delete("tui:rb", "tui:wiped")
+
+    async def body():
+        app = _runbooks_app(book)
+        async with app.run_test(size=SIZE) as pilot:
+            view = await _select(pilot, app, "tui-test")
+            await pilot.press("r")
+            await wait_for(
+                pilot, lambda: _shown(app, ConfirmScreen, "#confirm-yes"), "set-key's confirmation"
+            )
+            assert "set-key" in str(app.screen.query_one("#confirm-text", Static).render())
+            await pilot.click("#confirm-yes")
+            await wait_for(pilot, lambda: _shown(app, TypedNameScreen, "#typed-ok"), "wipe's typed name")
+            name = app.screen.name_required
+            await pilot.press(*name[:-1])
+            assert app.screen.query_one("#typed-ok").disabled
+            await pilot.press(name[-1], "enter")
+            await wait_for(pilot, lambda: _shown(app, ConfirmScreen, "#confirm-yes"), "the offer to undo")
+            assert "del-key" in str(app.screen.query_one("#confirm-text", Static).render())
+            await pilot.click("#confirm-yes")
+            # the undo step is a change too: its own confirmation
+            await wait_for(pilot, lambda: _shown(app, ConfirmScreen, "#confirm-yes"), "del-key's confirmation")
+            assert "del-key" in str(app.screen.query_one("#confirm-text", Static).render())
+            await pilot.click("#confirm-yes")
+            await wait_for(pilot, lambda: app.last_action is not None, "the run's end", timeout=120)
+            r = app.last_action.result
+            assert app.last_action.error is None and r["status"] == "failed", (app.last_action.error, r)
+            assert r["undone"] == ["del-key"] and r["exit_code"] != 0
+            steps = [(s["name"], s["status"]) for s in r["steps"]]
+            assert ("wipe", "ok") in steps and ("check", "failed") in steps
+            await wait_for(
+                pilot, lambda: "check" in view.query_one("#runbooks-doc", Markdown).source, "the report"
+            )
+
+    asyncio.run(body())
+    assert c.get("tui:rb") is None and c.get("tui:wiped") == "1"

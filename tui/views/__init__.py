@@ -9,12 +9,21 @@ from tui.views.dashboard import DashboardView
 from tui.views.info import InfoView
 from tui.views.keys import KeysView
 from tui.views.migration import MigrationView
+from tui.views.runbooks import RunbooksView
 from tui.views.slowlog import SlowlogView
 
 __all__ = ["VIEWS", "KeySpec", "View", "find_view", "register_view"]
 
 #: every screen, in number-key order (1 = the first)
-VIEWS: list[type[View]] = [DashboardView, SlowlogView, InfoView, KeysView, BackupsView, MigrationView]
+VIEWS: list[type[View]] = [
+    DashboardView,
+    SlowlogView,
+    InfoView,
+    KeysView,
+    BackupsView,
+    MigrationView,
+    RunbooksView,
+]
 
 
 def register_view(cls: type[View]) -> type[View]:
