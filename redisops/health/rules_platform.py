@@ -94,9 +94,8 @@ def _pod_check(pod: Mapping[str, Any], t: Thresholds, now: float) -> CheckResult
         "last_exit_code": pod.get("last_exit_code"),
     }
     threshold = (
-        "CrashLoopBackOff / not ready / OOMKilled in the last "
-        f"{t.restart_warn_s:g} s = crit; restarts > {t.pod_restarts_warn} or a restart in the last "
-        f"{t.restart_warn_s:g} s = warn"
+        f"CrashLoopBackOff / not ready / OOMKilled in the last {t.restart_warn_s:g} s = crit; an older "
+        f"OOMKilled, or restarts > {t.pod_restarts_warn} the last within {t.restart_warn_s:g} s = warn"
     )
     when = f" ({_ago(since)})" if since is not None else ""
 
