@@ -4,7 +4,8 @@ It starts (or reuses) the sandbox, checks that its source behaves like ElastiCac
 write a dataset of every type to the source, and then runs the shipped runbooks against it, in order
 (:data:`redisops.ops.rehearsal_books.BOOKS`): ``migrate-elasticache-to-k8s`` (the target's persistence
 settings, lint, plan, copy, follow, verify, cutover, verify again, health), ``backup-now`` (a backup,
-re-read and loaded into a scratch server, listed newest), ``health-check``, ``restore-from-backup``
+re-read and loaded into a scratch server, listed newest; then its per-db key counts are compared with
+the live keyspace), ``health-check``, ``restore-from-backup``
 (the newest backup restored, key counts checked) and ``rollback-to-elasticache``, which points AppConfig
 back at the source, so the next rehearsal finds the sandbox as this one did. Every runbook step is a
 step of the report; a failed step stops the run (later steps depend on earlier ones; the failed
@@ -17,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from redisops.adapters.redis_conn import RedisEndpoint, connect, raw_command, re
 from redisops.config import DeploymentConfig
 from redisops.errors import PlatformError, RedisOpsError
 from redisops.ops.datasets import DatasetSpec, populate
+from redisops.ops.inspect import fetch_info
 from redisops.ops.rehearsal_books import BOOKS, BookRun, find_book, run_book, sandbox_env
 from redisops.ops.sandbox import SandboxState, sandbox_up
 
@@ -75,18 +77,12 @@ def rehearse(
     report = RehearsalReport()
     state = _credentialed(sandbox_up(state_dir, config=cfg, progress=say))
     report.sandbox = state.to_dict()
-    own: list[tuple[str, Callable[[SandboxState], tuple[str, dict[str, Any]]]]] = [
+    own: list[tuple[str, Callable[[SandboxState, BookRun | None], tuple[str, dict[str, Any]]]]] = [
         ("source behaves like ElastiCache", _step_source_blocked),
         ("application writes to the source", _step_app_writes),
     ]
     for name, fn in own:
-        say(f"step: {name}")
-        t0 = time.monotonic()
-        try:
-            detail, facts = fn(state)
-            report.steps.append(RehearsalStep(name, True, detail, time.monotonic() - t0, facts))
-        except RedisOpsError as e:
-            report.steps.append(RehearsalStep(name, False, e.one_line(), time.monotonic() - t0))
+        if not _own_step(report, say, name, fn, state, None):
             return report
     config_file = _config_file(state, cfg)
     with sandbox_env(state.state_dir) as env:
@@ -109,7 +105,55 @@ def rehearse(
             _add_book(report, ran, say)
             if not ran.ok:
                 return report
+            if spec.name == "backup-now" and not _own_step(
+                report, say, BACKUP_COUNTS, _backup_counts, state, ran
+            ):
+                return report
     return report
+
+
+#: the rehearsal's own check after ``backup-now`` (the runbook verifies the backup itself, not against
+#: the live keyspace)
+BACKUP_COUNTS = "backup-now: key counts match the live keyspace"
+
+
+def _own_step(
+    report: RehearsalReport,
+    say: Progress,
+    name: str,
+    fn: Callable[[SandboxState, BookRun | None], tuple[str, dict[str, Any]]],
+    state: SandboxState,
+    ran: BookRun | None,
+) -> bool:
+    """Run one of the rehearsal's own checks into the report; False when it failed."""
+    say(f"step: {name}")
+    t0 = time.monotonic()
+    try:
+        detail, facts = fn(state, ran)
+    except RedisOpsError as e:
+        report.steps.append(RehearsalStep(name, False, e.one_line(), time.monotonic() - t0))
+        return False
+    report.steps.append(RehearsalStep(name, True, detail, time.monotonic() - t0, facts))
+    return True
+
+
+def _backup_counts(state: SandboxState, ran: BookRun | None) -> tuple[str, dict[str, Any]]:
+    """The backup ``backup-now`` took holds, per db, the keys the target holds (nothing wrote since)."""
+    backup = (ran.results if ran is not None else {}).get("take-backup") or {}
+    counts = {int(db): int(c.get("keys", 0)) for db, c in (backup.get("key_counts") or {}).items()}
+    info = fetch_info(state.target, ("keyspace",))
+    live = {db: ks.keys for db, ks in info.keyspace.items()}
+    if counts != live:
+        raise PlatformError(
+            f"backup key counts ({_per_db(counts)}) differ from the live keyspace ({_per_db(live)})",
+            hint="the backup missed keys: look at `redisops backup describe latest` and the target's INFO",
+        )
+    return f"backup {backup.get('id')}: keys {_per_db(counts)}, as on the target", {"keys": counts}
+
+
+def _per_db(counts: Mapping[int, int]) -> str:
+    """``db0 120, db2 120`` (people read this; the facts keep the mapping)."""
+    return ", ".join(f"db{db} {n}" for db, n in sorted(counts.items())) or "none"
 
 
 def _declared(path: Path) -> set[str]:
@@ -167,7 +211,7 @@ def _credentialed(state: SandboxState) -> SandboxState:
     return out
 
 
-def _step_source_blocked(state: SandboxState) -> tuple[str, dict[str, Any]]:
+def _step_source_blocked(state: SandboxState, _ran: BookRun | None) -> tuple[str, dict[str, Any]]:
     ep = state.source
     client = connect(ep)
     try:
@@ -192,7 +236,7 @@ def _step_source_blocked(state: SandboxState) -> tuple[str, dict[str, Any]]:
     return f"CONFIG refused as on ElastiCache; {keys} sample keys in db0-1", {"keys": keys}
 
 
-def _step_app_writes(state: SandboxState) -> tuple[str, dict[str, Any]]:
+def _step_app_writes(state: SandboxState, _ran: BookRun | None) -> tuple[str, dict[str, Any]]:
     # the application still writes to ElastiCache (the source): the migration moves these keys
     # a prefix of its own per run: the sandbox keeps its data across runs (and `sandbox down`), and the
     # dataset's streams use fixed entry ids, which a second run's XADD would be refused

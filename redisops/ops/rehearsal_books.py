@@ -61,6 +61,7 @@ class BookRun:
     journal: str | None
     error: str | None
     steps: list[tuple[str, str, str, float]] = field(default_factory=list)
+    results: dict[str, Any] = field(default_factory=dict)  # operation steps' results, by step name
 
     @property
     def ok(self) -> bool:
@@ -114,6 +115,8 @@ def run_book(spec: BookSpec, path: Path, env: Mapping[str, str]) -> BookRun:
     )
     for s in result.steps:
         run.steps.append((s.name, s.status, summarize_step(s), float(s.seconds)))
+        if s.status == "ok" and isinstance(s.result, Mapping):
+            run.results[s.name] = s.result
     return run
 
 

@@ -118,6 +118,7 @@ def test_rehearse_runs_the_main_job(state):
         "backup-now: take-backup",  # the backup streamed to the local S3
         "backup-now: verify",  # re-read and loaded into a scratch server (deep)
         "backup-now: listed",
+        "backup-now: key counts match the live keyspace",  # the rehearsal's own check after the runbook
         "health-check: health-report",
         "restore-from-backup: restore",
         "restore-from-backup: check",
