@@ -24,7 +24,7 @@ __all__ = ["FULL_HEALTH_EVERY", "PROBES", "DataSource", "LiveSource", "ReplaySou
 
 #: the polled probes and their period as a multiple of the refresh interval (a slow or costly probe is
 #: asked less often; each runs in its own worker, so a slow one never holds the others up)
-PROBES: dict[str, float] = {"info": 1.0, "slowlog": 3.0, "health": 5.0, "backups": 60.0}
+PROBES: dict[str, float] = {"info": 1.0, "slowlog": 3.0, "health": 5.0, "platform": 10.0, "backups": 60.0}
 
 #: the health probe checks the backup store (a new S3 client each time: ~0.2 s of CPU) every Nth poll
 #: only; the polls between carry the last backup checks over
@@ -120,6 +120,8 @@ class LiveSource:
             return self._slowlog()
         if probe == "backups":
             return dict(jsonable(t.run("backup.list", {})))
+        if probe == "platform":
+            return dict(jsonable(t.run("platform.status", {})))
         raise InvalidArgument(f"unknown probe {probe!r}", hint=f"one of {', '.join(PROBES)}")
 
     def _slowlog(self) -> dict[str, Any]:

@@ -137,6 +137,10 @@ def test_read_only_hides_the_migration_changes(sandbox_env):
             assert not isinstance(app.screen, PlanScreen) and not app.runner.busy
             rows = [r[0] for r in app.key_rows()]
             assert "p" in rows and "c" not in rows and "u" not in rows
+            await pilot.press("1")  # the dashboard shows platform.status (the sandbox's processes)
+            await wait_for(pilot, lambda: "platform" in app.state.latest, "platform.status")
+            await pilot.pause()
+            assert "sandbox: redis-server pid" in str(app.query_one("#dash-bottom", Static).render())
 
     asyncio.run(body())
 
@@ -249,7 +253,9 @@ def test_a_failed_run_offers_its_undo_and_a_destructive_step_needs_the_name(sand
             assert "del-key" in str(app.screen.query_one("#confirm-text", Static).render())
             await pilot.click("#confirm-yes")
             # the undo step is a change too: its own confirmation
-            await wait_for(pilot, lambda: _shown(app, ConfirmScreen, "#confirm-yes"), "del-key's confirmation")
+            await wait_for(
+                pilot, lambda: _shown(app, ConfirmScreen, "#confirm-yes"), "del-key's confirmation"
+            )
             assert "del-key" in str(app.screen.query_one("#confirm-text", Static).render())
             await pilot.click("#confirm-yes")
             await wait_for(pilot, lambda: app.last_action is not None, "the run's end", timeout=120)

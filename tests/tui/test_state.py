@@ -195,3 +195,40 @@ def test_the_copy_progress_and_the_follow_lag_from_events():
     )
     assert (p["phase"], p["lag_seconds"], p["changes"], p["done"]) == ("following", 1.5, 4, 5)
     assert progress_data(p, Finished(op="migrate.copy", op_id="x", at=0.0))["phase"] == "done"
+
+
+def test_the_platform_line_shows_pods_pvc_service_and_the_sandbox():
+    from tui.views.dashboard import platform_text
+
+    kube = {
+        "platform": "kubernetes",
+        "pods": [
+            {
+                "name": "redis-0",
+                "phase": "Running",
+                "ready": True,
+                "restarts": 2,
+                "last_terminated_reason": "OOMKilled",
+            }
+        ],
+        "volume": {
+            "kind": "pvc",
+            "name": "data-redis-0",
+            "phase": "Bound",
+            "capacity": "10Gi",
+            "used_ratio": 0.93,
+        },
+        "service": {"name": "redis", "ready_endpoints": 1},
+    }
+    line = str(platform_text(kube))
+    for part in ("pod redis-0 Running", "restarts 2", "OOMKilled", "PVC data-redis-0 Bound 10Gi", "93% used"):
+        assert part in line, line
+    assert "svc redis 1 endpoint(s)" in line
+    none = str(platform_text({"platform": "kubernetes", "pods": [], "volume": None, "service": None}))
+    assert "pod: none" in none
+    sandbox = {
+        "platform": "sandbox",
+        "processes": [{"name": "target", "pid": 42, "alive": True, "ready": True}],
+        "volume": {"kind": "dir", "name": "/x", "files_bytes": 2048, "used_ratio": 0.5},
+    }
+    assert str(platform_text(sandbox)) == "sandbox: redis-server pid 42 up  data dir 2.0 KiB disk 50% used"

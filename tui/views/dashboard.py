@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Static
 from tui.state import SERIES, SessionState
 from tui.views.base import KeySpec, View, age, human_bytes, parse_iso, set_static, status_text
 
-__all__ = ["DashboardView", "spark_text"]
+__all__ = ["DashboardView", "platform_text", "spark_text"]
 
 
 def _fmt_series(name: str, value: float | None) -> str:
@@ -59,6 +59,51 @@ def _value(value: Any) -> str:
     return str(value)
 
 
+def platform_text(data: Mapping[str, Any]) -> Text:
+    """One line of ``platform.status``: the pods (phase, ready, restarts, OOMKilled), the PVC (phase, size,
+    usage) and the Service's endpoints on Kubernetes; the processes and the data dir's disk in the sandbox."""
+    out = Text()
+    vol = data.get("volume") or {}
+    if data.get("platform") == "kubernetes":
+        pods = data.get("pods", ())
+        if not pods:
+            out.append("pod: none ", style="bold red")
+        for p in pods:
+            ok = p.get("phase") == "Running" and p.get("ready")
+            out.append(f"pod {p.get('name')} ")
+            out.append(
+                f"{p.get('phase') or '?'}{'' if p.get('ready') else ' not ready'}",
+                style="green" if ok else "bold red",
+            )
+            restarts = int(p.get("restarts") or 0)
+            out.append(f" restarts {restarts}", style="bold dark_orange" if restarts else "")
+            if p.get("last_terminated_reason") == "OOMKilled" or p.get("waiting_reason") == "OOMKilled":
+                out.append(" OOMKilled", style="bold red")
+            out.append("  ")
+        if vol:
+            out.append(f"PVC {vol.get('name')} {vol.get('phase') or '?'} {vol.get('capacity') or ''}")
+    else:
+        procs = data.get("processes", ())
+        target = next((p for p in procs if p.get("name") == "target"), None)
+        out.append("sandbox: ")
+        if target is None:
+            out.append("no target process", style="bold red")
+        else:
+            alive = target.get("alive") and target.get("ready")
+            out.append(f"redis-server pid {target.get('pid')} ")
+            out.append("up" if alive else "down", style="green" if alive else "bold red")
+        if vol:
+            out.append(f"  data dir {human_bytes(vol.get('files_bytes'))}")
+    ratio = vol.get("used_ratio")
+    if isinstance(ratio, int | float):
+        out.append(f" disk {ratio:.0%} used", style="bold red" if ratio >= 0.9 else "")
+    svc = data.get("service")
+    if svc:
+        ready = svc.get("ready_endpoints")
+        out.append(f"  svc {svc.get('name')} {ready if ready is not None else '?'} endpoint(s)")
+    return out
+
+
 class DashboardView(View):
     """Health, plots, persistence, Kubernetes, newest backup."""
 
@@ -66,7 +111,7 @@ class DashboardView(View):
     TITLE = "Dashboard"
     ALIASES: ClassVar[tuple[str, ...]] = ("dash", "d", "health")
     KEYS: ClassVar[tuple[KeySpec, ...]] = ()
-    PROBES: ClassVar[frozenset[str]] = frozenset({"health", "info", "backups"})
+    PROBES: ClassVar[frozenset[str]] = frozenset({"health", "info", "backups", "platform"})
 
     DEFAULT_CSS = """
     DashboardView #dash-top { height: 1fr; }
@@ -197,6 +242,15 @@ class DashboardView(View):
                 + (f" ({p.get('aof_last_write_status')})" if p.get("aof_enabled") else "")
                 + "\n"
             )
+        platform = state.latest.get("platform")
+        if platform is not None:
+            if platform.ok:
+                out.append_text(platform_text(platform.data))
+            else:
+                out.append(f"platform: {platform.error}", style="dim")
+            out.append("\n")
+            out.append_text(DashboardView._backup_line(state))
+            return out
         health = state.latest.get("health")
         kube = [
             c
