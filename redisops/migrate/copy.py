@@ -81,7 +81,7 @@ class CopyOptions(BaseModel):
     )
     batch_size: int = Field(default=1000, ge=1, le=100_000, description="SCAN COUNT per batch")
     pipeline_depth: int = Field(
-        default=256, ge=1, le=10_000, description="keys per DUMP/RESTORE pipeline round trip"
+        default=1000, ge=1, le=10_000, description="keys per DUMP/RESTORE pipeline round trip"
     )
     pipeline_bytes: int = Field(
         default=16 * MiB, ge=1024, description="bytes (by MEMORY USAGE) of payloads held per pipeline"
