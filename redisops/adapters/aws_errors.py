@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from redisops.adapters.s3_errors import scrub
+from redisops.adapters.s3_errors import client_error_parts, scrub
 from redisops.errors import (
     AuthError,
     ConflictError,
@@ -65,10 +65,7 @@ def aws_error(
     ctx: dict[str, Any] = {"service": service, "operation": op, "resource": resource}
     where = f"{service} {op} ({resource})"
     if isinstance(exc, bx.ClientError):
-        err = exc.response.get("Error", {}) or {}
-        code = str(err.get("Code", "")) or "Unknown"
-        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-        detail = scrub(str(err.get("Message", "") or ""), secrets)
+        code, status, detail = client_error_parts(exc, secrets)
         ctx.update(code=code, http_status=status)
         msg = f"{where} failed: {code}" + (f": {detail}" if detail else "")
         if code in _NOT_FOUND or status == 404:

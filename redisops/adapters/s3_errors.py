@@ -33,7 +33,7 @@ from redisops.errors import (
     StorageError,
 )
 
-__all__ = ["is_foreign", "is_missing_bucket", "scrub", "translate_error"]
+__all__ = ["client_error_parts", "is_foreign", "is_missing_bucket", "scrub", "translate_error"]
 
 _NOT_FOUND = {"NoSuchKey", "NoSuchBucket", "NoSuchUpload", "NotFound", "404"}
 _AUTH = {
@@ -60,6 +60,15 @@ def scrub(text: str, secrets: Sequence[str]) -> str:
     return out
 
 
+def client_error_parts(exc: Any, secrets: Sequence[str] = ()) -> tuple[str, int, str]:
+    """A botocore ``ClientError``'s code ("Unknown" if none), HTTP status (0 if none) and message (with
+    ``secrets`` scrubbed)."""
+    err = exc.response.get("Error", {}) or {}
+    code = str(err.get("Code", "")) or "Unknown"
+    status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+    return code, status, scrub(str(err.get("Message", "") or ""), secrets)
+
+
 def is_missing_bucket(error: RedisOpsError) -> bool:
     """True for the NotFoundError of a bucket that does not exist (not of a key in it)."""
     return isinstance(error, NotFoundError) and error.context.get("code") == "NoSuchBucket"
@@ -78,10 +87,7 @@ def translate_error(
     if isinstance(exc, RedisOpsError):
         return exc
     if isinstance(exc, bx.ClientError):
-        err = exc.response.get("Error", {}) or {}
-        code = str(err.get("Code", "")) or "Unknown"
-        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-        detail = scrub(str(err.get("Message", "") or ""), secrets)
+        code, status, detail = client_error_parts(exc, secrets)
         ctx.update(code=code, http_status=status)
         msg = f"S3 {op} {where} failed: {code}" + (f" ({detail})" if detail else "")
         if code == "NoSuchBucket":

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -202,6 +203,19 @@ def lint_cmd(
             raise typer.Exit(20)
 
 
+def _drive(output: Output, undo_on_failure: bool, call: Callable[..., Any]) -> None:
+    """Run or resume: ``call`` gets the live keywords (the event view, a CancelToken that Ctrl-C
+    trips, the confirmation callbacks); its result is printed."""
+    from redisops.cancel import CancelToken
+
+    view = TextEvents("runbook") if output is Output.text else None
+    with interrupt_cancels(CancelToken()) as token:
+        result = call(on_event=view, cancel=token, **_callbacks(output, undo_on_failure))
+    if view is not None:
+        view.close()
+    _finish(output, result)
+
+
 @app.command("plan")
 def plan_cmd(
     file: FileArg, var: VarsOpt = None, runs_dir: RunsDirOpt = None, output: OutputOpt = Output.text
@@ -231,26 +245,22 @@ def run_cmd(
 ) -> None:
     """Run a runbook step by step; stops at the first failure (the position is saved for resume)."""
     with error_boundary(output):
-        from redisops.cancel import CancelToken
         from redisops.runbooks import run
 
-        view = TextEvents("runbook") if output is Output.text else None
-        with interrupt_cancels(CancelToken()) as token:
-            result = run(
+        _drive(
+            output,
+            undo_on_failure,
+            lambda **live: run(
                 file,
                 step=step,
                 from_=from_,
                 yes=yes,
                 approve_destructive=set(approve or []),
                 variables=_vars(var),
-                on_event=view,
-                cancel=token,
                 runs_dir_path=runs_dir,
-                **_callbacks(output, undo_on_failure),
-            )
-        if view is not None:
-            view.close()
-        _finish(output, result)
+                **live,
+            ),
+        )
 
 
 @app.command("resume")
@@ -264,23 +274,15 @@ def resume_cmd(
 ) -> None:
     """Continue a failed or interrupted run at the step it stopped (refused if the runbook changed)."""
     with error_boundary(output):
-        from redisops.cancel import CancelToken
         from redisops.runbooks import resume
 
-        view = TextEvents("runbook") if output is Output.text else None
-        with interrupt_cancels(CancelToken()) as token:
-            result = resume(
-                run_id,
-                yes=yes,
-                approve_destructive=set(approve or []),
-                on_event=view,
-                cancel=token,
-                runs_dir_path=runs_dir,
-                **_callbacks(output, undo_on_failure),
-            )
-        if view is not None:
-            view.close()
-        _finish(output, result)
+        _drive(
+            output,
+            undo_on_failure,
+            lambda **live: resume(
+                run_id, yes=yes, approve_destructive=set(approve or []), runs_dir_path=runs_dir, **live
+            ),
+        )
 
 
 @app.command("runs")

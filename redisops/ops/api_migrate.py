@@ -32,6 +32,19 @@ if TYPE_CHECKING:
 __all__ = ["MigrateAPI"]
 
 
+def _source(
+    url: str | None, user: str | None, password_file: str | None, tls_ca: str | None, tls_insecure: bool
+) -> dict[str, Any]:
+    """The source's connection parameters, as every ``migrate.*`` operation takes them."""
+    return {
+        "source_url": url,
+        "source_user": user,
+        "source_password_file": password_file,
+        "source_tls_ca": tls_ca,
+        "source_tls_insecure": tls_insecure,
+    }
+
+
 class MigrateAPI:
     """Migrating a source Redis (ElastiCache) into the target: plan, copy (and follow), verify."""
 
@@ -63,11 +76,7 @@ class MigrateAPI:
         parameter group of ``replication_group``, the sandbox's by default), estimated copy time.
         Writes nothing; ``.blockers`` are what the copy refuses (``.raise_if_blocked()``: exit 15)."""
         params: dict[str, Any] = {
-            "source_url": source_url,
-            "source_user": source_user,
-            "source_password_file": source_password_file,
-            "source_tls_ca": source_tls_ca,
-            "source_tls_insecure": source_tls_insecure,
+            **_source(source_url, source_user, source_password_file, source_tls_ca, source_tls_insecure),
             "notify_keyspace_events": notify_keyspace_events,
             "replication_group": replication_group,
             "sample": sample,
@@ -100,11 +109,7 @@ class MigrateAPI:
         differing ones re-checked ``rounds - 1`` times. The report's ``.raise_if_different()`` raises
         VerifyDifferences (exit 22) on stable differences; in-flight keys are named, not counted."""
         params: dict[str, Any] = {
-            "source_url": source_url,
-            "source_user": source_user,
-            "source_password_file": source_password_file,
-            "source_tls_ca": source_tls_ca,
-            "source_tls_insecure": source_tls_insecure,
+            **_source(source_url, source_user, source_password_file, source_tls_ca, source_tls_insecure),
             "dbs": dbs,
             "mode": mode,
             "sample_size": sample_size,
@@ -142,11 +147,7 @@ class MigrateAPI:
         until ``cancel`` (or ``follow_seconds``). ``options``: the operation's other parameters
         (``redisops ops show migrate.copy``)."""
         params: dict[str, Any] = {
-            "source_url": source_url,
-            "source_user": source_user,
-            "source_password_file": source_password_file,
-            "source_tls_ca": source_tls_ca,
-            "source_tls_insecure": source_tls_insecure,
+            **_source(source_url, source_user, source_password_file, source_tls_ca, source_tls_insecure),
             "dbs": dbs,
             "replace": replace,
             "ops_per_second": ops_per_second,
