@@ -101,7 +101,7 @@ def rehearse(
                 book_spec = dataclasses.replace(
                     spec, variables={**spec.variables, "config": str(config_file)}
                 )
-            ran = run_book(book_spec, path, env)
+            ran = run_book(book_spec, path, env, say)
             _add_book(report, ran, say)
             if not ran.ok:
                 return report
@@ -183,7 +183,6 @@ def _add_book(report: RehearsalReport, ran: BookRun, say: Progress) -> None:
             detail = f"{detail}: {ran.error}" if detail != ran.error else detail
         step = RehearsalStep(f"{ran.name}: {name}", ok, detail, seconds, {"status": status}, ran.name)
         report.steps.append(step)
-        say(f"  {name}: {status}")
     if not ran.ok and all(s[1] in ("ok", "skipped") for s in ran.steps):
         report.steps.append(RehearsalStep(f"{ran.name}", False, ran.error or ran.status, 0.0, {}, ran.name))
 

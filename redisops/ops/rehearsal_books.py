@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from redisops.errors import NotFoundError
+from redisops.events import Event, Phase
 
 #: the functions below are the rehearsal's machinery (``rehearsal.run`` is the operation), not in __all__
 __all__ = ["BOOKS", "BookRun", "BookSpec"]
@@ -90,10 +91,19 @@ def find_book(name: str) -> Path | None:
         return None
 
 
-def run_book(spec: BookSpec, path: Path, env: Mapping[str, str]) -> BookRun:
+def run_book(
+    spec: BookSpec, path: Path, env: Mapping[str, str], say: Callable[[str], None] | None = None
+) -> BookRun:
     """Run one runbook to its end (``--yes``, the spec's approvals; the undo of completed steps runs on
-    a failure, so a failed rehearsal leaves the sandbox as the runbook's undo steps put it)."""
+    a failure, so a failed rehearsal leaves the sandbox as the runbook's undo steps put it). ``say``
+    gets a line as each step starts."""
     runbooks = importlib.import_module("redisops.runbooks")
+
+    def on_event(ev: Event) -> None:
+        if say is not None and isinstance(ev, Phase) and ev.op == "runbook.run":
+            where = ev.detail.split(":", 1)[0]  # "step 4/13 (read)"; the description is in the report
+            say(f"{spec.name}: {ev.name}" + (f" - {where}" if where else ""))
+
     executor = runbooks.Executor(
         runbooks.read_runbook(path),
         variables=dict(spec.variables),
@@ -101,6 +111,7 @@ def run_book(spec: BookSpec, path: Path, env: Mapping[str, str]) -> BookRun:
         approve_destructive=set(spec.approve),
         offer_undo=lambda _steps: True,
         env=dict(env),
+        on_event=on_event,
     )
     result = executor.run()
     error = (result.error or {}).get("message") if result.error else None
