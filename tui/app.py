@@ -55,6 +55,8 @@ GLOBAL_KEYS: tuple[KeySpec, ...] = (
     KeySpec("1-9", "view", "go to screen N"),
     KeySpec("ctrl+r", "refresh", "poll every probe now", live=True),
     KeySpec("x", "cancel_action", "cancel the running action", live=True),
+    KeySpec("space", "pause_replay", "pause or resume the replay", replay=True),
+    KeySpec(".", "step_replay", "play one snapshot of the paused replay", replay=True),
     KeySpec("q", "quit", "quit"),
 )
 
@@ -84,6 +86,8 @@ class RedisopsApp(App[None]):
         Binding("escape", "escape", "back", show=False),
         Binding("ctrl+r", "refresh", "refresh", show=False),
         Binding("x", "cancel_action", "cancel", show=False),
+        Binding("space", "pause_replay", "pause", show=False),
+        Binding("full_stop", "step_replay", "step", show=False),
         *[Binding(str(i), f"view({i})", f"screen {i}", show=False) for i in range(1, 10)],
     ]
 
@@ -113,6 +117,7 @@ class RedisopsApp(App[None]):
         )
         self.runner = ActionRunner(self, source)
         self.replay_done = False
+        self.replayed = 0  # snapshots applied (a replay's position)
         self.prompt_mode = ""
         self.last_action: ActionDone | None = None
         self.views: list[View] = [cls(id=f"view-{cls.NAME}") for cls in VIEWS]
@@ -187,6 +192,8 @@ class RedisopsApp(App[None]):
         if self.source.address:
             out.append(f" {self.source.address}")
         out.append("  LIVE" if self.source.live else "  REPLAY", style="bold")
+        if not self.source.live and self.poller.replay_paused and not self.replay_done:
+            out.append(f" PAUSED ({self.replayed})", style="bold dark_orange")
         if self.read_only:
             out.append("  READ-ONLY", style="bold dark_orange")
         if self.recording is not None:
@@ -211,6 +218,7 @@ class RedisopsApp(App[None]):
 
     def _snapshot_arrived(self, message: SnapshotArrived) -> None:
         self.state.apply(message.snap)
+        self.replayed += 1
         self._status()
         self.active.snapshot_arrived(self.state, message.snap.probe)
 
@@ -363,7 +371,7 @@ class RedisopsApp(App[None]):
         self.notify(f"{message.op} done: {summary}")
         if message.op == "keys.analyze" and isinstance(message.result, Mapping):
             self.poller.deliver(Snapshot("keys", time.time(), data=message.result))
-        if message.op in ("backup.create", "restore.apply", "backup.verify"):
+        if message.op in ("backup.create", "restore.apply", "backup.verify", "backup.drill"):
             self.poller.poll_now()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -387,7 +395,11 @@ class RedisopsApp(App[None]):
         return rows
 
     def _available(self, k: KeySpec) -> bool:
-        return not (k.live and not self.source.live) and not (k.mutating and self.read_only)
+        return (
+            not (k.live and not self.source.live)
+            and not (k.mutating and self.read_only)
+            and not (k.replay and self.source.live)
+        )
 
     def _open_prompt(self, mode: str) -> None:
         self.prompt_mode = mode
@@ -420,6 +432,20 @@ class RedisopsApp(App[None]):
 
     def action_refresh(self) -> None:
         self.poller.poll_now()
+
+    def action_pause_replay(self) -> None:
+        if self.source.live or self.replay_done:
+            return
+        self.poller.pause_replay(not self.poller.replay_paused)
+        self._status()
+
+    def action_step_replay(self) -> None:
+        if self.source.live or self.replay_done:
+            return
+        if not self.poller.replay_paused:
+            self.poller.pause_replay(True)
+        self.poller.step_replay()
+        self._status()
 
     def action_cancel_action(self) -> None:
         if self.runner.cancel():
@@ -481,6 +507,9 @@ def _summary(op: str, result: Any) -> str:
         return f"{result.get('scanned', 0)} keys scanned"
     if op == "backup.verify":
         return "verified" if result.get("ok", True) else "verification failed"
+    if op == "backup.drill":
+        state = "ok" if result.get("ok") else f"FAILED ({result.get('problem')})"
+        return f"drill {state}, RTO {float(result.get('rto_seconds') or 0):.1f} s"
     if op == "restore.apply":
         return f"restored {result.get('backup_id', '')}".strip()
     return "ok"

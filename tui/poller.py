@@ -69,6 +69,9 @@ class Poller:
         self._stop = threading.Event()
         self._wake: dict[str, threading.Event] = {p: threading.Event() for p in PROBES}
         self.paused = False
+        self._play = threading.Event()  # a replay plays while set (space pauses it)
+        self._play.set()
+        self._steps = threading.Semaphore(0)  # "." while paused: one snapshot each
 
     def start(self) -> None:
         """Start one worker per probe (live) or the replay worker."""
@@ -117,13 +120,41 @@ class Poller:
             wake.wait(wait)
             wake.clear()
 
+    @property
+    def replay_paused(self) -> bool:
+        """The replay is paused (``space``)."""
+        return not self._play.is_set()
+
+    def pause_replay(self, paused: bool) -> None:
+        """Pause or resume the replay (at the next snapshot)."""
+        if paused:
+            self._play.clear()
+        else:
+            self._play.set()
+
+    def step_replay(self) -> None:
+        """Play one snapshot of a paused replay."""
+        self._steps.release()
+
+    def _held(self) -> bool:
+        """Wait while paused until resumed or stepped; True when stepped (no gap wait), None-safe on stop."""
+        while not self._play.is_set():
+            if self._steps.acquire(timeout=0.1):
+                return True
+            if self._stop.is_set():
+                return False
+        return False
+
     def _replay(self) -> None:
         snaps = self.source.recorded()
         prev: float | None = None
         for snap in snaps:
             if self._stop.is_set():
                 return
-            gap = snap.at - prev if self.replay_speed > 0 and prev is not None else 0.0
+            stepped = self._held()
+            if self._stop.is_set():
+                return
+            gap = snap.at - prev if self.replay_speed > 0 and prev is not None and not stepped else 0.0
             if gap > 0 and self._stop.wait(min(5.0, gap / self.replay_speed)):
                 return
             prev = snap.at

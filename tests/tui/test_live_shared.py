@@ -21,6 +21,7 @@ from redisops.ops.target import resolve_target
 from tui.app import create_app
 from tui.data import LiveSource
 from tui.modals import ConfirmScreen, PlanScreen, TypedNameScreen
+from tui.views.backups import BackupsView
 from tui.views.migration import MigrationView
 from tui.views.runbooks import RunbooksView
 
@@ -270,3 +271,27 @@ def test_a_failed_run_offers_its_undo_and_a_destructive_step_needs_the_name(sand
 
     asyncio.run(body())
     assert c.get("tui:rb") is None and c.get("tui:wiped") == "1"
+
+
+def test_a_backup_drill_from_the_backups_screen(sandbox_env):
+    backup = resolve_target().run("backup.create", {})
+
+    async def body():
+        app = create_app(LiveSource(resolve_target()), read_only=False, record=None, interval=0.5)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: "backups" in app.state.latest, "the backup list")
+            await pilot.press("5")
+            view = app.query_one(BackupsView)
+            await wait_for(pilot, lambda: backup.id in getattr(view, "_ids", []), "the backup listed")
+            view.query_one("#backups-table", DataTable).move_cursor(row=view._ids.index(backup.id))
+            await pilot.press("d")
+            await wait_for(pilot, lambda: _shown(app, PlanScreen, "#plan-run"), "the drill's plan")
+            assert "backup.drill" in str(app.screen.query_one("#plan-body", Static).render())
+            await pilot.click("#plan-run")
+            await wait_for(pilot, lambda: app.last_action is not None, "backup.drill", timeout=120)
+            done = app.last_action
+            assert done.op == "backup.drill" and done.error is None, done.error
+            assert done.result["ok"] and done.result["backup_id"] == backup.id
+            assert "drill ok" in str(app.query_one("#activity-text", Static).render())
+
+    asyncio.run(body())

@@ -7,11 +7,13 @@ import asyncio
 import pytest
 from textual.widgets import DataTable, Input, Static
 
+from tui.app import create_app
+from tui.data import ReplaySource
 from tui.modals import HelpScreen, PlanScreen
 from tui.views.backups import BackupsView
 from tui.views.slowlog import SlowlogView
 
-from .helpers import SIZE, replay_app, wait_for
+from .helpers import RECORDING, SIZE, replay_app, wait_for
 
 
 def _table(app, selector):
@@ -169,5 +171,28 @@ def test_the_command_palette_switches_screens():
             await pilot.pause(0.5)  # the palette searches in the background
             await pilot.press("enter")
             await wait_for(pilot, lambda: app.active.NAME == "keys", "the Keys screen", timeout=10)
+
+    asyncio.run(body())
+
+
+def test_a_replay_pauses_and_steps():
+    async def body():
+        app = create_app(ReplaySource(RECORDING), read_only=True, record=None, replay_speed=2)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("space")
+            await pilot.pause(0.5)
+            held = app.replayed
+            assert app.poller.replay_paused and not app.replay_done
+            assert "PAUSED" in str(app.query_one("#status", Static).render())
+            await pilot.pause(1.0)
+            assert app.replayed == held  # nothing plays while paused
+            await pilot.press("full_stop")
+            await wait_for(pilot, lambda: app.replayed == held + 1, "one step")
+            await pilot.pause(0.5)
+            assert app.replayed == held + 1
+            assert ("space", "everywhere", "pause or resume the replay") in app.key_rows()
+            await pilot.press("space")
+            await wait_for(pilot, lambda: app.replay_done, "the rest of the replay")
+            assert app.replayed == 25
 
     asyncio.run(body())

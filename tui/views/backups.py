@@ -27,12 +27,16 @@ class BackupsView(View):
         KeySpec("n", "create", "new backup (planned first)", mutating=True, live=True),
         KeySpec("v", "verify", "verify the selected backup (read-only)", live=True),
         KeySpec(
+            "d", "drill", "drill: restore the selected backup into a scratch server", mutating=True, live=True
+        ),
+        KeySpec(
             "r", "restore", "restore the selected backup (type the target's name)", mutating=True, live=True
         ),
     )
     BINDINGS: ClassVar[list[Any]] = [
         ("n", "create", "new"),
         ("v", "verify", "verify"),
+        ("d", "drill", "drill"),
         ("r", "restore", "restore"),
     ]
 
@@ -67,6 +71,13 @@ class BackupsView(View):
             self.rapp.notify("no backup selected", severity="warning")
             return
         self.rapp.start_action("backup.verify", {"backup_id": bid})
+
+    def action_drill(self) -> None:
+        bid = self.selected()
+        if bid is None:
+            self.rapp.notify("no backup selected", severity="warning")
+            return
+        self.rapp.plan_then_run("backup.drill", {"backup_id": bid})
 
     def action_restore(self) -> None:
         bid = self.selected()

@@ -27,7 +27,8 @@ STATUS_STYLE = {"ok": "bold green", "warn": "bold dark_orange", "crit": "bold re
 class KeySpec:
     """One key of a screen: what it does (the help screen and the command palette both list these).
 
-    ``mutating`` keys are hidden in read-only mode; ``live`` keys need a live target (not a replay).
+    ``mutating`` keys are hidden in read-only mode; ``live`` keys need a live target (not a replay);
+    ``replay`` keys exist in a replay only.
     """
 
     key: str
@@ -35,6 +36,7 @@ class KeySpec:
     description: str
     mutating: bool = False
     live: bool = False
+    replay: bool = False
 
 
 def set_static(widget: Static, content: str | Text) -> None:
