@@ -1,9 +1,12 @@
 """The migration runbooks end to end on one sandbox (its ElastiCache-like source, the AWS emulator's
 AppConfig): migrate-elasticache-to-k8s with a failure after the cutover rolled back through the
-cutover's undo, then a clean run whose clients' read-back names the new Redis; rollback-to-elasticache
+cutover's undo, then a clean run whose clients' read-back names the new Redis, then a run interrupted as
+its follow starts and resumed there (the done cutover skipped); rollback-to-elasticache
 with copy-back (a write made on the new Redis reaches the source, the read-back names the source again);
 decommission-elasticache refused by ``--yes`` alone, then approved by its step name: the replication
-group is deleted and its final snapshot exists."""
+group is deleted and its final snapshot exists. Before those, on the Kubernetes API emulator: the
+Kubernetes steps (StorageClass, deploy, kubectl checks, NetworkPolicy switch, restarts, verify-clients)
+and the rollback that puts the policies back."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from typing import Any
 import pytest
 
 from redisops.adapters.redis_conn import connect
+from redisops.cancel import CancelToken
 from redisops.config import DeploymentConfig
 from redisops.events import Event, Phase
 from redisops.ops.sandbox import SandboxState
@@ -204,9 +208,21 @@ def test_migrate_rollback_and_decommission_runbooks_on_the_sandbox(sb: SandboxSt
     dst = connect(target, decode_responses=True)
     assert dst.get("user:7") == "7" and dst.hgetall("session:1") == {"a": "1", "b": "2"}
 
-    # a second run over the same sandbox: the cutover is already done and is skipped, nothing fails
-    again = Executor(migrate, yes=True, variables=FAST, env=book_env()).run()
-    assert again.exit_code == 0 and _steps(again)["cutover"] == "skipped", again.error
+    # a second run over the same sandbox, interrupted (Ctrl-C) as the follow starts, then resumed: it
+    # continues where it stopped; the cutover is already done and is skipped, nothing fails
+    cancel = CancelToken()
+
+    def interrupt(ev: Event) -> None:
+        if isinstance(ev, Phase) and ev.op == "runbook.run" and ev.name == "follow":
+            cancel.cancel()
+
+    stopped = Executor(
+        migrate, yes=True, variables=FAST, env=book_env(), on_event=interrupt, cancel=cancel
+    ).run()
+    assert stopped.exit_code == 35 and "follow" not in {s.name for s in stopped.steps if s.status == "ok"}
+    again = Executor.resume(stopped.run_id, yes=True, env=book_env())
+    assert again.exit_code == 0, again.error
+    assert again.steps[0].name == "follow" and _steps(again)["cutover"] == "skipped"
 
     # the clients wrote on the new Redis; the rollback copies that back and points them at the source
     dst.set("written-after-cutover", "v1")
