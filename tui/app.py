@@ -101,10 +101,13 @@ class RedisopsApp(App[None]):
         replay_speed: float = 0.0,
         migrate_source: Mapping[str, Any] | None = None,
         runbooks: Sequence[Path] = (),
+        find_runbooks: bool = True,
     ) -> None:
         super().__init__()
         #: runbook files listed before the ones found by name (./runbooks, the packaged ones)
         self.extra_runbooks: list[Path] = list(runbooks)
+        #: list the runbooks found by name too (False: only ``runbooks``; the snapshot tests)
+        self.find_runbooks = find_runbooks
         self.source = source
         #: the parameters naming the migration's source (``source_url`` ...), added to every migrate.* op
         self.migrate_source: dict[str, Any] = dict(migrate_source or {})
@@ -178,9 +181,10 @@ class RedisopsApp(App[None]):
     def _nav(self) -> None:
         out = Text()
         current = self._main("#views", ContentSwitcher).current
-        for i, v in enumerate(self.views, start=1):
+        for i, v in enumerate(self.views, start=1):  # 7 screens fit in 80 columns
             style = "reverse bold" if v.id == current else ""
-            out.append(f" {i} {v.TITLE} ", style=style)
+            out.append(" ")
+            out.append(f"{i} {v.TITLE}", style=style)
         if self.active.filter_text:
             out.append(f"  /{self.active.filter_text}", style="bold")
         set_static(self._main("#nav", Static), out)
@@ -524,12 +528,14 @@ def create_app(
     replay_speed: float = 0.0,
     migrate_source: Mapping[str, Any] | None = None,
     runbooks: Sequence[Path] = (),
+    find_runbooks: bool = True,
 ) -> RedisopsApp:
     """The app on ``source``: ``read_only`` hides mutating actions (always for a replay or a production
     target), ``record`` writes every snapshot to that JSON Lines file, ``interval`` is the refresh
     period in seconds, ``replay_speed`` how fast a recording plays (0: at once), ``migrate_source`` the
     parameters naming the migration's source (``source_url``, ``source_password_file`` ...; default: the
-    sandbox's ElastiCache-like source), ``runbooks`` runbook files listed first on the Runbooks screen."""
+    sandbox's ElastiCache-like source), ``runbooks`` runbook files listed first on the Runbooks screen
+    (only those when not ``find_runbooks``)."""
     return RedisopsApp(
         source,
         read_only=read_only,
@@ -538,4 +544,5 @@ def create_app(
         replay_speed=replay_speed,
         migrate_source=migrate_source,
         runbooks=runbooks,
+        find_runbooks=find_runbooks,
     )

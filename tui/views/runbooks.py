@@ -103,7 +103,8 @@ class RunbooksView(View):
     def on_mount(self) -> None:
         given = [RunbookEntry(p.stem, p, "given", p.stem) for p in self.rapp.extra_runbooks]
         names = {e.name for e in given}
-        self._entries = given + [e for e in list_runbooks() if e.name not in names]
+        found = list_runbooks() if self.rapp.find_runbooks else []
+        self._entries = given + [e for e in found if e.name not in names]
 
     def focus_target(self) -> Widget | None:
         return self.query_one("#runbooks-table", DataTable)
