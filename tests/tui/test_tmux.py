@@ -68,6 +68,8 @@ def test_every_screen_in_a_real_80x24_terminal(sandbox, tmux, tmp_path):
         ("3", "sections"),
         ("4", "no key analysis yet"),
         ("5", "backups (source"),
+        ("6", "no plan yet"),
+        ("7", "backup-now"),
         ("1", "persistence:"),
     ]:
         tmux.keys(key)
