@@ -169,11 +169,18 @@ class PlatformHealthProbe:
         self.base: PlatformProbe = base or NoPlatform()
         self.thresholds = thresholds or Thresholds()
         self.clock = clock
-        self._last: Mapping[str, Any] | None = None
+        self._last: Mapping[str, Any] | Exception | None = None
 
     def _read(self, fresh: bool) -> Mapping[str, Any]:
+        """The status, read afresh or the last one; a failed read is re-raised (not retried) until the
+        next fresh read, so an unreachable API server costs one timeout per health run, not three."""
         if fresh or self._last is None:
-            self._last = self._status()
+            try:
+                self._last = self._status()
+            except Exception as e:  # the runner turns it into unknown checks with the reason
+                self._last = e
+        if isinstance(self._last, Exception):
+            raise self._last
         return self._last
 
     def pod_checks(self) -> list[CheckResult]:

@@ -227,3 +227,37 @@ def test_pod_info_reads_the_redis_container() -> None:
         "OOMKilled",
         137,
     )
+
+
+def test_the_probe_reads_the_status_once_per_run_and_a_failure_once() -> None:
+    from redisops.errors import ConnectionFailed
+    from redisops.ops.health import platform_checks
+    from redisops.ops.health_probes import PlatformHealthProbe
+
+    calls: list[int] = []
+
+    def unreachable() -> dict[str, Any]:
+        calls.append(1)
+        raise ConnectionFailed("Kubernetes API not reachable", hint="check the context")
+
+    checks = {c.name: c for c in platform_checks(PlatformHealthProbe(unreachable))}
+    assert len(calls) == 1  # pod, pvc and service share the one failed read
+    for name in ("pod", "pvc", "service"):
+        assert checks[name].status is Status.UNKNOWN and "Kubernetes API not reachable" in (
+            checks[name].reason or ""
+        )
+    assert checks["backup_age"].status is Status.UNKNOWN and checks["drill"].status is Status.UNKNOWN
+
+    reads: list[int] = []
+    volume = VolumeInfo("dir", "/d", total_bytes=100, used_bytes=10, free_bytes=90, files_bytes=5)
+    proc = {"name": "target", "pid": 1, "port": 7001, "alive": True, "ready": True, "uptime_s": None}
+
+    def sandbox() -> dict[str, Any]:
+        reads.append(1)
+        return PlatformReport("sandbox", "s", True, volume=volume).to_dict() | {"processes": [proc]}
+
+    probe = PlatformHealthProbe(sandbox)
+    first = [c.name for c in platform_checks(probe)]
+    assert first == ["process:target", "data_dir", "backup_age", "drill"] and len(reads) == 1
+    platform_checks(probe)
+    assert len(reads) == 2  # a later run (health --watch) reads afresh
