@@ -10,6 +10,7 @@ finds differences (nothing was changed).
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -53,6 +54,50 @@ def _checks(clients: list[dict[str, Any]]) -> None:
     for c in clients:
         mark = "ok" if c["ok"] else "FAILED"
         console.print(f"  {c['check']}: {mark} {c['detail'] or ''}", markup=False, soft_wrap=True)
+
+
+def _cutover_text(r: Any) -> None:
+    console.print(
+        f"cutover {r.record_id}: {r.previous_endpoint} -> {r.new_endpoint} "
+        f"(AppConfig version {r.previous_version} -> {r.new_version})",
+        markup=False,
+    )
+    console.print(f"record: {', '.join(r.saved_to)}", markup=False, soft_wrap=True)
+    _checks(r.clients)
+    for w in r.warnings:
+        console.print(f"  note: {w}", markup=False, soft_wrap=True, style="yellow")
+
+
+def _rollback_text(r: Any) -> None:
+    console.print(f"rolled back {r.record_id}: clients read {r.endpoint} (version {r.version})", markup=False)
+    _checks(r.clients)
+    if r.copy_back:
+        console.print(f"copied back: {r.copy_back.get('scope')}", markup=False, soft_wrap=True)
+
+
+# command -> (what the target is built for, the confirmation question, the text rendering of the result)
+_COMMANDS: dict[str, tuple[str, str, Callable[[Any], None]]] = {
+    "cutover": ("cut the clients over", "cut the clients over?", _cutover_text),
+    "rollback": ("roll the clients back to ElastiCache", "roll the clients back?", _rollback_text),
+}
+
+
+def _plan_or_run(
+    where: TargetArgs, command: str, params: dict[str, Any], output: Output, *, dry_run: bool, yes: bool
+) -> None:
+    """``migrate.<command>`` on the target: with ``dry_run`` the plan is printed; else the plan is
+    confirmed (``yes`` skips the question), the operation run and its result printed (exit 1 when the
+    clients do not check out)."""
+    writing, question, text = _COMMANDS[command]
+    t = where.build(writing=writing)
+    op, title = f"migrate.{command}", f"migrate {command}"
+    if dry_run:
+        _oprun.dry_run(t, op, params, output, title=title)
+        return
+    r = _oprun.run(t, op, params, output, question=question, yes=yes, title=title, label=title)
+    emit(output, r, lambda: text(r))
+    if not r.ok:
+        raise typer.Exit(1)
 
 
 def cutover(
@@ -124,35 +169,7 @@ def cutover(
         "rollback_window_hours": rollback_window_hours,
     }
     with error_boundary(output):
-        t = where.build(writing="cut the clients over")
-        if dry_run:
-            _oprun.dry_run(t, "migrate.cutover", params, output, title="migrate cutover")
-            return
-        r = _oprun.run(
-            t,
-            "migrate.cutover",
-            params,
-            output,
-            question="cut the clients over?",
-            yes=yes,
-            title="migrate cutover",
-            label="migrate cutover",
-        )
-
-        def text() -> None:
-            console.print(
-                f"cutover {r.record_id}: {r.previous_endpoint} -> {r.new_endpoint} "
-                f"(AppConfig version {r.previous_version} -> {r.new_version})",
-                markup=False,
-            )
-            console.print(f"record: {', '.join(r.saved_to)}", markup=False, soft_wrap=True)
-            _checks(r.clients)
-            for w in r.warnings:
-                console.print(f"  note: {w}", markup=False, soft_wrap=True, style="yellow")
-
-        emit(output, r, text)
-        if not r.ok:
-            raise typer.Exit(1)
+        _plan_or_run(where, "cutover", params, output, dry_run=dry_run, yes=yes)
 
 
 def rollback(
@@ -189,32 +206,7 @@ def rollback(
         "copy_back": copy_back,
     }
     with error_boundary(output):
-        t = where.build(writing="roll the clients back to ElastiCache")
-        if dry_run:
-            _oprun.dry_run(t, "migrate.rollback", params, output, title="migrate rollback")
-            return
-        r = _oprun.run(
-            t,
-            "migrate.rollback",
-            params,
-            output,
-            question="roll the clients back?",
-            yes=yes,
-            title="migrate rollback",
-            label="migrate rollback",
-        )
-
-        def text() -> None:
-            console.print(
-                f"rolled back {r.record_id}: clients read {r.endpoint} (version {r.version})", markup=False
-            )
-            _checks(r.clients)
-            if r.copy_back:
-                console.print(f"copied back: {r.copy_back.get('scope')}", markup=False, soft_wrap=True)
-
-        emit(output, r, text)
-        if not r.ok:
-            raise typer.Exit(1)
+        _plan_or_run(where, "rollback", params, output, dry_run=dry_run, yes=yes)
 
 
 def register(migrate_app: typer.Typer) -> None:

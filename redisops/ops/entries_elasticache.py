@@ -80,14 +80,19 @@ def _side(ctx: OpContext) -> AwsSide:
     return aws_side(ctx.target)
 
 
+def _needed(value: str | None, message: str, hint: str) -> str:
+    """``value``, which the operation cannot do without: None is InvalidArgument(message, hint)."""
+    if value is None:
+        raise InvalidArgument(message, hint=hint)
+    return value
+
+
 def _group(side: AwsSide, given: str | None) -> str:
-    group = given or side.group
-    if group is None:
-        raise InvalidArgument(
-            "replication_group: which ElastiCache replication group?",
-            hint="pass replication_group (CLI: --replication-group ID); the sandbox has a default",
-        )
-    return group
+    return _needed(
+        given or side.group,
+        "replication_group: which ElastiCache replication group?",
+        "pass replication_group (CLI: --replication-group ID); the sandbox has a default",
+    )
 
 
 def _snapshot_name(p: SnapshotParams, group: str) -> str:
@@ -135,13 +140,11 @@ def plan_snapshot(ctx: OpContext, p: SnapshotParams) -> Plan:
 
 
 def _bucket(side: AwsSide, given: str | None) -> str:
-    bucket = given or side.export_bucket
-    if bucket is None:
-        raise InvalidArgument(
-            "bucket: which bucket should ElastiCache export into?",
-            hint="pass bucket (CLI: --bucket NAME); it must grant ElastiCache access (see the plan)",
-        )
-    return bucket
+    return _needed(
+        given or side.export_bucket,
+        "bucket: which bucket should ElastiCache export into?",
+        "pass bucket (CLI: --bucket NAME); it must grant ElastiCache access (see the plan)",
+    )
 
 
 def run_export(ctx: OpContext, p: ExportParams) -> ExportResult:

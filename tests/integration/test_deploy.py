@@ -24,6 +24,8 @@ from redisops.errors import ConflictError, NotFoundError, OperationTimeout, Veri
 from redisops.k8s import render_manifests
 from redisops.ops.deploy import deploy, diff_objects, history, plan_deploy, rollback, verify_deployment
 from redisops.ops.services import restart_services, scan_log, verify_clients
+from tests.harness import kube_deploy
+from tests.harness.kube_deploy import serve_redis_pods
 
 pytestmark = pytest.mark.k8s
 
@@ -43,8 +45,7 @@ def cfg() -> DeploymentConfig:
 @pytest.fixture
 def env(kube: Any, redis_factory: Any, cfg: DeploymentConfig) -> Any:
     """The emulator with the Redis pods' port mapped to a real redis-server of the same config."""
-    server = redis_factory(cfg)
-    kube.map_port(NS, "app=redis", cfg.port, ("127.0.0.1", server.endpoint.port))
+    server = serve_redis_pods(kube, redis_factory(cfg), NS, cfg.port)
 
     @kube.on_exec
     def nc_to_service(pod: dict[str, Any], container: str, argv: list[str], stdin: bytes) -> Any:
@@ -56,7 +57,6 @@ def env(kube: Any, redis_factory: Any, cfg: DeploymentConfig) -> Any:
             return "", f"Connection to {cfg.service_dns} {cfg.port} port [tcp/*] succeeded!\n", 0
         return None
 
-    kube.redis = server
     yield kube
     assert kube.errors == []
 
@@ -68,20 +68,7 @@ def k(env: Any) -> Any:
 
 
 def client_deployment(name: str) -> dict[str, Any]:
-    labels = {"app": name}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": NS, "labels": labels},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": {**labels, "redis-client": "true"}},
-                "spec": {"containers": [{"name": "app", "image": f"example/{name}:1"}]},
-            },
-        },
-    }
+    return kube_deploy.client_deployment(name, NS, pod_labels={"redis-client": "true"})
 
 
 def with_config(**redis_settings: Any) -> DeploymentConfig:

@@ -30,6 +30,8 @@ from redisops.ops.restore import SandboxRestore
 from redisops.ops.restore_local import LocalUndoResult
 from redisops.ops.sandbox import SandboxState, sandbox_down, sandbox_up
 from redisops.ops.target import Target, resolve_target
+from tests.harness import kube_deploy
+from tests.harness.kube_deploy import serve_redis_pods
 from tests.harness.snapshots import world
 
 SMALL = DatasetSpec(keys_per_db=30, dbs=(0, 2), value_bytes=32, elements=3, ttl_fraction=0)
@@ -174,9 +176,7 @@ def write_config(path: Path, s3_url: str, bucket: str, **redis_settings: Any) ->
 @pytest.fixture
 def cluster(kube: Any, redis_factory: Any) -> Any:
     """The emulator with the Redis pods' port mapped to a real redis-server of the same config."""
-    server = redis_factory(DeploymentConfig(image=IMAGE))
-    kube.map_port(NS, "app=redis", 6379, ("127.0.0.1", server.endpoint.port))
-    kube.redis = server
+    serve_redis_pods(kube, redis_factory(DeploymentConfig(image=IMAGE)), NS)
     yield kube
     assert kube.errors == []
 
@@ -186,20 +186,7 @@ def kube_target(cluster: Any, config: Path) -> Target:
 
 
 def client_deployment(name: str) -> dict[str, Any]:
-    labels = {"app": name}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": NS, "labels": labels},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {"containers": [{"name": "app", "image": f"example/{name}:1"}]},
-            },
-        },
-    }
+    return kube_deploy.client_deployment(name, NS)
 
 
 def test_deploy_rollback_restart_through_the_catalogue(

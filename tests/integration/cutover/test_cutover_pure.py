@@ -95,31 +95,26 @@ def test_restore_patch_turns_the_edited_object_back() -> None:
     assert patch["spec"]["ingress"] is None and patch["spec"]["egress"] == POLICY["spec"]["egress"]
 
 
-def test_records_are_private_and_the_newest_is_found(tmp_path: Path) -> None:
-    assert latest_record(tmp_path) is None
-    first = CutoverRecord.new(
-        mode="api",
+def _record(mode: str, version: str, sha256: str | None) -> CutoverRecord:
+    return CutoverRecord.new(
+        mode=mode,
         application="a",
         environment="e",
         profile="p",
         strategy="s",
-        previous_version="1",
-        previous_sha256="0" * 64,
-        previous_endpoint="h:1",
+        previous_version=version,
+        previous_sha256=sha256,
+        previous_endpoint=f"h:{version}",
     )
+
+
+def test_records_are_private_and_the_newest_is_found(tmp_path: Path) -> None:
+    assert latest_record(tmp_path) is None
+    first = _record("api", "1", "0" * 64)
     first.network.append(NetworkChange("p", "ns", "edited", clean_object(POLICY), None, "remove-elasticache"))
     where = save_record(first, tmp_path)
     assert oct(os.stat(where[0]).st_mode & 0o777) == "0o600"
-    second = CutoverRecord.new(
-        mode="terraform",
-        application="a",
-        environment="e",
-        profile="p",
-        strategy="s",
-        previous_version="2",
-        previous_sha256=None,
-        previous_endpoint="h:2",
-    )
+    second = _record("terraform", "2", None)
     second.id = first.id.replace("cutover-", "cutover-9")  # later in sort order, as a later time is
     save_record(second, tmp_path)
     found = latest_record(tmp_path)
