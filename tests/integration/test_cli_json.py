@@ -73,7 +73,7 @@ class Session:
         return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
 
 
-GROUPS = {"sandbox", "config", "backup", "ops"}
+GROUPS = {"sandbox", "config", "backup", "ops", "audit", "migrate", "elasticache", "runbook"}
 
 
 @pytest.mark.slow
@@ -129,6 +129,32 @@ def test_every_command_prints_json(tmp_path: Path, kube: Any, redis_factory: Any
         data_dir = tmp_path / "scratch-data"
         data_dir.mkdir()
         s.json("restore-data-dir", "--adopt", "--data-dir", str(data_dir), codes=(0,))
+
+        # where Redis runs, and who changed what
+        assert s.json("status")
+        s.json("logs")
+        assert "backup.create" in json.dumps(s.json("audit", "list"))
+
+        # the migration from the sandbox's ElastiCache-like source, and the source's snapshots
+        s.json("migrate", "plan", "--sample", "20", codes=(0, 15))
+        s.json("migrate", "copy", "--dry-run", codes=(0, 15))
+        s.json("migrate", "copy", codes=(0, 15))
+        s.json("migrate", "verify", "--round-delay", "0", codes=(0, 22))
+        s.json("migrate", "cutover", "--dry-run", codes=(0, 15, 22))
+        s.json("migrate", "rollback", "--dry-run", codes=(0, 2, 15))
+        s.json("elasticache", "snapshot", "--name", "cli-json", "--poll-interval", "0.1")
+        s.json("elasticache", "export", "cli-json")
+        s.json("elasticache", "decommission", "--dry-run", codes=(0, 15))
+
+        # runbooks (the packaged ones)
+        assert "health-check" in json.dumps(s.json("runbook", "list"))
+        s.json("runbook", "show", "health-check")
+        s.json("runbook", "lint", "health-check", codes=(0, 20))
+        s.json("runbook", "plan", "health-check", codes=(0, 30, 31))
+        run = s.json("runbook", "run", "health-check", "--yes", codes=(0, 30, 31))
+        assert run["run_id"] in json.dumps(s.json("runbook", "runs"))
+        s.json("runbook", "resume", run["run_id"], codes=(0, 7, 15, 30, 31, 32))
+
         s.json("rehearse")
 
         # the deployment: pure renderings, then the cluster (the emulator)
