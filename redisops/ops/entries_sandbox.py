@@ -224,13 +224,15 @@ def plan_rehearsal(ctx: OpContext, p: RehearsalParams) -> Plan:
     up = plan_up(ctx, UpParams.model_validate({}))
     steps = (
         *up.steps,
-        "write test keys into the sandbox target; back up to the sandbox's S3; list and deep-verify the "
-        "backups; health of the target; restore the newest backup into the target; lint the config",
+        "check the source refuses CONFIG; write a dataset to the source; run the runbooks "
+        "migrate-elasticache-to-k8s (plan, copy, follow, verify, cutover of the sandbox's AppConfig, "
+        "verify), backup-now, health-check, restore-from-backup and rollback-to-elasticache",
     )
     warnings = (
         *up.warnings,
         "the restore step replaces the sandbox target's data with the rehearsal's backup "
         "(restore.undo puts it back)",
+        "the cutover switches the sandbox's AppConfig; the rollback runbook at the end switches it back",
     )
     return Plan("rehearsal.run", steps=steps, blockers=up.blockers, warnings=warnings, details=up.details)
 
