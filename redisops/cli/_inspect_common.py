@@ -53,10 +53,11 @@ CountOpt = Annotated[
 ]
 
 
-def with_redis_target(*, config: bool = False) -> Callable[[F], F]:
+def with_redis_target(*, config: bool = False, kube: bool = False) -> Callable[[F], F]:
     """The inspection commands' shared options (:func:`redisops.cli.options.with_target`): the target,
-    the Redis options and ``--timeout`` (5 s); ``--config`` when ``config``."""
-    return with_target(timeout=5.0, config=config)
+    the Redis options and ``--timeout`` (5 s); ``--config`` when ``config``; the Kubernetes options
+    (``--kubeconfig/--context/-n``) when ``kube``."""
+    return with_target(timeout=5.0, config=config, kube=kube)
 
 
 def redis_target(where: TargetArgs) -> Target:

@@ -50,7 +50,7 @@ def _load_thresholds(path: Path | None) -> dict[str, Any]:
     return {str(k): v for k, v in data.items()}
 
 
-@with_redis_target(config=True)
+@with_redis_target(config=True, kube=True)
 def health(
     thresholds: Annotated[
         Path | None, typer.Option("--thresholds", help="YAML mapping of threshold overrides")

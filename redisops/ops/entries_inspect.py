@@ -260,6 +260,9 @@ def health_report(ctx: OpContext, p: HealthParams) -> HealthReport:
     ctx.reporter.phase("connecting", ep.url())
     cfg = _deployment(ctx.target)
     probe = _backup_probe(ctx.target, p.backups, limits)
+    from redisops.ops.health_probes import platform_probe
+
+    probe = platform_probe(ctx.target, probe, limits)  # the pod/PVC, or the sandbox's process and data dir
     ctx.cancel.check("before the health checks")
     ctx.reporter.phase("checking")
     return run_health(ep, cfg, limits, probe, ping_count=p.ping_count)

@@ -186,6 +186,9 @@ def health_watch(ctx: OpContext, p: HealthWatchParams) -> HealthWatch:
     ep = ctx.target.redis
     cfg = _deployment(ctx.target)
     probe = _backup_probe(ctx.target, p.backups, limits)
+    from redisops.ops.health_probes import platform_probe
+
+    probe = platform_probe(ctx.target, probe, limits)  # the pod/PVC, or the sandbox's process and data dir
     ctx.reporter.phase("watching", f"{ep.url()}: a report every {p.interval:g} s")
     rounds = 0
     with HealthPoller(ep, cfg, limits, probe, ping_count=p.ping_count) as poller:
