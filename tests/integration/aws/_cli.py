@@ -39,3 +39,19 @@ def aws_client(url: str, service: str) -> Any:
         aws_access_key_id="sandbox",
         aws_secret_access_key="sandbox",
     )
+
+
+def latest_configuration(data: Any, application: str, environment: str, profile: str) -> dict[str, Any]:
+    """The JSON configuration a client reads through ``data`` (an appconfigdata boto3 client)."""
+    token = data.start_configuration_session(
+        ApplicationIdentifier=application,
+        EnvironmentIdentifier=environment,
+        ConfigurationProfileIdentifier=profile,
+    )["InitialConfigurationToken"]
+    return dict(json.loads(data.get_latest_configuration(ConfigurationToken=token)["Configuration"].read()))
+
+
+def read_back(aws: dict[str, Any], url: str) -> dict[str, Any]:
+    """What the clients read from AppConfig for the sandbox's ``aws`` ids, on the emulator at ``url``."""
+    data = aws_client(url, "appconfigdata")
+    return latest_configuration(data, aws["application_id"], aws["environment_id"], aws["profile_id"])

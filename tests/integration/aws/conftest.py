@@ -15,6 +15,7 @@ import pytest
 from redisops.adapters.local import elasticache_like_directives, secret_command_names
 from redisops.emulators.aws import AwsEmulator
 from tests.harness.plugin import RedisFactory, RedisInstance, S3Endpoint
+from tests.integration.aws._cli import cli
 
 
 @dataclass
@@ -39,6 +40,14 @@ class AwsStack:
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
         )
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> Iterator[Path]:
+    """A private sandbox state dir for the CLI tests; the sandbox is taken down afterwards."""
+    d = tmp_path / "sandbox"
+    yield d
+    cli(d, "sandbox", "down", "--discard-backups", check=False)
 
 
 @pytest.fixture

@@ -18,13 +18,6 @@ from tests.integration.aws._cli import cli, cli_json
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def state(tmp_path: Path):  # type: ignore[no-untyped-def]
-    d = tmp_path / "sandbox"
-    yield d
-    cli(d, "sandbox", "down", "--discard-backups", check=False)
-
-
 def _counts(client: redis.Redis) -> dict[str, dict[str, int]]:
     info = client.info("keyspace")
     return {k[2:]: {"keys": v["keys"], "expires": v["expires"]} for k, v in info.items()}

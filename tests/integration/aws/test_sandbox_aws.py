@@ -16,26 +16,9 @@ import pytest
 import redis
 
 from redisops.adapters.local import ELASTICACHE_BLOCKED_COMMANDS, pid_alive
-from tests.integration.aws._cli import aws_client, cli, cli_json
+from tests.integration.aws._cli import aws_client, cli, cli_json, read_back
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def state(tmp_path: Path):  # type: ignore[no-untyped-def]
-    d = tmp_path / "sandbox"
-    yield d
-    cli(d, "sandbox", "down", "--discard-backups", check=False)
-
-
-def _read_back(aws: dict, url: str) -> dict:
-    data = aws_client(url, "appconfigdata")
-    token = data.start_configuration_session(
-        ApplicationIdentifier=aws["application_id"],
-        EnvironmentIdentifier=aws["environment_id"],
-        ConfigurationProfileIdentifier=aws["profile_id"],
-    )["InitialConfigurationToken"]
-    return dict(json.loads(data.get_latest_configuration(ConfigurationToken=token)["Configuration"].read()))
 
 
 def test_sandbox_up_has_the_elasticache_like_source_and_its_aws_side(state: Path) -> None:
@@ -68,7 +51,7 @@ def test_sandbox_up_has_the_elasticache_like_source_and_its_aws_side(state: Path
         0
     ]
     assert group["NodeGroups"][0]["PrimaryEndpoint"] == {"Address": "127.0.0.1", "Port": source_port}
-    assert _read_back(aws, url) == {
+    assert read_back(aws, url) == {
         "redis": {"host": "127.0.0.1", "port": source_port, "default_ttl_seconds": 604800}
     }
 
@@ -87,7 +70,7 @@ def test_sandbox_up_has_the_elasticache_like_source_and_its_aws_side(state: Path
     assert not pid_alive(emulator["pid"])
     again = cli_json(state, "sandbox", "up")
     port = again["services"]["source"]["port"]
-    assert _read_back(again["aws"], again["emulator"]["url"])["redis"]["port"] == port
+    assert read_back(again["aws"], again["emulator"]["url"])["redis"]["port"] == port
     assert again["aws"]["notify_keyspace_events"] == "KEA"
     config = json.loads((state / "state.json").read_text())["source_commands"]["CONFIG"]
     got = redis.Redis(port=port, protocol=2).execute_command(config, "GET", "notify-keyspace-events")
@@ -110,4 +93,4 @@ def test_status_shows_a_dead_emulator_and_up_repairs_it(state: Path) -> None:
     assert again["emulator"]["status"] == "running" and again["emulator"]["pid"] != emulator["pid"]
     assert again["services"]["source"]["pid"] == up["services"]["source"]["pid"]
     port = again["services"]["source"]["port"]
-    assert _read_back(again["aws"], again["emulator"]["url"])["redis"]["port"] == port
+    assert read_back(again["aws"], again["emulator"]["url"])["redis"]["port"] == port

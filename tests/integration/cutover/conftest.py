@@ -1,5 +1,5 @@
-"""The AWS emulator fixtures of the AWS tests, for the cutover tests on the Kubernetes emulator."""
+"""The AWS emulator fixtures of the AWS tests (and their sandbox ``state`` dir), for the cutover tests."""
 
-from tests.integration.aws.conftest import aws_stack, ec_source
+from tests.integration.aws.conftest import aws_stack, ec_source, state
 
-__all__ = ["aws_stack", "ec_source"]
+__all__ = ["aws_stack", "ec_source", "state"]

@@ -19,7 +19,9 @@ from redisops.errors import AbortedError, OperationTimeout, PlanBlocked
 from redisops.events import Log, Recorder
 from redisops.ops.api_cutover import CutoverAPI
 from redisops.ops.target import Target, resolve_target
+from tests.harness.kube_deploy import client_deployment
 from tests.harness.snapshots import world
+from tests.integration.aws._cli import latest_configuration
 from tests.integration.aws.conftest import AwsStack
 
 pytestmark = pytest.mark.slow
@@ -27,23 +29,6 @@ pytestmark = pytest.mark.slow
 NS = "llm-judge"
 CLIENTS = ["redis-service", "gateway-service"]
 NEW = "redis.llm-judge.svc.cluster.local:6379"
-
-
-def _deployment(name: str) -> dict[str, Any]:
-    labels = {"app": "redis-service"} if name == "redis-service" else {"app": name}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": NS, "labels": labels},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {"containers": [{"name": "app", "image": "example/app:1"}]},
-            },
-        },
-    }
 
 
 def _policy(name: str, port: int, *, helm: bool, extra: bool) -> dict[str, Any]:
@@ -97,13 +82,7 @@ def _cluster(kube: Any) -> dict[str, Any]:
 
 
 def _appconfig(stack: AwsStack, ids: dict[str, str]) -> dict[str, Any]:
-    data = stack.client("appconfigdata")
-    token = data.start_configuration_session(
-        ApplicationIdentifier=ids["app"],
-        EnvironmentIdentifier=ids["env"],
-        ConfigurationProfileIdentifier=ids["profile"],
-    )["InitialConfigurationToken"]
-    return dict(json.loads(data.get_latest_configuration(ConfigurationToken=token)["Configuration"].read()))
+    return latest_configuration(stack.client("appconfigdata"), ids["app"], ids["env"], ids["profile"])
 
 
 def _endpoint(stack: AwsStack, ids: dict[str, str]) -> str:
@@ -143,7 +122,7 @@ def setup(
     _deploy(aws_stack, ids, "127.0.0.1", port)
     kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
     for name in CLIENTS:
-        kube.create(_deployment(name))
+        kube.create(client_deployment(name, NS, image="example/app:1"))
     kube.create(_policy("redis-service", port, helm=True, extra=False))
     kube.create(_policy("legacy-egress", port, helm=False, extra=True))
     kube.on_exec(lambda pod, container, argv, stdin: ("open\n", "", 0) if argv[:2] == ["nc", "-zv"] else None)

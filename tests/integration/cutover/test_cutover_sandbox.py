@@ -17,30 +17,13 @@ import pytest
 import redis
 
 from tests.harness.snapshots import dir_state
-from tests.integration.aws._cli import aws_client, cli, cli_json
+from tests.integration.aws._cli import aws_client, cli, cli_json, read_back
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def state(tmp_path: Path):  # type: ignore[no-untyped-def]
-    d = tmp_path / "sandbox"
-    yield d
-    cli(d, "sandbox", "down", "--discard-backups", check=False)
-
-
-def _read_back(aws: dict[str, Any], url: str) -> dict[str, Any]:
-    data = aws_client(url, "appconfigdata")
-    token = data.start_configuration_session(
-        ApplicationIdentifier=aws["application_id"],
-        EnvironmentIdentifier=aws["environment_id"],
-        ConfigurationProfileIdentifier=aws["profile_id"],
-    )["InitialConfigurationToken"]
-    return dict(json.loads(data.get_latest_configuration(ConfigurationToken=token)["Configuration"].read()))
-
-
 def _endpoint(aws: dict[str, Any], url: str) -> str:
-    r = _read_back(aws, url)["redis"]
+    r = read_back(aws, url)["redis"]
     return f"{r['host']}:{r['port']}"
 
 
@@ -74,7 +57,7 @@ def _world(state: Path, aws: dict[str, Any], url: str, ports: tuple[int, int]) -
         "redis": [_data(p) for p in ports],
         "migrate": dir_state(state / "migrate"),
         "deployments": len(deps.get("Items") or []),
-        "read_back": _read_back(aws, url),
+        "read_back": read_back(aws, url),
     }
 
 
@@ -92,7 +75,7 @@ def test_cutover_rollback_and_decommission_on_the_sandbox(state: Path) -> None:
     old, new = f"127.0.0.1:{source_port}", f"127.0.0.1:{target_port}"
     ports = (source_port, target_port)
     cli_json(state, "migrate", "copy")
-    original = _read_back(aws, url)
+    original = read_back(aws, url)
     assert _endpoint(aws, url) == old
 
     # the plan changes nothing and says the sandbox has no network policy or deployment
@@ -119,7 +102,7 @@ def test_cutover_rollback_and_decommission_on_the_sandbox(state: Path) -> None:
     assert any("whole keyspace with REPLACE" in s for s in rplan["steps"]) and _endpoint(aws, url) == new
     back = cli_json(state, "migrate", "rollback", "--copy-back", "--yes", *FAST)
     assert back["ok"] and back["endpoint"] == old and back["copy_back"]["scope"].startswith("whole keyspace")
-    assert _endpoint(aws, url) == old and _read_back(aws, url) == original  # AppConfig as before
+    assert _endpoint(aws, url) == old and read_back(aws, url) == original  # AppConfig as before
     assert redis.Redis(port=source_port).get("written-after-cutover") == b"v1"
 
     # decommission: each guard rail refuses on its own, naming itself
