@@ -22,7 +22,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from redisops.errors import AbortedError, ConflictError, InvalidArgument
+from redisops.errors import AbortedError, ConflictError, InvalidArgument, PlanBlocked
 from redisops.ops.catalogue import OpContext, Plan
 from redisops.ops.cutover_common import AppConfigRef, state_dir_of
 from redisops.ops.cutover_plan import hcl_diff, restore_patch, sha256
@@ -67,8 +67,9 @@ def _record(ctx: OpContext, p: RollbackParams) -> CutoverRecord:
         return rec
     latest = latest_record(state_dir_of(ctx.target))
     if latest is None:
-        raise InvalidArgument(
-            f"there is no cutover record in {migrate_dir(state_dir_of(ctx.target))}",
+        # nothing to roll back is a refusal the plan finds (as restore undo with nothing to undo): 15
+        raise PlanBlocked(
+            f"nothing to roll back: there is no cutover record in {migrate_dir(state_dir_of(ctx.target))}",
             hint="rollback reverts what redisops migrate cutover recorded; pass --state-dir where it ran",
         )
     return latest
