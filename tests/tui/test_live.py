@@ -35,7 +35,7 @@ def _live(read_only: bool = False, record: Path | None = None):
     return create_app(LiveSource(resolve_target()), read_only=read_only, record=record, interval=0.3)
 
 
-def test_the_dashboard_fills_and_the_recorded_session_replays(sandbox, tmp_path):
+def test_the_dashboard_fills_and_the_recorded_session_replays(sandbox_env, tmp_path):
     rec = tmp_path / "session.jsonl"
 
     async def live():
@@ -64,7 +64,7 @@ def test_the_dashboard_fills_and_the_recorded_session_replays(sandbox, tmp_path)
     asyncio.run(replay())
 
 
-def test_backup_create_and_restore_from_the_backups_screen(sandbox):
+def test_backup_create_and_restore_from_the_backups_screen(sandbox_env):
     c = _client()
     c.set("tui:marker", "before")
 
@@ -113,7 +113,7 @@ def test_backup_create_and_restore_from_the_backups_screen(sandbox):
     assert _client().get("tui:marker") == "before"
 
 
-def test_the_cancel_button_stops_a_key_analysis(sandbox):
+def test_the_cancel_button_stops_a_key_analysis(sandbox_env):
     c = _client()
     pipe = c.pipeline()
     for i in range(3000):
@@ -137,7 +137,7 @@ def test_the_cancel_button_stops_a_key_analysis(sandbox):
     asyncio.run(body())
 
 
-def test_read_only_hides_changes_but_allows_reads(sandbox):
+def test_read_only_hides_changes_but_allows_reads(sandbox_env):
     async def body():
         app = _live(read_only=True)
         async with app.run_test(size=SIZE) as pilot:

@@ -9,9 +9,6 @@ run; the report is shown at the end."""
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import subprocess
 
 import pytest
 import redis
@@ -25,29 +22,9 @@ from tui.views.backups import BackupsView
 from tui.views.migration import MigrationView
 from tui.views.runbooks import RunbooksView
 
-from .conftest import REDISOPS
 from .helpers import SIZE, wait_for
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def shared_state(tmp_path_factory):
-    """One sandbox for the module's tests (its state dir; stopped at the end)."""
-    state = tmp_path_factory.mktemp("migration-sandbox")
-    env = {**os.environ, "REDISOPS_STATE_DIR": str(state), "REDISOPS_AUDIT_LOG": str(state / "audit.jsonl")}
-    up = subprocess.run([REDISOPS, "sandbox", "up", "-o", "json"], env=env, capture_output=True, text=True)
-    assert up.returncode == 0, up.stderr
-    yield state, json.loads(up.stdout)
-    subprocess.run([REDISOPS, "sandbox", "down"], env=env, capture_output=True, text=True)
-
-
-@pytest.fixture
-def sandbox_env(shared_state, monkeypatch):
-    state, info = shared_state
-    monkeypatch.setenv("REDISOPS_STATE_DIR", str(state))
-    monkeypatch.setenv("REDISOPS_AUDIT_LOG", str(state / "audit.jsonl"))
-    return info
 
 
 def _shown(app, screen, selector) -> bool:

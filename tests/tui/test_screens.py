@@ -177,7 +177,7 @@ def test_the_command_palette_switches_screens():
 
 def test_a_replay_pauses_and_steps():
     async def body():
-        app = create_app(ReplaySource(RECORDING), read_only=True, record=None, replay_speed=2)
+        app = create_app(ReplaySource(RECORDING), read_only=True, record=None, replay_speed=4)
         async with app.run_test(size=SIZE) as pilot:
             await pilot.press("space")
             await pilot.pause(0.5)
