@@ -73,7 +73,8 @@ class TextEvents:
 
     def _description(self, p: Progress) -> str:
         head = f"{self.label}: " if self.label else ""
-        return f"{head}{p.phase or 'working'}" + (" (estimate)" if p.estimate and p.total else "")
+        text = f"{head}{p.phase or 'working'}" + (" (estimate)" if p.estimate and p.total else "")
+        return text + _rates(p.detail)
 
     def _progress(self, p: Progress) -> None:
         key = (p.phase, p.unit, p.estimate)
@@ -157,3 +158,17 @@ def op_events(output: Output, label: str = "", *, cancel: CancelToken | None = N
             if view is not None:
                 view.close()
         token.check("before the command finished")
+
+
+def _rates(detail: Any) -> str:
+    """What a progress event's ``detail`` adds beside the bar: `` 12,400 keys/s 21.9 MB/s``."""
+    if not detail:
+        return ""
+    parts = []
+    keys = detail.get("keys_per_second")
+    if isinstance(keys, (int, float)):
+        parts.append(f"{keys:,.0f} keys/s")
+    mb = detail.get("mb_per_second")
+    if isinstance(mb, (int, float)):
+        parts.append(f"{mb:.1f} MB/s")
+    return (" " + " ".join(parts)) if parts else ""

@@ -63,6 +63,18 @@ def test_key_progress_is_a_count_with_its_unit():
     assert "MiB" not in out
 
 
+def test_the_copy_rates_ride_beside_the_bar():
+    con, buf = _console()
+    view = TextEvents("migrate copy", console=con)
+    r = Reporter("migrate.copy", view)
+    r.phase("copying")
+    r.progress(5000, 20000, unit="keys", detail={"keys_per_second": 12400.4, "mb_per_second": 21.94})
+    view._bar.refresh()
+    out = buf.getvalue()
+    view.close()
+    assert "12,400 keys/s 21.9 MB/s" in out and "5000/20000" in out
+
+
 def test_json_output_draws_nothing(capsys):
     with op_events(Output.json, "backup") as ev:
         r = Reporter("backup.create", ev.sink)
