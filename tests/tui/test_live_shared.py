@@ -12,7 +12,7 @@ import asyncio
 
 import pytest
 import redis
-from textual.widgets import DataTable, Log, Markdown, Static
+from textual.widgets import Button, DataTable, Log, Markdown, Static
 
 from redisops.ops.target import resolve_target
 from tui.app import create_app
@@ -90,7 +90,8 @@ def test_plan_copy_verify_on_the_sandbox(sandbox_env):
             await pilot.press("u")  # cutover: plan, then the typed name; declined
             await wait_for(pilot, lambda: _shown(app, PlanScreen, "#plan-run"), "the cutover's plan")
             assert "AppConfig" in str(app.screen.query_one("#plan-body", Static).render())
-            await pilot.click("#plan-run")
+            await pilot.pause()
+            app.screen.query_one("#plan-run", Button).press()  # the long plan may push Run below a click
             await wait_for(pilot, lambda: _shown(app, TypedNameScreen, "#typed-cancel"), "the typed name")
             assert "pointed at this target" in str(app.screen.query_one(Static).render())
             before = app.last_action
