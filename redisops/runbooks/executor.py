@@ -86,6 +86,7 @@ class Executor(StepRunner):
         self.base_env = dict(os.environ if env is None else env)
         self.variables = self._variables(variables or {})
         self.masker = Masker.from_env(runbook.front.secrets, self.base_env)
+        self.masker.add(*self._password_files())
         self.binding = TargetBinding(self._target_decl(), self.base_env)
         self.masker.add(*self.binding.secret_values())
         self.run_id = run_id or new_op_id("runbook")
@@ -113,6 +114,8 @@ class Executor(StepRunner):
                 raise InvalidArgument(f"variable {name}: {raw!r} is not a {var.type}") from None
         for var in self.runbook.front.variables:
             if var.name not in out:
+                if var.default is None and var.optional:
+                    continue  # unset: left out of operation arguments, not in the shell's environment
                 if var.default is None:
                     raise PreconditionFailed(
                         f"variable {var.name} has no default and no value",
@@ -120,6 +123,19 @@ class Executor(StepRunner):
                         hint=f"pass -v {var.name}=VALUE",
                     )
                 out[var.name] = var.default
+        return out
+
+    def _password_files(self) -> list[str]:
+        """The first lines of the files named by ``*password_file`` variables (an operation reads the
+        password from there): masked too, should anything echo them."""
+        out = []
+        for name, value in self.variables.items():
+            if name.lower().endswith("password_file") and isinstance(value, str) and value:
+                try:
+                    with open(os.path.expanduser(value), encoding="utf-8") as f:
+                        out.append(f.readline().strip())
+                except (OSError, UnicodeDecodeError):
+                    continue  # the operation says what is wrong with the file
         return out
 
     def _target_decl(self) -> TargetDecl:
@@ -150,6 +166,9 @@ class Executor(StepRunner):
     def _env(self) -> dict[str, str]:
         env = {**self.base_env, **self.binding.env(), **self.exported}
         env.update({k: str(v) for k, v in self.variables.items()})
+        for var in self.runbook.front.variables:
+            if var.name not in self.variables:  # an optional variable left unset is unset in the shell too
+                env.pop(var.name, None)
         env["RUNBOOK_RUN_ID"] = self.run_id
         if self.runbook.path is not None:
             env["RUNBOOK_DIR"] = str(self.runbook.path.resolve().parent)

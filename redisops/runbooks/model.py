@@ -41,18 +41,24 @@ class StepKind(enum.StrEnum):
 
 @dataclasses.dataclass(frozen=True)
 class Variable:
-    """A typed variable of the frontmatter (``-v NAME=VALUE`` overrides the default)."""
+    """A typed variable of the frontmatter (``-v NAME=VALUE`` overrides the default).
+
+    ``optional`` (``required: false``): without a default and a value the variable stays unset: an
+    operation argument that is only ``${NAME}`` is left out (the operation's own default applies), shell
+    steps do not see it, and conditions read ``vars.NAME`` as null.
+    """
 
     name: str
     type: str = "str"
     default: Any = None
     description: str = ""
     line: int = 0
+    optional: bool = False
 
     @property
     def required(self) -> bool:
-        """No default: the run needs ``-v NAME=VALUE``."""
-        return self.default is None
+        """No default and not optional: the run needs ``-v NAME=VALUE``."""
+        return self.default is None and not self.optional
 
     def convert(self, raw: Any) -> Any:
         """``raw`` (a string from the command line, or a YAML value) as this variable's type."""
@@ -231,7 +237,13 @@ class Runbook:
             "title": self.title,
             "target": self.front.target.describe(),
             "variables": [
-                {"name": v.name, "type": v.type, "default": v.default, "description": v.description}
+                {
+                    "name": v.name,
+                    "type": v.type,
+                    "default": v.default,
+                    "required": v.required,
+                    "description": v.description,
+                }
                 for v in self.front.variables
             ],
             "secrets": list(self.front.secrets),

@@ -24,6 +24,7 @@ exception from arbitrary input is a bug (the property tests feed it arbitrary Ma
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from collections.abc import Mapping
@@ -49,7 +50,7 @@ from redisops.runbooks.model import (
     Variable,
 )
 
-__all__ = ["generate_name", "parse_runbook", "read_runbook", "strip_prompts", "substitute"]
+__all__ = ["UNSET", "generate_name", "parse_runbook", "read_runbook", "strip_prompts", "substitute"]
 
 _MD = MarkdownIt("commonmark")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -106,18 +107,38 @@ def generate_name(body: str) -> str:
     return _sanitize(first)
 
 
+class _Unset:
+    """The value of an optional variable that was not given (see :data:`UNSET`)."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+"""Map an unset optional variable to this in :func:`substitute`: a value that is only ``${name}`` is
+left out of its mapping or list (so an operation's own default applies); inside a longer string it is
+empty."""
+
+
 def substitute(value: Any, variables: Mapping[str, Any]) -> Any:
     """``${name}`` replaced by variables in strings (recursively); a string that is only ``${name}``
-    becomes the variable's typed value. Unknown names are left as they are."""
+    becomes the variable's typed value. Unknown names are left as they are; a name mapped to
+    :data:`UNSET` drops the mapping entry or list item that is only ``${name}``."""
     if isinstance(value, str):
         m = _VAR.fullmatch(value)
         if m and m.group(1) in variables:
             return variables[m.group(1)]
-        return _VAR.sub(lambda m: str(variables.get(m.group(1), m.group(0))), value)
+
+        def one(m: re.Match[str]) -> str:
+            v = variables.get(m.group(1), m.group(0))
+            return "" if v is UNSET else str(v)
+
+        return _VAR.sub(one, value)
     if isinstance(value, Mapping):
-        return {k: substitute(v, variables) for k, v in value.items()}
+        pairs = ((k, substitute(v, variables)) for k, v in value.items())
+        return {k: v for k, v in pairs if v is not UNSET}
     if isinstance(value, list):
-        return [substitute(v, variables) for v in value]
+        return [v for v in (substitute(v, variables) for v in value) if v is not UNSET]
     return value
 
 
@@ -201,17 +222,21 @@ def _frontmatter_from(data: dict[str, Any], line_of: Any, nlines: int) -> Frontm
             raise RunbookError(f"variable name {name!r} is not an identifier", line=line_of("variables"))
         if not isinstance(spec, dict):
             spec = {"default": spec}
-        unknown = set(spec) - {"type", "default", "description"}
+        unknown = set(spec) - {"type", "default", "description", "required"}
+        required = spec.get("required", True)
         vtype = spec.get("type") or _type_of(spec.get("default"))
-        if unknown or vtype not in _TYPES:
+        if unknown or vtype not in _TYPES or not isinstance(required, bool):
             raise RunbookError(
-                f"variable {name}: keys are type ({'|'.join(sorted(_TYPES))}), default, description",
+                f"variable {name}: keys are type ({'|'.join(sorted(_TYPES))}), default, description, "
+                "required (true or false)",
                 line=line_of("variables"),
             )
-        var = Variable(name, vtype, None, str(spec.get("description") or ""), line_of("variables"))
+        var = Variable(
+            name, vtype, None, str(spec.get("description") or ""), line_of("variables"), not required
+        )
         if spec.get("default") is not None:
             try:
-                var = Variable(name, vtype, var.convert(spec["default"]), var.description, var.line)
+                var = dataclasses.replace(var, default=var.convert(spec["default"]))
             except ValueError:
                 raise RunbookError(
                     f"variable {name}: default {spec['default']!r} is not a {vtype}",
@@ -459,6 +484,7 @@ def _parse(text: str, path: Path | None) -> Runbook:
     rest = "\n".join(text.split("\n")[nlines:]) if nlines else text
     cells = _cells(rest, nlines)
     defaults = {v.name: v.default for v in front.variables if v.default is not None}
+    defaults |= {v.name: UNSET for v in front.variables if v.default is None and v.optional}
     steps: list[Step] = []
     for cell in cells:
         if not cell.runnable:

@@ -30,7 +30,7 @@ from redisops.runbooks.errors import (
 from redisops.runbooks.journal import Journal, tail
 from redisops.runbooks.masking import KNOWN_SECRET_ENV, Masker
 from redisops.runbooks.model import Runbook, Step, StepKind
-from redisops.runbooks.parse import substitute, variable_refs
+from redisops.runbooks.parse import UNSET, substitute, variable_refs
 from redisops.runbooks.shell import run_shell
 from redisops.runbooks.targets import TargetBinding
 
@@ -207,6 +207,15 @@ class StepRunner:
         )
         return f"skip_if: {step.skip_if} (exit 0)" if out.exit_code == 0 else None
 
+    @staticmethod
+    def _asks(step: Step) -> bool:
+        """The step needs a confirmation: destructive, ``confirm: true`` or a question, or a mutating
+        step without ``confirm: false``. Once approved (by name, the prompt or ``yes``), an operation
+        step runs with the operation's confirmation (the CLI's ``--yes``)."""
+        if step.kind is StepKind.destructive or step.confirm is True or isinstance(step.confirm, str):
+            return True
+        return step.confirm is None and step.kind is StepKind.mutate
+
     def _approve(self, step: Step) -> None:
         if step.kind is StepKind.destructive:
             if step.name in self.approved:
@@ -227,9 +236,7 @@ class StepRunner:
                 step=step.name,
                 hint=f"--yes does not approve it: pass --approve {step.name} (or type {want!r} when asked)",
             )
-        ask = step.confirm is True or isinstance(step.confirm, str)
-        ask = ask or (step.confirm is None and step.kind is StepKind.mutate)
-        if not ask or self.yes:
+        if not self._asks(step) or self.yes:
             return
         question = step.confirm if isinstance(step.confirm, str) else f"run step {step.name} ({step.kind})?"
         if self.confirm_fn is not None and self.confirm_fn(step, question):
@@ -249,7 +256,9 @@ class StepRunner:
         return f"{step.op} {json.dumps(jsonable(self._args(step)), sort_keys=True)}"
 
     def _args(self, step: Step) -> dict[str, Any]:
-        args = substitute(dict(step.args), self.variables)
+        # optional variables left unset: an argument that is only ``${name}`` is left out
+        unset = {v.name: UNSET for v in self.runbook.front.variables if v.name not in self.variables}
+        args = substitute(dict(step.args), {**unset, **self.variables})
         left = variable_refs(args)
         if left:
             raise PreconditionFailed(
@@ -322,7 +331,7 @@ class StepRunner:
                 args,
                 on_event=self.sink,
                 cancel=token,
-                confirm=step.kind is StepKind.destructive,
+                confirm=self._asks(step),  # _approve let it run: approved
             )
         except Interrupted as e:
             if timer is not None and not self.cancel.cancelled:
