@@ -4,7 +4,8 @@ operation's own default - the sandbox's source - applies). Through the CLI, as a
 plan, copy and verify (``--step``) move a password-protected ElastiCache-like source's keys to the
 sandbox's target, none of the sandbox source's, and the password appears in no output, journal, report,
 state or event. Also: optional variables in a small runbook (left out of an operation's arguments,
-unset in a shell step, null in a condition) and the CLI's ``runbook show``."""
+unset in a shell step, null in a condition), and an approved mutating operation step run with the
+operation's confirmation (``migrate.rollback`` with ``copy_back`` refuses without it)."""
 
 from __future__ import annotations
 
@@ -128,3 +129,41 @@ def test_an_optional_variable_lints_and_is_left_out_or_set(sb: SandboxState) -> 
     given = Executor(book, variables={"notes": "hello"}, env=book_env()).plan()
     by = {s.name: s for s in given.steps}
     assert "notes=hello label=base" in by["env"].stdout and by["plan-it"].status == "would-skip"
+
+
+def _copy_back_book(confirm: str) -> str:
+    return f"""---
+target: sandbox
+---
+{F}redisops {{"name":"rollback-copy-back","confirm":"{confirm}"}}
+op: migrate.rollback
+args: {{copy_back: true, poll_interval: 0.05}}
+expect: result.ok == true
+{F}
+"""
+
+
+def test_an_approved_mutating_operation_step_runs_with_the_operations_confirmation(sb: SandboxState) -> None:
+    """migrate.rollback with copy_back (a mutating operation) refuses without confirm=True: a step that
+    asked and was approved (--yes) passes it; a confirm=false step does not."""
+    src = connect(sb.source)
+    src.flushall()
+    src.set("back:1", "1")
+    migrate = Executor(
+        read_runbook(BOOKS / "migrate-elasticache-to-k8s.md"),
+        yes=True,
+        variables={"follow_seconds": 1.0, "poll_interval": 0.05},
+        env=book_env(),
+    ).run(from_="plan")
+    assert migrate.exit_code == 0, migrate.error
+    connect(sb.target).set("back:written-after-the-cutover", "2")
+
+    unconfirmed = Executor(parse_runbook(_copy_back_book("false")), yes=True, env=book_env()).run()
+    assert unconfirmed.exit_code == 30 and "explicit confirmation" in str(unconfirmed.error), (
+        unconfirmed.error
+    )
+    assert not src.exists("back:written-after-the-cutover")
+
+    confirmed = Executor(parse_runbook(_copy_back_book("true")), yes=True, env=book_env()).run()
+    assert confirmed.exit_code == 0, confirmed.error
+    assert src.get("back:written-after-the-cutover") == b"2"
