@@ -2,8 +2,8 @@
 ``-v source_password_file=...`` reach every ``migrate.*`` cell (optional variables: unset, the
 operation's own default - the sandbox's source - applies). Through the CLI, as an operator runs it:
 plan, copy and verify (``--step``) move a password-protected ElastiCache-like source's keys to the
-sandbox's target, none of the sandbox source's, and the password appears in no output, journal, report,
-state or event. Also: optional variables in a small runbook (left out of an operation's arguments,
+sandbox's target, none of the sandbox source's, and the password appears in no output, journal, report
+or state. Also: optional variables in a small runbook (left out of an operation's arguments,
 unset in a shell step, null in a condition), and an approved mutating operation step run with the
 operation's confirmation (``migrate.rollback`` with ``copy_back`` refuses without it)."""
 
