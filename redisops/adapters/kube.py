@@ -109,8 +109,10 @@ class Kube(KubeObjects):
         from kubernetes import client as k8s_client
         from kubernetes import config as k8s_config
 
-        cfg_path = str(Path(path).expanduser()) if path else None
-        _check_kubeconfig_exists(cfg_path)
+        _check_kubeconfig_exists(str(Path(path).expanduser()) if path else None)
+        # $KUBECONFIG read now: the client library reads it once, when it is first imported, so a
+        # KUBECONFIG set later (a runbook step, a test, a long-lived process) would be ignored
+        cfg_path = str(Path(path).expanduser()) if path else (os.environ.get("KUBECONFIG") or None)
         configuration = k8s_client.Configuration()
         try:
             contexts, active = k8s_config.list_kube_config_contexts(config_file=cfg_path)
