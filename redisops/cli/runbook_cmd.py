@@ -158,9 +158,11 @@ def show_cmd(file: FileArg, output: OutputOpt = Output.text) -> None:
                 f"[bold]{escape(rb.title)}[/bold]  ({escape(str(rb.path))}, target {data['target']})"
             )
             for v in data["variables"]:
-                console.print(
-                    f"  variable {v['name']} ({v['type']}) = {v['default']!r}  {escape(v['description'])}"
-                )
+                if v["default"] is not None:
+                    value = f"= {v['default']!r}"
+                else:
+                    value = "(required: -v NAME=VALUE)" if v.get("required") else "(optional)"
+                console.print(f"  variable {v['name']} ({v['type']}) {value}  {escape(v['description'])}")
             for s in data["steps"]:
                 flags = [f"undo: {s['undo']}"] if s["undo"] else []
                 flags += ["undo only"] if s["undo_only"] else []
