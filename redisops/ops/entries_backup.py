@@ -29,7 +29,14 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from redisops.errors import ConfigError, ConflictError, InvalidArgument, PlanBlocked, VerificationError
+from redisops.errors import (
+    ConfigError,
+    ConflictError,
+    InvalidArgument,
+    NotFoundError,
+    PlanBlocked,
+    VerificationError,
+)
 from redisops.ops import entries_backup_plans as plans
 from redisops.ops.catalogue import Catalogue, Kind, OpContext, Operation, Plan
 
@@ -358,6 +365,14 @@ def backup_create(ctx: OpContext, p: CreateParams) -> Manifest:
             )  # fmt: skip
         except ConflictError as e:
             if seen.get("lock_when_taken") and "holder" in e.context:
+                raise PlanBlocked(f"{e.message} ({e.hint})", context=e.context) from None
+            raise
+        except NotFoundError as e:
+            # the plan left the store to the run: a missing bucket is the refusal the plan would have
+            # found (nothing can have been stored in it), with the same words and code (15)
+            from redisops.adapters.s3_errors import is_missing_bucket
+
+            if seen.get("lock_when_taken") and is_missing_bucket(e):
                 raise PlanBlocked(f"{e.message} ({e.hint})", context=e.context) from None
             raise
     data_dir = _aof_dir(ctx, p)

@@ -587,11 +587,13 @@ def test_ctrl_c_during_backup_create_aborts_the_upload(
     try:
         assert proxy.stalled.wait(120), "the backup never streamed 12 MiB"
         store = make_store(s3_endpoint, s3_bucket)
-        assert store.lock_info() is not None  # mid-backup: locked, upload under way
-        for _ in range(200):  # the first 8 MiB part opened a multipart upload
-            if store.s3.list_multipart_uploads(""):
+        # mid-backup: locked, upload under way (the transfer starts first and the lock is taken while
+        # Redis writes, so wait for both: the first 8 MiB part opens a multipart upload)
+        for _ in range(400):
+            if store.lock_info() is not None and store.s3.list_multipart_uploads(""):
                 break
             time.sleep(0.05)
+        assert store.lock_info() is not None
         assert store.s3.list_multipart_uploads("")
         proc.send_signal(signal.SIGINT)
         time.sleep(0.5)  # let the signal land before the stream moves again (not an assertion)
