@@ -603,7 +603,7 @@ def test_ctrl_c_during_backup_create_aborts_the_upload(
         proxy.close()
         if proc.poll() is None:
             proc.kill()
-            proc.wait()
+        proc.communicate()  # reaps it and closes its pipes, also when an assertion above failed
     assert proc.returncode == 130, (out, err)
     assert "interrupted; nothing was stored (the partial upload was aborted)" in " ".join(err.split())
     assert "Traceback" not in err
