@@ -85,8 +85,19 @@ def _appconfig(stack: AwsStack, ids: dict[str, str]) -> dict[str, Any]:
     return latest_configuration(stack.client("appconfigdata"), ids["app"], ids["env"], ids["profile"])
 
 
-def _endpoint(stack: AwsStack, ids: dict[str, str]) -> str:
-    r = _appconfig(stack, ids)["redis"]
+def _endpoint(stack: AwsStack, ids: dict[str, str]) -> str | None:
+    """The endpoint clients read; None while no deployment has completed (AppConfigData answers with no
+    content until one has)."""
+    data = stack.client("appconfigdata")
+    token = data.start_configuration_session(
+        ApplicationIdentifier=ids["app"],
+        EnvironmentIdentifier=ids["env"],
+        ConfigurationProfileIdentifier=ids["profile"],
+    )["InitialConfigurationToken"]
+    body = data.get_latest_configuration(ConfigurationToken=token)["Configuration"].read()
+    if not body:
+        return None
+    r = json.loads(body)["redis"]
     return f"{r['host']}:{r['port']}"
 
 
