@@ -19,7 +19,7 @@ from redisops.adapters.s3_settings import AwsCredentials
 from redisops.errors import ConflictError, ConnectionFailed, NotFoundError, PlatformError
 from tests.integration.aws.conftest import AwsStack
 
-KEY_ID, SECRET = "AKIAEXAMPLEKEYID0001", "s3cr3t/example+key"
+KEY_ID, SECRET = "test-key-id-not-real-0001", "test-secret-not-real"
 
 
 def _adapter(stack: AwsStack) -> AwsAdapter:
