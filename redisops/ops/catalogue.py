@@ -34,8 +34,10 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import importlib
+import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -208,10 +210,20 @@ class Catalogue:
     (:mod:`redisops.ops.audit_store`).
     """
 
-    def __init__(self, *, audit: AuditLog | None = None, store_audit: bool | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        audit: AuditLog | None = None,
+        store_audit: bool | None = None,
+        areas: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
         self._ops: dict[str, Operation[Any, Any]] = {}
         self.audit = audit
         self.store_audit = audit is not None if store_audit is None else store_audit
+        #: modules not loaded yet (each has ``register(cat)``), with the name prefixes they register
+        #: (``backup`` for ``backup.create``): :meth:`get` loads only the modules of its prefix
+        self._pending: dict[str, tuple[str, ...]] = {m: tuple(p) for m, p in (areas or {}).items()}
+        self._loading = threading.RLock()
 
     def register(self, op: Operation[Any, Any]) -> Operation[Any, Any]:
         """Add ``op``; a name can be registered once."""
@@ -220,18 +232,36 @@ class Catalogue:
         self._ops[op.name] = op
         return op
 
+    def _load(self, prefix: str | None = None) -> None:
+        """Register the pending areas whose names start with ``prefix`` (None: every area)."""
+        if not self._pending:
+            return
+        with self._loading:
+            for module, prefixes in list(self._pending.items()):
+                if prefix is None or prefix in prefixes:
+                    importlib.import_module(module).register(self)
+                    del self._pending[module]
+
     def __iter__(self) -> Iterator[Operation[Any, Any]]:
+        self._load()
         return iter(sorted(self._ops.values(), key=lambda o: o.name))
 
     def __len__(self) -> int:
+        self._load()
         return len(self._ops)
 
     def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        if name not in self._ops:
+            self._load(name.split(".", 1)[0])
+            if name not in self._ops:
+                self._load()
         return name in self._ops
 
     def get(self, name: str) -> Operation[Any, Any]:
         """The operation called ``name`` (NotFoundError listing close names when there is none)."""
-        op = self._ops.get(name)
+        op = self._ops.get(name) if name in self else None
         if op is None:
             area = name.split(".", 1)[0]
             near = [n for n in sorted(self._ops) if n.startswith(area + ".")] or sorted(self._ops)

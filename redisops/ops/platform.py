@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from redisops.adapters.local import pid_alive, port_in_use
-from redisops.adapters.redis_conn import RedisEndpoint
+from redisops.adapters.redis_conn import RedisEndpoint, request_shutdown
 from redisops.errors import OperationTimeout
 from redisops.inspect import Info
 from redisops.ops.loading import wait_loaded
@@ -194,7 +194,8 @@ class LocalPlatform:
         return f"the sandbox target {self.endpoint.address}"
 
     def stop(self) -> None:
-        """SIGTERM the target (it saves first); returns once the process has exited."""
+        """SHUTDOWN (else SIGTERM) the target, which saves first; returns once the process has exited."""
+        request_shutdown(self.endpoint)
         self._stop()
 
     def start(self) -> None:
@@ -288,8 +289,10 @@ class ProcessPlatform:
         return f"{self.name} on {self.endpoint.address}"
 
     def stop(self) -> None:
-        """The stop callable (nothing when no server runs yet)."""
+        """SHUTDOWN asked of the server, then the stop callable (which waits for the exit, and signals
+        the process when SHUTDOWN was refused); nothing when no server runs yet."""
         if self.running:
+            request_shutdown(self.endpoint)
             self._stop()
         self.running = False
 
