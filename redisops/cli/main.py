@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import enum
+import gc
+import importlib
 import os
 import platform
 import sys
@@ -12,23 +15,6 @@ import typer
 from typer.core import TyperGroup, TyperOption
 
 from redisops._version import __version__
-from redisops.cli import (
-    audit_cmd,
-    backup_cmd,
-    config_cmd,
-    elasticache_cmd,
-    inspect_cmd,
-    k8s_cmd,
-    k8s_pure_cmd,
-    migrate_cmd,
-    ops_cmd,
-    platform_cmd,
-    rehearse_cmd,
-    restore_cmd,
-    runbook_cmd,
-    sandbox_cmd,
-    tui_cmd,
-)
 from redisops.cli.common import Output, OutputOpt, console, emit, error_boundary, state
 
 
@@ -57,32 +43,99 @@ class _RootGroup(TyperGroup):
         return super().parse_args(ctx, args)
 
 
-app = typer.Typer(
-    name="redisops",
-    help="Operations toolkit for Redis 7 on Kubernetes (and the local sandbox that rehearses it).",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-    # help texts are plain text: a URL shape such as "redis://host[:port][/db]" is not markup
-    rich_markup_mode=None,
-    cls=_RootGroup,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-app.add_typer(sandbox_cmd.app, name="sandbox")
-app.add_typer(elasticache_cmd.app, name="elasticache")
-app.add_typer(config_cmd.app, name="config")
-app.add_typer(backup_cmd.app, name="backup")
-app.add_typer(ops_cmd.app, name="ops")
-app.add_typer(audit_cmd.app, name="audit")
-restore_cmd.register(app, backup_cmd.app)
-app.command(name="rehearse")(rehearse_cmd.rehearse)
-inspect_cmd.register(app)
-k8s_cmd.register(app)
-k8s_pure_cmd.register(app)
-migrate_cmd.register(app)
-runbook_cmd.register(app)
-tui_cmd.register(app)
-platform_cmd.register(app)
+def _new_app() -> typer.Typer:
+    """The root ``redisops`` app with its own options and commands (``--debug``, ``--version``,
+    ``version``, ``completion``) and no command group yet."""
+    root = typer.Typer(
+        name="redisops",
+        help="Operations toolkit for Redis 7 on Kubernetes (and the local sandbox that rehearses it).",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+        # help texts are plain text: a URL shape such as "redis://host[:port][/db]" is not markup
+        rich_markup_mode=None,
+        cls=_RootGroup,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    root.callback()(_root)
+    root.command(name="version")(version_cmd)
+    root.command(name="completion")(completion_cmd)
+    return root
+
+
+def _load(area: str, root: typer.Typer) -> None:
+    """Import the CLI module(s) of ``area`` and add their commands to ``root``."""
+    if area == "backup":  # `backup drill` is the restore module's
+        from redisops.cli import backup_cmd, restore_cmd
+
+        root.add_typer(backup_cmd.app, name="backup")
+        restore_cmd.register(root, backup_cmd.app)
+        return
+    if area in ("sandbox", "elasticache", "config", "ops", "audit"):
+        module = importlib.import_module(f"redisops.cli.{area}_cmd")
+        root.add_typer(module.app, name=area)
+        return
+    if area == "rehearse":
+        from redisops.cli import rehearse_cmd
+
+        root.command(name="rehearse")(rehearse_cmd.rehearse)
+        return
+    importlib.import_module(f"redisops.cli.{area}_cmd").register(root)
+
+
+#: each top-level command, and the area (CLI module) that adds it: a command line naming one loads only
+#: that module (start-up is part of every command, and of every runbook step that runs one);
+#: ``tests/unit/test_cli_lazy.py`` checks this table against what the modules register
+COMMANDS: dict[str, str] = {
+    "sandbox": "sandbox",
+    "elasticache": "elasticache",
+    "config": "config",
+    "backup": "backup",
+    "ops": "ops",
+    "audit": "audit",
+    "restore": "backup",
+    "restore-data-dir": "backup",
+    "rehearse": "rehearse",
+    **dict.fromkeys(("health", "info", "slowlog", "latency", "memory", "keys", "clients"), "inspect"),
+    **dict.fromkeys(("deploy", "history", "rollback", "restart", "verify-clients"), "k8s"),
+    "manifests": "k8s_pure",
+    "lint": "k8s_pure",
+    "migrate": "migrate",
+    "runbook": "runbook",
+    "tui": "tui",
+    "status": "platform",
+    "logs": "platform",
+}
+
+
+def build_app(areas: list[str] | None = None) -> typer.Typer:
+    """The ``redisops`` app with the commands of ``areas`` (None: every command)."""
+    root = _new_app()
+    for area in dict.fromkeys(COMMANDS.values()) if areas is None else areas:
+        _load(area, root)
+    return root
+
+
+_full: typer.Typer | None = None
+
+
+def __getattr__(name: str) -> Any:
+    """``app``: every command (built on first use, once)."""
+    global _full
+    if name == "app":
+        if _full is None:
+            _full = build_app()
+        return _full
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _app_for(argv: list[str]) -> typer.Typer:
+    """The app a command line needs: only the area of the command it names; every command for help,
+    ``--version``, a mistyped name (click then suggests close ones) or no command."""
+    words = [a for a in argv if a != "--debug"]
+    if words and words[0] in COMMANDS:
+        return build_app([COMMANDS[words[0]]])
+    return __getattr__("app")  # type: ignore[no-any-return]
 
 
 def _version_flag(value: bool) -> None:
@@ -91,7 +144,6 @@ def _version_flag(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _root(
     debug: Annotated[
         bool, typer.Option("--debug", help="show tracebacks for errors (exit codes stay the same)")
@@ -113,7 +165,6 @@ def _dist_version(name: str) -> str | None:
         return None
 
 
-@app.command(name="version")
 def version_cmd(
     url: Annotated[
         str | None,
@@ -174,7 +225,6 @@ class Shell(enum.StrEnum):
     fish = "fish"
 
 
-@app.command(name="completion")
 def completion_cmd(
     shell: Annotated[Shell, typer.Argument(help="bash, zsh or fish")],
 ) -> None:
@@ -185,17 +235,21 @@ def completion_cmd(
     completion_init()
     cls = get_completion_class(shell.value)
     assert cls is not None  # the enum lists only the shells click supports
-    command = typer.main.get_command(app)
+    command = typer.main.get_command(__getattr__("app"))
     sys.stdout.write(cls(command, {}, "redisops", _COMPLETE_VAR).source() + "\n")
 
 
 def main() -> None:
     """Console-script entry point."""
+    # at exit, the collector would walk every object of every loaded library (botocore's service
+    # models alone: ~0.1 s) only to free memory the process is about to return; frozen, it skips them.
+    # Files are closed by the commands themselves; stdout and stderr are flushed by the interpreter.
+    atexit.register(gc.freeze)
     if _COMPLETE_VAR in os.environ:  # the shell asks for completions (see `redisops completion`)
         from typer._completion_classes import completion_init
 
         completion_init()
-    app()
+    _app_for(sys.argv[1:])()
 
 
 if __name__ == "__main__":

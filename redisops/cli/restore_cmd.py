@@ -277,4 +277,5 @@ def register(app: typer.Typer, backup_app: typer.Typer) -> None:
     """Add ``restore``, ``restore-data-dir`` and ``backup drill``."""
     app.command(name="restore")(restore)
     app.command(name="restore-data-dir")(restore_data_dir)
-    backup_app.command(name="drill")(drill)
+    if not any(c.name == "drill" for c in backup_app.registered_commands):  # the group outlives an app
+        backup_app.command(name="drill")(drill)
