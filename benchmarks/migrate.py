@@ -79,6 +79,7 @@ def spec_for(scenario: str, size_mb: int, keys: int) -> DatasetSpec:
 def measure_copy(src: RedisEndpoint, tgt: RedisEndpoint) -> dict[str, Any]:
     s, t = redis.Redis(port=src.port), redis.Redis(port=tgt.port)
     t.flushall()
+    s.config_resetstat()
     s0, t0 = cpu(s), cpu(t)
     prof = cProfile.Profile()
     w0, c0 = time.perf_counter(), time.process_time()
@@ -101,8 +102,15 @@ def measure_copy(src: RedisEndpoint, tgt: RedisEndpoint) -> dict[str, Any]:
         "keys": rep.copied, "bytes": rep.bytes_copied, "seconds": wall, "keys_per_s": rep.copied / wall,
         "mb_per_s": rep.bytes_copied / MiB / wall, "client_cpu_s": client, "source_cpu_s": cpu(s) - s0,
         "target_cpu_s": cpu(t) - t0, "writer_waits_reader_s": waits["reader"],
-        "writer_target_io_s": waits["target_io"],
+        "writer_target_io_s": waits["target_io"], "source_commands": command_seconds(s),
     }  # fmt: skip
+
+
+def command_seconds(c: redis.Redis) -> dict[str, float]:
+    """Seconds the server spent in each command since the last CONFIG RESETSTAT (INFO commandstats)."""
+    stats = c.info("commandstats")
+    out = {k.removeprefix("cmdstat_"): float(v["usec"]) / 1e6 for k, v in stats.items()}
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
 def measure_naive(src: RedisEndpoint, tgt: RedisEndpoint, limit_s: float) -> dict[str, Any]:
@@ -216,6 +224,8 @@ def show(r: dict[str, Any]) -> None:
           f"writer thread: waiting for the reader (source side) {c['writer_waits_reader_s']:.1f}s, in "
           f"RESTORE round trips (target side) {c['writer_target_io_s']:.1f}s, "
           f"its own work {other:.1f}s")  # fmt: skip
+    spent = ", ".join(f"{cmd} {sec:.2f}s" for cmd, sec in list(c["source_commands"].items())[:6])
+    print(f"source server time by command (INFO commandstats): {spent}")
 
 
 def main() -> None:
