@@ -6,8 +6,8 @@ Guard rails first, each refusal naming its rail (PlanBlocked, exit 15):
 * **clients** — no client on the source (CLIENT LIST, our own connection and replicas excluded): the
   plan samples once, the run samples every ``sample_interval`` for ``quiet_seconds``;
 * **verify** — a saved ``migrate.verify`` report of this source with 0 differences, newer than
-  ``verify_max_age_hours`` (:func:`~redisops.ops.cutover_record.latest_verify`; ``migrate.cutover``
-  saves one);
+  ``verify_max_age_hours`` (:func:`~redisops.ops.cutover_record.latest_verify`; ``migrate.verify``
+  and ``migrate.cutover`` save one);
 * **backup** — the newest backup of the new Redis, taken after the cutover, verified when written; the
   run re-reads it (size and SHA-256 of every object) before deleting;
 * **rollback window** — the last cutover (its record) is not rolled back and its window is over: after
@@ -122,10 +122,14 @@ def _rails(ctx: OpContext, p: DecommissionParams, aws: Any, d: _Draft) -> None:
     if saved is None:
         fail(
             "verify",
-            f"no saved verify report of source {source.host}:{source.port} (migrate cutover saves one)",
+            f"no saved verify report of source {source.host}:{source.port}: run migrate verify",
         )
     elif not saved.ok:
-        fail("verify", f"the newest verify report ({saved.path}) found {saved.differences} difference(s)")
+        fail(
+            "verify",
+            f"the newest verify report ({saved.path}) found {saved.differences} difference(s): "
+            "run migrate verify again once source and target match",
+        )
     elif saved.age_hours > p.verify_max_age_hours:
         fail(
             "verify",

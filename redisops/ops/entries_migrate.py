@@ -1,5 +1,8 @@
 """Catalogue entries of the migration area: ``migrate.plan`` and ``migrate.verify`` (both ``read``).
 
+``migrate.verify`` saves its report in the state dir (``migrate/verify-<time>.json``, 0600), where
+``elasticache.decommission``'s verify rail looks for a clean, fresh one.
+
 The target is ``ctx.target`` (:attr:`~redisops.ops.target.Target.redis`, and its deployment config for
 the container's memory limit); the source comes from the ``source_*`` parameters
 (:func:`~redisops.ops.migrate_source.resolve_source`: a URL, an ACL user, a password file or
@@ -182,7 +185,27 @@ def migrate_verify(ctx: OpContext, p: MigrateVerifyParams) -> VerifyReport:
     for finding in check_blockers(source, target, container_limit=container_limit(ctx.target)):
         report.warnings.append(f"the plan's blocker holds: {finding.message}")
         ctx.reporter.warning(f"the plan's blocker holds: {finding.message}")
+    _save_report(ctx, report, source, target)
     return report
+
+
+def _save_report(ctx: OpContext, report: VerifyReport, source: RedisEndpoint, target: RedisEndpoint) -> None:
+    """Save the report where ``elasticache.decommission``'s verify rail looks for it
+    (:func:`~redisops.ops.cutover_record.save_verify`); a failure to save is a warning, not a failed
+    verify."""
+    from redisops.ops.cutover_common import state_dir_of
+    from redisops.ops.cutover_record import save_verify
+
+    try:
+        saved = save_verify(
+            report, f"{source.host}:{source.port}", f"{target.host}:{target.port}", state_dir_of(ctx.target)
+        )
+    except OSError as e:
+        ctx.reporter.warning(
+            f"the verify report was not saved ({e.strerror or e}): decommission will not see it"
+        )
+        return
+    ctx.reporter.log(f"verify report saved to {saved.path}")
 
 
 def register(cat: Catalogue) -> None:
