@@ -23,7 +23,7 @@ import logging
 import os
 import socket
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -46,6 +46,7 @@ from redisops.backup.layout import (
 )
 from redisops.backup.lock import HolderAlive, LockInfo, PodRef, fmt_age, this_pod
 from redisops.backup.manifest import (
+    FORMAT_VERSION,
     BackupKind,
     Manifest,
     ObjectEntry,
@@ -73,6 +74,7 @@ __all__ = [
     "BackupStore",
     "BackupWriter",
     "GcReport",
+    "Listing",
     "LockInfo",
     "ObjectCheck",
     "StreamVerifier",
@@ -87,6 +89,17 @@ DEFAULT_GC_GRACE = timedelta(hours=24)
 _CHUNK = 1024 * 1024
 #: chunks read ahead of the consumer on a thread (network wait overlaps hashing and writing)
 _READ_AHEAD = 4
+
+
+@dataclass(frozen=True)
+class Listing:
+    """:meth:`BackupStore.listing`: the committed backups, newest first, and the manifests skipped because
+    a newer redisops wrote them (``skipped_newer``; ``newest_format``: the highest ``format_version``
+    among them, None when none was skipped)."""
+
+    manifests: builtins.list[Manifest]
+    skipped_newer: int = 0
+    newest_format: int | None = None
 
 
 # --- the store -----------------------------------------------------------------------------------------
@@ -322,8 +335,15 @@ class BackupStore:
 
     # --- reading -------------------------------------------------------------------------------------------
     def list(self) -> builtins.list[Manifest]:
-        """Committed backups of the source (a valid manifest), newest first; invalid manifests are skipped."""
+        """Committed backups of the source (a valid manifest), newest first; invalid manifests are skipped
+        (:meth:`listing` also counts those of a newer format)."""
+        return self.listing().manifests
+
+    def listing(self) -> Listing:
+        """Committed backups of the source, newest first, and how many manifests were skipped because a
+        newer redisops wrote them in a newer format (each skipped manifest is also logged)."""
         out: list[Manifest] = []
+        newer: list[int] = []
         for obj in self.s3.list_objects(self.layout.source_prefix(self.source)):
             info = self.layout.parse_key(obj.key)
             if info is None or not info.is_manifest or info.source != self.source:
@@ -331,11 +351,14 @@ class BackupStore:
             try:
                 out.append(self.get(info.backup_id))
             except (ParseError, VerificationError) as e:
+                version = e.context.get("format_version")
+                if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
+                    newer.append(version)
                 log.warning("skipping backup %s: %s", info.backup_id, e.message)
             except NotFoundError:
                 continue  # deleted in between
         out.sort(key=lambda m: (m.created_at, m.id), reverse=True)
-        return out
+        return Listing(out, len(newer), max(newer, default=None))
 
     def get(self, backup_id: str) -> Manifest:
         """The manifest of a committed backup (NotFoundError when absent or incomplete)."""

@@ -214,14 +214,22 @@ class ScheduleParams(BaseModel):
 
 @dataclasses.dataclass(frozen=True)
 class BackupList:
-    """``backup.list``: the complete backups of ``source``, newest first."""
+    """``backup.list``: the complete backups of ``source``, newest first; ``skipped_newer`` manifests a
+    newer redisops wrote in a newer format (up to ``newest_format``) are not among them."""
 
     source: str
     backups: builtins.list[Manifest]
+    skipped_newer: int = 0
+    newest_format: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"source": ..., "backups": [manifest, ...]}``."""
-        return {"source": self.source, "backups": [m.to_dict() for m in self.backups]}
+        """``{"source", "backups": [manifest, ...], "skipped_newer", "newest_format"}``."""
+        return {
+            "source": self.source,
+            "backups": [m.to_dict() for m in self.backups],
+            "skipped_newer": self.skipped_newer,
+            "newest_format": self.newest_format,
+        }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -309,9 +317,19 @@ def _aof_dir(ctx: OpContext, p: CreateParams) -> Path | None:
 
 
 def backup_list(ctx: OpContext, p: ListParams) -> BackupList:
-    """The complete backups (with a manifest), newest first."""
+    """The complete backups (with a manifest), newest first; a warning counts those a newer redisops wrote
+    in a format this one cannot read."""
+    from redisops.backup.manifest import FORMAT_VERSION
+
     store = _store(ctx, p.source)
-    return BackupList(store.source, store.list())
+    found = store.listing()
+    if found.skipped_newer:
+        ctx.reporter.warning(
+            f"{found.skipped_newer} backup(s) of {store.source} not listed: written by a newer redisops in "
+            f"manifest format_version {found.newest_format} (this one reads {FORMAT_VERSION}); "
+            "upgrade redisops to see them"
+        )
+    return BackupList(store.source, found.manifests, found.skipped_newer, found.newest_format)
 
 
 def backup_describe(ctx: OpContext, p: DescribeParams) -> Manifest:
