@@ -182,6 +182,10 @@ class KeyCopier:
                 yield Step("by_type", key)
             return
         sizes = self._sizes(keys)
+        known = [size for size in sizes if size is not None]
+        if len(known) == len(keys) and max(known, default=0) <= self.o.big_key_bytes:
+            yield from self._dump_steps(list(zip(keys, known, strict=True)))  # the usual batch
+            return
         small: list[tuple[bytes, int]] = []
         for key, size in zip(keys, sizes, strict=True):
             if size is None:
@@ -190,6 +194,10 @@ class KeyCopier:
                 yield Step("big", key)
             else:
                 small.append((key, size))
+        yield from self._dump_steps(small)
+
+    def _dump_steps(self, small: list[tuple[bytes, int]]) -> Iterator[Step]:
+        """One ``dump`` step per pipeline of ``(key, size)``: PTTL + DUMP sent when the step is asked for."""
         for group in _groups(small, self.o.pipeline_depth, self.o.pipeline_bytes):
             if self.cancel is not None:
                 self.cancel.check("while copying keys")
@@ -216,6 +224,8 @@ class KeyCopier:
         with redis_errors(self.ep):
             replies = run_packed(self.src, pack_memory_usage(keys), len(keys))
         self.limiter.acquire(len(keys), "while copying keys")
+        if set(map(type, replies)) == {int}:
+            return replies  # every key there, every size known (checked in C)
         out: list[int | None] = []
         for r in replies:
             if isinstance(r, rex.ResponseError):
@@ -243,11 +253,63 @@ class KeyCopier:
 
     def _dump_restore(self, step: Step, stats: DbCopyStats) -> None:
         group, replies = step.group, step.replies
+        pttls, dumps = replies[0::2], replies[1::2]
         # the TTL left when written: the source's PTTL minus the time since it was read
         elapsed_ms = (time.monotonic() - step.sent) * 1000
+        if set(map(type, pttls)) == {int} and set(map(type, dumps)) == {bytes} and min(pttls) >= -1:
+            # the usual batch, checked in C: every key there, no error; only TTLs need a look per key
+            if max(pttls) <= 0:
+                rows = list(zip(group, [0] * len(group), dumps, strict=True))
+            else:
+                rows = self._with_ttls(group, pttls, dumps, elapsed_ms, stats)
+        else:
+            rows = self._rows(group, pttls, dumps, elapsed_ms, stats)
+        if not rows:
+            return
+        with redis_errors(None):
+            results = self._restore(rows)
+        if results.count(b"OK") == len(results):
+            stats.copied += len(rows)
+            stats.bytes_copied += sum(map(len, [row[2] for row in rows]))
+            return
+        for (key, _, dump), result in zip(rows, results, strict=True):
+            if not isinstance(result, Exception):
+                stats.copied += 1
+                stats.bytes_copied += len(dump)
+            elif str(result).startswith("BUSYKEY") or "BUSYKEY" in str(result)[:20]:
+                self._count(
+                    stats,
+                    KeyOutcome("skipped", "target key exists (BUSYKEY); copy with replace to overwrite"),
+                    key,
+                )
+            elif is_payload_refusal(result):
+                self._by_type(key, stats)
+            else:
+                self._count(stats, KeyOutcome("failed", f"target refused: {_reason(result)}"), key)
+
+    def _with_ttls(
+        self, group: list[bytes], pttls: list[int], dumps: list[bytes], elapsed_ms: float, stats: DbCopyStats
+    ) -> list[tuple[bytes, int, bytes]]:
+        """Rows of a batch where every key is there: the remaining TTL per key; a TTL that ran out since
+        the read is ``expired`` (never resurrected)."""
         rows: list[tuple[bytes, int, bytes]] = []
-        for i, key in enumerate(group):
-            pttl, dump = replies[2 * i], replies[2 * i + 1]
+        for key, pttl, dump in zip(group, pttls, dumps, strict=True):
+            if pttl > 0:
+                pttl = int(pttl - elapsed_ms)
+                if pttl <= 0:
+                    self._count(stats, KeyOutcome("expired", "its TTL ran out before it was written"), key)
+                    continue
+            else:
+                pttl = 0
+            rows.append((key, pttl, dump))
+        return rows
+
+    def _rows(
+        self, group: list[bytes], pttls: list[Any], dumps: list[Any], elapsed_ms: float, stats: DbCopyStats
+    ) -> list[tuple[bytes, int, bytes]]:
+        """Rows of a batch with errors or keys gone: each key's outcome counted, the rest to write."""
+        rows: list[tuple[bytes, int, bytes]] = []
+        for key, pttl, dump in zip(group, pttls, dumps, strict=True):
             if isinstance(pttl, Exception) or isinstance(dump, Exception):
                 self._count(
                     stats, KeyOutcome("failed", f"source refused: {_reason(_first_error(pttl, dump))}"), key
@@ -263,24 +325,7 @@ class KeyCopier:
                     self._count(stats, KeyOutcome("expired", "its TTL ran out before it was written"), key)
                     continue
             rows.append((key, ttl, dump))
-        if not rows:
-            return
-        with redis_errors(None):
-            results = self._restore(rows)
-        for (key, _, dump), result in zip(rows, results, strict=True):
-            if not isinstance(result, Exception):
-                stats.copied += 1
-                stats.bytes_copied += len(dump)
-            elif str(result).startswith("BUSYKEY") or "BUSYKEY" in str(result)[:20]:
-                self._count(
-                    stats,
-                    KeyOutcome("skipped", "target key exists (BUSYKEY); copy with replace to overwrite"),
-                    key,
-                )
-            elif is_payload_refusal(result):
-                self._by_type(key, stats)
-            else:
-                self._count(stats, KeyOutcome("failed", f"target refused: {_reason(result)}"), key)
+        return rows
 
     def _restore(self, rows: list[tuple[bytes, int, bytes]]) -> list[Any]:
         """RESTORE pipelines of ``(key, ttl, payload)``: one per target node (a cluster), replies back in
@@ -320,6 +365,10 @@ def _first_error(*values: Any) -> BaseException:
 
 
 def _groups(items: list[tuple[bytes, int]], depth: int, max_bytes: int) -> Iterable[list[bytes]]:
+    if len(items) <= depth and sum(n for _, n in items) <= max_bytes:
+        if items:
+            yield [key for key, _ in items]  # the usual batch: one pipeline
+        return
     group: list[bytes] = []
     size = 0
     for key, n in items:

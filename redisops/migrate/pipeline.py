@@ -90,11 +90,14 @@ def pack_memory_usage(keys: Sequence[bytes]) -> bytes:
 def pack_restores(rows: Sequence[tuple[bytes, int, bytes]], *, replace: bool = False) -> bytes:
     """``RESTORE key ttl payload [REPLACE]`` for every ``(key, ttl, payload)``, in RESP."""
     fmt = _RESTORE_REPLACE if replace else _RESTORE
-    out = []
-    for key, ttl, payload in rows:
-        t = b"%d" % ttl
-        out.append(fmt % (len(key), key, len(t), t, len(payload), payload))
-    return b"".join(out)
+    return b"".join(
+        [
+            fmt % (len(key), key, 1, b"0", len(payload), payload)
+            if not ttl
+            else fmt % (len(key), key, len(t := b"%d" % ttl), t, len(payload), payload)
+            for key, ttl, payload in rows
+        ]
+    )
 
 
 def _read_replies(conn: Any, n: int) -> list[Any]:
@@ -120,12 +123,16 @@ def _read_replies(conn: Any, n: int) -> list[Any]:
                 out.append(e)
         return out
     replies: list[Any] = []
-    while len(replies) < n:
-        reply = reader.gets()
-        if reply is _NOT_ENOUGH:
+    gets, append, not_enough = reader.gets, replies.append, _NOT_ENOUGH
+    for _ in range(n):
+        reply = gets()
+        while reply is not_enough:
             more()
-            continue
-        if isinstance(reply, rex.ConnectionError):
-            raise reply
-        replies.append(reply)
+            reply = gets()
+        append(reply)
+    # an error redis-py maps to a connection error (LOADING, max clients...) is raised, not kept:
+    # looked for among the few distinct reply types (in C), not reply by reply
+    for kind in set(map(type, replies)):
+        if issubclass(kind, rex.ConnectionError):
+            raise next(r for r in replies if isinstance(r, rex.ConnectionError))
     return replies
