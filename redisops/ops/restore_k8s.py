@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 from redisops.backup import BackupStore
 from redisops.config.model import DeploymentConfig
-from redisops.errors import ConflictError
+from redisops.errors import ConflictError, RedisOpsError
 from redisops.events import Reporter
 from redisops.k8s import DEFAULT_TOOL_IMAGE
 from redisops.ops.deploy import VerifyCheck
@@ -60,6 +60,7 @@ from redisops.ops.restore_k8s_dance import (
     Progress,
     Sleep,
 )
+from redisops.ops.restore_k8s_discard import add_discard_note
 
 if TYPE_CHECKING:
     from redisops.adapters.kube import Kube
@@ -305,12 +306,16 @@ def restore_k8s(
         return out
     if plan.target_keys is None and not plan.errors:
         out.notes.append("no ready pod: no safety backup taken, the target's key count is unknown")
-    res = flow.run(
-        plan, confirmed=confirmed,
-        what=f"restoring {m.id} into PVC {t.namespace}/{t.pvc} (Deployment {t.deployment})",
-        reporter=reporter, cancel=cancel,
-        safety_notes=f"safety backup before restoring {m.id} into {t.namespace}/{t.deployment}",
-    )  # fmt: skip
+    try:
+        res = flow.run(
+            plan, confirmed=confirmed,
+            what=f"restoring {m.id} into PVC {t.namespace}/{t.pvc} (Deployment {t.deployment})",
+            reporter=reporter, cancel=cancel,
+            safety_notes=f"safety backup before restoring {m.id} into {t.namespace}/{t.deployment}",
+        )  # fmt: skip
+    except RedisOpsError as e:  # a cancel (or failed stop) after staging: what the clean-up Job did
+        add_discard_note(e, access.discarded)
+        raise
     out.safety_backup = res.safety_backup
     out.job_log = access.log
     out.checks = list(res.checks)

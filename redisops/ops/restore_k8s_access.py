@@ -34,6 +34,7 @@ from redisops.ops.restore_k8s_dance import (
     redis_password,
     staging_steps,
 )
+from redisops.ops.restore_k8s_discard import DiscardOutcome, add_discard_note
 from redisops.restore import memory_fit
 from redisops.restore.keycounts import counts_of
 
@@ -85,6 +86,9 @@ class KubeAccess:
         self.log = ""
         self.mode = "restore"
         self._left_running = False
+        #: the clean-up of a cancelled staging (None: none ran)
+        self.discarded: DiscardOutcome | None = None
+        self._staging: tuple[dict[str, Any], str] | None = None  # (the staging Job, the operation id)
         self.undo_job = render_undo_job(
             cfg, tool_image, suffix=self.now.astimezone(UTC).strftime("%Y%m%dt%H%M%S")
         )
@@ -103,21 +107,35 @@ class KubeAccess:
         )  # fmt: skip
         return stage, render_restore_job(self.cfg, bid, self.tool_image, extra_args=["--install-staged", op])
 
-    def _run_job(self, job: dict[str, Any], what: str, failed_hint: str, timing: str) -> str:
-        """Create ``job``, wait for it, say its log; VerificationError naming the log tail on Failed."""
+    def _run_job(
+        self,
+        job: dict[str, Any],
+        what: str,
+        failed_hint: str,
+        timing: str,
+        cancel: CancelToken | None = None,
+    ) -> str:
+        """Create ``job``, wait for it, say its log; VerificationError naming the log tail on Failed.
+        ``cancel`` (the staging Job only) stops the wait: the Job is stopped, its folder removed."""
         from redisops.ops.restore_k8s_dance import create_job, job_log, wait_job
 
         p, t = self.platform, self.platform.target
         name = create_job(p.kube, job, p.say)
         p.say(f"created Job {name}: {command_of(job)}")
         t1 = p.clock()
+        sleep = p.sleep if cancel is None else (lambda s: cancel.sleep(s, f"while the {what} Job {name} ran"))
         try:
-            state, _ = wait_job(p.kube, t.namespace, name, p.timeout, p.clock, p.sleep)
+            state, _ = wait_job(p.kube, t.namespace, name, p.timeout, p.clock, sleep)
+        except Interrupted:
+            self._stop_staging_job(name)
+            raise
         except OperationTimeout:
             self._left_running = what != "staging"  # it may still write into the PVC: Redis stays at 0
             raise
         except KeyboardInterrupt:
             self._left_running = what != "staging"
+            if what == "staging":
+                self._stop_staging_job(name)
             where = (
                 "Redis kept running"
                 if what == "staging"
@@ -192,15 +210,49 @@ class KubeAccess:
         self.platform.say(
             f"staging the backup with Job {stage['metadata']['name']} while Redis keeps serving"
         )
-        return self._run_job(
-            stage, "staging",
-            f"Redis was never stopped and the PVC {t.pvc} holds its previous files (the engine removes its "
-            "staging folder when it refuses)",
-            "stage_job",
-        )  # fmt: skip
+        self._staging = (stage, plan.operation_id)
+        try:
+            return self._run_job(
+                stage, "staging",
+                f"Redis was never stopped and the PVC {t.pvc} holds its previous files (the engine removes "
+                "its staging folder when it refuses)",
+                "stage_job", cancel,
+            )  # fmt: skip
+        except Interrupted as e:
+            self.discard(str(stage["metadata"]["name"]))
+            if "Redis kept running" not in e.message:
+                e.message += "; Redis kept running"
+            add_discard_note(e, self.discarded)
+            raise
+
+    def _stop_staging_job(self, name: str) -> None:
+        """Delete the staging Job and its pods and wait (bounded) until they are gone, so that nothing
+        writes into the staging folder any more when the clean-up Job removes it."""
+        from redisops.ops.restore_k8s_discard import DISCARD_TIMEOUT
+
+        p, ns = self.platform, self.platform.target.namespace
+        p.say(f"stopping the staging Job {name}")
+        try:
+            p.kube.delete("Job", name, ns)
+            start = p.clock()
+            while pods := p.kube.pods({"job-name": name}, ns):
+                if p.clock() - start >= DISCARD_TIMEOUT:
+                    break
+                for pod in pods:
+                    p.kube.delete("Pod", pod["metadata"]["name"], ns)
+                p.sleep(0.2)
+        except RedisOpsError as e:  # the clean-up Job then says what is left
+            p.say(f"stopping the staging Job {name} failed: {e.message}")
 
     def discard(self, staged: str) -> None:
-        """Nothing: the staging folder stays in the PVC (the next restore's plan names it as leftover)."""
+        """Remove the staging folder from the PVC with the clean-up Job (Redis keeps serving); the
+        outcome is in :attr:`discarded` (a failure names the folder and the command that removes it)."""
+        from redisops.ops.restore_k8s_discard import discard_staging
+
+        if self._staging is None or self.discarded is not None:
+            return
+        stage_job, operation_id = self._staging
+        self.discarded = discard_staging(self.platform, stage_job, self.undo_job, operation_id)
 
     def install(
         self, plan: FlowPlan, staged: str | None, reporter: Reporter | None, cancel: CancelToken | None
