@@ -16,8 +16,8 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field
+from typing import Any, TypeVar
 
 import redis
 import redis.exceptions as rex
@@ -105,6 +105,9 @@ def _client(ep: RedisEndpoint, client: redis.Redis | None) -> Iterator[redis.Red
         yield own
     finally:
         own.close()
+
+
+_T = TypeVar("_T")
 
 
 def _raw(ep: RedisEndpoint, c: redis.Redis, *args: str | bytes | int) -> Any:
@@ -279,18 +282,27 @@ class LatencyReport:
 def fetch_latency(ep: RedisEndpoint, *, client: redis.Redis | None = None) -> LatencyReport:
     """LATENCY LATEST and LATENCY DOCTOR; each degrades to empty/None with a reason when refused."""
     reasons: dict[str, str] = {}
-    events: list[LatencyEvent] = []
-    doctor: str | None = None
     with _client(ep, client) as c:
-        try:
-            events = parse_latency_latest(_raw(ep, c, "LATENCY", "LATEST"))
-        except (AuthError, PlatformError) as e:
-            reasons["latest"] = refusal_reason(e, "LATENCY LATEST")
-        try:
-            doctor = parse_latency_doctor(_raw(ep, c, "LATENCY", "DOCTOR"))
-        except (AuthError, PlatformError) as e:
-            reasons["doctor"] = refusal_reason(e, "LATENCY DOCTOR")
-    return LatencyReport(events=events, doctor=doctor, reasons=reasons)
+        latest = _or_reason(reasons, "latest", ep, c, parse_latency_latest, "LATENCY", "LATEST")
+        doctor = _or_reason(reasons, "doctor", ep, c, parse_latency_doctor, "LATENCY", "DOCTOR")
+    return LatencyReport(events=latest or [], doctor=doctor, reasons=reasons)
+
+
+def _or_reason(
+    reasons: dict[str, str],
+    part: str,
+    ep: RedisEndpoint,
+    c: redis.Redis,
+    parse: Callable[[Any], _T],
+    *command: str,
+) -> _T | None:
+    """``parse`` of ``command``'s answer, or None with the reason in ``reasons[part]`` when Redis (or its
+    ACL, or ElastiCache) refuses the command."""
+    try:
+        return parse(_raw(ep, c, *command))
+    except (AuthError, PlatformError) as e:
+        reasons[part] = refusal_reason(e, " ".join(command))
+        return None
 
 
 @dataclass(frozen=True)
@@ -306,22 +318,10 @@ class MemoryReport:
 def fetch_memory(ep: RedisEndpoint, *, client: redis.Redis | None = None) -> MemoryReport:
     """INFO memory + MEMORY STATS + MEMORY DOCTOR, degrading per part."""
     reasons: dict[str, str] = {}
-    info: MemoryInfo | None = None
-    stats: MemoryStats | None = None
-    doctor: str | None = None
     with _client(ep, client) as c:
-        try:
-            info = parse_info(_raw(ep, c, "INFO", "memory")).memory
-        except (AuthError, PlatformError) as e:
-            reasons["info"] = refusal_reason(e, "INFO memory")
-        try:
-            stats = parse_memory_stats(_raw(ep, c, "MEMORY", "STATS"))
-        except (AuthError, PlatformError) as e:
-            reasons["stats"] = refusal_reason(e, "MEMORY STATS")
-        try:
-            doctor = parse_memory_doctor(_raw(ep, c, "MEMORY", "DOCTOR"))
-        except (AuthError, PlatformError) as e:
-            reasons["doctor"] = refusal_reason(e, "MEMORY DOCTOR")
+        info = _or_reason(reasons, "info", ep, c, lambda raw: parse_info(raw).memory, "INFO", "memory")
+        stats = _or_reason(reasons, "stats", ep, c, parse_memory_stats, "MEMORY", "STATS")
+        doctor = _or_reason(reasons, "doctor", ep, c, parse_memory_doctor, "MEMORY", "DOCTOR")
     return MemoryReport(info=info, stats=stats, doctor=doctor, reasons=reasons)
 
 
@@ -427,6 +427,10 @@ class KeyAnalysis:
     def total_memory(self) -> int:
         """MEMORY USAGE summed over the examined keys."""
         return sum(t.memory_bytes for t in self.types.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: the fields, with :attr:`scale` and :attr:`total_memory`."""
+        return {**asdict(self), "scale": self.scale, "total_memory": self.total_memory}
 
 
 def key_prefix(key: str, depth: int) -> str:
