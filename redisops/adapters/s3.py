@@ -159,13 +159,7 @@ class S3Adapter:
         if s.checksum_algorithm == "":
             cfg["request_checksum_calculation"] = "when_required"
             cfg["response_checksum_validation"] = "when_required"
-        kwargs: dict[str, Any] = {}
-        if s.credentials is not None:
-            kwargs = {
-                "aws_access_key_id": s.credentials.access_key_id,
-                "aws_secret_access_key": s.credentials.secret_access_key,
-                "aws_session_token": s.credentials.session_token,
-            }
+        kwargs = s.credentials.client_kwargs() if s.credentials is not None else {}
         try:
             session = botocore.session.Session(
                 profile=s.profile if s.credentials is None and s.profile else None

@@ -61,6 +61,15 @@ class AwsCredentials:
         """The values that must never appear in a message."""
         return tuple(v for v in (self.access_key_id, self.secret_access_key, self.session_token) if v)
 
+    def client_kwargs(self) -> dict[str, str | None]:
+        """The keyword arguments that give a boto3 or botocore client these credentials (secrets: pass
+        them on, never log them)."""
+        return {
+            "aws_access_key_id": self.access_key_id,
+            "aws_secret_access_key": self.secret_access_key,
+            "aws_session_token": self.session_token,
+        }
+
 
 @dataclass(frozen=True)
 class S3Settings:
