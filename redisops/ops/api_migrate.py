@@ -19,9 +19,12 @@ source::
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from redisops.cancel import CancelToken
     from redisops.events import EventSink
     from redisops.migrate.plan import MigrationPlan
@@ -32,17 +35,11 @@ if TYPE_CHECKING:
 __all__ = ["MigrateAPI"]
 
 
-def _source(
-    url: str | None, user: str | None, password_file: str | None, tls_ca: str | None, tls_insecure: bool
-) -> dict[str, Any]:
-    """The source's connection parameters, as every ``migrate.*`` operation takes them."""
-    return {
-        "source_url": url,
-        "source_user": user,
-        "source_password_file": password_file,
-        "source_tls_ca": tls_ca,
-        "source_tls_insecure": tls_insecure,
-    }
+def _params(model: type[BaseModel], arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """An operation's parameters out of a method's arguments (``locals()``): every field of the
+    operation's parameter model that the method takes. The model is the one list of the names; the
+    methods' typed signatures are pinned to it (names and defaults) by tests/unit/test_api_migrate.py."""
+    return {name: arguments[name] for name in model.model_fields if name in arguments}
 
 
 class MigrateAPI:
@@ -75,15 +72,9 @@ class MigrateAPI:
         notifications (``notify_keyspace_events``: the parameter group's value; else read from the
         parameter group of ``replication_group``, the sandbox's by default), estimated copy time.
         Writes nothing; ``.blockers`` are what the copy refuses (``.raise_if_blocked()``: exit 15)."""
-        params: dict[str, Any] = {
-            **_source(source_url, source_user, source_password_file, source_tls_ca, source_tls_insecure),
-            "notify_keyspace_events": notify_keyspace_events,
-            "replication_group": replication_group,
-            "sample": sample,
-            "big_key_bytes": big_key_bytes,
-            "big_key_scan_limit": big_key_scan_limit,
-            "max_ops": max_ops,
-        }
+        from redisops.ops.entries_migrate import MigratePlanParams
+
+        params = _params(MigratePlanParams, locals())
         result: MigrationPlan = self._target.run("migrate.plan", params, on_event=on_event, cancel=cancel)
         return result
 
@@ -108,16 +99,9 @@ class MigrateAPI:
         """Compare the source with the target (``migrate.verify``): counts, then keys both ways, the
         differing ones re-checked ``rounds - 1`` times. The report's ``.raise_if_different()`` raises
         VerifyDifferences (exit 22) on stable differences; in-flight keys are named, not counted."""
-        params: dict[str, Any] = {
-            **_source(source_url, source_user, source_password_file, source_tls_ca, source_tls_insecure),
-            "dbs": dbs,
-            "mode": mode,
-            "sample_size": sample_size,
-            "ttl_tolerance_ms": ttl_tolerance_ms,
-            "rounds": rounds,
-            "round_delay": round_delay,
-            "max_ops": max_ops,
-        }
+        from redisops.ops.entries_migrate import MigrateVerifyParams
+
+        params = _params(MigrateVerifyParams, locals())
         result: VerifyReport = self._target.run("migrate.verify", params, on_event=on_event, cancel=cancel)
         return result
 
@@ -146,17 +130,8 @@ class MigrateAPI:
         a checkpoint to ``resume`` from; with ``follow`` the source's changes are applied afterwards
         until ``cancel`` (or ``follow_seconds``). ``options``: the operation's other parameters
         (``redisops ops show migrate.copy``)."""
-        params: dict[str, Any] = {
-            **_source(source_url, source_user, source_password_file, source_tls_ca, source_tls_insecure),
-            "dbs": dbs,
-            "replace": replace,
-            "ops_per_second": ops_per_second,
-            "resume": resume,
-            "checkpoint_path": checkpoint_path,
-            "follow": follow,
-            "follow_seconds": follow_seconds,
-            "notifications": notifications,
-            **options,
-        }
+        from redisops.ops.entries_migrate_copy import MigrateCopyParams
+
+        params = {**_params(MigrateCopyParams, locals()), **options}
         result: MigrateCopyResult = self._target.run("migrate.copy", params, on_event=on_event, cancel=cancel)
         return result
