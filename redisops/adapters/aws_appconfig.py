@@ -4,14 +4,13 @@ now."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from redisops.adapters.aws_clients import AwsClients
+from redisops.adapters.aws_clients import AwsClients, poll_until
 from redisops.cancel import CancelToken
-from redisops.errors import OperationTimeout
+from redisops.errors import OperationTimeout, PlatformError
 
 __all__ = ["AppConfigCalls", "Deployment"]
 
@@ -67,23 +66,24 @@ class AppConfigCalls(AwsClients):
         )
         return out["Content"].read(), str(out.get("ContentType") or "application/octet-stream")
 
+    def deployment(self, app: str, env: str, number: int) -> Deployment:
+        """One deployment of the environment (GetDeployment)."""
+        out = self._call(
+            "appconfig",
+            "get_deployment",
+            f"{app}/{env}/{number}",
+            ApplicationId=app,
+            EnvironmentId=env,
+            DeploymentNumber=number,
+        )
+        return _deployment(out)
+
     def deployments(self, app: str, env: str) -> list[Deployment]:
         """The environment's deployments, newest first."""
         out = self._call(
             "appconfig", "list_deployments", f"{app}/{env}", ApplicationId=app, EnvironmentId=env
         )
-        found = []
-        for item in out.get("Items") or []:
-            n = int(item["DeploymentNumber"])
-            d = self._call(
-                "appconfig",
-                "get_deployment",
-                f"{app}/{env}/{n}",
-                ApplicationId=app,
-                EnvironmentId=env,
-                DeploymentNumber=n,
-            )
-            found.append(_deployment(d))
+        found = [self.deployment(app, env, int(item["DeploymentNumber"])) for item in out.get("Items") or []]
         return sorted(found, key=lambda d: -d.number)
 
     def deployed_versions(self, app: str, env: str, profile: str) -> list[str]:
@@ -119,36 +119,27 @@ class AppConfigCalls(AwsClients):
         cancel: CancelToken | None = None,
     ) -> Deployment:
         """Poll GetDeployment until COMPLETE (PlatformError when it is rolled back)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            d = _deployment(
-                self._call(
-                    "appconfig",
-                    "get_deployment",
-                    f"{app}/{env}/{number}",
-                    ApplicationId=app,
-                    EnvironmentId=env,
-                    DeploymentNumber=number,
-                )
-            )
-            if d.state == "COMPLETE":
-                return d
-            if d.state == "ROLLED_BACK":
-                from redisops.errors import PlatformError
 
+        def read() -> Deployment:
+            d = self.deployment(app, env, number)
+            if d.state == "ROLLED_BACK":
                 raise PlatformError(
                     f"AppConfig deployment {number} to {env} was rolled back",
                     hint="see the deployment's event log (aws appconfig get-deployment) for why",
                 )
-            if time.monotonic() >= deadline:
-                raise OperationTimeout(
-                    f"AppConfig deployment {number} to {env} is still {d.state} after {timeout:.0f}s",
-                    hint="it keeps going in AWS; check it with aws appconfig get-deployment",
-                )
-            if cancel is not None:
-                cancel.sleep(interval)
-            else:
-                time.sleep(interval)
+            return d
+
+        return poll_until(
+            read,
+            lambda d: d.state == "COMPLETE",
+            timeout=timeout,
+            interval=interval,
+            cancel=cancel,
+            late=lambda d: OperationTimeout(
+                f"AppConfig deployment {number} to {env} is still {d.state} after {timeout:.0f}s",
+                hint="it keeps going in AWS; check it with aws appconfig get-deployment",
+            ),
+        )
 
     def read_back(self, app: str, env: str, profile: str) -> bytes:
         """What a client starting now receives through AppConfigData (a fresh session)."""

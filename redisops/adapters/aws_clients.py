@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from redisops.adapters.aws_errors import aws_error
 from redisops.adapters.s3_settings import AwsCredentials
+from redisops.cancel import CancelToken
 
-__all__ = ["AwsClients", "AwsSettings"]
+__all__ = ["AwsClients", "AwsSettings", "poll_until"]
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -114,3 +118,28 @@ class AwsClients:
             raise aws_error(
                 e, service=service, op=op, resource=resource, secrets=self.settings.secrets()
             ) from e
+
+
+def poll_until(
+    read: Callable[[], _T],
+    done: Callable[[_T], bool],
+    *,
+    timeout: float,
+    interval: float,
+    cancel: CancelToken | None,
+    late: Callable[[_T], Exception],
+) -> _T:
+    """``read()`` every ``interval`` seconds until ``done`` accepts what it returned (``read`` raises
+    for a state that will never get there); after ``timeout`` seconds ``late(last value)`` is raised.
+    ``cancel`` stops the wait between two reads (Interrupted)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if done(value):
+            return value
+        if time.monotonic() >= deadline:
+            raise late(value)
+        if cancel is not None:
+            cancel.sleep(interval)
+        else:
+            time.sleep(interval)

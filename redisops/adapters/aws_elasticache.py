@@ -6,12 +6,11 @@ snapshot, read ``notify-keyspace-events`` from the group's parameter group."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from redisops.adapters.aws_clients import AwsClients
+from redisops.adapters.aws_clients import AwsClients, poll_until
 from redisops.adapters.aws_errors import aws_error
 from redisops.cancel import CancelToken
 from redisops.errors import NotFoundError, OperationTimeout
@@ -152,13 +151,11 @@ class ElastiCacheCalls(AwsClients):
         self, name: str, *, timeout: float = 3600.0, interval: float = 5.0, cancel: CancelToken | None = None
     ) -> SnapshotInfo:
         """Poll DescribeSnapshots until ``name`` is ``available`` (boto3 has no waiter for it)."""
-        deadline = time.monotonic() + timeout
-        while True:
+
+        def read() -> SnapshotInfo:
             snap = self.snapshot(name)
             if snap is None:
                 raise NotFoundError(f"the snapshot {name} disappeared while it was being created")
-            if snap.status == "available":
-                return snap
             if snap.status in ("failed", "deleting"):
                 raise aws_error(
                     RuntimeError(f"snapshot {name} is {snap.status}"),
@@ -166,15 +163,19 @@ class ElastiCacheCalls(AwsClients):
                     op="describe_snapshots",
                     resource=name,
                 )
-            if time.monotonic() >= deadline:
-                raise OperationTimeout(
-                    f"the snapshot {name} is still {snap.status} after {timeout:.0f}s",
-                    hint="it keeps going in AWS; run the command again later to pick it up",
-                )
-            if cancel is not None:
-                cancel.sleep(interval)
-            else:
-                time.sleep(interval)
+            return snap
+
+        return poll_until(
+            read,
+            lambda snap: snap.status == "available",
+            timeout=timeout,
+            interval=interval,
+            cancel=cancel,
+            late=lambda snap: OperationTimeout(
+                f"the snapshot {name} is still {snap.status} after {timeout:.0f}s",
+                hint="it keeps going in AWS; run the command again later to pick it up",
+            ),
+        )
 
     def export_snapshot(self, name: str, target_name: str, bucket: str) -> SnapshotInfo:
         """CopySnapshot with TargetBucket: ElastiCache writes ``<target_name>-0001.rdb`` into ``bucket``."""

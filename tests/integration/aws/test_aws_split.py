@@ -2,12 +2,14 @@
 its public names, and both the AWS adapter and the S3 adapter give their boto clients explicit
 credentials through the one ``AwsCredentials.client_kwargs()``: what goes on the wire (seen by a real
 HTTP server that records each request's signature) names the access key and carries the session token,
-and no error message names either."""
+and no error message names either. The one polling loop of the waits (snapshot, deployment) times out,
+stops on cancel and reports a rolled-back deployment."""
 
 from __future__ import annotations
 
 import json
 import threading
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
@@ -20,7 +22,9 @@ from redisops.adapters.aws_clients import AwsClients
 from redisops.adapters.aws_elasticache import ElastiCacheCalls
 from redisops.adapters.s3 import S3Adapter, S3Settings
 from redisops.adapters.s3_settings import AwsCredentials
-from redisops.errors import RedisOpsError
+from redisops.cancel import CancelToken
+from redisops.errors import Interrupted, OperationTimeout, PlatformError, RedisOpsError
+from tests.integration.aws.conftest import AwsStack
 
 PUBLIC = {
     "ELASTICACHE_CANONICAL_USER", "EXPORT_ACL", "EXPORT_POLICY_ACTIONS", "AwsAdapter", "AwsSettings",
@@ -109,3 +113,29 @@ def test_both_adapters_sign_with_the_explicit_credentials(recorder: tuple[str, l
         "aws_session_token": CREDS.session_token,
     }
     assert all(secret not in repr(CREDS) for secret in CREDS.secrets())
+
+
+def test_waiting_for_a_deployment_times_out_is_cancelled_or_sees_the_rollback(aws_stack: AwsStack) -> None:
+    aws = aws_module.AwsAdapter(
+        aws_module.AwsSettings(endpoint_url=aws_stack.emulator.url, credentials=CREDS, max_attempts=1)
+    )
+    ac = aws.client("appconfig")
+    app = ac.create_application(Name=f"a-{uuid.uuid4().hex[:6]}")["Id"]
+    profile = ac.create_configuration_profile(ApplicationId=app, Name="redis", LocationUri="hosted")["Id"]
+    env = ac.create_environment(ApplicationId=app, Name="dev")["Id"]
+    slow = ac.create_deployment_strategy(
+        Name="a-day", DeploymentDurationInMinutes=1440, GrowthFactor=10.0, ReplicateTo="NONE"
+    )["Id"]
+    version = aws.create_hosted_version(app, profile, b'{"redis": {"host": "h", "port": 6379}}')
+    started = aws.start_deployment(app, env, profile, version, slow)
+    assert aws.deployment(app, env, started.number).state == "DEPLOYING"
+    with pytest.raises(OperationTimeout, match=r"is still DEPLOYING after 0s"):
+        aws.wait_deployment(app, env, started.number, timeout=0.0, interval=0.01)
+    token = CancelToken()
+    token.cancel("stopped by the test")
+    with pytest.raises(Interrupted, match="stopped by the test"):
+        aws.wait_deployment(app, env, started.number, timeout=60.0, interval=0.01, cancel=token)
+    ac.stop_deployment(ApplicationId=app, EnvironmentId=env, DeploymentNumber=started.number)
+    with pytest.raises(PlatformError, match="was rolled back"):
+        aws.wait_deployment(app, env, started.number, timeout=60.0, interval=0.01)
+    assert [d.number for d in aws.deployments(app, env)] == [started.number]
