@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from redisops.adapters.interrupt_shield import shielded
 from redisops.adapters.s3_settings import ProgressCallback, UploadResult, part_size_plan
 from redisops.errors import RedisOpsError
 
@@ -110,18 +111,19 @@ class StreamUpload:
             etag = self._complete(part_no)
             return UploadResult(self.key, self.size, self.sha.hexdigest(), etag, part_no, self.plan.base)
         except BaseException as e:
-            for f in pending:
-                f.cancel()
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
-                pool = None
-            self._abort()
-            close = getattr(it, "close", None)
-            if callable(close) and not isinstance(e, GeneratorExit):
-                try:
-                    close()
-                except Exception:  # the caller's generator failing to close must not hide the cause
-                    log.debug("closing the chunk iterator failed", exc_info=True)
+            with shielded(f"aborting the multipart upload of s3://{self.s3.bucket}/{self.key}"):
+                for f in pending:
+                    f.cancel()
+                if pool is not None:
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    pool = None
+                self._abort()
+                close = getattr(it, "close", None)
+                if callable(close) and not isinstance(e, GeneratorExit):
+                    try:
+                        close()
+                    except Exception:  # the caller's generator failing to close must not hide the cause
+                        log.debug("closing the chunk iterator failed", exc_info=True)
             raise  # S3 errors are already translated (_call); the caller's own errors pass unchanged
         finally:
             if pool is not None:

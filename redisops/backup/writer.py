@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from redisops.adapters.interrupt_shield import shielded
 from redisops.adapters.s3 import (
     ProgressCallback,
 )
@@ -186,30 +187,35 @@ class BackupWriter:
         key = self.store.layout.manifest_key(self.store.source, self.backup_id)
         self.store.s3.put_bytes(key, manifest.to_json(), if_none_match=True, content_type="application/json")
         self.state = "committed"
-        try:
-            self.store._release(self.lock)
-        except RedisOpsError as e:  # committed is committed; the next begin() clears a leftover lock
-            log.warning("backup %s committed but its lock was not released: %s", self.backup_id, e.message)
+        with shielded(f"releasing the lock of backup {self.backup_id}"):
+            try:
+                self.store._release(self.lock)
+            except RedisOpsError as e:  # committed is committed; the next begin() clears a leftover lock
+                log.warning(
+                    "backup %s committed but its lock was not released: %s", self.backup_id, e.message
+                )
         return manifest
 
     def abort(self) -> builtins.list[str]:
         """Delete everything written, abort multipart uploads, release the lock; returns the deleted keys.
 
         A no-op after commit (use :meth:`BackupStore.delete`). The lock is released even when cleaning
-        up fails (that error is then raised; ``gc`` removes the leftovers later).
+        up fails (that error is then raised; ``gc`` removes the leftovers later). A second Ctrl-C while it
+        runs waits until it has finished (:func:`~redisops.adapters.interrupt_shield.shielded`).
         """
         if self.state != "open":
             return []
         self.state = "aborted"
         s3 = self.store.s3
-        try:
-            for u in s3.list_multipart_uploads(self.prefix):
-                s3.abort_multipart_upload(u.key, u.upload_id)
-            keys = s3.list_keys(self.prefix)
-            s3.delete_keys(keys)
-            return keys
-        finally:
-            self.store._release(self.lock)
+        with shielded(f"aborting backup {self.backup_id} (its upload, its objects, the lock)"):
+            try:
+                for u in s3.list_multipart_uploads(self.prefix):
+                    s3.abort_multipart_upload(u.key, u.upload_id)
+                keys = s3.list_keys(self.prefix)
+                s3.delete_keys(keys)
+                return keys
+            finally:
+                self.store._release(self.lock)
 
     def __enter__(self) -> BackupWriter:
         return self
@@ -219,15 +225,16 @@ class BackupWriter:
     ) -> None:
         if self.state != "open":
             return
-        if exc is None:
-            log.warning("backup %s was neither committed nor aborted; aborting it", self.backup_id)
-        try:
-            self.abort()
-        except RedisOpsError as e:
-            self.cleanup_error = e.message
+        with shielded(f"aborting backup {self.backup_id} (its upload, its objects, the lock)"):
             if exc is None:
-                raise
-            log.warning("aborting backup %s failed: %s (gc will clean up)", self.backup_id, e.message)
+                log.warning("backup %s was neither committed nor aborted; aborting it", self.backup_id)
+            try:
+                self.abort()
+            except RedisOpsError as e:
+                self.cleanup_error = e.message
+                if exc is None:
+                    raise
+                log.warning("aborting backup %s failed: %s (gc will clean up)", self.backup_id, e.message)
 
 
 def _counts(value: Any) -> DbCounts:

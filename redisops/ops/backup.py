@@ -20,12 +20,13 @@ import subprocess
 import tempfile
 import threading
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from redisops.adapters.interrupt_shield import main_shield
 from redisops.adapters.local import free_port, require_program, start_redis
 from redisops.adapters.redis_conn import RedisEndpoint
 from redisops.adapters.replication import ReplicationRdbStream
@@ -209,7 +210,7 @@ def create_rdb_backup(
     ``backup.create`` does that when its plan left the lock to the run.
     """
     writers: list[BackupWriter] = []
-    with interruptible(writers):
+    with interruptible(writers), _shield_after_cancel(cancel):
         return _rdb_backup(
             ep,
             store,
@@ -225,6 +226,31 @@ def create_rdb_backup(
             info,
             transfer_first,
         )
+
+
+@contextlib.contextmanager
+def _shield_after_cancel(cancel: CancelToken | None) -> Iterator[None]:
+    """From the cancel on, until the block has unwound (the upload aborted, the lock released), a further
+    Ctrl-C is deferred (:mod:`redisops.adapters.interrupt_shield`); the CLI's first Ctrl-C is the cancel,
+    its second would otherwise raise KeyboardInterrupt in the middle of the clean-up."""
+    if cancel is None:
+        yield
+        return
+    shield = main_shield()
+    engaged: list[bool] = []
+
+    def engage() -> None:
+        if not engaged:
+            shield.engage("aborting the backup's upload and releasing its lock")
+            engaged.append(shield.active)
+
+    forget = cancel.on_cancel(engage)
+    try:
+        yield
+    finally:
+        forget()
+        if engaged and engaged[0]:
+            shield.release()
 
 
 def _rdb_backup(
