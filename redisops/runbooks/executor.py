@@ -31,6 +31,7 @@ from typing import Any
 from redisops.cancel import CancelToken
 from redisops.errors import InvalidArgument, RedisOpsError
 from redisops.events import Event, EventSink, Reporter, jsonable, new_op_id
+from redisops.runbooks.cells import prompt_names
 from redisops.runbooks.errors import (
     PreconditionFailed,
     RunbookError,
@@ -38,10 +39,12 @@ from redisops.runbooks.errors import (
     StepDeclined,
     StepFailed,
 )
-from redisops.runbooks.journal import Journal, render_report
+from redisops.runbooks.journal import Journal, render_report, tail
 from redisops.runbooks.masking import Masker
 from redisops.runbooks.model import Runbook, Step, StepKind, TargetDecl
 from redisops.runbooks.parse import read_runbook, substitute
+from redisops.runbooks.processes import BackgroundCells
+from redisops.runbooks.prompts import PromptFn
 from redisops.runbooks.state import RunState, load_state, runs_dir, save_state
 from redisops.runbooks.steps import (
     ConfirmFn,
@@ -54,7 +57,7 @@ from redisops.runbooks.steps import (
 )
 from redisops.runbooks.targets import TargetBinding
 
-__all__ = ["ConfirmFn", "Executor", "OfferUndoFn", "RunResult", "StepResult", "TypeTargetFn"]
+__all__ = ["ConfirmFn", "Executor", "OfferUndoFn", "PromptFn", "RunResult", "StepResult", "TypeTargetFn"]
 
 
 class Executor(StepRunner):
@@ -75,8 +78,13 @@ class Executor(StepRunner):
         runs_dir_path: str | Path | None = None,
         env: Mapping[str, str] | None = None,
         run_id: str | None = None,
+        prompt: PromptFn | None = None,
+        terminal: bool | None = None,
     ) -> None:
         self.runbook = runbook
+        self.prompt_fn = prompt
+        self.terminal = terminal
+        self.background = BackgroundCells()
         self.yes = yes
         self.approved = set(approve_destructive)
         self.cancel = cancel or CancelToken()
@@ -105,6 +113,9 @@ class Executor(StepRunner):
         out: dict[str, Any] = {}
         for name, raw in given.items():
             var = self.runbook.front.variable(name)
+            if var is None and name in prompt_names(self.runbook):
+                out[name] = str(raw)  # a cell's ``export NAME="default"`` prompt, answered up front
+                continue
             if var is None:
                 declared = ", ".join(v.name for v in self.runbook.front.variables) or "none"
                 raise InvalidArgument(f"no variable {name} in this runbook", hint=f"variables: {declared}")
@@ -203,7 +214,26 @@ class Executor(StepRunner):
         }
         save_state(self.run_dir / "state.json", self.state)
 
+    def _stop_background(self, *, record: bool = True) -> None:
+        """Stop the background cells (the whole process group of each); their output to the journal."""
+        for rec in self.background.stop_all():
+            how = "stopped" if rec.stopped else f"had exited ({rec.exit_code})"
+            self.reporter.log(f"{rec.step}: background cell {how}")
+            if record:
+                self.journal.write(
+                    {
+                        "record": "background",
+                        "step": rec.step,
+                        "pid": rec.pid,
+                        "exit_code": rec.exit_code,
+                        "stopped": rec.stopped,
+                        "stdout": tail(rec.stdout),
+                        "stderr": tail(rec.stderr),
+                    }
+                )
+
     def _finish(self, results: list[StepResult], error: RunbookError | None, undone: list[str]) -> RunResult:
+        self._stop_background()
         status = "ok" if error is None else "interrupted" if isinstance(error, RunInterrupted) else "failed"
         self.state.status = status
         self.state.exit_code = error.exit_code if error else 0
@@ -257,6 +287,12 @@ class Executor(StepRunner):
         return self._execute(self._select(step, from_), fresh=True)
 
     def _execute(self, steps: list[Step], *, fresh: bool) -> RunResult:
+        try:
+            return self._execute_steps(steps, fresh=fresh)
+        finally:
+            self._stop_background(record=False)  # an unexpected error: nothing left running
+
+    def _execute_steps(self, steps: list[Step], *, fresh: bool) -> RunResult:
         self.run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         if fresh:
             self.journal.write(
@@ -367,12 +403,20 @@ class Executor(StepRunner):
         names = [s.name for s in seq]
         start = names.index(state.next_step) if state.next_step in names else len(names)
         state.status = "running"
-        return ex._execute(seq[start:], fresh=False)
+        # the background cells that ran before the stop were stopped with it: start them again first
+        again = [s for s in seq[:start] if s.background and s.name in state.done]
+        return ex._execute(again + seq[start:], fresh=False)
 
     # --- plan -------------------------------------------------------------------------------------------
 
     def plan(self) -> RunResult:
         """Run read steps and preconditions for real; say what each mutating step would do."""
+        try:
+            return self._plan()
+        finally:
+            self._stop_background(record=False)
+
+    def _plan(self) -> RunResult:
         results: list[StepResult] = []
         first_error: RunbookError | None = None
         for step in self.runbook.sequence():

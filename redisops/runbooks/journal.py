@@ -84,4 +84,11 @@ def render_report(records: list[dict[str, Any]], masker: Masker) -> str:
         for stream in ("stdout", "stderr", "result"):
             if r.get(stream):
                 out += ["", f"{stream}:", "", _fence(str(r[stream]))]
+    for r in records:
+        if r.get("record") == "background":
+            how = "stopped when the run ended" if r.get("stopped") else f"exited {r.get('exit_code')}"
+            out += ["", f"## {r.get('step')} — background, {how}"]
+            for stream in ("stdout", "stderr"):
+                if r.get(stream):
+                    out += ["", f"{stream}:", "", _fence(str(r[stream]))]
     return masker.mask("\n".join(out) + "\n")

@@ -3,7 +3,8 @@
 Errors: the document does not parse (with its line), two steps declare the same name, an ``undo`` or a
 ``requires`` names no step, a variable is used but not declared, a destructive step cannot be
 confirmed (``confirm=false`` or no name of its own to ``--approve``), an operation or its arguments are
-invalid. Warnings: a step without a name of its own, operation steps without a declared target.
+invalid. Warnings: a step without a name of its own, operation steps without a declared target, a
+``background`` cell with an ``expect`` (never checked: the run does not wait for it).
 """
 
 from __future__ import annotations
@@ -115,6 +116,22 @@ def lint_runbook(rb: Runbook) -> list[LintFinding]:
                     s.line,
                     f"step {s.name} uses variable {var}, not declared in the frontmatter",
                     s.name,
+                )
+            )
+        if s.background and (s.cell.attrs.get("expect") or s.expect.condition is not None):
+            out.append(
+                LintFinding(
+                    "warning",
+                    s.line,
+                    f"step {s.name} runs in the background: its expect is never checked (the run does "
+                    "not wait for it; check what it provides in the next step)",
+                    s.name,
+                )
+            )
+        if s.background and not s.is_shell:
+            out.append(
+                LintFinding(
+                    "warning", s.line, f"step {s.name}: background applies to shell cells only", s.name
                 )
             )
         if s.kind is StepKind.destructive and s.confirm is False:

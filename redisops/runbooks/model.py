@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from redisops.runbooks.attrs import parse_bool
 from redisops.runbooks.conditions import Condition
 
 __all__ = [
@@ -136,10 +137,8 @@ class Cell:
     @property
     def runnable(self) -> bool:
         """A shell or redisops cell that is not ``ignore``d."""
-        return (self.lang in SHELL_LANGS or self.lang == "redisops") and self.attrs.get("ignore") not in (
-            "true",
-            "1",
-            "True",
+        return (self.lang in SHELL_LANGS or self.lang == "redisops") and not parse_bool(
+            self.attrs.get("ignore"), False
         )
 
 
@@ -175,6 +174,11 @@ class Step:
     op: str | None = None  # a redisops cell's operation
     args: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     run_all: bool = True  # Runme's excludeFromRunAll=false
+    background: bool = False  # Runme's background: started without waiting, stopped when the run ends
+    interactive: bool = False  # Runme's interactive: runs with the terminal attached
+    cwd: str = ""  # Runme's cwd: joined with the frontmatter's cwd
+    interpreter: str = ""  # Runme's interpreter: the program that runs the cell (default: the shell)
+    prompt_env: str = "auto"  # Runme's promptEnv: auto, always or never (see redisops.runbooks.prompts)
 
     @property
     def name(self) -> str:
@@ -265,6 +269,8 @@ class Runbook:
                     "undo": s.undo,
                     "undo_only": s.name in self.undo_steps,
                     "run_all": s.run_all,
+                    "background": s.background,
+                    "interactive": s.interactive,
                     "body": s.cell.body,
                 }
                 for s in self.steps

@@ -49,6 +49,7 @@ from redisops.runbooks.model import (
     TargetDecl,
     Variable,
 )
+from redisops.runbooks.prompts import prompt_mode
 
 __all__ = ["UNSET", "generate_name", "parse_runbook", "read_runbook", "strip_prompts", "substitute"]
 
@@ -360,6 +361,7 @@ def _step(
     op: str | None,
     args: Mapping[str, Any],
     variables: Mapping[str, Any],
+    skip_prompts: bool = False,
 ) -> Step:
     line, name = cell.line, cell.name
     kind_raw = values.get("kind")
@@ -407,6 +409,11 @@ def _step(
         op=op,
         args=dict(args),
         run_all=not parse_bool(cell.attrs.get("excludeFromRunAll"), False),
+        background=parse_bool(cell.attrs.get("background"), False),
+        interactive=parse_bool(cell.attrs.get("interactive"), False),
+        cwd=cell.attrs.get("cwd", ""),
+        interpreter=cell.attrs.get("interpreter", ""),
+        prompt_env=prompt_mode(cell.attrs.get("promptEnv"), skip_prompts),
     )
 
 
@@ -492,9 +499,8 @@ def _parse(text: str, path: Path | None) -> Runbook:
         if cell.lang == "redisops":
             steps.append(_redisops_cell(cell, defaults))
         elif cell.lang in SHELL_LANGS:
-            steps.append(
-                _step(cell, {k: v for k, v in cell.attrs.items() if k in _STEP_KEYS}, None, {}, defaults)
-            )
+            values = {k: v for k, v in cell.attrs.items() if k in _STEP_KEYS}
+            steps.append(_step(cell, values, None, {}, defaults, front.skip_prompts))
     title = front.title
     if not title:
         for tok in _MD.parse(rest):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import shlex
 import signal
 import subprocess
 import tempfile
@@ -17,7 +18,7 @@ from collections.abc import Mapping
 
 from redisops.cancel import CancelToken
 
-__all__ = ["ShellOutcome", "run_shell"]
+__all__ = ["ShellOutcome", "kill_group", "read_env", "run_shell", "shell_argv"]
 
 #: seconds between SIGTERM to the process group and SIGKILL
 KILL_GRACE = 2.0
@@ -37,7 +38,8 @@ class ShellOutcome:
     pid: int = 0
 
 
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+def kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """Stop ``proc``'s process group: SIGTERM, then SIGKILL after :data:`KILL_GRACE` seconds."""
     for sig, wait in ((signal.SIGTERM, KILL_GRACE), (signal.SIGKILL, 5.0)):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, sig)
@@ -51,7 +53,8 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
             continue
 
 
-def _read_env(path: str) -> dict[str, str] | None:
+def read_env(path: str) -> dict[str, str] | None:
+    """The environment a script wrote with ``env -0`` to ``path`` (without the runner's own variables)."""
     try:
         with open(path, "rb") as f:
             raw = f.read()
@@ -60,9 +63,26 @@ def _read_env(path: str) -> dict[str, str] | None:
     out: dict[str, str] = {}
     for item in raw.split(b"\0"):
         key, sep, value = item.decode("utf-8", "replace").partition("=")
-        if sep and key:
+        if sep and key and key not in ("__RUNBOOK_ENV_OUT", "__runbook_rc"):
             out[key] = value
     return out
+
+
+_SHELLS = frozenset({"sh", "bash", "zsh", "ksh", "dash", "ash", "mksh"})
+
+
+def shell_argv(body: str, shell: str = "bash", *, env_out: bool = False) -> list[str]:
+    """The command that runs ``body``: a shell (Runme's ``set -e``, plus ``-o pipefail`` where the shell
+    has it) with ``-c``; with ``env_out`` the script ends by writing its environment to
+    ``$__RUNBOOK_ENV_OUT``. ``shell`` may carry arguments (a cell's ``interpreter``: ``python3 -u``): a
+    program that is not a shell gets the body as its ``-c`` argument, as it is."""
+    words = shlex.split(shell) or ["bash"]
+    base = os.path.basename(words[0])
+    if base not in _SHELLS:
+        return [*words, "-c", body]
+    strict = "set -e -o pipefail" if base in ("bash", "zsh", "ksh", "mksh") else "set -e"
+    tail_ = '\n__runbook_rc=$?\nenv -0 > "$__RUNBOOK_ENV_OUT"\nexit $__runbook_rc\n' if env_out else "\n"
+    return [*words, "-c", f"{strict}\n{body}{tail_}"]
 
 
 def run_shell(
@@ -78,13 +98,11 @@ def run_shell(
     cancel = cancel or CancelToken()
     fd, env_out = tempfile.mkstemp(prefix="runbook-env-")
     os.close(fd)
-    strict = "set -e -o pipefail" if os.path.basename(shell) in ("bash", "zsh", "ksh") else "set -e"
-    script = f'{strict}\n{body}\n__runbook_rc=$?\nenv -0 > "$__RUNBOOK_ENV_OUT"\nexit $__runbook_rc\n'
     started = time.monotonic()
     timed_out = False
     try:
         proc = subprocess.Popen(
-            [shell, "-c", script],
+            shell_argv(body, shell, env_out=True),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -102,14 +120,11 @@ def run_shell(
             except subprocess.TimeoutExpired:
                 if cancel.cancelled or (deadline is not None and time.monotonic() >= deadline):
                     timed_out = not cancel.cancelled
-                    _kill_group(proc)
+                    kill_group(proc)
                     out, err = proc.communicate()
                     break
         rc = proc.returncode if proc.returncode is not None else -9
-        end_env = _read_env(env_out) if rc == 0 else None
-        if end_env is not None:
-            end_env.pop("__RUNBOOK_ENV_OUT", None)
-            end_env.pop("__runbook_rc", None)
+        end_env = read_env(env_out) if rc == 0 else None
         return ShellOutcome(
             exit_code=rc,
             stdout=out.decode("utf-8", "replace"),

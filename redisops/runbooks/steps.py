@@ -18,6 +18,7 @@ from typing import Any
 from redisops.cancel import CancelToken
 from redisops.errors import Interrupted, RedisOpsError
 from redisops.events import EventSink, Reporter, jsonable
+from redisops.runbooks.cells import ShellCells
 from redisops.runbooks.conditions import Condition, ConditionSyntaxError
 from redisops.runbooks.errors import (
     ExpectationFailed,
@@ -119,7 +120,7 @@ def is_secret_name(name: str, declared: tuple[str, ...] | list[str]) -> bool:
     return name in declared or name in KNOWN_SECRET_ENV or any(s in upper for s in _SECRETISH)
 
 
-class StepRunner:
+class StepRunner(ShellCells):
     """One step at a time (see the module docstring); the executor sets these attributes."""
 
     runbook: Runbook
@@ -149,12 +150,16 @@ class StepRunner:
     def _cwd(self) -> str | None:
         raise NotImplementedError
 
+    def _secret(self, name: str) -> bool:
+        return is_secret_name(name, self.runbook.front.secrets)
+
     def _namespace(self, **extra: Any) -> dict[str, Any]:
         return {"vars": self.variables, "env": self._env(), "steps": self.outcomes, **extra}
 
     # --- checks -----------------------------------------------------------------------------------------
 
     def _preconditions(self, step: Step, *, planning: bool = False) -> None:
+        self._cell_preconditions(step)
         problem = self.binding.check()
         if problem:
             raise PreconditionFailed(
@@ -271,14 +276,13 @@ class StepRunner:
     def _attempt(self, step: Step) -> StepResult:
         """One attempt: run, then check the expectation. Raises the step's RunbookError on failure."""
         if step.is_shell:
-            out = run_shell(
-                step.cell.body,
-                env=self._env(),
-                cwd=self._cwd(),
-                shell=self.runbook.front.shell,
-                timeout=step.timeout,
-                cancel=self.cancel,
-            )
+            out = self._run_cell(step)
+            if isinstance(out, int):  # a background cell, started: checked when the run stops it
+                res = StepResult(
+                    step.name, str(step.kind), "ok", message=f"started in the background (pid {out})"
+                )
+                self._last = res
+                return res
             if out.env is not None:
                 before = self._env()
                 for k, v in out.env.items():
@@ -432,7 +436,9 @@ class StepRunner:
             if undoing:
                 res.status = "undone"
             self._record(step, res, attempt)
-            self.reporter.log(f"{step.name}: ok (exit {res.exit_code}, {res.seconds:g} s)")
+            self.reporter.log(
+                f"{step.name}: {res.message or f'ok (exit {res.exit_code}, {res.seconds:g} s)'}"
+            )
             self._log_output(step, res)
             return res
         raise AssertionError("unreachable")  # pragma: no cover
