@@ -7,6 +7,7 @@ found again by a later command (the sandbox state) or torn down by a test fixtur
 from __future__ import annotations
 
 import contextlib
+import importlib.machinery
 import importlib.util
 import os
 import secrets
@@ -29,9 +30,13 @@ from redisops.errors import DependencyMissing, OperationTimeout, PlatformError
 __all__ = [
     "ELASTICACHE_BLOCKED_COMMANDS",
     "PID_FILE",
+    "Launch",
     "ManagedProcess",
     "elasticache_like_directives",
     "free_port",
+    "launch_aws_emulator",
+    "launch_moto",
+    "launch_redis",
     "pid_alive",
     "port_in_use",
     "read_pid_file",
@@ -78,19 +83,35 @@ def require_program(name: str, hint: str = _APT_HINT) -> str:
 def require_moto() -> None:
     """DependencyMissing unless moto's S3 server (``moto[server]``) can be imported.
 
-    Only looks the modules up (no import of moto's server, which takes a second).
+    Only looks the modules up, importing none of them: ``moto.server`` is looked for inside the ``moto``
+    package's directory (``find_spec("moto.server")`` would import moto, about half a second).
     """
     for module in ("moto", "moto.server", "flask", "flask_cors"):
-        try:
-            found = importlib.util.find_spec(module) is not None
-        except ImportError:  # a parent package that cannot be imported
-            found = False
-        if not found:
+        if not _module_found(module):
             raise DependencyMissing(
                 f"moto[server] is not installed (the local S3 endpoint needs it; {module} is missing)",
                 hint=_MOTO_HINT,
                 context={"module": module},
             )
+
+
+def _module_found(module: str) -> bool:
+    """True when ``module`` can be found; a submodule is looked up in its package's directory without
+    importing the package."""
+    parent, _, child = module.rpartition(".")
+    try:
+        if not parent:
+            return importlib.util.find_spec(module) is not None
+        if module in sys.modules:
+            return True
+        spec = importlib.util.find_spec(parent)
+        if spec is None or spec.submodule_search_locations is None:
+            return False
+        return (
+            importlib.machinery.PathFinder.find_spec(child, list(spec.submodule_search_locations)) is not None
+        )
+    except (ImportError, ValueError):  # a package that cannot be found or imported
+        return False
 
 
 def read_pid_file(workdir: Path) -> int | None:
@@ -245,8 +266,20 @@ def _spawn(
             f"setsid {cmd} >>{shlex.quote(str(log_file))} 2>&1 </dev/null & "
             f"echo $! >{pid_file}.tmp && mv -f {pid_file}.tmp {pid_file}; echo $!"
         )
-        out = subprocess.run(["/bin/sh", "-c", script], capture_output=True, env=env, check=True, timeout=10)
-        return int(out.stdout.split()[-1]), None
+        shell = subprocess.Popen(
+            ["/bin/sh", "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+        )
+        try:
+            out, err = shell.communicate(timeout=10)
+        except BaseException:
+            # interrupted (Ctrl-C): the shell is not killed half-way but left to write the pid file (a
+            # matter of milliseconds), so the caller's clean-up finds the process it started
+            with contextlib.suppress(BaseException):
+                shell.wait(timeout=5)
+            raise
+        if shell.returncode != 0:
+            raise subprocess.CalledProcessError(shell.returncode, shell.args, out, err)
+        return int(out.split()[-1]), None
     with open(log_file, "ab") as log:
         popen = subprocess.Popen(
             list(argv), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env
@@ -255,7 +288,10 @@ def _spawn(
 
 
 def _wait(proc: ManagedProcess, ready: Callable[[], bool], timeout: float, what: str) -> None:
+    """Until ``ready()``: polled from 5 ms up to every 50 ms (a service answers within a few ms of
+    listening, without a fixed sleep per poll)."""
     deadline = time.monotonic() + timeout
+    pause = 0.005
     while time.monotonic() < deadline:
         if not proc.alive():
             raise PlatformError(
@@ -265,12 +301,30 @@ def _wait(proc: ManagedProcess, ready: Callable[[], bool], timeout: float, what:
             )
         if ready():
             return
-        time.sleep(0.02)
+        time.sleep(pause)
+        pause = min(pause * 1.5, 0.05)
     proc.stop(timeout=2)
     raise OperationTimeout(f"{what} did not become ready within {timeout:.0f}s", hint=f"see {proc.log_file}")
 
 
-def start_redis(
+@dataclass
+class Launch:
+    """A process started but perhaps not answering yet (see ``launch_*``): :meth:`wait` returns it once
+    it answers. Starting several before waiting for any lets them boot side by side."""
+
+    process: ManagedProcess
+    ready: Callable[[], bool]
+    timeout: float
+    what: str
+
+    def wait(self) -> ManagedProcess:
+        """The process once it answers; PlatformError when it exits first, OperationTimeout (after
+        stopping it) when it does not answer within the timeout."""
+        _wait(self.process, self.ready, self.timeout, self.what)
+        return self.process
+
+
+def launch_redis(
     conf_text: str,
     workdir: Path,
     *,
@@ -281,12 +335,13 @@ def start_redis(
     password: str | None = None,
     include: Path | None = None,
     tls_ca: Path | None = None,
-) -> ManagedProcess:
-    """Start ``redis-server`` from ``conf_text`` with its config, data and log under ``workdir``.
+) -> Launch:
+    """Start ``redis-server`` from ``conf_text`` with its config, data and log under ``workdir``;
+    :meth:`Launch.wait` waits until PING answers.
 
     ``conf_text`` must already carry ``port``/``dir``/``bind`` for this machine (see
     :func:`redisops.config.render_redis_conf` overrides). ``password`` is passed on the command line
-    of a config include file with mode 0600, never in a log. Waits until PING answers (or LOADING
+    of a config include file with mode 0600, never in a log. Ready once PING answers (LOADING
     finished is not required: a server still loading answers with -LOADING and counts as up).
 
     ``include`` is a config file loaded after ``conf_text`` (``--include`` on the command line, so the
@@ -311,8 +366,35 @@ def start_redis(
     log = workdir / "redis.log"
     pid, popen = _spawn(argv, log, detach=detach)
     proc = ManagedProcess(name=name, pid=pid, port=port, log_file=log, popen=popen)
-    _wait(proc, lambda: _redis_answers(port, tls_ca), timeout, f"redis-server ({name}) on port {port}")
-    return proc
+    return Launch(
+        proc, lambda: _redis_answers(port, tls_ca), timeout, f"redis-server ({name}) on port {port}"
+    )
+
+
+def start_redis(
+    conf_text: str,
+    workdir: Path,
+    *,
+    port: int,
+    name: str = "redis",
+    detach: bool = False,
+    timeout: float = 15.0,
+    password: str | None = None,
+    include: Path | None = None,
+    tls_ca: Path | None = None,
+) -> ManagedProcess:
+    """Start ``redis-server`` (see :func:`launch_redis`) and wait until it answers PING."""
+    return launch_redis(
+        conf_text,
+        workdir,
+        port=port,
+        name=name,
+        detach=detach,
+        timeout=timeout,
+        password=password,
+        include=include,
+        tls_ca=tls_ca,
+    ).wait()
 
 
 def _redis_answers(port: int, tls_ca: Path | None = None) -> bool:
@@ -334,7 +416,12 @@ def _redis_answers(port: int, tls_ca: Path | None = None) -> bool:
 
 
 def start_moto(workdir: Path, *, port: int, detach: bool = False, timeout: float = 30.0) -> ManagedProcess:
-    """Start a moto S3 server process on ``127.0.0.1:port`` (log under ``workdir``)."""
+    """Start a moto S3 server process on ``127.0.0.1:port`` (log under ``workdir``); once it answers."""
+    return launch_moto(workdir, port=port, detach=detach, timeout=timeout).wait()
+
+
+def launch_moto(workdir: Path, *, port: int, detach: bool = False, timeout: float = 30.0) -> Launch:
+    """Start a moto S3 server process on ``127.0.0.1:port`` (log under ``workdir``), not waiting."""
     require_moto()
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / "moto.log"
@@ -342,8 +429,9 @@ def start_moto(workdir: Path, *, port: int, detach: bool = False, timeout: float
     argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
     pid, popen = _spawn(argv, log, detach=detach, env=env)
     proc = ManagedProcess(name="s3", pid=pid, port=port, log_file=log, popen=popen)
-    _wait(proc, lambda: _http_ok(f"http://127.0.0.1:{port}/moto-api/"), timeout, f"moto S3 on port {port}")
-    return proc
+    return Launch(
+        proc, lambda: _http_ok(f"http://127.0.0.1:{port}/moto-api/"), timeout, f"moto S3 on port {port}"
+    )
 
 
 def _http_ok(url: str) -> bool:
@@ -357,7 +445,15 @@ def _http_ok(url: str) -> bool:
 def start_aws_emulator(
     workdir: Path, *, port: int, config: Path, detach: bool = False, timeout: float = 30.0
 ) -> ManagedProcess:
-    """Start the AWS control-plane emulator (:mod:`redisops.emulators.aws`) on ``127.0.0.1:port``.
+    """Start the AWS control-plane emulator (see :func:`launch_aws_emulator`); once it answers."""
+    return launch_aws_emulator(workdir, port=port, config=config, detach=detach, timeout=timeout).wait()
+
+
+def launch_aws_emulator(
+    workdir: Path, *, port: int, config: Path, detach: bool = False, timeout: float = 30.0
+) -> Launch:
+    """Start the AWS control-plane emulator (:mod:`redisops.emulators.aws`) on ``127.0.0.1:port``,
+    not waiting.
 
     ``config`` is its JSON config (moto URL, data dir, sources with their secret command names: keep
     it mode 0600). The log is under ``workdir``.
@@ -379,5 +475,4 @@ def start_aws_emulator(
     pid, popen = _spawn(argv, log, detach=detach)
     proc = ManagedProcess(name="aws", pid=pid, port=port, log_file=log, popen=popen)
     url = f"http://127.0.0.1:{port}/emulator/health"
-    _wait(proc, lambda: _http_ok(url), timeout, f"AWS emulator on port {port}")
-    return proc
+    return Launch(proc, lambda: _http_ok(url), timeout, f"AWS emulator on port {port}")

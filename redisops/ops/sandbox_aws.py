@@ -133,15 +133,18 @@ def source_endpoint_content(host: str, port: int) -> bytes:
     return json.dumps(doc, indent=2).encode()
 
 
-def provision(url: str, source_port: int, s3: Any, state_dir: Path) -> dict[str, Any]:
+def provision(
+    url: str, source_port: int, s3: Any, state_dir: Path, aws: AwsAdapter | None = None
+) -> dict[str, Any]:
     """Create (or find) the sandbox's AWS resources; the facts the state records. ``s3`` is a boto3
-    S3 client of the sandbox's moto (the caller's, so no other is made).
+    S3 client of the sandbox's moto (the caller's, so no other is made); ``aws`` an adapter on ``url``
+    whose clients the caller may have made already (default: a new :func:`sandbox_aws`).
 
     Idempotent for the replication group and the parameter group; the AppConfig application,
     environment and profile are made new (moto and the emulator keep them in memory) and the source
     endpoint is deployed to them (a deployment that completes; clients read it through AppConfigData).
     """
-    aws = sandbox_aws(url)
+    aws = aws or sandbox_aws(url)
     try:
         facts = _provision(aws, url, source_port, state_dir)
         _export_bucket(s3)
