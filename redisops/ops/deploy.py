@@ -31,9 +31,10 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from redisops.adapters.interrupt_shield import shielded
 from redisops.cancel import CancelToken
 from redisops.config.model import DeploymentConfig
-from redisops.errors import OperationTimeout, VerificationError
+from redisops.errors import Interrupted, OperationTimeout, RedisOpsError, VerificationError
 from redisops.ops.deploy_diff import (
     FIELD_MANAGER,
     DeployPlan,
@@ -220,6 +221,7 @@ def _apply(
             kube, cfg, manifests, who=who, when=when, what=result.what, status=status
         )
 
+    stage = "cancelled"  # what a cancel now leaves: applied, the rollout not awaited
     try:
         for m in manifests:
             if m.get("kind") == "Deployment":
@@ -230,15 +232,22 @@ def _apply(
                         name, ns, timeout, clock=clock, sleep=sleep, progress=say, cancel=cancel
                     )
                 )
+        if verify:
+            stage = "unverified"  # rolled out, not verified
+            if cancel is not None:
+                cancel.check("after the rollout, before the verification")
+            say("verifying: pod, PVC, Service endpoints, PING and INFO persistence")
+            result.checks = verify_deployment(
+                kube, cfg, manifests, password=password, settle_timeout=settle_timeout, clock=clock,
+                sleep=sleep,
+            )  # fmt: skip
     except OperationTimeout:
         if record:
             _record("failed")
         raise
+    except (Interrupted, KeyboardInterrupt) as e:
+        raise _cancelled(e, stage, _record if record else None, result) from None
     if verify:
-        say("verifying: pod, PVC, Service endpoints, PING and INFO persistence")
-        result.checks = verify_deployment(
-            kube, cfg, manifests, password=password, settle_timeout=settle_timeout, clock=clock, sleep=sleep
-        )
         failed = [c for c in result.checks if not c.ok]
         if failed:
             if record:
@@ -254,6 +263,32 @@ def _apply(
         say(f"recorded revision {result.revision}")
     result.elapsed_s = round(clock() - start, 3)
     return result
+
+
+def _cancelled(
+    e: Interrupted | KeyboardInterrupt,
+    status: str,
+    record: Callable[[str], None] | None,
+    result: DeployResult,
+) -> Interrupted:
+    """The Interrupted of a deploy cancelled after it applied: the revision is recorded as ``status``
+    (``cancelled``: the rollout was not awaited; ``unverified``: not verified) with what was applied, so
+    ``history`` shows it and ``rollback`` (the newest ``deployed`` revision before it) goes back. The
+    record is written even when Ctrl-C is pressed again meanwhile."""
+    message = e.message if isinstance(e, Interrupted) else f"interrupted ({status} deploy)"
+    context: dict[str, Any] = dict(e.context) if isinstance(e, Interrupted) else {}
+    hint = "see `redisops history`; `redisops rollback` re-applies the last deployed revision before it"
+    if record is None:
+        return Interrupted(message, hint=hint, context=context)
+    try:
+        with shielded("recording the revision of the cancelled deploy"):
+            record(status)
+    except RedisOpsError as err:
+        message += f"; the applied manifests could not be recorded as a revision ({err.message})"
+        return Interrupted(message, hint=hint, context=context)
+    message += f"; the applied manifests are recorded as revision {result.revision} ({status})"
+    context.update(revision=result.revision, status=status)
+    return Interrupted(message, hint=hint, context=context)
 
 
 def rollback(
