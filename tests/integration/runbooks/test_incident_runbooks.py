@@ -352,34 +352,76 @@ def _crash(kube: Any, mode: str, log: str) -> None:
     _wait(lambda: (_pod_status(kube).get("restartCount") or 0) >= 1, "a restart")
 
 
-def test_pod_crashloop_names_a_config_error_and_rolls_back(kube: Any) -> None:
-    deploy_redis(kube)
-    _wait(lambda: _pod_status(kube).get("ready") is True, "the first rollout")
-    subprocess.run(
-        ["kubectl", "-n", NS, "patch", "deployment", "redis", "-p",
-         '{"spec":{"template":{"metadata":{"annotations":{"redisops.io/change":"maxmemory-policy"}}}}}'],
-        env=kube_env(kube), check=True, capture_output=True,
-    )  # fmt: skip
+def _deploy_recorded(kube: Any, redis_factory: Any, tmp_path: Path) -> None:
+    """Two recorded revisions, as ``redisops deploy`` writes them: v1 (allkeys-lru), then v2 (a change of
+    maxmemory-policy); the Redis pods' port is a real redis-server (the rollouts verify it)."""
+    from redisops.config import DeploymentConfig
+    from redisops.ops.target import resolve_target
+
+    image = "redis:7.0.15-alpine"
+    server = redis_factory(DeploymentConfig(image=image))
+    kube.map_port(NS, "app=redis", 6379, ("127.0.0.1", server.endpoint.port))
+    for rev, policy in ((1, "allkeys-lru"), (2, "noeviction")):
+        cfg = tmp_path / f"v{rev}.yaml"
+        cfg.write_text(f"image: {image}\nconfig:\n  maxmemory_policy: {policy}\n")
+        with resolve_target(config=cfg, kubeconfig=kube.kubeconfig_path, context="emu", env={}) as t:
+            done = t.run("deploy.apply", {"timeout": 30, "no_backup": True})
+            assert (done.revision, done.ok) == (rev, True)
+
+
+def _policy(kube: Any) -> str:
+    conf = kube.get("ConfigMap", "redis-config", NS)["data"]["redis.conf"]
+    return next(line.split()[1] for line in conf.splitlines() if line.startswith("maxmemory-policy "))
+
+
+def test_pod_crashloop_names_a_config_error_and_rolls_back(
+    kube: Any, redis_factory: Any, tmp_path: Path
+) -> None:
+    _deploy_recorded(kube, redis_factory, tmp_path)
+    assert _policy(kube) == "noeviction"
     _crash(kube, "crash", CONFIG_ERROR_LOG)
     asked: list[str] = []
 
     def confirm(step: Any, question: str) -> bool:
         asked.append(step.name)
-        kube.set_failure(NS, "redis", None)  # the previous template's redis.conf is good
+        kube.set_failure(NS, "redis", None)  # the previous revision's redis.conf is good
         return True
 
     rb = read_runbook(BOOKS / "incident-pod-crashloop.md")
     result = Executor(rb, env=kube_env(kube), confirm=confirm, variables={"context": "emu"}).run()
     assert (result.status, result.exit_code) == ("ok", 0), result.error
     steps = {s.name: s for s in result.steps}
-    assert "waiting=CrashLoopBackOff" in steps["pods"].stdout and "last=Error" in steps["pods"].stdout
-    assert "FATAL CONFIG FILE ERROR" in steps["previous-log"].stdout
-    assert "BackOff" in steps["events"].stdout
-    assert "cause=config-error" in steps["diagnose"].stdout
+    [pod] = steps["pods"].result["pods"]
+    assert (pod["waiting_reason"], pod["last_terminated_reason"]) == ("CrashLoopBackOff", "Error")
+    assert "BackOff" in {e["reason"] for e in steps["pods"].result["events"]}
+    assert any("FATAL CONFIG FILE ERROR" in line for line in steps["previous-log"].result["lines"])
+    assert (
+        "cause=config-error" in steps["diagnose"].stdout
+        and "2 recorded revision(s)" in steps["diagnose"].stdout
+    )
     assert asked == ["rollback"] and steps["restart"].status == "skipped"
-    template = kube.get("Deployment", "redis", NS)["spec"]["template"]
-    assert "redisops.io/change" not in (template["metadata"].get("annotations") or {})  # rolled back
-    assert "ready=true" in steps["check"].stdout
+    assert steps["rollback"].result["what"] == "rollback to 1"
+    assert _policy(kube) == "allkeys-lru"  # the whole revision back, its redis.conf included
+    assert steps["check"].result["running"] is True
+
+
+def test_pod_crashloop_restarts_after_a_cause_fixed_by_hand(kube: Any) -> None:
+    deploy_redis(kube)
+    _crash(kube, "crash", "1:M 07 Dec 2026 03:00:00.000 # Fatal: something nobody expected\n")
+    before = {p["metadata"]["name"] for p in kube.objects("Pod", NS, label_selector="app=redis")}
+
+    def confirm(step: Any, question: str) -> bool:
+        kube.set_failure(NS, "redis", None)  # fixed by hand before saying yes
+        return step.name == "restart"
+
+    rb = read_runbook(BOOKS / "incident-pod-crashloop.md")
+    result = Executor(rb, env=kube_env(kube), confirm=confirm, variables={"context": "emu"}).run()
+    assert (result.status, result.exit_code) == ("ok", 0), result.error
+    steps = {s.name: s for s in result.steps}
+    assert "cause=unknown-crash" in steps["diagnose"].stdout
+    assert steps["rollback"].status == "skipped" and steps["restart"].result["ok"] is True
+    after = {p["metadata"]["name"] for p in kube.objects("Pod", NS, label_selector="app=redis")}
+    assert after and not (after & before)  # new pods
 
 
 @pytest.mark.parametrize(
