@@ -320,7 +320,9 @@ def test_pvc_nearly_full_measures_in_the_pod_frees_space_and_grows_the_claim(
     ).run()
     assert (result.status, result.exit_code) == ("ok", 0), result.error
     steps = {s.name: s for s in result.steps}
-    assert "phase=Bound capacity=10Gi" in steps["claim"].stdout
+    volume = steps["claim"].result["volume"]
+    assert (volume["name"], volume["phase"], volume["capacity"]) == ("redis-data", "Bound", "10Gi")
+    assert "allowVolumeExpansion=" in steps["expansion"].stdout
     assert "cause=pvc-nearly-full: status=crit" in steps["usage"].stdout
     assert "/data/.redisops-undo" in steps["what"].stdout
     assert not filler.exists()
