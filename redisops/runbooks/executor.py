@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
+import sys
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -181,6 +183,10 @@ class Executor(StepRunner):
             if var.name not in self.variables:  # an optional variable left unset is unset in the shell too
                 env.pop(var.name, None)
         env["RUNBOOK_RUN_ID"] = self.run_id
+        bindir = Path(sys.executable).parent
+        path = env.get("PATH", os.defpath)
+        if shutil.which("redisops", path=path) is None and (bindir / "redisops").is_file():
+            env["PATH"] = path + os.pathsep + str(bindir)  # `redisops` in a step: this installation's
         if self.runbook.path is not None:
             env["RUNBOOK_DIR"] = str(self.runbook.path.resolve().parent)
         return env

@@ -170,3 +170,12 @@ print(6 * 7, sys.flags.isolated)
         ("with-sh", "sh\n"),
         ("with-python", "42 1\n"),
     ]
+
+
+def test_a_step_finds_this_redisops_when_none_is_on_path(tmp_path: Path) -> None:
+    import sys
+
+    text = f'{F}sh {{"name":"which","kind":"read","requires":"bin:redisops"}}\ncommand -v redisops\n{F}\n'
+    result = execute(tmp_path, text)  # PATH without the venv
+    assert result.exit_code == 0, result.error
+    assert result.steps[0].stdout == str(Path(sys.executable).parent / "redisops") + "\n"
