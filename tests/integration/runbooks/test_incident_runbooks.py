@@ -268,7 +268,7 @@ def test_persistence_failing_on_a_full_disk_names_it_frees_space_and_saves_again
     rb = read_runbook(BOOKS / "incident-persistence-failing.md")
     # the plan runs the diagnosis for real and decides from its output which remedies would run
     planned = Executor(rb, variables={"min_free_mb": "4"}).plan()
-    assert [(s.name, s.status) for s in planned.steps][3:5] == [
+    assert [(s.name, s.status) for s in planned.steps][4:6] == [
         ("remove-leftovers", "would-run"), ("bgsave", "would-run")
     ]  # fmt: skip
     assert filler.exists() and redis.info("persistence")["rdb_last_bgsave_status"] == "err"
@@ -282,6 +282,7 @@ def test_persistence_failing_on_a_full_disk_names_it_frees_space_and_saves_again
     steps = {s.name: s for s in result.steps}
     assert "rdb_last_bgsave_status:err" in steps["status"].stdout
     assert steps["writes"].stdout.startswith("writes=refused: MISCONF")
+    assert any("No space left on device" in line for line in steps["log"].result["lines"])
     assert "cause=disk-full" in steps["diagnose"].stdout and "leftovers=yes" in steps["diagnose"].stdout
     assert not filler.exists()
     assert "rdb_last_bgsave_status:ok" in steps["bgsave"].stdout
