@@ -29,6 +29,8 @@ from tests.harness.proxy import TcpProxy
 CREDS = AwsCredentials("testing", "testing")
 #: ~40 MB of random values: long enough to cut mid-transfer
 BIG = DatasetSpec(keys_per_db=1200, dbs=(0, 1), value_bytes=4096, elements=4, ttl_fraction=0.1)
+#: ~24 MB: the cut at 15 MB lands in the upload's second 8 MiB part, with a third still to come
+MID = DatasetSpec(keys_per_db=720, dbs=(0, 1), value_bytes=4096, elements=4, ttl_fraction=0.1)
 SMALL = DatasetSpec(keys_per_db=150, dbs=(0, 2, 5), value_bytes=100, elements=5, ttl_fraction=0.3)
 
 
@@ -136,7 +138,7 @@ def test_aof_backup_restores_the_setting_when_the_wait_times_out(redis_server, s
 
 @pytest.mark.parametrize("attempt", [1, 2])
 def test_s3_endpoint_cut_mid_upload(redis_server, s3_endpoint, s3_bucket, attempt):
-    populate(redis_server.endpoint, BIG, seed=attempt)
+    populate(redis_server.endpoint, MID, seed=attempt)
     host, port = s3_endpoint.url.removeprefix("http://").split(":")
     direct = store_at(s3_endpoint.url, s3_bucket)
     earlier = create_rdb_backup(redis_server.endpoint, direct)
@@ -254,7 +256,7 @@ def test_cli_backup_commands(redis_server, s3_endpoint, s3_bucket, tmp_path):
     assert all(v >= 0 for v in phases.values())
     assert phases["total"] >= phases["connect"] + phases["stream"] + phases["finish_upload"]
     listed = json.loads(run("backup", "list"))  # one object: {"source": ..., "backups": [...]}
-    assert listed == {"source": "redis", "backups": [made]}
+    assert listed == {"source": "redis", "backups": [made], "skipped_newer": 0, "newest_format": None}
     assert json.loads(run("backup", "describe", "latest"))["id"] == made["id"]
     assert json.loads(run("backup", "verify", made["id"], "--deep"))["ok"] is True
     dry = json.loads(run("backup", "prune", "--keep-last", "1", "--dry-run"))  # the plan

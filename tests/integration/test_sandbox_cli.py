@@ -27,9 +27,25 @@ def run(*args: str, state: Path, check: bool = True) -> subprocess.CompletedProc
 
 @pytest.fixture
 def state(tmp_path: Path):
+    """A private state dir for a test that starts and stops its own sandbox."""
     d = tmp_path / "sandbox"
     yield d
     run("sandbox", "down", state=d, check=False)
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory):
+    """One state dir for the module's tests that leave the sandbox running and healthy (each runs
+    ``sandbox up`` itself: the first starts it, the others find it running or repair what they broke)."""
+    d = tmp_path_factory.mktemp("shared") / "sandbox"
+    yield d
+    run("sandbox", "down", "--discard-backups", state=d, check=False)
+
+
+@pytest.fixture
+def idle(tmp_path: Path) -> Path:
+    """A state dir no sandbox is started in (commands that need none)."""
+    return tmp_path / "sandbox"
 
 
 def status(state: Path) -> dict:
@@ -57,7 +73,8 @@ def test_up_status_down_twice_in_a_row(state):
     assert "sandbox up" in missing.stderr and "Traceback" not in missing.stderr
 
 
-def test_up_is_idempotent_and_keeps_the_same_processes(state):
+def test_up_is_idempotent_and_keeps_the_same_processes(shared):
+    state = shared
     first = status_after_up(state)
     second = status_after_up(state)
     assert {k: v["pid"] for k, v in first.items()} == {k: v["pid"] for k, v in second.items()}
@@ -68,7 +85,8 @@ def status_after_up(state: Path) -> dict:
     return status(state)["services"]
 
 
-def test_kill_9_of_the_target_is_repaired_by_the_next_up(state):
+def test_kill_9_of_the_target_is_repaired_by_the_next_up(shared):
+    state = shared
     services = status_after_up(state)
     target = services["target"]
     os.kill(target["pid"], signal.SIGKILL)
@@ -86,7 +104,8 @@ def test_kill_9_of_the_target_is_repaired_by_the_next_up(state):
     assert after["source"]["pid"] == services["source"]["pid"]
 
 
-def test_sandbox_target_runs_the_rendered_config_and_data_dir_is_the_pvc_stand_in(state):
+def test_sandbox_target_runs_the_rendered_config_and_data_dir_is_the_pvc_stand_in(shared):
+    state = shared
     services = status_after_up(state)
     import redis
 
@@ -100,7 +119,8 @@ def test_sandbox_target_runs_the_rendered_config_and_data_dir_is_the_pvc_stand_i
 
 
 @pytest.mark.slow
-def test_rehearse_runs_the_main_job(state):
+def test_rehearse_runs_the_main_job(shared):
+    state = shared  # the rehearsal starts the sandbox when it is not running
     out = run("rehearse", "-o", "json", state=state)
     report = json.loads(out.stdout)
     assert report["ok"] is True
@@ -134,7 +154,8 @@ def test_rehearse_runs_the_main_job(state):
     # rehearsal twice on one sandbox
 
 
-def test_errors_are_one_line_with_exit_codes(tmp_path, state):
+def test_errors_are_one_line_with_exit_codes(tmp_path, idle):
+    state = idle
     bad = tmp_path / "bad.yaml"
     bad.write_text("port: 0\n")
     proc = run("config", "validate", "--config", str(bad), state=state, check=False)
@@ -144,7 +165,8 @@ def test_errors_are_one_line_with_exit_codes(tmp_path, state):
     assert json.loads(as_json.stdout)["exit_code"] == 3
 
 
-def test_config_render_and_show(state):
+def test_config_render_and_show(idle):
+    state = idle
     fixture = Path(__file__).parent.parent / "fixtures" / "config" / "configuration.hcl"
     conf = run("config", "render", "--config", str(fixture), state=state).stdout
     assert "appendonly yes" in conf and "save 900 1 300 10 60 10000" in conf
@@ -163,7 +185,8 @@ def test_help_is_fast_and_does_not_import_heavy_libraries():
     assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
-def test_a_port_taken_by_someone_else_is_repaired_on_a_new_port(state):
+def test_a_port_taken_by_someone_else_is_repaired_on_a_new_port(shared):
+    state = shared
     import socket
 
     services = status_after_up(state)
