@@ -17,7 +17,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,63 +32,42 @@ pytestmark = pytest.mark.slow
 REDISOPS = str(Path(sys.executable).with_name("redisops"))
 
 
-class HoldOneRequest:
+class HoldOneRequest(StallingProxy):
     """Relays HTTP to ``target``; the first request whose request line ``matches`` is held until
     ``release`` is set, then forwarded only if its client is still connected (a client that left has
-    given up on it: the request is dropped, as it would be lost on the wire)."""
+    given up on it: the request is dropped, as it would be lost on the wire). ``stalled``: it is held."""
 
     def __init__(self, target: tuple[str, int], matches: Callable[[bytes], bool]) -> None:
-        self.target, self.matches = target, matches
-        self.held, self.release = threading.Event(), threading.Event()
-        self.dropped = False
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-        self.socks: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.matches, self.dropped = matches, False
+        super().__init__(target, limit=1 << 62)  # the responses are relayed as they come
+        self.url = f"http://127.0.0.1:{self.port}"
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(self.target)
-            self.socks += [client, upstream]
-            threading.Thread(target=self._up, args=(client, upstream), daemon=True).start()
-            threading.Thread(target=self._down, args=(upstream, client), daemon=True).start()
+    def _pipe(self, src: Any, dst: Any, count: bool) -> None:
+        # count: server -> client, relayed as it comes; client -> server reads through the hold
+        super()._pipe(src if count else _Holding(src, self), dst, count)
 
-    def _up(self, client: socket.socket, upstream: socket.socket) -> None:
-        try:
-            while data := client.recv(1 << 16):
-                if not self.held.is_set() and self.matches(data.split(b"\r\n", 1)[0]):
-                    self.held.set()
-                    self.release.wait()
-                    readable, _, _ = select.select([client], [], [], 0)
-                    if readable and client.recv(1, socket.MSG_PEEK) == b"":
-                        self.dropped = True
-                        return
-                upstream.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (client, upstream):
-                s.close()
 
-    def _down(self, upstream: socket.socket, client: socket.socket) -> None:
-        try:
-            while data := upstream.recv(1 << 16):
-                client.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (client, upstream):
-                s.close()
+class _Holding:
+    """The client's socket as the proxy reads it: the matching request waits for ``release``; a client
+    gone by then reads as closed (its request is dropped)."""
+
+    def __init__(self, sock: socket.socket, proxy: HoldOneRequest) -> None:
+        self.sock, self.proxy = sock, proxy
+
+    def recv(self, size: int) -> bytes:
+        data = self.sock.recv(size)
+        p = self.proxy
+        if data and not p.stalled.is_set() and p.matches(data.split(b"\r\n", 1)[0]):
+            p.stalled.set()
+            p.release.wait()
+            readable, _, _ = select.select([self.sock], [], [], 0)
+            if readable and self.sock.recv(1, socket.MSG_PEEK) == b"":
+                p.dropped = True
+                return b""
+        return data
 
     def close(self) -> None:
-        self.release.set()
-        self.listener.close()
-        for s in self.socks:
-            s.close()
+        self.sock.close()
 
 
 def _abort_upload(line: bytes) -> bool:
@@ -98,6 +76,15 @@ def _abort_upload(line: bytes) -> bool:
 
 def _release_lock(line: bytes) -> bool:
     return line.startswith(b"DELETE ") and b"/locks/redis.lock" in line
+
+
+def _wait_until_uploading(store: Any) -> None:
+    """Until the backup holds the lock and its first part has opened a multipart upload."""
+    for _ in range(400):
+        if store.lock_info() is not None and store.s3.list_multipart_uploads(""):
+            return
+        time.sleep(0.05)
+    raise AssertionError("the backup never took the lock and opened a multipart upload")
 
 
 @pytest.mark.parametrize("held", [_abort_upload, _release_lock], ids=["abort-upload", "release-lock"])
@@ -112,31 +99,19 @@ def test_a_second_ctrl_c_during_the_clean_up_finishes_it_then_exits_130(
     cli = Cli(tmp_path, s3_endpoint, s3_bucket)
     cli.config.write_text(cli.config.read_text().replace(s3_endpoint.url, s3_proxy.url))
     store = make_store(s3_endpoint, s3_bucket)  # the test looks at the bucket directly, not through the proxy
-    proc = subprocess.Popen(
-        [
-            REDISOPS,
-            "backup",
-            "create",
-            "--url",
-            f"redis://127.0.0.1:{redis_proxy.port}",
-            "--config",
-            str(cli.config),
-        ],
-        env={**os.environ, **cli.env},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    url = f"redis://127.0.0.1:{redis_proxy.port}"
+    argv = [REDISOPS, "backup", "create", "--url", url, "--config", str(cli.config)]
+    pipes: dict[str, Any] = {
+        "stdout": subprocess.PIPE,
+        "stderr": subprocess.PIPE,
+        "stdin": subprocess.DEVNULL,
+    }
+    proc = subprocess.Popen(argv, env={**os.environ, **cli.env}, text=True, **pipes)
     try:
         assert redis_proxy.stalled.wait(120), "the backup never streamed 12 MiB"
-        for _ in range(400):  # locked, and the first part opened a multipart upload
-            if store.lock_info() is not None and store.s3.list_multipart_uploads(""):
-                break
-            time.sleep(0.05)
-        assert store.lock_info() is not None and store.s3.list_multipart_uploads("")
+        _wait_until_uploading(store)
         proc.send_signal(signal.SIGINT)  # the first Ctrl-C: cancel; the clean-up starts
-        assert s3_proxy.held.wait(60), "the clean-up request never came"
+        assert s3_proxy.stalled.wait(60), "the clean-up request never came"
         proc.send_signal(signal.SIGINT)  # the second Ctrl-C, while the clean-up request is held
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=2)  # an unshielded clean-up leaves now (not an assertion: the state says)

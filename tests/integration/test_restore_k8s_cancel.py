@@ -82,7 +82,7 @@ def _redis_untouched(kube: Any, k: Any, pod_before: str) -> None:
 def test_cancel_after_the_staging_job_removes_exactly_its_staging_folder(setup: Any) -> None:
     kube, k, store, backup = setup
     redis_pod = k.pods({"app": "redis"}, NS)[0]
-    token, lines = CancelToken(), []
+    token, lines = CancelToken(), list[str]()
 
     def on_line(line: str) -> None:  # the staging Job finished: cancel before the scale to 0
         if line.startswith("Job ") and line.endswith("-stage completed"):
@@ -117,7 +117,7 @@ def test_a_failed_clean_up_names_the_folder_and_the_command_that_removes_it(setu
     stage_job = render_restore_job(cfg, backup.id, "img:1", name_suffix="stage")
     discard_name = render_discard_job(stage_job, stage_job, "/data/x")["metadata"]["name"]
     kube.set_failure(NS, discard_name, "fail")
-    token, lines = CancelToken(), []
+    token, lines = CancelToken(), list[str]()
 
     def on_line(line: str) -> None:
         if line.startswith("Job ") and line.endswith("-stage completed"):
@@ -141,7 +141,7 @@ def test_cancel_while_the_staging_job_runs_stops_it_then_removes_its_folder(setu
         "name"
     ]
     kube.set_failure(NS, stage_name, "stuck")  # its pod never finishes: only the cancel ends the wait
-    token, lines = CancelToken(), []
+    token, lines = CancelToken(), list[str]()
 
     def on_line(line: str) -> None:
         if line.startswith(f"created Job {stage_name}"):
