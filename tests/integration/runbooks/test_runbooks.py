@@ -39,9 +39,10 @@ def test_health_check_end_to_end_and_a_tripped_threshold(sandbox: Any, redis: An
     result = Executor(rb).run()
     assert (result.status, result.exit_code) == ("ok", 0), result.error
     assert [s.name for s in result.steps] == [
-        "ping", "persistence", "memory", "clients", "evictions", "health-report", "slowlog"
+        "platform", "ping", "persistence", "memory", "clients", "evictions", "health-report", "slowlog"
     ]  # fmt: skip
-    assert "status=ok" in result.steps[2].stdout
+    assert result.steps[0].result["platform"] == "sandbox" and result.steps[0].result["running"] is True
+    assert "status=ok" in result.steps[3].stdout
     # memory pressure on a store that does not evict: used_memory above 90 % of maxmemory
     used = int(redis.info("memory")["used_memory"])
     redis.config_set("maxmemory-policy", "noeviction")
