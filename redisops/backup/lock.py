@@ -10,6 +10,15 @@ The pod is found from the environment (the CronJob's container sets these throug
 * :data:`POD_NAME_ENV` (``POD_NAME``), else the hostname when :data:`IN_CLUSTER_ENV` is set;
 * :data:`POD_NAMESPACE_ENV` (``POD_NAMESPACE``), else :data:`SERVICE_ACCOUNT_NAMESPACE_FILE`;
 * :data:`POD_UID_ENV` (``POD_UID``, optional): tells a pod from a later one of the same name.
+
+"On this host" is decided by the host name, and a host name does not name one process table: containers
+with host networking (``docker --network host``, ``hostNetwork: true`` pods) share the host's name but
+each has its own PID namespace, and a container restarted with a fixed host name starts its pids again
+from 1. So the lock also records the holder's :class:`ProcessRef` (its PID namespace and the start time
+of its process), and :func:`holder_process_alive` judges a pid only inside the same PID namespace and
+only as the same process (a pid now used by another process, e.g. the restarted container's own
+redisops, is no holder): False = provably gone, True = runs, None = cannot be seen from here (another
+PID namespace): then only the pod check, the stale age or ``backup unlock`` may free the lock.
 """
 
 from __future__ import annotations
@@ -34,7 +43,10 @@ __all__ = [
     "HolderAlive",
     "LockInfo",
     "PodRef",
+    "ProcessRef",
+    "holder_process_alive",
     "this_pod",
+    "this_process",
 ]
 
 #: set in every Kubernetes container: this process runs in a pod
@@ -86,6 +98,53 @@ def this_pod(
 
 
 @dataclass(frozen=True)
+class ProcessRef:
+    """One process, told apart from a later one with the same pid: its PID namespace
+    (``pid:[4026531836]``) and its start time (clock ticks after boot, ``/proc/<pid>/stat`` field 22)."""
+
+    pid_namespace: str
+    start_ticks: int
+
+
+def process_start(pid: int) -> int | None:
+    """The start time of process ``pid`` in clock ticks after boot; None when it is gone or unreadable."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(") ", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def this_process(pid: int | None = None) -> ProcessRef | None:
+    """The :class:`ProcessRef` of ``pid`` (default: this process) as seen here; None without ``/proc``."""
+    pid = os.getpid() if pid is None else pid
+    start = process_start(pid)
+    try:
+        namespace = os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return None
+    return None if start is None else ProcessRef(namespace, start)
+
+
+def holder_process_alive(holder: LockInfo, here: ProcessRef | None = None) -> bool | None:
+    """Whether the process holding ``holder`` (a lock taken on this host) still runs: False when it is
+    provably gone (no such pid, or the pid is another process now), True when it runs, None when its PID
+    namespace is not this one (``here``, default :func:`this_process`): its pids cannot be seen from here.
+    A lock of an older redisops (no process recorded) is judged by its pid alone, as it always was."""
+    from redisops.adapters.local import pid_alive
+
+    if holder.process is None:
+        return pid_alive(holder.pid)
+    here = this_process() if here is None else here
+    if here is None or here.pid_namespace != holder.process.pid_namespace:
+        return None
+    if not pid_alive(holder.pid):
+        return False
+    start = process_start(holder.pid)
+    return start is None or start == holder.process.start_ticks
+
+
+@dataclass(frozen=True)
 class LockInfo:
     """Who holds a source's lock, and since when (``pod``: the holder's pod, when it ran in one)."""
 
@@ -97,6 +156,7 @@ class LockInfo:
     tool_version: str = __version__
     etag: str = field(default="", compare=False)
     pod: PodRef | None = None
+    process: ProcessRef | None = None
 
     def age(self, now: datetime) -> timedelta:
         """How long the lock has been held at ``now``."""
@@ -118,6 +178,11 @@ class LockInfo:
         }
         if self.pod is not None:
             doc["pod"] = {"namespace": self.pod.namespace, "name": self.pod.name, "uid": self.pod.uid}
+        if self.process is not None:
+            doc["process"] = {
+                "pid_namespace": self.process.pid_namespace,
+                "start_ticks": self.process.start_ticks,
+            }
         return json.dumps(doc, sort_keys=True).encode()
 
     @classmethod
@@ -133,6 +198,10 @@ class LockInfo:
             if isinstance(pod_doc, dict) and pod_doc.get("namespace") and pod_doc.get("name"):
                 uid = pod_doc.get("uid")
                 pod = PodRef(str(pod_doc["namespace"]), str(pod_doc["name"]), str(uid) if uid else None)
+            proc_doc = d.get("process")
+            process = None
+            if isinstance(proc_doc, dict) and proc_doc.get("pid_namespace"):
+                process = ProcessRef(str(proc_doc["pid_namespace"]), int(proc_doc["start_ticks"]))
             return cls(
                 source=str(d["source"]),
                 backup_id=str(d["backup_id"]),
@@ -142,6 +211,7 @@ class LockInfo:
                 tool_version=str(d.get("tool_version", "")),
                 etag=etag,
                 pod=pod,
+                process=process,
             )
         except (ValueError, KeyError, TypeError) as e:
             raise ParseError(f"the lock object is not valid ({type(e).__name__})") from None
