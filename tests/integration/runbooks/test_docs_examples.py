@@ -3,6 +3,7 @@ code the doc says."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ def _examples() -> list[tuple[str, int, str]]:
 
 
 def test_the_doc_has_examples() -> None:
-    assert [name for name, _, _ in _examples()] == ["first", "undo"]
+    assert [name for name, _, _ in _examples()] == ["first", "runme", "undo"]
 
 
 @pytest.mark.parametrize(("name", "exit_code", "text"), _examples(), ids=[e[0] for e in _examples()])
@@ -42,5 +43,10 @@ def test_doc_example_runs(
     if name == "first":
         assert redis.get("docs:first") == "hello"
         assert result.steps[-1].result["notes"] == "written by docs:first"
+    if name == "runme":
+        assert redis.get("docs:runme") == "from-runme"  # the prompt's default: --yes asks nothing
+        records = [json.loads(line) for line in result.journal.read_text().splitlines()]
+        [watch] = [r for r in records if r["record"] == "background"]
+        assert (watch["step"], watch["stopped"]) == ("watch", True)  # stopped when the run ended
     if name == "undo":
         assert result.undone == ["unmark"] and redis.get("docs:mark") is None
