@@ -47,6 +47,7 @@ __all__ = [
     "start_moto",
     "start_redis",
     "stop_pid",
+    "stop_pids",
 ]
 
 #: commands ElastiCache blocks; an ElastiCache-like local source renames them away
@@ -201,19 +202,28 @@ class ManagedProcess:
 
 def stop_pid(pid: int, *, timeout: float = 10.0, sig: int = signal.SIGTERM) -> None:
     """Send ``sig`` to ``pid`` and wait; SIGKILL when it has not exited after ``timeout`` seconds."""
-    try:
-        os.kill(pid, sig)
-    except ProcessLookupError:
-        return
-    if _wait_exit(pid, timeout):
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-    for _ in range(100):
-        _reap(pid)
-        if not pid_alive(pid):
-            return
-        time.sleep(0.02)
+    stop_pids([pid], timeout=timeout, sig=sig)
+
+
+def stop_pids(pids: Sequence[int], *, timeout: float = 10.0, sig: int = signal.SIGTERM) -> None:
+    """Stop several processes side by side: ``sig`` to each first, then wait for each; SIGKILL to any
+    that has not exited ``timeout`` seconds after its signal."""
+    sent = []
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+            sent.append(pid)
+    deadline = time.monotonic() + timeout
+    for pid in sent:
+        if _wait_exit(pid, max(0.0, deadline - time.monotonic())):
+            continue
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        for _ in range(100):
+            _reap(pid)
+            if not pid_alive(pid):
+                break
+            time.sleep(0.02)
 
 
 def _wait_exit(pid: int, timeout: float) -> bool:

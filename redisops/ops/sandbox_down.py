@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from redisops.adapters.local import PID_FILE, pid_alive, read_pid_file, stop_pid
+from redisops.adapters.local import PID_FILE, pid_alive, read_pid_file, stop_pids
 from redisops.errors import ConflictError, Interrupted, RedisOpsError, StorageError
 from redisops.ops.sandbox_state import (
     EMULATOR,
@@ -101,9 +101,10 @@ def sandbox_down(
             report.notes.append("s3: was not running: its backups since the last export are lost")
     targets = [(svc.name, svc.pid) for svc in state.services.values()] if state is not None else []
     targets += list(left.items())
+    alive = {pid for name, pid in targets if pid_alive(pid) and is_ours(pid, name)}
+    stop_pids(sorted(alive), timeout=10)  # side by side: each exits while the others do
     for name, pid in targets:
-        if pid_alive(pid) and is_ours(pid, name):
-            stop_pid(pid, timeout=10)
+        if pid in alive:
             if name == EMULATOR:
                 report.notes.append(f"{name}: the AWS emulator stopped (pid {pid})")
             else:
