@@ -224,7 +224,7 @@ def test_up_after_the_s3_process_died_says_what_was_lost(tmp_path, sandbox_dir):
     cfg = DeploymentConfig()
     env = env_for(sandbox_dir)
     cwd = tmp_path / "cwd"
-    assert run("sandbox", "up", env=env, cwd=cwd).returncode == 0
+    sandbox_up(sandbox_dir)  # the set-up steps run in this process; the ups the test reads, as a user
 
     def kill_s3() -> None:
         state = load_state(sandbox_dir)
@@ -245,8 +245,9 @@ def test_up_after_the_s3_process_died_says_what_was_lost(tmp_path, sandbox_dir):
     state = load_state(sandbox_dir)
     assert state is not None
     create_rdb_backup(state.target, store_for(cfg.backup, sandbox=state))
-    assert run("sandbox", "down", env=env, cwd=cwd).returncode == 0  # exports 1 backup
-    assert run("sandbox", "up", env=env, cwd=cwd).returncode == 0
+    exported = sandbox_down(sandbox_dir).export
+    assert exported is not None and exported.backups == 1
+    sandbox_up(sandbox_dir)
     state = load_state(sandbox_dir)
     assert state is not None
     create_rdb_backup(state.target, store_for(cfg.backup, sandbox=state))  # a second one, not exported
