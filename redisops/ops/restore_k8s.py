@@ -30,6 +30,10 @@ The Redis Deployment mounts a volume that only a stopped Redis may have its file
 
 :func:`undo_restore_k8s` runs the same dance with the undo Job (``restore-data-dir --undo``).
 
+A cancel while the staging Job runs (it is deleted) or after it, before the scale to 0, leaves Redis
+untouched and runs the clean-up Job (:mod:`redisops.ops.restore_k8s_discard`) that removes exactly that
+restore's staging folder; the Interrupted says so, or names the folder and the command that removes it.
+
 Example::
 
     with Kube.connect(context="prod") as kube:

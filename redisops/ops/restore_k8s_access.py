@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from redisops.adapters.interrupt_shield import main_shield
 from redisops.adapters.redis_conn import RedisEndpoint
 from redisops.config.model import DeploymentConfig
 from redisops.errors import ConflictError, Interrupted, OperationTimeout, RedisOpsError, VerificationError
@@ -126,16 +127,11 @@ class KubeAccess:
         sleep = p.sleep if cancel is None else (lambda s: cancel.sleep(s, f"while the {what} Job {name} ran"))
         try:
             state, _ = wait_job(p.kube, t.namespace, name, p.timeout, p.clock, sleep)
-        except Interrupted:
-            self._stop_staging_job(name)
-            raise
         except OperationTimeout:
             self._left_running = what != "staging"  # it may still write into the PVC: Redis stays at 0
             raise
         except KeyboardInterrupt:
             self._left_running = what != "staging"
-            if what == "staging":
-                self._stop_staging_job(name)
             where = (
                 "Redis kept running"
                 if what == "staging"
@@ -218,8 +214,15 @@ class KubeAccess:
                 "its staging folder when it refuses)",
                 "stage_job", cancel,
             )  # fmt: skip
-        except Interrupted as e:
-            self.discard(str(stage["metadata"]["name"]))
+        except Interrupted as e:  # stop the Job, then remove its folder; a second Ctrl-C waits for both
+            name = str(stage["metadata"]["name"])
+            shield = main_shield()
+            shield.engage(f"stopping the staging Job {name} and removing its folder")
+            try:
+                self._stop_staging_job(name)
+                self.discard(name)
+            finally:
+                shield.release()
             if "Redis kept running" not in e.message:
                 e.message += "; Redis kept running"
             add_discard_note(e, self.discarded)

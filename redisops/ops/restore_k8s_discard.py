@@ -6,7 +6,8 @@ leaves ``/data/.redisops-staging-OP/`` in the PVC until the install Job moves it
 restore is cancelled after the staging Job and before the scale to 0, :func:`discard_staging` runs a Job
 on the same node (a ReadWriteOnce PVC can only be mounted there beside Redis) that runs
 ``rm -rf -- /data/.redisops-staging-OP`` and nothing else, waits for it (bounded) and says what it did.
-It never raises: a failure is returned as :class:`DiscardOutcome` with the folder and the command that
+A second Ctrl-C while it runs waits for it (:mod:`redisops.adapters.interrupt_shield`). It never raises:
+a failure is returned as :class:`DiscardOutcome` with the folder and the command that
 removes it by hand, for the caller's error.
 """
 
@@ -16,6 +17,7 @@ import copy
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from redisops.adapters.interrupt_shield import main_shield
 from redisops.errors import RedisOpsError
 from redisops.restore.plan import STAGING_PREFIX
 
@@ -99,6 +101,8 @@ def discard_staging(
     name = str(job["metadata"]["name"])
     manual = f"kubectl -n {t.namespace} exec deploy/{t.deployment} -- rm -rf -- {folder}"
     platform.say(f"removing the staging folder {folder} with Job {name} (Redis keeps serving)")
+    shield = main_shield()  # a second Ctrl-C waits for the clean-up; a third leaves it
+    shield.engage(f"removing the staging folder {folder} from the PVC")
     try:
         create_job(platform.kube, job, platform.say)
         state, _ = wait_job(
@@ -109,6 +113,8 @@ def discard_staging(
         return DiscardOutcome(folder, name, False, e.message, manual)
     except KeyboardInterrupt:
         return DiscardOutcome(folder, name, False, "interrupted while waiting for the clean-up Job", manual)
+    finally:
+        shield.release()
     if state != "Complete":
         try:
             tail = log_tail(job_log(platform.kube, t.namespace, name), 3) or "no log"
