@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import importlib.machinery
 import importlib.util
+import inspect
 import os
 import secrets
 import select
@@ -24,6 +25,7 @@ import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ParamSpec
 
 from redisops.errors import DependencyMissing, OperationTimeout, PlatformError
 
@@ -67,6 +69,8 @@ ELASTICACHE_BLOCKED_COMMANDS = (
 
 _APT_HINT = "install it with: sudo apt-get update && sudo apt-get install -y redis-server redis-tools"
 _MOTO_HINT = "pip install 'redisops[sandbox]' (the sandbox extra brings moto[server])"
+
+P = ParamSpec("P")
 
 #: the file in a process's workdir that holds the pid of a detached process (written by the shell that
 #: starts it, so it exists even when the starting command is interrupted before it reads the pid back)
@@ -334,6 +338,19 @@ class Launch:
         return self.process
 
 
+def _waited(launch: Callable[P, Launch], name: str) -> Callable[P, ManagedProcess]:
+    """``launch`` followed by :meth:`Launch.wait`: the process once it answers."""
+
+    def start(*args: P.args, **kwargs: P.kwargs) -> ManagedProcess:
+        return launch(*args, **kwargs).wait()
+
+    start.__name__ = start.__qualname__ = name
+    sig = inspect.signature(launch)
+    start.__signature__ = sig.replace(return_annotation="ManagedProcess")  # type: ignore[attr-defined]
+    start.__doc__ = f"Like :func:`{launch.__name__}`, and wait until the process answers; the process."
+    return start
+
+
 def launch_redis(
     conf_text: str,
     workdir: Path,
@@ -381,32 +398,6 @@ def launch_redis(
     )
 
 
-def start_redis(
-    conf_text: str,
-    workdir: Path,
-    *,
-    port: int,
-    name: str = "redis",
-    detach: bool = False,
-    timeout: float = 15.0,
-    password: str | None = None,
-    include: Path | None = None,
-    tls_ca: Path | None = None,
-) -> ManagedProcess:
-    """Start ``redis-server`` (see :func:`launch_redis`) and wait until it answers PING."""
-    return launch_redis(
-        conf_text,
-        workdir,
-        port=port,
-        name=name,
-        detach=detach,
-        timeout=timeout,
-        password=password,
-        include=include,
-        tls_ca=tls_ca,
-    ).wait()
-
-
 def _redis_answers(port: int, tls_ca: Path | None = None) -> bool:
     """True once the server answers anything to PING (PONG, -NOAUTH, -LOADING all count); over TLS
     verified against ``tls_ca`` when given."""
@@ -423,11 +414,6 @@ def _redis_answers(port: int, tls_ca: Path | None = None) -> bool:
                 return bool(s.recv(64))
     except OSError:  # ssl.SSLError is an OSError
         return False
-
-
-def start_moto(workdir: Path, *, port: int, detach: bool = False, timeout: float = 30.0) -> ManagedProcess:
-    """Start a moto S3 server process on ``127.0.0.1:port`` (log under ``workdir``); once it answers."""
-    return launch_moto(workdir, port=port, detach=detach, timeout=timeout).wait()
 
 
 def launch_moto(workdir: Path, *, port: int, detach: bool = False, timeout: float = 30.0) -> Launch:
@@ -450,13 +436,6 @@ def _http_ok(url: str) -> bool:
             return bool(r.status < 500)
     except (urllib.error.URLError, OSError):
         return False
-
-
-def start_aws_emulator(
-    workdir: Path, *, port: int, config: Path, detach: bool = False, timeout: float = 30.0
-) -> ManagedProcess:
-    """Start the AWS control-plane emulator (see :func:`launch_aws_emulator`); once it answers."""
-    return launch_aws_emulator(workdir, port=port, config=config, detach=detach, timeout=timeout).wait()
 
 
 def launch_aws_emulator(
@@ -486,3 +465,11 @@ def launch_aws_emulator(
     proc = ManagedProcess(name="aws", pid=pid, port=port, log_file=log, popen=popen)
     url = f"http://127.0.0.1:{port}/emulator/health"
     return Launch(proc, lambda: _http_ok(url), timeout, f"AWS emulator on port {port}")
+
+
+#: start ``redis-server`` and wait until it answers PING (see :func:`launch_redis`)
+start_redis = _waited(launch_redis, "start_redis")
+#: start a moto S3 server and wait until it answers (see :func:`launch_moto`)
+start_moto = _waited(launch_moto, "start_moto")
+#: start the AWS control-plane emulator and wait until it answers (see :func:`launch_aws_emulator`)
+start_aws_emulator = _waited(launch_aws_emulator, "start_aws_emulator")
