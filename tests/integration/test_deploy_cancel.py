@@ -17,7 +17,7 @@ from redisops.errors import ExitCode, Interrupted
 from redisops.k8s import render_manifests
 from redisops.ops.deploy import deploy, history, rollback
 
-pytestmark = pytest.mark.k8s
+pytestmark = [pytest.mark.k8s, pytest.mark.slow]
 
 NS = "llm-judge"
 V1 = DeploymentConfig.model_validate({"image": "redis:7.0.15-alpine"})
