@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from redisops.cli.common import to_jsonable
-from redisops.cli.options import MAX_SECONDS, TargetArgs, positive, with_target
+from redisops.cli.common import Output, emit, to_jsonable
+from redisops.cli.options import MAX_SECONDS, TargetArgs, positive, seconds_option, with_target
 
 if TYPE_CHECKING:
     from redisops.cancel import CancelToken
@@ -33,20 +33,15 @@ __all__ = [
     "positive",
     "redis_target",
     "repeat",
+    "seconds_option",
+    "watch_run",
     "with_redis_target",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 WatchOpt = Annotated[
-    float | None,
-    typer.Option(
-        "--watch",
-        "-w",
-        help="repeat every SECONDS (> 0) until Ctrl-C (or --count)",
-        max=MAX_SECONDS,
-        callback=positive,
-    ),
+    float | None, seconds_option("--watch", "-w", help="repeat every SECONDS (> 0) until Ctrl-C (or --count)")
 ]
 CountOpt = Annotated[
     int | None, typer.Option("--count", help="stop after N rounds of --watch/--follow", min=1)
@@ -104,3 +99,35 @@ def json_line(data: Any) -> None:
     """One compact JSON document on its own line (for --watch/--follow with ``-o json``)."""
     sys.stdout.write(json.dumps(to_jsonable(data)) + "\n")
     sys.stdout.flush()
+
+
+#: a result for JSON (its data) and for people (a function printing it)
+Rendered = tuple[Any, Callable[[], None]]
+
+
+def watch_run(
+    target: Target,
+    op: str,
+    params: dict[str, Any],
+    output: Output,
+    render: Callable[[Any], Rendered],
+    *,
+    watch: float | None,
+    count: int | None,
+    what: str,
+) -> None:
+    """Run ``op`` once, or with ``watch`` every ``watch`` seconds (``count`` rounds in all, Ctrl-C
+    exits 130 naming ``what``): each result shown as ``render(result)`` gives it, JSON (one line a
+    round when watching) or text."""
+    from redisops.cli._events import op_events
+
+    with op_events(output) as ev:
+
+        def once(_i: int) -> None:
+            data, text = render(target.run(op, params, on_event=ev.sink, cancel=ev.cancel))
+            if watch is not None and output is Output.json:
+                json_line(data)
+            else:
+                emit(output, data, text)
+
+        repeat(watch, count, once, what=what, cancel=ev.cancel)

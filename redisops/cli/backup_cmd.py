@@ -17,20 +17,11 @@ import typer
 from rich import box
 from rich.table import Table
 
-from redisops.cli.common import (
-    Output,
-    OutputOpt,
-    YesOpt,
-    confirm,
-    console,
-    emit,
-    err_console,
-    error_boundary,
-)
+from redisops.cli._oprun import plan_or_run, run
+from redisops.cli.common import Output, OutputOpt, YesOpt, console, emit, error_boundary
 from redisops.cli.options import TargetArgs, with_target
 
 if TYPE_CHECKING:
-    from redisops.cli._events import EventView
     from redisops.events import Event
     from redisops.ops.api_backup import Manifest, RetentionPlan
     from redisops.ops.catalogue import Plan
@@ -225,19 +216,6 @@ class _PhaseClock:
         return {k: round(v, 3) for k, v in out.items()}
 
 
-def _run(
-    t: Target,
-    op: str,
-    params: dict[str, Any],
-    ev: EventView,
-    *,
-    confirm: bool = False,
-    plan: Plan | None = None,
-) -> Any:
-    """Run ``op``; ``plan``: the one shown and confirmed, which the run does (it is not planned again)."""
-    return t.run(op, params, on_event=ev.sink, cancel=ev.cancel, confirm=confirm, plan=plan)
-
-
 def _plan_lines(plan: Plan) -> list[str]:
     lines = [f"plan of {plan.op}" + (" (BLOCKED)" if plan.blocked else "") + ":"]
     lines += [f"  {i}. {step}" for i, step in enumerate(plan.steps, 1)]
@@ -246,17 +224,24 @@ def _plan_lines(plan: Plan) -> list[str]:
     return lines
 
 
-def _show_plan(plan: Plan, output: Output) -> None:
-    """Before a confirmation: the plan on stderr (text output only; stdout keeps the result)."""
-    if output is Output.text:
-        for line in _plan_lines(plan):
-            err_console.print(line, soft_wrap=True, markup=False, style="dim")
+def _gc_lines(plan: Plan) -> list[str]:
+    """``gc --dry-run``: what would be removed (the report's summary)."""
+    report = plan.details.get("report")
+    return report.summary() if report is not None else _plan_lines(plan)
 
 
-def _dry_run(plan: Plan, output: Output, text: list[str] | None = None) -> None:
-    """``--dry-run``: the plan on stdout (``-o json``: ``plan.to_dict()``); PlanBlocked (15) when blocked."""
-    emit(output, plan.to_dict(), lambda: _print_lines(text if text is not None else _plan_lines(plan)))
-    plan.raise_if_blocked()
+def _prune_dry_lines(plan: Plan) -> list[str]:
+    """``prune --dry-run``: what would be deleted and kept."""
+    decision: RetentionPlan | None = plan.details.get("retention")
+    return _prune_lines(decision, dry_run=True) if decision is not None else _plan_lines(plan)
+
+
+def _change(t: Target, op: str, params: dict[str, Any], output: Output, question: Any, **kw: Any) -> Any:
+    """A command that changes the store: :func:`redisops.cli._oprun.plan_or_run` with this group's plan
+    text (before a question the plan goes to stderr: stdout keeps the result)."""
+    kw.setdefault("lines", _plan_lines)
+    kw.setdefault("label", "")
+    return plan_or_run(t, op, params, output, question=question, aside=True, **kw)
 
 
 #: every backup command takes the shared target options (and --state-dir); --timeout is the
@@ -322,12 +307,8 @@ def list_(
     output: OutputOpt = Output.text,
 ) -> None:
     """List complete backups (those with a manifest), newest first (``-o json``: {source, backups})."""
-    from redisops.cli._events import op_events
-
     with error_boundary(output):
-        t = where.build()
-        with op_events(output) as ev:
-            res = _run(t, "backup.list", {"source": source}, ev)
+        res = run(where.build(), "backup.list", {"source": source}, output, label="")
         emit(output, res.to_dict(), lambda: _print_manifests(res.backups, res.source))
 
 
@@ -341,12 +322,10 @@ def describe(
     output: OutputOpt = Output.text,
 ) -> None:
     """Show one backup's manifest (``-o json``: the manifest itself)."""
-    from redisops.cli._events import op_events
-
     with error_boundary(output):
-        t = where.build()
-        with op_events(output) as ev:
-            m = _run(t, "backup.describe", {"backup_id": backup_id, "source": source}, ev)
+        m = run(
+            where.build(), "backup.describe", {"backup_id": backup_id, "source": source}, output, label=""
+        )
         emit(output, _manifest_dict(m), lambda: _print_lines(_describe_lines(m)))
 
 
@@ -363,13 +342,9 @@ def verify(
     output: OutputOpt = Output.text,
 ) -> None:
     """Re-read a backup and check sizes, SHA-256 and the RDB trailer (exit 8 when it does not verify)."""
-    from redisops.cli._events import op_events
-
     with error_boundary(output):
-        t = where.build()
         params = {"backup_id": backup_id, "deep": deep, "source": source}
-        with op_events(output, "verify") as ev:
-            res = _run(t, "backup.verify", params, ev)
+        res = run(where.build(), "backup.verify", params, output, label="verify")
         emit(output, res, lambda: console.print(f"backup {res.backup_id} verified: " + ", ".join(res.checks)))
 
 
@@ -389,21 +364,19 @@ def delete(
 ) -> None:
     """Delete one backup (its manifest first, so it is never listed half-deleted); the newest verified
     backup only with --force (exit 15 otherwise)."""
-    from redisops.cli._events import op_events
-
     with error_boundary(output):
         t = where.build(writing=None if dry_run else "delete a backup")
         params = {"backup_id": backup_id, "force": force, "source": source}
+
+        def question(plan: Plan) -> str:
+            return f"delete backup {backup_id} of {plan.details.get('source', '')}?"
+
         plan = t.plan("backup.delete", params)
-        if dry_run:
-            _dry_run(plan, output)
+        res = _change(
+            t, "backup.delete", params, output, question, dry_run=dry_run, yes=yes, plan=plan, label=""
+        )
+        if res is None:
             return
-        _show_plan(plan, output)
-        plan.raise_if_blocked()
-        src = plan.details.get("source", "")
-        confirm(f"delete backup {backup_id} of {src}?", yes=yes)
-        with op_events(output) as ev:
-            res = _run(t, "backup.delete", params, ev, confirm=True, plan=plan)
         emit(
             output,
             {"deleted": res.backup_id, "source": res.source, "objects": res.objects},
@@ -426,18 +399,14 @@ def gc(
     output: OutputOpt = Output.text,
 ) -> None:
     """Remove orphans: incomplete multipart uploads and objects without a manifest older than the grace."""
-    from redisops.cli._events import op_events
-
     with error_boundary(output):
         t = where.build(writing=None if dry_run else "remove orphans from the backup store")
         params = {"grace_hours": grace_hours, "source": source}
-        if dry_run:
-            plan = t.plan("backup.gc", params)
-            report = plan.details.get("report")
-            _dry_run(plan, output, report.summary() if report is not None else None)
+        # the command is the confirmation (as before the catalogue): yes
+        rep = _change(t, "backup.gc", params, output, "remove the orphans?", dry_run=dry_run, yes=True,
+                      lines=_gc_lines, label="gc")  # fmt: skip
+        if rep is None:
             return
-        with op_events(output, "gc") as ev:  # the command is the confirmation (as before the catalogue)
-            rep = _run(t, "backup.gc", params, ev, confirm=True)
         emit(output, rep, lambda: _print_lines(rep.summary()))
 
 
@@ -465,27 +434,24 @@ def prune(
     output: OutputOpt = Output.text,
 ) -> None:
     """Apply retention (keep-last-N plus daily/weekly/monthly); never deletes the newest verified backup."""
-    from redisops.cli._events import op_events
-
     with error_boundary(output):
         t = where.build(writing=None if dry_run else "prune backups")
         params = {"keep_last": keep_last, "daily": daily, "weekly": weekly, "monthly": monthly,
                   "source": source}  # fmt: skip
         plan = t.plan("backup.prune", params)
         decision: RetentionPlan | None = plan.details.get("retention")
-        if dry_run:
-            text = _prune_lines(decision, dry_run=True) if decision is not None else None
-            _dry_run(plan, output, text)
-            return
-        plan.raise_if_blocked()
-        if decision is not None and not decision.delete:
+        if not dry_run and not plan.blocked and decision is not None and not decision.delete:
             emit(output, decision, lambda: _print_lines(_prune_lines(decision, dry_run=False)))
             return
-        _show_plan(plan, output)
         n = len(decision.delete) if decision is not None else 0
-        confirm(f"delete {n} backup(s) of {plan.details.get('source', 'this source')}?", yes=yes)
-        with op_events(output, "prune") as ev:
-            done: RetentionPlan = _run(t, "backup.prune", params, ev, confirm=True, plan=plan)
+        question = f"delete {n} backup(s) of {plan.details.get('source', 'this source')}?"
+        lines = _prune_dry_lines if dry_run else _plan_lines
+        done: RetentionPlan | None = _change(
+            t, "backup.prune", params, output, question, dry_run=dry_run, yes=yes, plan=plan, lines=lines,
+            label="prune",
+        )  # fmt: skip
+        if done is None:
+            return
         emit(output, done, lambda: _print_lines(_prune_lines(done, dry_run=False)))
 
 
@@ -509,14 +475,12 @@ def schedule(
 ) -> None:
     """Run the automated backup job on a timer (the sandbox's stand-in for the CronJob): backup + prune
     (+ with --drill a restore drill of each new backup, recorded for `health`). ``-o json``: {runs}."""
-    from redisops.cli._events import op_events
-
     with error_boundary(output):
         t = where.build(writing="take scheduled backups")
         _ = t.redis
         params = {"every": every, "count": count, "drill": drill, "source": source}
-        with op_events(output, "schedule") as ev:  # the command is the confirmation (as before)
-            res = _run(t, "backup.schedule", params, ev, confirm=True)
+        # the command is the confirmation (as before): yes
+        res = run(t, "backup.schedule", params, output, question="take backups?", yes=True, label="schedule")
 
         def text() -> None:
             for entry in res.runs:
@@ -542,8 +506,6 @@ def unlock(
     run is refused, exit 15, unless --force).
 
     Idempotent: with no lock held it says so and exits 0."""
-    from redisops.cli._events import op_events
-
     with error_boundary(output):
         t = where.build(writing="break a backup lock")
         params = {"force": force, "source": source}
@@ -557,11 +519,10 @@ def unlock(
                 lambda: console.print(f"nothing to unlock: no backup lock is held for {src}"),
             )
             return
-        _show_plan(plan, output)
-        plan.raise_if_blocked()
-        confirm(f"break the lock of backup {lock.get('backup_id')} held by {lock.get('holder')}?", yes=yes)
-        with op_events(output) as ev:
-            res = _run(t, "backup.unlock", params, ev, plan=plan)
+        question = f"break the lock of backup {lock.get('backup_id')} held by {lock.get('holder')}?"
+        res = _change(
+            t, "backup.unlock", params, output, question, dry_run=False, yes=yes, plan=plan, label=""
+        )
         emit(
             output,
             {"broken": res.broken, "source": res.source, "holder": res.holder},

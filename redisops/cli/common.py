@@ -41,6 +41,7 @@ StateDirOpt = Annotated[
     typer.Option("--state-dir", help="sandbox state dir [env: REDISOPS_STATE_DIR]", show_default=False),
 ]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="confirm destructive steps non-interactively")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="show the plan; change nothing")]
 
 
 class _State:

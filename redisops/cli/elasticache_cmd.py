@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from redisops.cli import _oprun
-from redisops.cli.common import Output, OutputOpt, console, emit, error_boundary
+from redisops.cli.common import DryRunOpt, Output, OutputOpt, console, error_boundary
+from redisops.cli.elasticache_decommission_cmd import PollIntervalOpt, group_option
 from redisops.cli.elasticache_decommission_cmd import register as register_decommission
 from redisops.cli.options import TargetArgs, with_target
 
@@ -27,27 +28,19 @@ app = typer.Typer(
 )
 
 _changes = with_target(timeout=10.0, state_dir=True, read_write=True)
-DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="show the plan; change nothing")]
 
 
 @app.command()
 @_changes
 def snapshot(
-    replication_group: Annotated[
-        str | None,
-        typer.Option(
-            "--replication-group", help="the group to snapshot [default: the sandbox's]", metavar="ID"
-        ),
-    ] = None,
+    replication_group: Annotated[str | None, group_option("snapshot")] = None,
     name: Annotated[
         str | None, typer.Option("--name", help="the snapshot's name [default: <group>-<UTC time>]")
     ] = None,
     wait_timeout: Annotated[
         float, typer.Option("--wait-timeout", help="seconds to wait until it is available", min=1)
     ] = 3600.0,
-    poll_interval: Annotated[
-        float, typer.Option("--poll-interval", help="seconds between DescribeSnapshots polls", min=0.05)
-    ] = 5.0,
+    poll_interval: PollIntervalOpt = 5.0,
     dry_run: DryRunOpt = False,
     *,
     where: TargetArgs,
@@ -61,21 +54,16 @@ def snapshot(
         "poll_interval": poll_interval,
     }
     with error_boundary(output):
-        t = where.build(writing="snapshot ElastiCache")
-        if dry_run:
-            _oprun.dry_run(t, "elasticache.snapshot", params, output, title="elasticache snapshot")
-            return
-        r: SnapshotResult = _oprun.run(
-            t, "elasticache.snapshot", params, output, label="elasticache snapshot"
-        )
-        emit(
-            output,
-            r,
-            lambda: console.print(
-                f"snapshot {r.snapshot} of {r.replication_group} is {r.status} "
-                f"({r.seconds:.1f}s, {r.polls} polls)"
-            ),
-        )
+        _oprun.plan_or_run(
+            where.build(writing="snapshot ElastiCache"), "elasticache.snapshot", params, output,
+            dry_run=dry_run, title="elasticache snapshot", label="elasticache snapshot", text=_snapshot_text,
+        )  # fmt: skip
+
+
+def _snapshot_text(r: SnapshotResult) -> None:
+    console.print(
+        f"snapshot {r.snapshot} of {r.replication_group} is {r.status} ({r.seconds:.1f}s, {r.polls} polls)"
+    )
 
 
 @app.command()
@@ -116,22 +104,21 @@ def export(
         "keep_export": not delete_export,
     }
     with error_boundary(output):
-        t = where.build(writing="export an ElastiCache snapshot into the backup store")
-        if dry_run:
-            _oprun.dry_run(t, "elasticache.export", params, output, title="elasticache export")
-            return
-        r: ExportResult = _oprun.run(t, "elasticache.export", params, output, label="elasticache export")
+        writing = "export an ElastiCache snapshot into the backup store"
+        _oprun.plan_or_run(
+            where.build(writing=writing), "elasticache.export", params, output,
+            dry_run=dry_run, title="elasticache export", label="elasticache export", text=_export_text,
+        )  # fmt: skip
 
-        def text() -> None:
-            keys = sum(c["keys"] for c in r.key_counts.values())
-            dbs = ", ".join(f"db{db} {c['keys']}" for db, c in sorted(r.key_counts.items()))
-            console.print(
-                f"exported {r.snapshot} to s3://{r.bucket}/{r.key} ({r.size} bytes, RDB {r.rdb_version}); "
-                f"imported as backup {r.backup_id} of {r.source}: {keys} keys ({dbs})"
-            )
-            console.print(f"restore it with: redisops restore {r.backup_id}")
 
-        emit(output, r, text)
+def _export_text(r: ExportResult) -> None:
+    keys = sum(c["keys"] for c in r.key_counts.values())
+    dbs = ", ".join(f"db{db} {c['keys']}" for db, c in sorted(r.key_counts.items()))
+    console.print(
+        f"exported {r.snapshot} to s3://{r.bucket}/{r.key} ({r.size} bytes, RDB {r.rdb_version}); "
+        f"imported as backup {r.backup_id} of {r.source}: {keys} keys ({dbs})"
+    )
+    console.print(f"restore it with: redisops restore {r.backup_id}")
 
 
 register_decommission(app)

@@ -13,20 +13,26 @@ from typing import Annotated, Any
 import typer
 
 from redisops.cli import _oprun
-from redisops.cli.common import Output, OutputOpt, YesOpt, console, emit, error_boundary
+from redisops.cli.common import DryRunOpt, Output, OutputOpt, YesOpt, console, error_boundary
 from redisops.cli.migrate_options import SourceArgs, with_source
 from redisops.cli.options import TargetArgs, with_target
 
-__all__ = ["register"]
+__all__ = ["PollIntervalOpt", "group_option", "register"]
+
+PollIntervalOpt = Annotated[
+    float, typer.Option("--poll-interval", min=0.05, help="seconds between DescribeSnapshots polls")
+]
+
+
+def group_option(what: str) -> Any:
+    """``--replication-group ID``: the group the command acts on (``what`` it does to it)."""
+    return typer.Option(
+        "--replication-group", metavar="ID", help=f"the group to {what} [default: the sandbox's]"
+    )
 
 
 def decommission(
-    replication_group: Annotated[
-        str | None,
-        typer.Option(
-            "--replication-group", metavar="ID", help="the group to delete [default: the sandbox's]"
-        ),
-    ] = None,
+    replication_group: Annotated[str | None, group_option("delete")] = None,
     final_snapshot: Annotated[
         str | None,
         typer.Option(
@@ -54,10 +60,8 @@ def decommission(
     wait_timeout: Annotated[
         float, typer.Option("--wait-timeout", min=1, help="seconds to wait for the final snapshot")
     ] = 3600.0,
-    poll_interval: Annotated[
-        float, typer.Option("--poll-interval", min=0.05, help="seconds between DescribeSnapshots polls")
-    ] = 5.0,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="show the plan; change nothing")] = False,
+    poll_interval: PollIntervalOpt = 5.0,
+    dry_run: DryRunOpt = False,
     yes: YesOpt = False,
     *,
     where: TargetArgs,
@@ -79,34 +83,24 @@ def decommission(
         "poll_interval": poll_interval,
     }
     with error_boundary(output):
-        t = where.build(writing="delete an ElastiCache replication group")
-        if dry_run:
-            _oprun.dry_run(t, "elasticache.decommission", params, output, title="elasticache decommission")
-            return
 
         def question(plan: Any) -> str:
             group = plan.details.get("replication_group")
             return f"delete replication group {group} for good (rollback to ElastiCache becomes impossible)?"
 
-        r = _oprun.run(
-            t,
-            "elasticache.decommission",
-            params,
-            output,
-            question=question,
-            yes=yes,
-            title="elasticache decommission",
-            label="elasticache decommission",
-        )
-        emit(
-            output,
-            r,
-            lambda: console.print(
-                f"replication group {r.replication_group} is {r.status}; "
-                f"final snapshot {r.final_snapshot} is {r.final_snapshot_status}",
-                markup=False,
-            ),
-        )
+        _oprun.plan_or_run(
+            where.build(writing="delete an ElastiCache replication group"), "elasticache.decommission",
+            params, output, dry_run=dry_run, yes=yes, question=question,
+            title="elasticache decommission", label="elasticache decommission", text=_text,
+        )  # fmt: skip
+
+
+def _text(r: Any) -> None:
+    console.print(
+        f"replication group {r.replication_group} is {r.status}; "
+        f"final snapshot {r.final_snapshot} is {r.final_snapshot_status}",
+        markup=False,
+    )
 
 
 def register(elasticache_app: typer.Typer) -> None:

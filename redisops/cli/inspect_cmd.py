@@ -9,6 +9,7 @@ value is a usage error (exit 2); Ctrl-C in a ``--watch``/``--follow``/``--rates`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -16,14 +17,13 @@ import typer
 from rich.table import Table
 
 from redisops.cli._inspect_common import (
-    MAX_SECONDS,
     CountOpt,
     TargetArgs,
     WatchOpt,
     json_line,
-    positive,
     redis_target,
-    repeat,
+    seconds_option,
+    watch_run,
     with_redis_target,
 )
 from redisops.cli._render import fmt, human_bytes
@@ -103,12 +103,7 @@ def info(
     rates: Annotated[
         bool, typer.Option("--rates", help="also sample twice --interval apart and show rates")
     ] = False,
-    interval: Annotated[
-        float,
-        typer.Option(
-            "--interval", help="seconds (> 0) between rate samples", max=MAX_SECONDS, callback=positive
-        ),
-    ] = 1.0,
+    interval: Annotated[float, seconds_option("--interval", help="seconds (> 0) between rate samples")] = 1.0,
     watch: WatchOpt = None,
     count: CountOpt = None,
     *,
@@ -116,29 +111,20 @@ def info(
     output: OutputOpt = Output.text,
 ) -> None:
     """INFO, parsed; --rates adds ops/s, hit ratio, net, evictions and per-command rates."""
-    from redisops.cli._events import op_events
+
+    def render(result: Any) -> tuple[Any, Callable[[], None]]:
+        def text() -> None:
+            _print_info(result.info)
+            if result.rates is not None:
+                _print_rates(result.rates)
+
+        return result.to_dict(), text
 
     with error_boundary(output):
         target = redis_target(where)
         params = {"sections": sections or [], "rates": rates, "interval": interval}
-        with op_events(output) as ev:
-
-            def once(i: int) -> None:
-                result = target.run("info.get", params, on_event=ev.sink, cancel=ev.cancel)
-                data = result.to_dict()
-
-                def text() -> None:
-                    _print_info(result.info)
-                    if result.rates is not None:
-                        _print_rates(result.rates)
-
-                if watch is not None and output is Output.json:
-                    json_line(data)
-                else:
-                    emit(output, data, text)
-
-            what = "info" + (" --rates" if rates else " --watch")
-            repeat(watch, count, once, what=what, cancel=ev.cancel)
+        what = "info" + (" --rates" if rates else " --watch")
+        watch_run(target, "info.get", params, output, render, watch=watch, count=count, what=what)
 
 
 # --- slowlog ------------------------------------------------------------------------------------------
@@ -186,10 +172,7 @@ def slowlog(
     ] = 10,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="keep polling for new entries")] = False,
     interval: Annotated[
-        float,
-        typer.Option(
-            "--interval", help="seconds (> 0) between polls with --follow", max=MAX_SECONDS, callback=positive
-        ),
+        float, seconds_option("--interval", help="seconds (> 0) between polls with --follow")
     ] = 1.0,
     count: CountOpt = None,
     *,
@@ -275,10 +258,7 @@ def latency(
                 when = datetime.fromtimestamp(e.at, UTC).strftime("%Y-%m-%d %H:%M:%S")
                 table.add_row(e.event, when, str(e.latest_ms), str(e.max_ms))
             console.print(table)
-            if report.doctor:
-                console.print(report.doctor, markup=False, highlight=False)
-            for part, reason in report.reasons.items():
-                console.print(f"[yellow]{part}:[/yellow] {reason}")
+            _print_doctor(report)
 
         emit(output, data, text)
 
@@ -303,6 +283,34 @@ _MEMORY_FIELDS = (
 )
 
 
+def _print_memory(report: Any, url: str) -> None:
+    table = Table(title=f"memory of {url}", show_header=False)
+    table.add_column("field")
+    table.add_column("value")
+    if report.info is not None:
+        for name in _MEMORY_FIELDS:
+            value = getattr(report.info, name)
+            shown = human_bytes(value) if isinstance(value, int) and "ratio" not in name else fmt(value)
+            table.add_row(name, shown)
+    if report.stats is not None:
+        st = report.stats
+        table.add_row("keys.count", fmt(st.keys_count))
+        table.add_row("keys.bytes-per-key", fmt(st.keys_bytes_per_key))
+        dataset = st.dataset_percentage
+        table.add_row("dataset.percentage", "-" if dataset is None else f"{dataset:.1f} %")
+        table.add_row("overhead.total", human_bytes(st.overhead_total))
+    console.print(table)
+    _print_doctor(report)
+
+
+def _print_doctor(report: Any) -> None:
+    """A report's doctor text and the reasons of what it could not read."""
+    if report.doctor:
+        console.print(report.doctor, markup=False, highlight=False)
+    for part, reason in report.reasons.items():
+        console.print(f"[yellow]{part}:[/yellow] {reason}")
+
+
 @_redis
 def memory(
     watch: WatchOpt = None,
@@ -312,54 +320,22 @@ def memory(
     output: OutputOpt = Output.text,
 ) -> None:
     """INFO memory, MEMORY STATS and MEMORY DOCTOR."""
-    from redisops.cli._events import op_events
-
     with error_boundary(output):
         target = redis_target(where)
-        ep = target.redis
-        with op_events(output) as ev:
+        url = target.redis.url()
 
-            def once(i: int) -> None:
-                report = target.run("memory.report", {}, on_event=ev.sink, cancel=ev.cancel)
-                data = {
-                    "info": report.info,
-                    "stats": report.stats,
-                    "doctor": report.doctor,
-                    "reasons": report.reasons,
-                }
+        def render(report: Any) -> tuple[Any, Callable[[], None]]:
+            data = {
+                "info": report.info,
+                "stats": report.stats,
+                "doctor": report.doctor,
+                "reasons": report.reasons,
+            }
+            return data, lambda: _print_memory(report, url)
 
-                def text() -> None:
-                    table = Table(title=f"memory of {ep.url()}", show_header=False)
-                    table.add_column("field")
-                    table.add_column("value")
-                    if report.info is not None:
-                        for name in _MEMORY_FIELDS:
-                            value = getattr(report.info, name)
-                            shown = (
-                                human_bytes(value)
-                                if isinstance(value, int) and "ratio" not in name
-                                else fmt(value)
-                            )
-                            table.add_row(name, shown)
-                    if report.stats is not None:
-                        st = report.stats
-                        table.add_row("keys.count", fmt(st.keys_count))
-                        table.add_row("keys.bytes-per-key", fmt(st.keys_bytes_per_key))
-                        dataset = st.dataset_percentage
-                        table.add_row("dataset.percentage", "-" if dataset is None else f"{dataset:.1f} %")
-                        table.add_row("overhead.total", human_bytes(st.overhead_total))
-                    console.print(table)
-                    if report.doctor:
-                        console.print(report.doctor, markup=False, highlight=False)
-                    for part, reason in report.reasons.items():
-                        console.print(f"[yellow]{part}:[/yellow] {reason}")
-
-                if watch is not None and output is Output.json:
-                    json_line(data)
-                else:
-                    emit(output, data, text)
-
-            repeat(watch, count, once, what="memory --watch", cancel=ev.cancel)
+        watch_run(
+            target, "memory.report", {}, output, render, watch=watch, count=count, what="memory --watch"
+        )
 
 
 # --- keys ---------------------------------------------------------------------------------------------
@@ -459,44 +435,29 @@ def clients(
     output: OutputOpt = Output.text,
 ) -> None:
     """CLIENT LIST: who is connected, idle times, memory, last command."""
-    from redisops.cli._events import op_events
-
     with error_boundary(output):
         target = redis_target(where)
-        ep = target.redis
-        with op_events(output) as ev:
+        url = target.redis.url()
+        params = {"limit": limit}
 
-            def once(i: int) -> None:
-                res = target.run("clients.list", {"limit": limit}, on_event=ev.sink, cancel=ev.cancel)
-                rows = res.clients
-                data = res.to_dict()
+        def render(res: Any) -> tuple[Any, Callable[[], None]]:
+            return res.to_dict(), lambda: _print_clients(res, url)
 
-                def text() -> None:
-                    shown = f"{len(rows)} of {res.total}" if len(rows) < res.total else f"{res.total}"
-                    table = Table(title=f"{shown} clients of {ep.url()}")
-                    for col in ("id", "addr", "name", "user", "age s", "idle s", "flags", "db", "cmd", "mem"):
-                        table.add_column(col, overflow="fold")
-                    for c in rows:
-                        table.add_row(
-                            str(c.id),
-                            c.addr,
-                            c.name or "-",
-                            c.user or "-",
-                            fmt(c.age),
-                            fmt(c.idle),
-                            c.flags,
-                            fmt(c.db),
-                            c.cmd or "-",
-                            human_bytes(c.tot_mem),
-                        )
-                    console.print(table)
+        watch_run(
+            target, "clients.list", params, output, render, watch=watch, count=count, what="clients --watch"
+        )
 
-                if watch is not None and output is Output.json:
-                    json_line(data)
-                else:
-                    emit(output, data, text)
 
-            repeat(watch, count, once, what="clients --watch", cancel=ev.cancel)
+def _print_clients(res: Any, url: str) -> None:
+    rows = res.clients
+    shown = f"{len(rows)} of {res.total}" if len(rows) < res.total else f"{res.total}"
+    table = Table(title=f"{shown} clients of {url}")
+    for col in ("id", "addr", "name", "user", "age s", "idle s", "flags", "db", "cmd", "mem"):
+        table.add_column(col, overflow="fold")
+    for c in rows:
+        table.add_row(str(c.id), c.addr, c.name or "-", c.user or "-", fmt(c.age), fmt(c.idle), c.flags,
+                      fmt(c.db), c.cmd or "-", human_bytes(c.tot_mem))  # fmt: skip
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:

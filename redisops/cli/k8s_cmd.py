@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from redisops.cli import _oprun
+from redisops.cli._oprun import Line
 from redisops.cli.common import Output, OutputOpt, YesOpt, console, emit, error_boundary
 from redisops.cli.options import ContextOpt, KubeconfigOpt, NamespaceOpt, TargetArgs, with_target
 
@@ -85,17 +86,23 @@ def _where(target: Target, plan: Plan) -> str:
     return f"namespace {ns}" + (f" (context {context})" if context else "")
 
 
-def _change(target: Target, op: str, params: dict[str, Any], output: Output, yes: bool, verb: str) -> None:
-    """A deploy or rollback: the diff shown and confirmed (unless --yes), applied, the result shown."""
+def _change(
+    target: Target, op: str, params: dict[str, Any], output: Output, *, dry_run: bool, yes: bool, verb: str
+) -> None:
+    """A deploy or rollback: ``dry_run`` the diff only; else the diff shown and confirmed (unless
+    --yes), applied, the result shown."""
 
     def question(plan: Plan) -> str:
         return f"{verb} {plan.details.get('summary', '')} in {_where(target, plan)}?"
 
-    result: DeployResult = _oprun.run(
-        target, op, params, output, question=question, yes=yes, text=_print_plan
-    )
-    context = target.kube().context
-    emit(output, _result_json(result, context), lambda: _print_result(result, plan_shown=not yes))
+    lines = _dry_plan_lines if dry_run else _plan_lines
+    with target:
+        result: DeployResult | None = _oprun.plan_or_run(
+            target, op, params, output, dry_run=dry_run, yes=yes, question=question, lines=lines
+        )
+        if result is not None:
+            context = target.kube().context
+            emit(output, _result_json(result, context), lambda: _print_result(result, plan_shown=not yes))
 
 
 @_cluster_rw
@@ -117,11 +124,7 @@ def deploy_cmd(
     with error_boundary(output):
         target = where.build(writing=None if dry_run else "deploy")
         params = {"allow": allow or [], "take_over": take_over, "no_backup": no_backup, "timeout": timeout}
-        with target:
-            if dry_run:
-                _oprun.dry_run(target, "deploy.apply", params, output, text=_print_dry_plan)
-                return
-            _change(target, "deploy.apply", params, output, yes, "apply")
+        _change(target, "deploy.apply", params, output, dry_run=dry_run, yes=yes, verb="apply")
 
 
 @_cluster_rw
@@ -144,11 +147,7 @@ def rollback_cmd(
     with error_boundary(output):
         target = where.build(writing=None if dry_run else "roll back")
         params = {"to": to, "take_over": take_over, "no_backup": no_backup, "timeout": timeout}
-        with target:
-            if dry_run:
-                _oprun.dry_run(target, "deploy.rollback", params, output, text=_print_dry_plan)
-                return
-            _change(target, "deploy.rollback", params, output, yes, "rollback:")
+        _change(target, "deploy.rollback", params, output, dry_run=dry_run, yes=yes, verb="rollback:")
 
 
 @_cluster
@@ -288,32 +287,37 @@ def _result_json(result: DeployResult, context: str | None) -> dict[str, Any]:
     }
 
 
-def _print_plan(plan: Plan) -> None:
-    """A deploy or rollback plan for people: each changed object with its diff (the notes and
-    blockers follow, from the plan's warnings and blockers)."""
+def _diff_lines(plan: Plan) -> list[Line]:
+    """A deploy or rollback plan for people: each changed object with its diff."""
     details = plan.details
-    for step in plan.steps:
-        if step.startswith("create Namespace/"):
-            console.print(Text(f"+ {step.removeprefix('create ')} (create)", style="green"))
+    lines = [
+        Line(f"+ {step.removeprefix('create ')} (create)", "green")
+        for step in plan.steps
+        if step.startswith("create Namespace/")
+    ]
     for c in details.get("changes") or []:
         action = str(c.get("action"))
         if action == "unchanged":
             continue
-        ref = f"{c.get('kind')}/{c.get('name')}"
-        console.print(Text(f"{action:>9} {ref}", style=_ACTION_STYLE.get(action, "")))
+        lines.append(Line(f"{action:>9} {c.get('kind')}/{c.get('name')}", _ACTION_STYLE.get(action, "")))
         diff = list(c.get("diff") or [])
-        for line in diff[:60]:
-            console.print(Text(f"          {line}"), soft_wrap=True)
+        lines += [Line(f"          {line}") for line in diff[:60]]
         if len(diff) > 60:
-            console.print(Text(f"          ... {len(diff) - 60} more lines", style="dim"))
+            lines.append(Line(f"          ... {len(diff) - 60} more lines", "dim"))
     if "summary" in details:
-        console.print(f"plan: {details['summary']}", markup=False)
+        lines.append(Line(f"plan: {details['summary']}"))
+    return lines
 
 
-def _print_dry_plan(plan: Plan) -> None:
-    _print_plan(plan)
-    if not plan.blocked:
-        console.print("[dim]dry run: nothing was changed[/dim]")
+def _plan_lines(plan: Plan) -> list[Line | str]:
+    """The diff, then the notes and blockers (the plan's warnings and blockers)."""
+    return _oprun.plan_lines(plan, body=_diff_lines(plan))
+
+
+def _dry_plan_lines(plan: Plan) -> list[Line | str]:
+    """``--dry-run``: the diff, "nothing was changed" (unless blocked), the notes and blockers."""
+    done = [] if plan.blocked else [Line("dry run: nothing was changed", "dim")]
+    return _oprun.plan_lines(plan, body=_diff_lines(plan) + done)
 
 
 def _print_result(result: DeployResult, *, plan_shown: bool) -> None:

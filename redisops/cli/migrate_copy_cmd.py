@@ -129,10 +129,13 @@ def copy(
             "pass_interval": pass_interval,
         }
         with where.build(writing=None if dry_run else "copy keys into it") as t:
-            if dry_run:
-                _oprun.dry_run(t, "migrate.copy", params, output)
+            if dry_run or not follow:
+                result = _oprun.plan_or_run(t, "migrate.copy", params, output, dry_run=dry_run,
+                                            label="migrate copy")  # fmt: skip
+            else:
+                result = _follow(t, params, output)
+            if result is None:
                 return
-            result = _run(t, params, output, follow=follow)
         if output is Output.json:
             _oprun.print_json(result.to_dict())
             return
@@ -140,11 +143,9 @@ def copy(
             console.print(line, markup=False, soft_wrap=True)
 
 
-def _run(t: Any, params: dict[str, Any], output: Output, *, follow: bool) -> Any:
-    """Run ``migrate.copy``; with ``--follow`` Ctrl-C is the normal stop: the follow drains and returns
-    its report, printed with exit 0 (a Ctrl-C during the bulk pass still exits 130)."""
-    if not follow:
-        return _oprun.run(t, "migrate.copy", params, output, label="migrate copy")
+def _follow(t: Any, params: dict[str, Any], output: Output) -> Any:
+    """Run ``migrate.copy --follow``: Ctrl-C is the normal stop: the follow drains and returns its
+    report, printed with exit 0 (a Ctrl-C during the bulk pass still exits 130)."""
     result: Any = None
     try:
         with op_events(output, "migrate copy") as ev:

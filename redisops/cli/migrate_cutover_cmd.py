@@ -17,13 +17,12 @@ from typing import Annotated, Any
 import typer
 
 from redisops.cli import _oprun
-from redisops.cli.common import Output, OutputOpt, YesOpt, console, emit, error_boundary
+from redisops.cli.common import DryRunOpt, Output, OutputOpt, YesOpt, console, error_boundary
 from redisops.cli.migrate_options import SourceArgs, with_source
 from redisops.cli.options import TargetArgs, with_target
 
 __all__ = ["register"]
 
-DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="show the plan; change nothing")]
 TimeoutOpt = Annotated[
     float, typer.Option("--wait-timeout", min=1, help="seconds to wait for the deployment / read-back")
 ]
@@ -91,12 +90,19 @@ def _plan_or_run(
     writing, question, text = _COMMANDS[command]
     t = where.build(writing=writing)
     op, title = f"migrate.{command}", f"migrate {command}"
-    if dry_run:
-        _oprun.dry_run(t, op, params, output, title=title)
-        return
-    r = _oprun.run(t, op, params, output, question=question, yes=yes, title=title, label=title)
-    emit(output, r, lambda: text(r))
-    if not r.ok:
+    r = _oprun.plan_or_run(
+        t,
+        op,
+        params,
+        output,
+        dry_run=dry_run,
+        yes=yes,
+        question=question,
+        title=title,
+        label=title,
+        text=text,
+    )
+    if r is not None and not r.ok:
         raise typer.Exit(1)
 
 

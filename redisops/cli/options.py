@@ -13,9 +13,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import typer
 
@@ -26,24 +26,20 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_SECONDS",
-    "AskPasswordOpt",
     "ConfigOpt",
     "ContextOpt",
-    "InsecureOpt",
     "KubeconfigOpt",
     "NamespaceOpt",
-    "PasswordEnvOpt",
-    "PasswordFileOpt",
     "ReadWriteOpt",
     "StateDirOpt",
     "TargetArgs",
     "TargetOpt",
     "TimeoutOpt",
-    "TlsCaOpt",
-    "UrlOpt",
-    "UserOpt",
     "build_target",
+    "connection_options",
     "positive",
+    "seconds_option",
+    "with_options",
     "with_target",
 ]
 
@@ -58,6 +54,13 @@ def positive(value: float | None) -> float | None:
     return value
 
 
+def seconds_option(*flags: str, help: str) -> Any:
+    """A typer option of seconds: > 0 (:func:`positive`), at most :data:`MAX_SECONDS`; the one
+    declaration of ``--timeout``, ``--watch``, ``--interval`` ...:
+    ``Annotated[float, seconds_option("--interval", help=...)]``."""
+    return typer.Option(*flags, help=help, max=MAX_SECONDS, callback=positive)
+
+
 TargetOpt = Annotated[
     str | None,
     typer.Option(
@@ -67,42 +70,49 @@ TargetOpt = Annotated[
         show_default=False,
     ),
 ]
-UrlOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--url",
-        "-u",
-        help="redis://[user@]host[:port][/db] or rediss:// (TLS) [default: the target's, else the sandbox]",
-        show_default=False,
-    ),
-]
-UserOpt = Annotated[str | None, typer.Option("--user", help="ACL user name [default: the URL's]")]
-PasswordFileOpt = Annotated[
-    Path | None, typer.Option("--password-file", help="file whose first line is the password")
-]
-PasswordEnvOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--password-env",
-        metavar="NAME",
-        help="env var holding the password [default: the URL's password, else REDISCLI_AUTH, "
+#: each connection option: its value's type and the typer.Option settings besides its flag and help
+_CONNECTION: dict[str, tuple[Any, dict[str, Any]]] = {
+    "url": (str | None, {"show_default": False}),
+    "user": (str | None, {}),
+    "password_file": (Path | None, {"show_default": False}),
+    "password_env": (str | None, {"metavar": "NAME", "show_default": False}),
+    "ask_password": (bool, {}),
+    "tls_ca": (Path | None, {}),
+    "tls_insecure": (bool, {}),
+}
+
+
+def connection_options(prefix: str, helps: Mapping[str, str]) -> dict[str, Any]:
+    """The options that say how to reach a Redis, one factory for every Redis a command names: the
+    target's ``--url``, ``--user``, ``--password-file`` ... (``prefix`` ""; ``--url`` also ``-u``) and
+    a migration's source's ``--source-url``, ``--source-user`` ... (``prefix`` "source-").
+
+    ``helps`` chooses the options (url, user, password_file, password_env, ask_password, tls_ca,
+    tls_insecure) and gives each its help; returns parameter name (``source_url``) -> annotated type."""
+    out: dict[str, Any] = {}
+    for name, text in helps.items():
+        kind, settings = _CONNECTION[name]
+        flags = [f"--{prefix}{name.replace('_', '-')}"] + (["-u"] if name == "url" and not prefix else [])
+        option = typer.Option(*flags, help=text, **settings)
+        out[prefix.replace("-", "_") + name] = cast(Any, Annotated)[kind, option]
+    return out
+
+
+_REDIS = connection_options(
+    "",
+    {
+        "url": "redis://[user@]host[:port][/db] or rediss:// (TLS) [default: the target's, else the sandbox]",
+        "user": "ACL user name [default: the URL's]",
+        "password_file": "file whose first line is the password",
+        "password_env": "env var holding the password [default: the URL's password, else REDISCLI_AUTH, "
         "else REDIS_PASSWORD]",
-        show_default=False,
-    ),
-]
-AskPasswordOpt = Annotated[
-    bool,
-    typer.Option(
-        "--ask-password", help="prompt for the password (not echoed) when no other source gives one"
-    ),
-]
-TlsCaOpt = Annotated[Path | None, typer.Option("--tls-ca", help="CA bundle for rediss:// (TLS)")]
-InsecureOpt = Annotated[bool, typer.Option("--tls-insecure", help="do not verify the TLS certificate")]
+        "ask_password": "prompt for the password (not echoed) when no other source gives one",
+        "tls_ca": "CA bundle for rediss:// (TLS)",
+        "tls_insecure": "do not verify the TLS certificate",
+    },
+)
 TimeoutOpt = Annotated[
-    float,
-    typer.Option(
-        "--timeout", help="connect and command timeout in seconds (> 0)", max=MAX_SECONDS, callback=positive
-    ),
+    float, seconds_option("--timeout", help="connect and command timeout in seconds (> 0)")
 ]
 KubeconfigOpt = Annotated[
     Path | None,
@@ -209,15 +219,6 @@ class TargetArgs:
 
 
 #: the option groups :func:`with_target` adds: parameter name -> its annotated type
-_REDIS: dict[str, Any] = {
-    "url": UrlOpt,
-    "user": UserOpt,
-    "password_file": PasswordFileOpt,
-    "password_env": PasswordEnvOpt,
-    "ask_password": AskPasswordOpt,
-    "tls_ca": TlsCaOpt,
-    "tls_insecure": InsecureOpt,
-}
 _KUBE: dict[str, Any] = {"kubeconfig": KubeconfigOpt, "context": ContextOpt, "namespace": NamespaceOpt}
 _DEFAULTS: dict[str, Any] = {"ask_password": False, "tls_insecure": False, "read_write": False}
 
@@ -257,27 +258,37 @@ def with_target(
     if state_dir:
         chosen["state_dir"] = StateDirOpt
     defaults = {**_DEFAULTS, "timeout": timeout}
+    return with_options("where", chosen, defaults, lambda given: TargetArgs(**given))
+
+
+def with_options(
+    param: str, chosen: Mapping[str, Any], defaults: Mapping[str, Any], make: Callable[[dict[str, Any]], Any]
+) -> Callable[[F], F]:
+    """Replace a command's keyword parameter ``param`` (in the signature typer reads) by the options
+    ``chosen`` (parameter name -> annotated type; ``defaults`` their defaults, else None), placed
+    before ``--output`` in the help; the command gets ``param=make(<the options' values>)``.
+    :func:`with_target` and the migration's ``with_source`` are this."""
 
     def decorate(fn: F) -> F:
         sig = inspect.signature(fn, eval_str=True)
-        if "where" not in sig.parameters:
-            raise TypeError(f"{fn.__name__}: with_target needs a parameter `where: TargetArgs`")
+        if param not in sig.parameters:
+            raise TypeError(f"{fn.__name__}: needs a parameter `{param}` for its options")
         clash = sorted(set(chosen) & set(sig.parameters))
         if clash:
-            raise TypeError(f"{fn.__name__}: parameters {clash} clash with the shared target options")
+            raise TypeError(f"{fn.__name__}: parameters {clash} clash with the options of `{param}`")
         kw = inspect.Parameter.KEYWORD_ONLY
         added = [
             inspect.Parameter(name, kw, default=defaults.get(name), annotation=ann)
             for name, ann in chosen.items()
         ]
-        own = [p.replace(kind=kw) for p in sig.parameters.values() if p.name != "where"]
+        own = [p.replace(kind=kw) for p in sig.parameters.values() if p.name != param]
         cut = next((i for i, p in enumerate(own) if p.name == "output"), len(own))
         params = own[:cut] + added + own[cut:]
 
         @functools.wraps(fn)
         def command(**kwargs: Any) -> Any:
-            shared = {name: kwargs.pop(name) for name in chosen}
-            return fn(**kwargs, where=TargetArgs(**shared))
+            given = {name: kwargs.pop(name) for name in chosen}
+            return fn(**kwargs, **{param: make(given)})
 
         command.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
         command.__annotations__ = {p.name: p.annotation for p in params}

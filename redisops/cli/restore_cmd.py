@@ -16,15 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from redisops.cli import _oprun
-from redisops.cli.common import (
-    ConfigOpt,
-    Output,
-    OutputOpt,
-    YesOpt,
-    console,
-    emit,
-    error_boundary,
-)
+from redisops.cli.common import ConfigOpt, Output, OutputOpt, YesOpt, console, emit, error_boundary
 from redisops.cli.options import TargetArgs, with_target
 
 if TYPE_CHECKING:
@@ -109,9 +101,6 @@ def restore(
             if not dry_run:  # a production target refuses before anything is opened (a dry run reads)
                 t.require_writable("undo a restore" if undo else "restore")
             place = _place(t, k8s)
-            if dry_run:
-                _oprun.dry_run(t, op, params, output, title=f"plan ({place}):")
-                return
 
             def question(plan: Plan) -> str:
                 if undo:
@@ -125,8 +114,8 @@ def restore(
                     return f"scale Redis to 0 and restore backup {backup} into the data volume ({place})?"
                 return f"restore backup {backup} into {place}?"
 
-            res = _oprun.run(t, op, params, output, question=question, yes=yes, title=f"plan ({place}):")
-            emit(output, res, lambda: _lines(res.summary()))
+            _oprun.plan_or_run(t, op, params, output, dry_run=dry_run, yes=yes, question=question,
+                               title=f"plan ({place}):", text=lambda res: _lines(res.summary()))  # fmt: skip
 
 
 def _place(t: Target, k8s: bool) -> str:

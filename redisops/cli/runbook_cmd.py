@@ -11,6 +11,7 @@ for an error, 20 for a warning with ``--strict``; 2 a bad option or ``-v`` value
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Callable
@@ -205,14 +206,23 @@ def lint_cmd(
             raise typer.Exit(20)
 
 
-def _drive(output: Output, undo_on_failure: bool, call: Callable[..., Any]) -> None:
-    """Run or resume: ``call`` gets the live keywords (the event view, a CancelToken that Ctrl-C
-    trips, the confirmation callbacks); its result is printed."""
+def _drive(
+    output: Output,
+    call: Callable[..., Any],
+    *,
+    yes: bool,
+    approve: list[str] | None,
+    undo_on_failure: bool,
+    runs_dir: Path | None,
+) -> None:
+    """Run or resume: ``call`` gets the options both share and the live keywords (the event view, a
+    CancelToken that Ctrl-C trips, the confirmation callbacks); its result is printed."""
     from redisops.cancel import CancelToken
 
     view = TextEvents("runbook") if output is Output.text else None
+    shared = {"yes": yes, "approve_destructive": set(approve or []), "runs_dir_path": runs_dir}
     with interrupt_cancels(CancelToken()) as token:
-        result = call(on_event=view, cancel=token, **_callbacks(output, undo_on_failure))
+        result = call(**shared, on_event=view, cancel=token, **_callbacks(output, undo_on_failure))
     if view is not None:
         view.close()
     _finish(output, result)
@@ -249,20 +259,8 @@ def run_cmd(
     with error_boundary(output):
         from redisops.runbooks import run
 
-        _drive(
-            output,
-            undo_on_failure,
-            lambda **live: run(
-                file,
-                step=step,
-                from_=from_,
-                yes=yes,
-                approve_destructive=set(approve or []),
-                variables=_vars(var),
-                runs_dir_path=runs_dir,
-                **live,
-            ),
-        )
+        call = functools.partial(run, file, step=step, from_=from_, variables=_vars(var))
+        _drive(output, call, yes=yes, approve=approve, undo_on_failure=undo_on_failure, runs_dir=runs_dir)
 
 
 @app.command("resume")
@@ -278,13 +276,8 @@ def resume_cmd(
     with error_boundary(output):
         from redisops.runbooks import resume
 
-        _drive(
-            output,
-            undo_on_failure,
-            lambda **live: resume(
-                run_id, yes=yes, approve_destructive=set(approve or []), runs_dir_path=runs_dir, **live
-            ),
-        )
+        call = functools.partial(resume, run_id)
+        _drive(output, call, yes=yes, approve=approve, undo_on_failure=undo_on_failure, runs_dir=runs_dir)
 
 
 @app.command("runs")
