@@ -28,7 +28,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from redisops._version import __version__
-from redisops.adapters.local import pid_alive
 from redisops.adapters.s3 import (
     ListedObject,
     MultipartUpload,
@@ -44,7 +43,15 @@ from redisops.backup.layout import (
     is_backup_id,
     new_backup_id,
 )
-from redisops.backup.lock import HolderAlive, LockInfo, PodRef, fmt_age, this_pod
+from redisops.backup.lock import (
+    HolderAlive,
+    LockInfo,
+    PodRef,
+    fmt_age,
+    holder_process_alive,
+    this_pod,
+    this_process,
+)
 from redisops.backup.manifest import (
     FORMAT_VERSION,
     BackupKind,
@@ -175,6 +182,7 @@ class BackupStore:
             now.astimezone(UTC),
             self.tool_version,
             pod=self.pod,
+            process=this_process(),
         )
         for _ in range(3):
             try:
@@ -191,7 +199,7 @@ class BackupStore:
                 log.warning("releasing the leftover lock of committed backup %s", holder.backup_id)
                 self._release(holder)
                 continue
-            if holder.host == self.host and not pid_alive(holder.pid):
+            if holder.host == self.host and holder_process_alive(holder) is False:
                 # the holder ran on this machine and its process is gone (killed, crashed): provably dead
                 log.warning(
                     "breaking the lock of backup %s: its process %d on %s is gone",
@@ -218,7 +226,8 @@ class BackupStore:
 
     def _pod_alive(self, holder: LockInfo) -> bool | None:
         """Whether the holder's pod (on another host) still runs; None when unknown or not a pod."""
-        if holder.pod is None or holder.host == self.host or self.holder_alive is None:
+        same_host_known = holder.host == self.host and holder_process_alive(holder) is not None
+        if holder.pod is None or same_host_known or self.holder_alive is None:
             return None
         try:
             return self.holder_alive(holder)
