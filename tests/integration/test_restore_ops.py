@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from redisops.adapters.redis_conn import connect
 from redisops.config import DeploymentConfig, config_from_mapping, render_redis_conf
 from redisops.errors import AbortedError, ConflictError
 from redisops.ops.backup import create_rdb_backup, store_for
@@ -22,6 +24,8 @@ from redisops.ops.compare import compare_datasets
 from redisops.ops.datasets import DatasetSpec, populate
 from redisops.ops.restore import last_drill, restore_sandbox, run_drill, undo_sandbox_restore
 from redisops.ops.sandbox import sandbox_down, sandbox_up, target_controls
+from redisops.ops.sandbox_store import sandbox_s3
+from redisops.restore.plan import RECORD_NAME, UNDO_DIR_NAME
 
 SPEC = DatasetSpec(keys_per_db=200, dbs=(0, 3, 7), value_bytes=200, elements=6, ttl_fraction=0.3)
 LARGE = DatasetSpec(
@@ -29,11 +33,31 @@ LARGE = DatasetSpec(
 )
 
 
+@pytest.fixture(scope="module")
+def sandbox_dir(tmp_path_factory):
+    """One sandbox for the module (started once; each test gets it emptied by ``sandbox``)."""
+    d = tmp_path_factory.mktemp("restore-ops") / "sandbox"
+    sandbox_up(d)
+    yield d
+    sandbox_down(d, discard_backups=True)
+
+
 @pytest.fixture
-def sandbox(tmp_path):
-    state = sandbox_up(tmp_path / "sandbox")
-    yield state
-    sandbox_down(tmp_path / "sandbox")
+def sandbox(sandbox_dir):
+    """The module's sandbox as a fresh one is: running (up repairs what a test left stopped), no key in
+    the target, no object in the backup store (backups, drill records, lock), no restore record or
+    undo point in the target's data dir."""
+    state = sandbox_up(sandbox_dir)
+    client = connect(state.target)
+    try:
+        client.flushall()
+    finally:
+        client.close()
+    s3 = sandbox_s3(state.s3_url, state.bucket)
+    s3.delete_keys([o.key for o in s3.list_objects("")])
+    shutil.rmtree(state.data_dir / UNDO_DIR_NAME, ignore_errors=True)
+    (state.data_dir / RECORD_NAME).unlink(missing_ok=True)
+    return state
 
 
 def test_round_trip_into_the_sandbox_survives_restarts_and_undo(redis_server, sandbox):
