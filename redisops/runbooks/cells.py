@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -131,6 +132,9 @@ class ShellCells:
                 cancel=self.cancel,
             )
             end = read_env(env_out) if rc == 0 else None
+            if rc in (-signal.SIGINT, 128 + signal.SIGINT) and not timed_out:
+                # Ctrl-C went to the cell (the terminal's foreground group): it stops the run, as anywhere
+                self.cancel.cancel(f"Ctrl-C in the interactive step {step.name}")
         finally:
             with contextlib.suppress(OSError):
                 os.unlink(env_out)

@@ -39,9 +39,9 @@ def wait_for(path: Path, bound: float = 60.0) -> None:
         time.sleep(0.1)
 
 
-def test_an_interactive_cell_reads_the_terminal(tmp_path: Path, tmp_state: Path) -> None:
-    book = tmp_path / "ask.md"
-    book.write_text(BOOK)
+def start(tmp_path: Path, tmp_state: Path) -> str:
+    """``redisops runbook run ask.md --yes`` in a tmux session of its own; the tmux socket's name."""
+    (tmp_path / "ask.md").write_text(BOOK)
     sock = f"redisops-rb-{tmp_path.name}"
     inner = (
         f"cd {shlex.quote(str(tmp_path))} && REDISOPS_STATE_DIR={shlex.quote(str(tmp_state))} "
@@ -51,6 +51,11 @@ def test_an_interactive_cell_reads_the_terminal(tmp_path: Path, tmp_state: Path)
         ["tmux", "-L", sock, "new-session", "-d", "-s", "rb", "-x", "150", "-y", "40", "bash", "-c", inner],
         check=True,
     )
+    return sock
+
+
+def test_an_interactive_cell_reads_the_terminal(tmp_path: Path, tmp_state: Path) -> None:
+    sock = start(tmp_path, tmp_state)
     try:
         wait_for(tmp_path / "waiting")
         subprocess.run(["tmux", "-L", sock, "send-keys", "-t", "rb", "hello there", "Enter"], check=True)
@@ -61,5 +66,17 @@ def test_an_interactive_cell_reads_the_terminal(tmp_path: Path, tmp_state: Path)
         assert (tmp_path / "rc.txt").read_text().strip() == "rc=0", screen
         assert (tmp_path / "answer.txt").read_text() == "got:hello there\n"
         assert (tmp_path / "next.txt").read_text() == "next:hello there\n"
+    finally:
+        subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True)
+
+
+def test_ctrl_c_in_an_interactive_cell_interrupts_the_run(tmp_path: Path, tmp_state: Path) -> None:
+    sock = start(tmp_path, tmp_state)
+    try:
+        wait_for(tmp_path / "waiting")
+        subprocess.run(["tmux", "-L", sock, "send-keys", "-t", "rb", "C-c"], check=True)
+        wait_for(tmp_path / "rc.txt")
+        assert (tmp_path / "rc.txt").read_text().strip() == "rc=35"  # interrupted: resume RUN_ID continues
+        assert not (tmp_path / "answer.txt").exists() and not (tmp_path / "next.txt").exists()
     finally:
         subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True)
