@@ -20,6 +20,13 @@ Two modes:
     delete target keys the source no longer has. A change reaches the target within one pass plus the
     pause between passes: that staleness bound is stated in the events and the report.
 
+Redis Cluster (ElastiCache in cluster mode): on a cluster source every primary is followed on its own
+(:mod:`redisops.migrate.follow_listener`: one subscription per primary, since notifications are per
+node; or the SCAN passes primary by primary), with one lag over all of them; a primary whose
+subscription drops is resubscribed and gets one SCAN pass of its own; the flush watch runs per primary.
+On a cluster target every change is written to the node of its key's hash slot (the bulk copy's
+:class:`~redisops.migrate.cluster.Side` routing). Cluster mode has only db 0.
+
 FLUSHDB / FLUSHALL: Redis emits no keyspace event for them (RedisShake's follow misses them too; the
 ``g`` class does not carry them). So every ``flush_check_seconds`` the loop reads ``INFO commandstats``
 of the source (allowed on ElastiCache): when the calls of ``flushdb`` or ``flushall`` grew, or a followed
@@ -37,199 +44,74 @@ before the stop reaches the target, and returns its :class:`FollowReport` (it do
 
 from __future__ import annotations
 
-import contextlib
-import secrets
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-import redis
-
-from redisops.adapters.redis_conn import RedisEndpoint, raw_command
+from redisops.adapters.redis_conn import raw_command
 from redisops.cancel import CancelToken
 from redisops.errors import Interrupted, InvalidArgument, RedisOpsError
 from redisops.events import Reporter
-from redisops.migrate.cluster import primary_endpoints
-from redisops.migrate.copy import ClientSource, KeyCopier, open_client
-from redisops.migrate.copy_report import DbCopyStats
+from redisops.migrate.copy import ClientSource
+from redisops.migrate.follow_apply import Applier, side_label
+from redisops.migrate.follow_listener import Listener
 from redisops.migrate.follow_model import FollowOptions, FollowReport, notification_flags_ok
-from redisops.migrate.follow_scan import FlushWatch, delete_extra, scan_pass
+from redisops.migrate.follow_scan import FlushWatch, reconcile, scan_pass
 from redisops.migrate.walker import RateLimiter, keyspace_sizes
 
 __all__ = ["FollowOptions", "FollowReport", "notification_flags_ok", "run_follow"]
 
 
-class _Listener:
-    """The pub/sub thread: records ``(db, key) -> first seen`` and flush events."""
-
-    def __init__(self, client: redis.Redis) -> None:
-        self.client = client
-        self.lock = threading.Lock()
-        self.pending: dict[tuple[int, bytes], float] = {}
-        self.flushes: list[tuple[int | None, str]] = []
-        self.seen = 0
-        self.lost: str | None = None
-        self.stop = threading.Event()
-        self.channel = f"__redisops_follow_barrier__:{secrets.token_hex(6)}".encode()
-        self.barriers: set[bytes] = set()
-        self.barrier_seen = threading.Condition(self.lock)
-        self.pubsub = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.restart(first=True)
-
-    def restart(self, *, first: bool = False) -> None:
-        """(Re)subscribe on a new connection and start the reading thread (pending changes are kept)."""
-        if not first:
-            self.close()
-            self.pubsub = self.client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
-        self.stop = threading.Event()
-        self.lost = None
-        self.pubsub.psubscribe("__keyspace@*__:*", "__keyevent@*__:*")
-        self.pubsub.subscribe(self.channel)
-        self.thread = threading.Thread(target=self._run, name="migrate-follow-listener", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        while not self.stop.is_set():
-            try:
-                msg = self.pubsub.get_message(timeout=0.1)
-            except (redis.RedisError, OSError, ValueError) as e:
-                self.lost = f"{type(e).__name__}: {e}"
-                return
-            if msg is not None and msg.get("type") == "pmessage":
-                self._record(bytes(msg["channel"]), msg["data"])
-            elif msg is not None and msg.get("type") == "message" and msg.get("channel") == self.channel:
-                with self.barrier_seen:
-                    self.barriers.add(bytes(msg["data"]))
-                    self.barrier_seen.notify_all()
-
-    def barrier(self, publisher: redis.Redis, timeout: float) -> bool:
-        """Wait until every event the source sent before now was recorded: PUBLISH a marker on our own
-        channel (Redis delivers a client's messages in order; PUBLISH changes no data). False on timeout
-        or a lost subscription."""
-        marker = secrets.token_hex(8).encode()
-        raw_command(publisher, "PUBLISH", self.channel, marker)
-        deadline = time.monotonic() + timeout
-        with self.barrier_seen:
-            while marker not in self.barriers:
-                left = deadline - time.monotonic()
-                if left <= 0 or self.lost is not None or not self.thread.is_alive():
-                    return False
-                self.barrier_seen.wait(min(left, 0.1))
-            self.barriers.discard(marker)
-        return True
-
-    def _record(self, channel: bytes, data: Any) -> None:
-        data = data if isinstance(data, bytes) else str(data).encode()
-        space = channel.startswith(b"__keyspace@")
-        head, sep, rest = channel.partition(b"__:")
-        if not sep:
-            return
-        try:
-            db = int(head.rsplit(b"@", 1)[1])
-        except (IndexError, ValueError):
-            return
-        event, key = (data, rest) if space else (rest, data)
-        with self.lock:
-            self.seen += 1
-            if event in (b"flushdb", b"flushall"):
-                self.flushes.append((None if event == b"flushall" else db, event.decode()))
-                return
-            self.pending.setdefault((db, key), time.monotonic())
-
-    def take(self) -> tuple[dict[tuple[int, bytes], float], list[tuple[int | None, str]]]:
-        with self.lock:
-            pending, self.pending = self.pending, {}
-            flushes, self.flushes = self.flushes, []
-        return pending, flushes
-
-    def requeue(self, pending: dict[tuple[int, bytes], float]) -> None:
-        """Put changes taken but not (surely) applied back, keeping the earliest first-seen time."""
-        with self.lock:
-            for k, first in pending.items():
-                self.pending[k] = min(first, self.pending.get(k, first))
-
-    def oldest(self) -> float | None:
-        with self.lock:
-            return min(self.pending.values()) if self.pending else None
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(timeout=2)
-        with contextlib.suppress(redis.RedisError, OSError):
-            self.pubsub.close()
-
-
-class _Applier:
-    """Clients per db and the re-copy of changed keys."""
-
-    def __init__(
-        self,
-        source: ClientSource,
-        target: ClientSource,
-        options: FollowOptions,
-        limiter: RateLimiter,
-        report: FollowReport,
-    ) -> None:
-        self.source, self.target, self.o, self.limiter, self.report = source, target, options, limiter, report
-        self.copy_options = options.copy_options()
-        self.clients: dict[int, tuple[redis.Redis, redis.Redis]] = {}
-
-    def pair(self, db: int) -> tuple[redis.Redis, redis.Redis]:
-        if db not in self.clients:
-            self.clients[db] = (open_client(self.source, db), open_client(self.target, db))
-        return self.clients[db]
-
-    def apply(self, keys: list[bytes], db: int, cancel: CancelToken | None) -> None:
-        """Re-copy ``keys`` of ``db``; delete on the target those gone from the source."""
-        src, tgt = self.pair(db)
-        copier = KeyCopier(src, tgt, self.copy_options, self.limiter, cancel, track_gone=True)
-        stats = DbCopyStats(db)
-        copier.copy(keys, stats)
-        self.report.applied += stats.copied
-        for reason, n in stats.failed.items():
-            self.report.failed[reason] = self.report.failed.get(reason, 0) + n
-        if copier.gone:
-            self.report.deleted += int(raw_command(tgt, "DEL", *copier.gone))
-
-    def reconcile(self, dbs: list[int], why: str, reporter: Reporter, cancel: CancelToken | None) -> None:
-        """After a flush on the source: delete the target keys of ``dbs`` the source no longer has."""
-        deleted = sum(delete_extra(self, db, cancel) for db in dbs)
-        self.report.flushes.append(f"{why}: deleted {deleted} target keys the source no longer has")
-        reporter.warning(self.report.flushes[-1])
-
-    def close(self) -> None:
-        for src, tgt in self.clients.values():
-            src.close()
-            tgt.close()
-
-
-def _decide_mode(
-    source: ClientSource, notifications: bool | None, reporter: Reporter, report_notes: list[str]
-) -> bool:
+def _decide_mode(applier: Applier, notifications: bool | None, reporter: Reporter, notes: list[str]) -> bool:
+    """Whether to follow keyspace notifications: as told, else from CONFIG GET of every source node."""
     if notifications is not None:
         return notifications
-    probe = open_client(source, 0)
-    try:
-        reply = raw_command(probe, "CONFIG", "GET", "notify-keyspace-events")
-        flags = reply[1].decode() if isinstance(reply[1], bytes) else str(reply[1])
-    except (RedisOpsError, IndexError) as e:
-        note = (
-            f"cannot read notify-keyspace-events ({getattr(e, 'message', e)}; CONFIG is blocked on "
-            "ElastiCache): following with SCAN passes; say notifications=True when the parameter group "
-            "sets notify-keyspace-events to KEA"
-        )
-        report_notes.append(note)
-        reporter.warning(note)
-        return False
-    finally:
-        probe.close()
-    ok, why = notification_flags_ok(flags)
-    if not ok:
-        report_notes.append(f"{why}: following with SCAN passes")
-        reporter.warning(f"{why}: following with SCAN passes")
-    return ok
+    side = applier.sides(0)[0]
+    for node, probe in enumerate(side.clients):
+        where = f" ({side_label(side, node)})" if side.clustered else ""
+        try:
+            reply = raw_command(probe, "CONFIG", "GET", "notify-keyspace-events")
+            flags = reply[1].decode() if isinstance(reply[1], bytes) else str(reply[1])
+        except (RedisOpsError, IndexError) as e:
+            note = (
+                f"cannot read notify-keyspace-events{where} ({getattr(e, 'message', e)}; CONFIG is blocked "
+                "on ElastiCache): following with SCAN passes; say notifications=True when the parameter "
+                "group sets notify-keyspace-events to KEA"
+            )
+            notes.append(note)
+            reporter.warning(note)
+            return False
+        ok, why = notification_flags_ok(flags)
+        if not ok:
+            notes.append(f"{why}{where}: following with SCAN passes")
+            reporter.warning(notes[-1])
+            return False
+    return True
+
+
+def _check_dbs(applier: Applier, options: FollowOptions) -> list[int] | None:
+    """The databases a cluster on either side allows (db 0 only), refusing others up front; the source's
+    databases when the target is a cluster (None: decide after the bulk pass)."""
+    src, tgt = applier.sides(0)
+    for side, name in ((src, "source"), (tgt, "target")):
+        if side.clustered and options.dbs is not None and set(options.dbs) - {0}:
+            raise InvalidArgument(
+                f"databases {options.dbs} of a Redis Cluster {name}: cluster mode has only db 0",
+                hint="follow db 0 (the default)",
+            )
+    if src.clustered:
+        return [0]
+    if tgt.clustered and options.dbs is None:
+        others = sorted(set(keyspace_sizes(src.clients[0])) - {0})
+        if others:
+            raise InvalidArgument(
+                f"the source holds keys in db {', '.join(map(str, others))}; a Redis Cluster target has "
+                "only db 0",
+                hint="move those keys to db 0 on the source first, or follow into a single server",
+            )
+        return [0]
+    return None
 
 
 def run_follow(
@@ -244,53 +126,60 @@ def run_follow(
 ) -> FollowReport:
     """Apply the source's changes to the target until ``cancel`` (or ``duration_seconds``); see the module.
 
+    Either side may be a Redis Cluster (an endpoint of any of its nodes; db 0 only).
     ``notifications``: True when the source's parameter group enables keyspace notifications (``KEA``),
-    False to use SCAN passes, None to read CONFIG GET (falling back to SCAN passes where it is blocked).
-    ``bulk``: the bulk copy to run once the subscription is in place. When it returns a report whose
+    False to use SCAN passes, None to read CONFIG GET of every source node (falling back to SCAN passes
+    where it is blocked or any node lacks them).
+    ``bulk``: the bulk copy to run once the subscriptions are in place. When it returns a report whose
     ``resumed`` is true (a killed copy resumed from its checkpoint), the notification mode first runs one
-    SCAN pass per db: the writes made while no copy was listening reached no subscription.
+    SCAN pass per db (and primary): the writes made while no copy was listening reached no subscription.
+
+    Raises:
+        InvalidArgument: a database other than 0 on a Redis Cluster side.
     """
-    for side, ep in (("source", source), ("target", target)):
-        if isinstance(ep, RedisEndpoint) and primary_endpoints(ep) is not None:
-            raise InvalidArgument(
-                f"following a Redis Cluster {side} is not supported: the follow watches one node",
-                hint="copy without --follow (shard by shard), stop the writes, then migrate verify",
-            )
     notes: list[str] = []
-    use_events = _decide_mode(source, notifications, reporter, notes)
-    report = FollowReport(mode="notifications" if use_events else "scan", notes=notes)
+    report = FollowReport(mode="scan", notes=notes)
     limiter = RateLimiter(options.ops_per_second, cancel=cancel)
-    applier = _Applier(source, target, options, limiter, report)
-    listener: _Listener | None = None
+    applier = Applier(source, target, options, limiter, report)
+    listeners: list[Listener] = []
     started = time.monotonic()
     stop_at = None if options.duration_seconds is None else started + options.duration_seconds
     try:
+        fixed_dbs = _check_dbs(applier, options)
+        use_events = _decide_mode(applier, notifications, reporter, notes)
+        report.mode = "notifications" if use_events else "scan"
         if use_events:
-            listener = _Listener(open_client(source, 0))
+            for node in range(applier.nodes):
+                client = applier.listen_client(node)
+                try:
+                    listeners.append(Listener(client))
+                except BaseException:
+                    client.close()
+                    raise
         resumed = bool(getattr(bulk(), "resumed", False)) if bulk is not None else False
-        probe = open_client(source, 0)
-        try:
-            dbs = sorted(options.dbs) if options.dbs is not None else sorted(keyspace_sizes(probe)) or [0]
-        finally:
-            probe.close()
-        if listener is not None and resumed:
+        if fixed_dbs is not None:
+            dbs = fixed_dbs
+        elif options.dbs is not None:
+            dbs = sorted(options.dbs)
+        else:
+            dbs = sorted(keyspace_sizes(applier.sides(0)[0].clients[0])) or [0]
+        if listeners and resumed:
             notes.append("the bulk copy was resumed: one SCAN pass per db caught the writes made meanwhile")
             reporter.phase("resyncing", "the copy was resumed: one SCAN pass for the writes made meanwhile")
-            for db in dbs:
-                scan_pass(applier, db, options, cancel)
+            _scan_all(applier, dbs, options, cancel)
             report.resyncs += 1
-        reporter.phase("following", _phase_detail(report, options, dbs))
+        reporter.phase("following", _phase_detail(applier, report, options, dbs))
         try:
-            if listener is not None:
-                _follow_events(listener, applier, dbs, options, reporter, cancel, stop_at)
+            if listeners:
+                _follow_events(listeners, applier, dbs, options, reporter, cancel, stop_at)
             else:
                 _follow_scans(applier, dbs, options, reporter, cancel, stop_at)
             report.stopped = f"stopped after {options.duration_seconds:g} s"
         except Interrupted:
             report.stopped = f"cancelled: {cancel.reason or 'cancelled'}"
-        _drain(listener, applier, dbs, options, reporter)
+        _drain(listeners, applier, dbs, options, reporter)
     finally:
-        if listener is not None:
+        for listener in listeners:
             listener.close()
             listener.client.close()
         applier.close()
@@ -298,16 +187,27 @@ def run_follow(
     return report
 
 
-def _phase_detail(report: FollowReport, options: FollowOptions, dbs: list[int]) -> str:
+def _scan_all(applier: Applier, dbs: list[int], options: FollowOptions, cancel: CancelToken | None) -> None:
+    """One SCAN pass of every followed db on every source node."""
+    for db in dbs:
+        for node in range(applier.nodes):
+            scan_pass(applier, db, node, options, cancel)
+
+
+def _phase_detail(applier: Applier, report: FollowReport, options: FollowOptions, dbs: list[int]) -> str:
     where = f"db {', '.join(map(str, dbs))}"
+    if applier.clustered:
+        where += f" of {applier.nodes} cluster primaries"
+    if applier.sides(dbs[0])[1].clustered:
+        where += ", into a Redis Cluster"
     if report.mode == "notifications":
         return f"keyspace notifications, {where}, applied every {options.apply_interval:g} s"
     return f"SCAN passes every {options.pass_interval:g} s, {where}"
 
 
 def _follow_events(
-    listener: _Listener,
-    applier: _Applier,
+    listeners: list[Listener],
+    applier: Applier,
     dbs: list[int],
     options: FollowOptions,
     reporter: Reporter,
@@ -316,25 +216,30 @@ def _follow_events(
 ) -> None:
     report = applier.report
     followed = set(dbs)
-    flushes = FlushWatch(applier, followed)
+    watches = [FlushWatch(applier, followed, node) for node in range(len(listeners))]
     last_report = last_flush_check = time.monotonic()
     while stop_at is None or time.monotonic() < stop_at:
         cancel.sleep(options.apply_interval, "while following")
-        if listener.lost is not None:
-            why = f"the notification subscription dropped ({listener.lost}): resubscribing, one SCAN pass"
-            reporter.warning(why)
+        for node, listener in enumerate(listeners):
+            if listener.lost is None:
+                continue
+            reporter.warning(
+                f"the notification subscription{applier.label(node)} dropped ({listener.lost}): "
+                "resubscribing, one SCAN pass"
+            )
             listener.restart()
             report.resyncs += 1
             for db in sorted(followed):
-                scan_pass(applier, db, options, cancel)
-        _apply_pending(listener, applier, followed, reporter, cancel)
+                scan_pass(applier, db, node, options, cancel)
+        _apply_pending(listeners, applier, followed, reporter, cancel)
         now = time.monotonic()
         if now - last_flush_check >= options.flush_check_seconds:
             last_flush_check = now
-            flushes.check(reporter, cancel)
+            for watch in watches:
+                watch.check(reporter, cancel)
         if now - last_report >= options.report_seconds:
             last_report = now
-            oldest = listener.oldest()
+            oldest = min((t for t in (x.oldest() for x in listeners) if t is not None), default=None)
             report.last_lag_seconds = 0.0 if oldest is None else now - oldest
             report.max_lag_seconds = max(report.max_lag_seconds, report.last_lag_seconds)
             reporter.log(
@@ -345,36 +250,38 @@ def _follow_events(
 
 
 def _apply_pending(
-    listener: _Listener,
-    applier: _Applier,
+    listeners: list[Listener],
+    applier: Applier,
     followed: set[int],
     reporter: Reporter,
     cancel: CancelToken | None,
 ) -> None:
     report = applier.report
-    pending, flushes = listener.take()
-    report.changes_seen = listener.seen
-    by_db: dict[int, list[bytes]] = {}
-    for (db, key), first in pending.items():
-        if db in followed:
-            by_db.setdefault(db, []).append(key)
-            lag = time.monotonic() - first
-            report.max_lag_seconds = max(report.max_lag_seconds, lag)
-    try:
-        for db, keys in sorted(by_db.items()):
-            applier.apply(keys, db, cancel)
-    except BaseException:
-        # a stop (or an error) in the middle: the drain (or the next round) applies them again
-        listener.requeue({k: t for k, t in pending.items() if k[0] in followed})
-        raise
-    for flushed_db, event in flushes:
-        dbs = sorted(followed) if flushed_db is None else [flushed_db] if flushed_db in followed else []
-        if dbs:
-            applier.reconcile(dbs, f"the source sent a {event} event", reporter, cancel)
+    clustered = applier.clustered
+    for node, listener in enumerate(listeners):
+        pending, flushes = listener.take()
+        report.changes_seen = sum(x.seen for x in listeners)
+        by_db: dict[int, list[bytes]] = {}
+        for (db, key), first in pending.items():
+            if db in followed:
+                by_db.setdefault(db, []).append(key)
+                report.max_lag_seconds = max(report.max_lag_seconds, time.monotonic() - first)
+        try:
+            for db, keys in sorted(by_db.items()):
+                applier.apply(keys, db, node, cancel)
+        except BaseException:
+            # a stop (or an error) in the middle: the drain (or the next round) applies them again
+            listener.requeue({k: t for k, t in pending.items() if k[0] in followed})
+            raise
+        for flushed_db, event in flushes:
+            dbs = sorted(followed) if flushed_db is None else [flushed_db] if flushed_db in followed else []
+            if dbs:
+                why = f"the source{applier.label(node)} sent a {event} event"
+                reconcile(applier, dbs, why, reporter, cancel, node=node if clustered else None)
 
 
 def _drain(
-    listener: _Listener | None, applier: _Applier, dbs: list[int], options: FollowOptions, reporter: Reporter
+    listeners: list[Listener], applier: Applier, dbs: list[int], options: FollowOptions, reporter: Reporter
 ) -> None:
     """After a stop, for at most ``drain_seconds``: apply the pending changes (notification mode), or run
     one last complete SCAN pass (scan mode), so every write made before the stop reaches the target."""
@@ -382,20 +289,25 @@ def _drain(
     timer = threading.Timer(options.drain_seconds, token.cancel, args=("drain time over",))
     timer.start()
     try:
-        if listener is not None:
-            if not listener.barrier(applier.pair(dbs[0])[0], timeout=max(0.1, options.drain_seconds / 2)):
-                reporter.warning("the events sent before the stop could not all be read: some may be missing")
-                applier.report.complete = False
-            _apply_pending(listener, applier, set(dbs), reporter, token)
+        if listeners:
+            src = applier.sides(dbs[0])[0]
+            deadline = time.monotonic() + max(0.1, options.drain_seconds / 2)
+            for node, listener in enumerate(listeners):
+                if not listener.barrier(src.clients[node], timeout=max(0.1, deadline - time.monotonic())):
+                    reporter.warning(
+                        f"the events sent before the stop{applier.label(node)} could not all be read: some "
+                        "may be missing"
+                    )
+                    applier.report.complete = False
+            _apply_pending(listeners, applier, set(dbs), reporter, token)
         else:
             reporter.phase("draining", "one last SCAN pass: the writes made before the stop")
-            for db in dbs:
-                scan_pass(applier, db, options, token)
+            _scan_all(applier, dbs, options, token)
             applier.report.passes += 1
     except Interrupted:
         applier.report.complete = False
-        if listener is not None:
-            applier.report.unapplied = len(listener.pending)
+        if listeners:
+            applier.report.unapplied = sum(len(x.pending) for x in listeners)
             reporter.warning(f"stopped before {applier.report.unapplied} pending changes were applied")
         else:
             reporter.warning(
@@ -407,7 +319,7 @@ def _drain(
 
 
 def _follow_scans(
-    applier: _Applier,
+    applier: Applier,
     dbs: list[int],
     options: FollowOptions,
     reporter: Reporter,
@@ -418,8 +330,7 @@ def _follow_scans(
     longest = 0.0
     while stop_at is None or time.monotonic() < stop_at:
         t0 = time.monotonic()
-        for db in dbs:
-            scan_pass(applier, db, options, cancel)
+        _scan_all(applier, dbs, options, cancel)
         report.passes += 1
         took = time.monotonic() - t0
         longest = max(longest, took)

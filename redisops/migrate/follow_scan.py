@@ -5,6 +5,10 @@ Keys are compared by their DUMP bytes and TTL (within ``ttl_tolerance_ms``); whe
 different RDB versions (a target older than the source, copied type by type) or either key is big,
 by type and canonical value (big keys: by type and length only, so a big key changed in place without
 a length change waits for the notification mode or ``migrate verify``).
+
+A pass walks one source node (the single server, or one primary of a Redis Cluster source) and reads
+each key on the target node of its slot; the target-side walk visits every target node and, for a
+cluster source, asks the primary that serves each key's slot whether it still has it.
 """
 
 from __future__ import annotations
@@ -19,14 +23,15 @@ from redisops.cancel import CancelToken
 from redisops.errors import RedisOpsError
 from redisops.events import Reporter
 from redisops.inspect import parse_info
+from redisops.migrate.cluster import Side
+from redisops.migrate.follow_apply import Applier, delete_keys, pipe
 from redisops.migrate.payload import payload_rdb_version
 from redisops.migrate.walker import keyspace_sizes, scan_batches
 
 if TYPE_CHECKING:
-    from redisops.migrate.follow import _Applier
     from redisops.migrate.follow_model import FollowOptions
 
-__all__ = ["FlushWatch", "canonical_value", "delete_extra", "differing_keys", "scan_pass"]
+__all__ = ["FlushWatch", "canonical_value", "delete_extra", "differing_keys", "reconcile", "scan_pass"]
 
 _LENGTH = {
     "string": "STRLEN",
@@ -61,13 +66,6 @@ def _text(v: Any) -> str:
     return v.decode() if isinstance(v, bytes) else str(v)
 
 
-def _pipe(client: redis.Redis, commands: list[tuple[Any, ...]]) -> list[Any]:
-    pipe = client.pipeline(transaction=False)
-    for cmd in commands:
-        pipe.execute_command(*cmd)  # type: ignore[no-untyped-call]
-    return list(pipe.execute(raise_on_error=False))
-
-
 def _ttl_differs(s: int, t: int, tolerance: int) -> bool:
     if (s > 0) != (t > 0):
         return True
@@ -89,11 +87,22 @@ def _small_differs(
     return canonical_value(src, key) != canonical_value(tgt, key)
 
 
-def differing_keys(
-    src: redis.Redis, tgt: redis.Redis, keys: list[bytes], options: FollowOptions
-) -> list[bytes]:
-    """The keys of ``keys`` whose value or TTL differs between source and target (or that are gone)."""
-    sizes = _pipe(src, [("MEMORY", "USAGE", k) for k in keys])
+def _per_node(side: Side, keys: list[bytes], *commands: str) -> dict[bytes, list[Any]]:
+    """The replies of ``command key`` for each of ``commands``, per key, each key read on the node of its
+    slot (one pipeline per node)."""
+    out: dict[bytes, list[Any]] = {}
+    n = len(commands)
+    for node, group in side.group(keys).items():
+        replies = pipe(side.clients[node], [(c, k) for k in group for c in commands])
+        for j, key in enumerate(group):
+            out[key] = replies[j * n : (j + 1) * n]
+    return out
+
+
+def differing_keys(src: redis.Redis, tgt: Side, keys: list[bytes], options: FollowOptions) -> list[bytes]:
+    """The keys of ``keys`` (all on the source node ``src``) whose value or TTL differs between source and
+    target (or that are gone); each is read on the target node of its slot."""
+    sizes = pipe(src, [("MEMORY", "USAGE", k) for k in keys])
     out: list[bytes] = []
     small: list[bytes] = []
     big: list[bytes] = []
@@ -105,54 +114,78 @@ def differing_keys(
         else:
             small.append(key)
     if small:
-        cmds = [c for k in small for c in (("PTTL", k), ("DUMP", k))]
-        a, b = _pipe(src, cmds), _pipe(tgt, cmds)
+        a = pipe(src, [c for k in small for c in (("PTTL", k), ("DUMP", k))])
+        b = _per_node(tgt, small, "PTTL", "DUMP")
         for i, key in enumerate(small):
-            s_ttl, s_dump, t_ttl, t_dump = a[2 * i], a[2 * i + 1], b[2 * i], b[2 * i + 1]
-            if _small_differs(src, tgt, key, (s_ttl, s_dump, t_ttl, t_dump), options.ttl_tolerance_ms):
+            replies = (a[2 * i], a[2 * i + 1], *b[key])
+            if _small_differs(src, tgt.client_for(key), key, replies, options.ttl_tolerance_ms):
                 out.append(key)
     for key in big:
-        s_type, t_type = _text(raw_command(src, "TYPE", key)), _text(raw_command(tgt, "TYPE", key))
+        t = tgt.client_for(key)
+        s_type, t_type = _text(raw_command(src, "TYPE", key)), _text(raw_command(t, "TYPE", key))
         cmd = _LENGTH.get(s_type)
         if s_type != t_type or cmd is None:
             out.append(key)
             continue
-        s_ttl, t_ttl = int(raw_command(src, "PTTL", key)), int(raw_command(tgt, "PTTL", key))
-        if raw_command(src, cmd, key) != raw_command(tgt, cmd, key) or _ttl_differs(
-            s_ttl, t_ttl, options.ttl_tolerance_ms
+        s_ttl, t_ttl_big = int(raw_command(src, "PTTL", key)), int(raw_command(t, "PTTL", key))
+        if raw_command(src, cmd, key) != raw_command(t, cmd, key) or _ttl_differs(
+            s_ttl, t_ttl_big, options.ttl_tolerance_ms
         ):
             out.append(key)
     return out
 
 
-def scan_pass(applier: _Applier, db: int, options: FollowOptions, cancel: CancelToken | None) -> None:
-    """Walk ``db`` on the source and re-copy what differs, then walk the target and delete what the
-    source no longer has."""
-    src, tgt = applier.pair(db)
+def scan_pass(
+    applier: Applier, db: int, node: int, options: FollowOptions, cancel: CancelToken | None
+) -> None:
+    """Walk ``db`` on source node ``node`` (a cluster's primary, or the single server: 0) and re-copy what
+    differs, then walk the target and delete what that node no longer has."""
+    src, tgt = applier.sides(db)
     limiter = applier.limiter
-    for batch in scan_batches(src, db=db, limiter=limiter, cancel=cancel):
+    for batch in scan_batches(src.clients[node], db=db, limiter=limiter, cancel=cancel):
         if batch.keys:
             limiter.acquire(3 * len(batch.keys), "while following")
-            changed = differing_keys(src, tgt, batch.keys, options)
+            changed = differing_keys(src.clients[node], tgt, batch.keys, options)
             if changed:
-                applier.apply(changed, db, cancel)
-    delete_extra(applier, db, cancel)
+                applier.apply(changed, db, node, cancel)
+    delete_extra(applier, db, cancel, node=node)
 
 
-def delete_extra(applier: _Applier, db: int, cancel: CancelToken | None) -> int:
-    """Walk ``db`` on the target and delete the keys the source does not have; returns how many."""
-    src, tgt = applier.pair(db)
+def delete_extra(applier: Applier, db: int, cancel: CancelToken | None, *, node: int | None = None) -> int:
+    """Walk ``db`` on every target node and delete the keys the source does not have; with ``node``,
+    only the keys whose slot source node ``node`` serves (a cluster source). Returns how many."""
+    src, tgt = applier.sides(db)
     deleted = 0
-    for batch in scan_batches(tgt, db=db, cancel=cancel):
-        if not batch.keys:
-            continue
-        exists = _pipe(src, [("EXISTS", k) for k in batch.keys])
-        applier.limiter.acquire(len(batch.keys), "while following")
-        gone = [k for k, e in zip(batch.keys, exists, strict=True) if not isinstance(e, Exception) and not e]
-        if gone:
-            deleted += int(raw_command(tgt, "DEL", *gone))
+    for client in tgt.clients:
+        for batch in scan_batches(client, db=db, cancel=cancel):
+            keys = batch.keys
+            if node is not None and src.clustered:
+                keys = [k for k in keys if src.index_for(k) == node]
+            if not keys:
+                continue
+            exists = {k: r[0] for k, r in _per_node(src, keys, "EXISTS").items()}
+            applier.limiter.acquire(len(keys), "while following")
+            gone = [k for k in keys if not isinstance(exists[k], Exception) and not exists[k]]
+            if gone:
+                deleted += delete_keys(tgt, gone)
     applier.report.deleted += deleted
     return deleted
+
+
+def reconcile(
+    applier: Applier,
+    dbs: list[int],
+    why: str,
+    reporter: Reporter,
+    cancel: CancelToken | None,
+    *,
+    node: int | None = None,
+) -> None:
+    """After a flush on the source (on its node ``node`` of a cluster): delete the target keys of ``dbs``
+    the source no longer has."""
+    deleted = sum(delete_extra(applier, db, cancel, node=node) for db in dbs)
+    applier.report.flushes.append(f"{why}: deleted {deleted} target keys the source no longer has")
+    reporter.warning(applier.report.flushes[-1])
 
 
 def _flush_calls(client: redis.Redis) -> int | None:
@@ -165,29 +198,44 @@ def _flush_calls(client: redis.Redis) -> int | None:
 
 
 class FlushWatch:
-    """Finds flushes on the source that keyspace notifications do not report."""
+    """Finds flushes on one source node (the single server, or a cluster's primary ``node``) that keyspace
+    notifications do not report."""
 
-    def __init__(self, applier: _Applier, followed: set[int]) -> None:
-        self.applier, self.followed = applier, followed
-        self.probe = applier.pair(min(followed))[0]
+    def __init__(self, applier: Applier, followed: set[int], node: int = 0) -> None:
+        self.applier, self.followed, self.node = applier, followed, node
+        src = applier.sides(min(followed))[0]
+        self.clustered = src.clustered
+        self.probe = src.clients[node]
+        self.where = applier.label(node)
         self.calls = _flush_calls(self.probe)
+        self.sizes = keyspace_sizes(self.probe)
+
+    def _reconcile(self, dbs: list[int], why: str, reporter: Reporter, cancel: CancelToken | None) -> None:
+        reconcile(self.applier, dbs, why, reporter, cancel, node=self.node if self.clustered else None)
 
     def check(self, reporter: Reporter, cancel: CancelToken | None) -> None:
+        """Reconcile the target when the node ran FLUSHDB/FLUSHALL, or a followed db emptied on it."""
         calls = _flush_calls(self.probe)
         if calls is not None and self.calls is not None and calls > self.calls:
             self.calls = calls
-            self.applier.reconcile(
-                sorted(self.followed),
-                "the source ran FLUSHDB/FLUSHALL (seen in INFO commandstats; keyspace notifications do not "
-                "report it)",
-                reporter,
-                cancel,
+            self.sizes = keyspace_sizes(self.probe)
+            why = (
+                f"the source{self.where} ran FLUSHDB/FLUSHALL (seen in INFO commandstats; keyspace "
+                "notifications do not report it)"
             )
+            self._reconcile(sorted(self.followed), why, reporter, cancel)
             return
         self.calls = calls if calls is not None else self.calls
-        sizes = keyspace_sizes(self.probe)
+        sizes, before = keyspace_sizes(self.probe), self.sizes
+        self.sizes = sizes
         for db in sorted(self.followed):
-            if sizes.get(db, 0) == 0 and int(raw_command(self.applier.pair(db)[1], "DBSIZE")):
-                self.applier.reconcile(
+            if sizes.get(db, 0):
+                continue
+            if self.clustered:  # the target holds every primary's keys: a primary that emptied
+                if before.get(db, 0):
+                    self._reconcile([db], f"db {db}{self.where} emptied on the source (a flush?)", reporter,
+                                    cancel)  # fmt: skip
+            elif sum(int(raw_command(c, "DBSIZE")) for c in self.applier.sides(db)[1].clients):
+                self._reconcile(
                     [db], f"db {db} is empty on the source but not on the target (a flush?)", reporter, cancel
                 )

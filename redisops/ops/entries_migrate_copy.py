@@ -83,20 +83,18 @@ def _label(ep: RedisEndpoint) -> str:
 
 def plan_copy(ctx: OpContext, p: MigrateCopyParams) -> Plan:
     """What the copy would do; reads INFO of both servers, writes nothing."""
-    from redisops.adapters.redis_conn import connect
     from redisops.migrate.checkpoint import load_checkpoint
+    from redisops.migrate.cluster import merged_info
     from redisops.migrate.plan import check_blockers
-    from redisops.migrate.walker import keyspace_sizes
 
     source = p.endpoint(ctx.target)
     target = ctx.target.redis
-    clients = [connect(source.with_db(0)), connect(target.with_db(0))]
-    try:
-        src_sizes, tgt_sizes = keyspace_sizes(clients[0]), keyspace_sizes(clients[1])
-        versions = [_version(c) for c in clients]
-    finally:
-        for c in clients:
-            c.close()
+    # a Redis Cluster on either side: every primary's keys summed (INFO of one node holds its shard only)
+    src_sizes, tgt_sizes = (
+        {db: ks.keys for db, ks in merged_info(ep, "keyspace").keyspace.items() if ks.keys > 0}
+        for ep in (source, target)
+    )
+    versions = [_version(ep) for ep in (source, target)]
     dbs = sorted(p.dbs) if p.dbs is not None else sorted(src_sizes)
     keys = {db: src_sizes.get(db, 0) for db in dbs}
     steps = [
@@ -154,13 +152,12 @@ def plan_copy(ctx: OpContext, p: MigrateCopyParams) -> Plan:
                 details=details)  # fmt: skip
 
 
-def _version(client: Any) -> str | None:
-    from redisops.adapters.redis_conn import raw_command
+def _version(ep: RedisEndpoint) -> str | None:
     from redisops.errors import RedisOpsError
-    from redisops.inspect import parse_info
+    from redisops.migrate.cluster import merged_info
 
     try:
-        return parse_info(raw_command(client, "INFO", "server")).server.redis_version
+        return merged_info(ep, "server").server.redis_version
     except RedisOpsError:  # a server that hides INFO server: the version is unknown
         return None
 
