@@ -54,7 +54,7 @@ from redisops.cancel import CancelToken
 from redisops.errors import Interrupted, InvalidArgument, RedisOpsError
 from redisops.events import Reporter
 from redisops.migrate.copy import ClientSource
-from redisops.migrate.follow_apply import Applier, side_label
+from redisops.migrate.follow_apply import Applier
 from redisops.migrate.follow_listener import Listener
 from redisops.migrate.follow_model import FollowOptions, FollowReport, notification_flags_ok
 from redisops.migrate.follow_scan import FlushWatch, reconcile, scan_pass
@@ -69,7 +69,7 @@ def _decide_mode(applier: Applier, notifications: bool | None, reporter: Reporte
         return notifications
     side = applier.sides(0)[0]
     for node, probe in enumerate(side.clients):
-        where = f" ({side_label(side, node)})" if side.clustered else ""
+        where = applier.label(node)
         try:
             reply = raw_command(probe, "CONFIG", "GET", "notify-keyspace-events")
             flags = reply[1].decode() if isinstance(reply[1], bytes) else str(reply[1])

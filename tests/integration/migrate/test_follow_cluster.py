@@ -141,12 +141,15 @@ def test_cli_follows_a_cluster_source_into_one_target_until_ctrl_c_then_verifies
 ) -> None:
     cluster = cluster_factory(shards=3, elasticache=True)
     enable_notifications(cluster)
-    fill_cluster(cluster, keys=600, big_key_elements=800)
+    written = fill_cluster(cluster, keys=600, big_key_elements=800)
     tgt = target_factory()
-    writer = Writer(cluster.client(), "mig:string:{:06d}")
-    writer.start()
     args = ["--source-url", f"redis://127.0.0.1:{cluster.endpoint.port}",
             "--url", f"redis://127.0.0.1:{tgt.endpoint.port}"]  # fmt: skip
+    plan = runner.invoke(app, ["migrate", "copy", *args, "--follow", "--dry-run", "-o", "json"])
+    assert plan.exit_code == 0, plan.output
+    assert json.loads(plan.stdout)["details"]["keys"] == {"0": written}  # every shard's keys, not one's
+    writer = Writer(cluster.client(), "mig:string:{:06d}")
+    writer.start()
     out_file, err_file = tmp_path / "follow.out", tmp_path / "follow.err"
     with out_file.open("wb") as out, err_file.open("wb") as err:
         proc = subprocess.Popen(
@@ -172,6 +175,7 @@ def test_cli_follows_a_cluster_source_into_one_target_until_ctrl_c_then_verifies
                 proc.kill()
                 proc.wait()
     summary = out_file.read_text()
+    print(f"\nwriter ops {writer.ops}\n{summary}")
     assert proc.returncode == 0, err_file.read_text()[-2000:]
     assert ", failed 0" in summary and "followed (notifications)" in summary, summary
     assert "cancelled" in summary
@@ -276,6 +280,7 @@ def test_cluster_source_resubscribes_a_dropped_primary_and_reconciles_a_flushall
     time.sleep(0.3)  # the short-TTL keys expire on the source
     wait_keys(lambda: cluster_keys(cluster), lambda: set(tgt.client().keys("*")))
     report = f.stop()
+    print(f"\n{report.to_dict()}")
     assert report.mode == "notifications" and report.resyncs == 1 and report.complete
     assert len(report.flushes) == 1 and f"primary 127.0.0.1:{ports[2]}" in report.flushes[0], report.flushes
     target_keys = set(tgt.client().keys("*"))
@@ -310,6 +315,7 @@ def test_cluster_source_without_notifications_is_followed_by_scan_passes_per_pri
     time.sleep(0.3)
     wait_keys(lambda: cluster_keys(cluster), lambda: set(tgt.client().keys("*")))
     report = f.stop()
+    print(f"\n{report.to_dict()}")
     assert report.mode == "scan" and report.passes >= 1 and report.complete
     assert report.staleness_bound_seconds is not None and report.staleness_bound_seconds >= 0.1
     assert any("CONFIG" in n and "primary 127.0.0.1:" in n for n in report.notes), report.notes
