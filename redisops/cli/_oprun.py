@@ -84,7 +84,7 @@ PlanLines = Callable[["Plan"], Sequence[Line | str]]
 _WORD = re.compile(r"( *)(\S+)")
 #: the least of a cut word that goes on the line it starts on
 _MIN_CUT = 8
-_HANG = re.compile(r"(?:\d+\.|[-*+]) +|[A-Za-z][\w ]{0,15}: +(?=\S)|\S+ {2,}(?=\S)")
+_HANG = re.compile(r"(?:\d+\.|[-*+]) +|[A-Za-z][\w ]{0,23}: +(?=\S)|\S+ {2,}(?=\S)")
 
 
 def _cut(word: str, room: int) -> int:

@@ -109,7 +109,7 @@ def plan(
             if result.blockers:
                 raise typer.Exit(15)
             return
-        _lines(result.summary())
+        _oprun.print_lines(result.summary())  # a plan: wrapped at the width like every plan
         result.raise_if_blocked()
 
 

@@ -77,6 +77,9 @@ def test_a_dry_run_prints_the_plan_and_changes_nothing(
     assert plan_or_run(t, "backup.delete", params, Output.json, dry_run=True, title="ignored") is None
     plan = json.loads(capsys.readouterr().out)  # one JSON object: the plan
     assert plan["op"] == "backup.delete" and plan["blocked"] is False
+    # the text wrapped the long step on words (JSON keeps it whole): the same words, in order
+    step = plan["steps"][0]
+    assert len("  " + step) > 80 and step not in out and " ".join(step.split()) in " ".join(out.split())
     # a command's own lines and title
     plan_or_run(t, "backup.delete", params, Output.text, dry_run=True, lines=lambda p: [Line(f"mine {p.op}")])
     assert capsys.readouterr().out == "mine backup.delete\n"
