@@ -188,15 +188,16 @@ def test_cli_follows_a_cluster_source_into_one_target_until_ctrl_c_then_verifies
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("notifications", [True, False], ids=["notifications", "scan"])
 def test_operation_follows_a_single_source_into_a_cluster_target(
-    source_factory: SourceFactory, cluster_factory: ClusterFactory
+    source_factory: SourceFactory, cluster_factory: ClusterFactory, notifications: bool
 ) -> None:
-    src = source_factory(notify="KEA")
+    src = source_factory(notify="KEA" if notifications else None)
     fill_dataset(src.endpoint, keys_per_db=300, dbs=(0,), big_key_elements=600)
     cluster = cluster_factory(shards=3, elasticache=False)
     target = redisops.target(url=f"redis://127.0.0.1:{cluster.endpoint.port}")
-    params = {"source_url": f"redis://127.0.0.1:{src.endpoint.port}", "follow": True, "notifications": True,
-              "big_key_bytes": 16 * 1024}  # fmt: skip
+    params = {"source_url": f"redis://127.0.0.1:{src.endpoint.port}", "follow": True,
+              "notifications": notifications, "pass_interval": 0.2, "big_key_bytes": 16 * 1024}  # fmt: skip
     plan = target.plan("migrate.copy", params)
     assert not plan.blockers and plan.details["target"].endswith(str(cluster.endpoint.port))
     token = CancelToken()
@@ -222,7 +223,8 @@ def test_operation_follows_a_single_source_into_a_cluster_target(
     assert "error" not in out, out
     result = out["result"].to_dict()
     assert result["copy"]["failed"] == 0 and result["follow"]["complete"], result
-    assert result["follow"]["mode"] == "notifications" and result["follow"]["applied"] > 0
+    assert result["follow"]["mode"] == ("notifications" if notifications else "scan")
+    assert result["follow"]["applied"] > 0 and result["follow"]["deleted"] > 0
     written = {k for k in writer.keys if src.client().exists(k)}
     assert len(nodes_of(cluster, written)) == 3  # the followed writes landed on every target node
     side = open_side(cluster.endpoint)
