@@ -57,7 +57,7 @@ GLOBAL_KEYS: tuple[KeySpec, ...] = (
     KeySpec("x", "cancel_action", "cancel the running action", live=True),
     KeySpec("space", "pause_replay", "pause or resume the replay", replay=True),
     KeySpec(".", "step_replay", "play one snapshot of the paused replay", replay=True),
-    KeySpec("q", "quit", "quit"),
+    KeySpec("q", "quit", "quit (also ctrl+c; a running action is cancelled)"),
 )
 
 
@@ -83,6 +83,7 @@ class RedisopsApp(App[None]):
         Binding("colon", "command", "cmd"),
         Binding("slash", "filter", "filter"),
         Binding("q", "quit", "quit"),
+        Binding("ctrl+c", "quit", "quit", show=False, priority=True),  # as every command stops on Ctrl-C
         Binding("escape", "escape", "back", show=False),
         Binding("ctrl+r", "refresh", "refresh", show=False),
         Binding("x", "cancel_action", "cancel", show=False),
@@ -515,8 +516,25 @@ def _summary(op: str, result: Any) -> str:
         state = "ok" if result.get("ok") else f"FAILED ({result.get('problem')})"
         return f"drill {state}, RTO {float(result.get('rto_seconds') or 0):.1f} s"
     if op == "restore.apply":
-        return f"restored {result.get('backup_id', '')}".strip()
+        return _restore_summary(result)
     return "ok"
+
+
+def _restore_summary(result: Mapping[str, Any]) -> str:
+    """What a restore did, as the CLI says it: the backup, the downtime, the safety backup it took of the
+    replaced data (and how to restore it) and how to undo."""
+    parts = [f"restored {result.get('backup_id', '')}".strip()]
+    downtime = result.get("downtime_seconds")
+    if isinstance(downtime, int | float):
+        parts.append(f"downtime {downtime:.2f} s")
+    safety = result.get("safety_backup")
+    if safety:
+        again = f"redisops restore {safety} --force"
+        parts.append(f"safety backup of the previous data: {safety} (restore it with: {again})")
+    undo = result.get("undo_command")
+    if undo:
+        parts.append(f"undo with: {undo}")
+    return "; ".join(parts)
 
 
 def create_app(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -11,7 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Static
 
-__all__ = ["ConfirmScreen", "HelpScreen", "PlanScreen", "TypedNameScreen"]
+__all__ = ["ConfirmScreen", "HelpScreen", "PlanScreen", "TypedNameScreen", "step_lines"]
 
 _CSS = """
 {cls} {{ align: center middle; }}
@@ -20,6 +21,16 @@ _CSS = """
 {cls} Horizontal {{ height: auto; align-horizontal: right; }}
 {cls} Button {{ margin: 0 1; min-width: 10; }}
 """
+
+
+def step_lines(steps: Sequence[str]) -> list[str]:
+    """A plan's steps for the modal: numbered ``1.``, ``2.`` ..., unless the plan already structures
+    them (a step starting with a number or indented under another, as ``restore.apply``'s): then as
+    given, like the CLI prints them, never numbered twice."""
+    steps = [str(s) for s in steps]
+    if any(s[:1].isspace() or re.match(r"\d+\.\s", s) for s in steps):
+        return steps
+    return [f"{i}. {s}" for i, s in enumerate(steps, start=1)]
 
 
 class HelpScreen(ModalScreen[None]):
@@ -59,8 +70,8 @@ class PlanScreen(ModalScreen[bool]):
         p = self.plan
         body = Text()
         body.append(f"Plan of {p.get('op')}\n", style="bold")
-        for i, step in enumerate(p.get("steps", ()), start=1):
-            body.append(f"{i}. {step}\n")
+        for line in step_lines(p.get("steps", ())):
+            body.append(f"{line}\n")
         for w in p.get("warnings", ()):
             body.append(f"warning: {w}\n", style="bold dark_orange")
         for b in p.get("blockers", ()):

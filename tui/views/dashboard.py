@@ -12,10 +12,11 @@ from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
+from redisops.ops.api_inspect import CheckResult, Status, value_text
 from tui.state import SERIES, SessionState
 from tui.views.base import KeySpec, View, age, human_bytes, parse_iso, set_static, status_text
 
-__all__ = ["DashboardView", "platform_text", "spark_text"]
+__all__ = ["DashboardView", "check_value", "platform_text", "spark_text"]
 
 
 def _fmt_series(name: str, value: float | None) -> str:
@@ -48,15 +49,15 @@ def spark_text(values: list[float], width: int) -> str:
     return "".join(_BARS[min(7, int((v - lo) / (hi - lo) * 8))] for v in values)
 
 
-def _value(value: Any) -> str:
-    """A check's raw value, short: numbers, words, or ``k=v`` pairs of a mapping."""
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, Mapping):
-        return ", ".join(f"{k}={_value(v)}" for k, v in value.items())
-    return str(value)
+def check_value(check: Mapping[str, Any]) -> str:
+    """A check's value (its JSON form) in a few words with units, as the CLI's ``health`` says it
+    (``2.57 ms``, ``9 s``, ``0.4 % of maxmemory``, ``on, ok``): never a raw number or a Python repr."""
+    try:
+        status = Status(str(check.get("status", "unknown")))
+    except ValueError:
+        status = Status.UNKNOWN
+    result = CheckResult(name=str(check.get("name", "?")), status=status, value=check.get("value"))
+    return value_text(result)
 
 
 def platform_text(data: Mapping[str, Any]) -> Text:
@@ -118,6 +119,7 @@ class DashboardView(View):
     DashboardView #health { width: 1fr; }
     DashboardView #plots { width: 34; padding: 0 1; }
     DashboardView .plot-label { height: 1; }
+    DashboardView #label-used_memory { height: 2; }
     DashboardView .spark { height: 1; margin-bottom: 1; color: $accent; }
     DashboardView #dash-summary { height: 1; }
     DashboardView #dash-bottom { height: 3; }
@@ -180,11 +182,10 @@ class DashboardView(View):
             for c in snap.data.get("checks", ()):
                 if c.get("category") == "kubernetes" and c.get("status") == "unknown":
                     continue  # shown below as "no Kubernetes context"
-                value = c.get("value")
                 hint = c.get("hint") or c.get("reason") or ""
                 if not self.matches(c.get("name"), c.get("status"), hint):
                     continue
-                rows.append((c.get("name", "?"), status_text(str(c.get("status"))), _value(value), hint))
+                rows.append((c.get("name", "?"), status_text(str(c.get("status"))), check_value(c), hint))
                 self._checks.append(c)
         table.clear()
         for row in rows:
@@ -196,7 +197,8 @@ class DashboardView(View):
         text = ""
         if self._checks and 0 <= table.cursor_row < len(self._checks):
             c = self._checks[table.cursor_row]
-            text = f"{c.get('name')}: {c.get('hint') or c.get('reason') or ''}"
+            # the value whole (the table cuts it at 80 columns), then what it means
+            text = f"{c.get('name')} {check_value(c)}: {c.get('hint') or c.get('reason') or ''}"
             if c.get("threshold"):
                 text += f"\nthreshold {c.get('threshold')} ({c.get('source') or 'redisops defaults'})"
         set_static(self.query_one("#health-detail", Static), text)
@@ -211,7 +213,8 @@ class DashboardView(View):
             extra = ""
             if name == "used_memory":
                 extra = self._memory_extra(state)
-            set_static(self.query_one(f"#label-{name}", Static), f"{label} {_fmt_series(name, last)}{extra}")
+            text = f"{label} {_fmt_series(name, last)}" + (f"\n{extra}" if extra else "")
+            set_static(self.query_one(f"#label-{name}", Static), text)
             set_static(self.query_one(f"#spark-{name}", Static), spark_text(data, 32))
 
     @staticmethod
@@ -225,7 +228,7 @@ class DashboardView(View):
         parts = [f"max {human_bytes(maxmem) if maxmem else 'none'}"]
         if limit:
             parts.append(f"limit {human_bytes(limit)}")
-        return " / " + " / ".join(parts)
+        return " / ".join(parts)  # a line of its own under the label: the column is 32 wide
 
     @staticmethod
     def _bottom(state: SessionState) -> Text:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -32,7 +33,7 @@ from tui.snapshot import Snapshot
 from tui.state import SessionState
 from tui.views.base import KeySpec, View, utc
 
-__all__ = ["RunbooksView", "body_of", "result_dict"]
+__all__ = ["RunbooksView", "body_of", "list_width", "result_dict"]
 
 
 def body_of(text: str) -> str:
@@ -62,6 +63,13 @@ def result_dict(name: str, result: Any) -> dict[str, Any]:
         "report_path": str(report) if report else None,
         "report": report.read_text(errors="replace") if report is not None and report.is_file() else "",
     }
+
+
+def list_width(names: Iterable[str]) -> int:
+    """The runbook list's width: the longest name whole (cell padding and the scrollbar beside it), 16 to
+    34 columns, so the document keeps most of an 80-column terminal."""
+    longest = max((len(n) for n in names), default=0)
+    return min(max(longest + 4, 16), 34)
 
 
 class RunbooksView(View):
@@ -105,6 +113,7 @@ class RunbooksView(View):
         names = {e.name for e in given}
         found = list_runbooks() if self.rapp.find_runbooks else []
         self._entries = given + [e for e in found if e.name not in names]
+        self.query_one("#runbooks-table", DataTable).styles.width = list_width(e.name for e in self._entries)
 
     def focus_target(self) -> Widget | None:
         return self.query_one("#runbooks-table", DataTable)
