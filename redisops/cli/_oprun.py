@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Line",
     "PlanLines",
+    "emit_checked",
     "events",
     "plan_lines",
     "plan_or_run",
@@ -169,6 +170,26 @@ def print_plan(plan: Plan, lines: PlanLines | None = None, *, aside: bool = Fals
         print_lines(text)
 
 
+def emit_checked(output: Output, data: Any, text: Callable[[], None], check: Callable[[], None]) -> None:
+    """A result that may still fail (a blocked plan, a verify with differences): printed (``-o json``:
+    ``data``; else ``text()``), then ``check()``. Its error exits with its code; with ``-o json`` the
+    document printed is the only output (the error adds no second JSON object)."""
+    from redisops.errors import RedisOpsError
+
+    emit(output, data, text)
+    try:
+        check()
+    except RedisOpsError as e:
+        if output is Output.json:
+            raise typer.Exit(e.exit_code) from None
+        raise
+
+
+def _refuse_if_blocked(plan: Plan) -> None:
+    if plan.blocked:
+        raise _blocked(plan)
+
+
 def _blocked(plan: Plan) -> PlanBlocked:
     """The refusal of a blocked plan: PlanBlocked (exit 15) naming the first blocker, with the hint of
     the refusal the plan recorded (``details["error"]``) when there is one."""
@@ -226,15 +247,9 @@ def plan_or_run(
     lines (default: ``op``). ``text``: the result is printed, ``text(result)`` for people, its JSON
     for ``-o json``."""
     if dry_run:
-        plan = plan if plan is not None else target.plan(op, params)
-        if output is Output.json:
-            print_json(plan.to_dict())
-        else:
-            print_plan(plan, _lines(title, lines))
-        if plan.blocked and output is Output.json:
-            raise typer.Exit(_blocked(plan).exit_code)
-        if plan.blocked:
-            raise _blocked(plan)
+        shown = plan if plan is not None else target.plan(op, params)
+        emit_checked(output, shown.to_dict(), lambda: print_plan(shown, _lines(title, lines)),
+                     lambda: _refuse_if_blocked(shown))  # fmt: skip
         return None
     if question is not None and plan is None and not yes:
         plan = target.plan(op, params)

@@ -104,13 +104,9 @@ def plan(
         }
         with where.build() as t:
             result = _oprun.run(t, "migrate.plan", params, output, label="migrate plan")
-        if output is Output.json:
-            _oprun.print_json(result.to_dict())
-            if result.blockers:
-                raise typer.Exit(15)
-            return
-        _oprun.print_lines(result.summary())  # a plan: wrapped at the width like every plan
-        result.raise_if_blocked()
+        # a plan: wrapped at the width like every plan; exit 15 when blocked
+        _oprun.emit_checked(output, result.to_dict(), lambda: _oprun.print_lines(result.summary()),
+                            result.raise_if_blocked)  # fmt: skip
 
 
 @app.command("verify")
@@ -160,13 +156,9 @@ def verify(
         }
         with where.build() as t:
             report = _oprun.run(t, "migrate.verify", params, output, label="migrate verify")
-        if output is Output.json:
-            _oprun.print_json(report.to_dict())
-            if not report.ok:
-                raise typer.Exit(22)
-            return
-        _lines(report.summary())
-        report.raise_if_different()
+        _oprun.emit_checked(
+            output, report.to_dict(), lambda: _lines(report.summary()), report.raise_if_different
+        )
 
 
 def register(root: typer.Typer) -> None:
