@@ -122,3 +122,23 @@ def test_ctrl_c_quits():
 
     app = asyncio.run(body())
     assert app.return_code == 0
+
+
+def test_no_progress_bar_before_a_copy():
+    from textual.widgets import ProgressBar
+
+    async def body() -> None:
+        app = replay_app()  # a session without a migration
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: app.replay_done, "the replay")
+            await pilot.press("6")
+            await pilot.pause()
+            assert not app.query_one("#migrate-progress", ProgressBar).display
+        flows = create_app(ReplaySource(FLOWS), read_only=True, record=None, find_runbooks=False)
+        async with flows.run_test(size=SIZE) as pilot:  # a recorded copy: its bar
+            await wait_for(pilot, lambda: flows.replay_done, "the replay")
+            await pilot.press("6")
+            await pilot.pause()
+            assert flows.query_one("#migrate-progress", ProgressBar).display
+
+    asyncio.run(body())

@@ -213,6 +213,7 @@ class MigrationView(View):
         out = Text()
         bar = self.query_one("#migrate-progress", ProgressBar)
         newest = max((s for s in (prog, result) if s is not None), key=lambda s: s.at, default=None)
+        bar.display = newest is not None  # an idle bar would animate as if a copy were running
         if newest is None:
             out.append("no copy yet: ", style="bold")
             out.append("c copies, f copies and follows" if self.rapp.source.live else "none recorded")
