@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from redisops.cancel import CancelToken
-from redisops.errors import ConnectionFailed, InvalidArgument, OperationTimeout, RedisOpsError
+from redisops.errors import AuthError, ConnectionFailed, InvalidArgument, OperationTimeout, RedisOpsError
 from redisops.events import EventSink, jsonable
 from redisops.ops.target import Target
 from tui.snapshot import Snapshot, read_recording
@@ -169,7 +169,7 @@ class LiveSource:
         """Run the probe's operation; a failure is a snapshot with the error's message and hint."""
         try:
             data = self._call(probe)
-        except (ConnectionFailed, OperationTimeout) as e:
+        except (ConnectionFailed, OperationTimeout, AuthError) as e:  # cannot read the server at all
             return Snapshot(probe, self._clock(), error=e.message, hint=e.hint, disconnected=True)
         except RedisOpsError as e:
             return Snapshot(probe, self._clock(), error=e.message, hint=e.hint)

@@ -103,3 +103,19 @@ def test_a_slow_probe_does_not_block_the_others(redis_server):
         asyncio.run(body())
     finally:
         gate.set()
+
+
+def test_a_wrong_password_shows_the_auth_error_not_connecting(redis_factory):
+    server = redis_factory(password="right-pw-1")
+    url = f"redis://:wrong-pw-2@127.0.0.1:{server.endpoint.port}/0"
+
+    async def body():
+        app = create_app(LiveSource(resolve_target(url=url, timeout=1.0)), read_only=True, record=None)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: app.state.connected is False, "the failed state")
+            await pilot.pause()
+            shown = str(app.query_one("#status", Static).render())
+            assert "DISCONNECTED: authentication" in shown and "connecting" not in shown, shown
+            assert "wrong-pw-2" not in shown and "right-pw-1" not in shown
+
+    asyncio.run(body())
