@@ -2,6 +2,8 @@
 --password-file F``): every step (its own, and every step of the runbooks it runs) logs in with the
 resolved target's credentials (the state's password file), the rehearsal passes, and the password
 shows in no output, the audit log or the state dir (the runbooks' journals, reports and state too).
+The main job's steps are checked here as well (every check of the rehearsal, readable details, the
+runbooks' reports); the rehearsal on a sandbox without auth runs in test_cli_json.py.
 
 Real processes: the installed ``redisops`` command against a sandbox in a private state dir."""
 
@@ -49,6 +51,29 @@ def test_rehearse_on_a_password_protected_sandbox(tmp_path: Path) -> None:
             ("restore-from-backup", 0), ("rollback-to-elasticache", 0),
         ]  # fmt: skip
         steps = {s["name"]: s for s in report["steps"]}
+        # nothing the rehearsal checked before the runbooks is lost: each check is a step of a runbook now
+        for name in (
+            "source behaves like ElastiCache",  # the rehearsal's own check
+            "migrate-elasticache-to-k8s: target-config",  # the target runs the config's persistence settings
+            "migrate-elasticache-to-k8s: lint",
+            "migrate-elasticache-to-k8s: plan",
+            "migrate-elasticache-to-k8s: copy",
+            "migrate-elasticache-to-k8s: verify",
+            "migrate-elasticache-to-k8s: cutover",
+            "migrate-elasticache-to-k8s: verify-after",
+            "backup-now: take-backup",  # the backup streamed to the local S3
+            "backup-now: verify",  # re-read and loaded into a scratch server (deep)
+            "backup-now: listed",
+            "backup-now: key counts match the live keyspace",  # the rehearsal's own check after the runbook
+            "health-check: health-report",
+            "restore-from-backup: restore",
+            "restore-from-backup: check",
+            "rollback-to-elasticache: rollback",
+        ):
+            assert name in steps, name
+        assert all(Path(b["report"]).read_text().strip() for b in report["runbooks"])
+        # the step details are sentences for people, not Python reprs of dicts
+        assert not [s["detail"] for s in report["steps"] if "{" in s["detail"] or "':" in s["detail"]]
         assert "0 differences" in steps["migrate-elasticache-to-k8s: verify-after"]["detail"]
         assert "restored" in steps["restore-from-backup: restore"]["detail"]
         # the runbooks' journals and reports are in the state dir: scanned below like every file there
