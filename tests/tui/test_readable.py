@@ -142,3 +142,21 @@ def test_no_progress_bar_before_a_copy():
             assert flows.query_one("#migrate-progress", ProgressBar).display
 
     asyncio.run(body())
+
+
+def test_the_health_counts_keep_their_order_in_a_replay():
+    async def body() -> None:
+        app = replay_app()  # the recording stores JSON with sorted keys: crit, ok, unknown, warn
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: app.replay_done, "the replay")
+            await pilot.pause()
+            summary = str(app.query_one("#dash-summary", Static).render())
+            words = summary.split()
+            assert [w for w in words if w in ("ok", "unknown", "warn", "crit")] == [
+                "ok",
+                "unknown",
+                "warn",
+                "crit",
+            ]
+
+    asyncio.run(body())

@@ -32,6 +32,8 @@ def _fmt_series(name: str, value: float | None) -> str:
 
 
 _BARS = "▁▂▃▄▅▆▇█"
+#: the health summary's counts, least severe first (as the CLI prints them)
+_SEVERITY = ("ok", "unknown", "warn", "crit")
 
 
 def spark_text(values: list[float], width: int) -> str:
@@ -170,7 +172,8 @@ class DashboardView(View):
             out.append("health ")
             out.append_text(status_text(overall))
             counts = snap.data.get("counts", {})
-            out.append("  " + "  ".join(f"{k} {v}" for k, v in counts.items()))
+            order = [k for k in _SEVERITY if k in counts] + [k for k in counts if k not in _SEVERITY]
+            out.append("  " + "  ".join(f"{k} {counts[k]}" for k in order))  # a recording sorts its keys
         set_static(self.query_one("#dash-summary", Static), out)
 
     def _health(self, state: SessionState) -> None:
