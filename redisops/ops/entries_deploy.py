@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from redisops.errors import ConflictError, NotFoundError, PlanBlocked
+from redisops.errors import ConflictError, Interrupted, NotFoundError, PlanBlocked
 from redisops.events import jsonable
 from redisops.ops import entries_lint
 from redisops.ops.catalogue import Catalogue, Kind, OpContext, Operation, Plan
@@ -333,9 +333,23 @@ def run_restart(ctx: OpContext, p: RestartParams) -> RestartReport:
     for i, name in enumerate(names):
         ctx.cancel.check(f"before restarting {name}" + (f" ({i} restarted)" if i else ""))
         ctx.reporter.phase("restart", f"Deployment {ns}/{name}")
-        report.services += restart_services(
-            kube, ns, [name], timeout=p.timeout, progress=log_progress(ctx.reporter)
-        )
+        try:
+            report.services += restart_services(
+                kube, ns, [name], timeout=p.timeout, progress=log_progress(ctx.reporter), cancel=ctx.cancel
+            )
+        except Interrupted as e:
+            done = [s.name for s in report.services]
+            raise Interrupted(
+                f"{e.message}; restarted before it: {', '.join(done) if done else 'none'}; not restarted: "
+                + (", ".join(names[i + 1 :]) or "none"),
+                hint="see the rollout with: redisops status; restart the rest with redisops restart",
+                context={
+                    **e.context,
+                    "restarted": done,
+                    "waiting_for": name,
+                    "not_restarted": names[i + 1 :],
+                },
+            ) from None
         ctx.reporter.progress(i + 1, len(names), unit="deployments")
     return report
 

@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from redisops.config.model import DeploymentConfig
-from redisops.errors import RedisOpsError
+from redisops.errors import Interrupted, RedisOpsError
 
 if TYPE_CHECKING:
     from redisops.adapters.kube import Kube
+    from redisops.cancel import CancelToken
 
 __all__ = [
     "REDIS_ERROR_PATTERNS",
@@ -102,10 +103,12 @@ def restart_services(
     progress: Progress | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    cancel: CancelToken | None = None,
 ) -> list[ServiceRestart]:
     """Restart each Deployment and wait for its rollout (``timeout`` per service); a failure is
     reported for that service (not found, rollout timeout with the pods' reasons) and the next
-    service is restarted anyway."""
+    service is restarted anyway. ``cancel`` stops the wait at once (Interrupted: the rollout that was
+    started goes on in the cluster)."""
     say = progress or _noop
     out: list[ServiceRestart] = []
     for name in names:
@@ -113,7 +116,9 @@ def restart_services(
         try:
             say(f"restarting Deployment {namespace}/{name}")
             kube.rollout_restart(name, namespace)
-            st = kube.wait_rollout(name, namespace, timeout, clock=clock, sleep=sleep)
+            st = kube.wait_rollout(name, namespace, timeout, clock=clock, sleep=sleep, cancel=cancel)
+        except Interrupted:
+            raise
         except RedisOpsError as e:
             say(f"{name}: failed: {e.message}")
             out.append(ServiceRestart(name, False, e.message, round(clock() - start, 3)))
