@@ -2,7 +2,7 @@
 keys in every slot range is copied shard by shard into one target and verifies with 0 mismatches (CLI,
 -o json); a single source copies into a Redis Cluster target and verifies, and verify names what was
 changed behind its back on the cluster's nodes; the plan sums every shard's memory and refuses a target
-that holds one shard's data but not all of it; following a cluster is refused (not supported yet)."""
+that holds one shard's data but not all of it; following is in test_follow_cluster.py."""
 
 from __future__ import annotations
 
@@ -104,8 +104,8 @@ def test_single_source_into_a_cluster_target_copies_and_verifies(
     }, bad.summary()
     assert len({slot_of(k) for k, _ in found}) == 4
 
-    with pytest.raises(InvalidArgument, match="Redis Cluster target is not supported"):
-        run_follow(src.endpoint, cluster.endpoint, FollowOptions(), Reporter("f"), CancelToken(),
+    with pytest.raises(InvalidArgument, match="only db 0"):
+        run_follow(src.endpoint, cluster.endpoint, FollowOptions(dbs=[1]), Reporter("f"), CancelToken(),
                    notifications=True)  # fmt: skip
 
 
