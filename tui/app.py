@@ -510,11 +510,15 @@ def _summary(op: str, result: Any) -> str:
         return f"backup {result.get('id')}"
     if op == "keys.analyze":
         return f"{result.get('scanned', 0)} keys scanned"
+    which = f" of {result['backup_id']}" if result.get("backup_id") else ""  # which backup it was
     if op == "backup.verify":
-        return "verified" if result.get("ok", True) else "verification failed"
+        if result.get("ok", True):
+            return f"backup{which.replace(' of', '')} verified"
+        problems = "; ".join(str(p) for p in result.get("problems") or ()) or "-"
+        return f"verification{which} failed: {problems}"
     if op == "backup.drill":
         state = "ok" if result.get("ok") else f"FAILED ({result.get('problem')})"
-        return f"drill {state}, RTO {float(result.get('rto_seconds') or 0):.1f} s"
+        return f"drill{which} {state}, RTO {float(result.get('rto_seconds') or 0):.1f} s"
     if op == "restore.apply":
         return _restore_summary(result)
     return "ok"

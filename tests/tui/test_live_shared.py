@@ -270,6 +270,6 @@ def test_a_backup_drill_from_the_backups_screen(sandbox_env):
             done = app.last_action
             assert done.op == "backup.drill" and done.error is None, done.error
             assert done.result["ok"] and done.result["backup_id"] == backup.id
-            assert "drill ok" in str(app.query_one("#activity-text", Static).render())
+            assert f"drill of {backup.id} ok" in str(app.query_one("#activity-text", Static).render())
 
     asyncio.run(body())

@@ -160,3 +160,12 @@ def test_the_health_counts_keep_their_order_in_a_replay():
             ]
 
     asyncio.run(body())
+
+
+def test_verify_and_drill_results_name_the_backup():
+    ok = {"backup_id": "20261207T083405Z-d6df", "ok": True, "problems": []}
+    assert _summary("backup.verify", ok) == "backup 20261207T083405Z-d6df verified"
+    bad = {"backup_id": "20261207T083405Z-d6df", "ok": False, "problems": ["sha256 differs"]}
+    assert _summary("backup.verify", bad) == "verification of 20261207T083405Z-d6df failed: sha256 differs"
+    drill = {"backup_id": "20261207T083405Z-d6df", "ok": True, "rto_seconds": 0.31}
+    assert _summary("backup.drill", drill) == "drill of 20261207T083405Z-d6df ok, RTO 0.3 s"
