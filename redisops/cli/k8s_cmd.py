@@ -11,6 +11,7 @@ codes follow :mod:`redisops.errors`; ``restart`` and ``verify-clients`` exit 1 w
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -150,6 +151,32 @@ def rollback_cmd(
         _change(target, "deploy.rollback", params, output, dry_run=dry_run, yes=yes, verb="rollback:")
 
 
+def _show(
+    where: TargetArgs,
+    op: str,
+    params: dict[str, Any],
+    output: Output,
+    text: Callable[[Any], None],
+    *,
+    writing: str | None = None,
+) -> Any:
+    """Run ``op`` on the cluster target and print its result (``text(result)``, or JSON); returned."""
+    with where.build(writing=writing) as target:
+        result = _oprun.run(target, op, params, output)
+    emit(output, result, lambda: text(result))
+    return result
+
+
+def _table(title: str, columns: tuple[str, ...], rows: Iterable[Sequence[str]]) -> None:
+    """A table for people, every column folding long values."""
+    table = Table(title=title)
+    for col in columns:
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
 @_cluster
 def history_cmd(
     *,
@@ -158,29 +185,17 @@ def history_cmd(
 ) -> None:
     """The recorded revisions (who, when, what) of the deployment (deploy.history)."""
     with error_boundary(output):
-        with where.build() as target:
-            hist: DeployHistory = _oprun.run(target, "deploy.history", {}, output)
+        _show(where, "deploy.history", {}, output, _history_text)
 
-        def text() -> None:
-            if not hist.revisions:
-                console.print(f"no revisions of {hist.service} recorded in namespace {hist.namespace}")
-                return
-            table = Table(title=f"{hist.service} in {hist.namespace}")
-            for col in ("rev", "when", "who", "status", "checksum", "what"):
-                table.add_column(col, overflow="fold")
-            for r in hist.revisions:
-                style = "green" if r.status == "deployed" else "red"
-                table.add_row(
-                    str(r.number),
-                    r.when,
-                    r.who,
-                    f"[{style}]{r.status}[/{style}]",
-                    r.config_checksum[:12],
-                    r.what,
-                )
-            console.print(table)
 
-        emit(output, hist, text)
+def _history_text(hist: DeployHistory) -> None:
+    if not hist.revisions:
+        console.print(f"no revisions of {hist.service} recorded in namespace {hist.namespace}")
+        return
+    style = {True: "green", False: "red"}
+    rows = [(str(r.number), r.when, r.who, f"[{style[r.status == 'deployed']}]{r.status}[/]",
+             r.config_checksum[:12], r.what) for r in hist.revisions]  # fmt: skip
+    _table(f"{hist.service} in {hist.namespace}", ("rev", "when", "who", "status", "checksum", "what"), rows)
 
 
 @_cluster_rw
@@ -197,22 +212,17 @@ def restart_cmd(
     """Rolling-restart Deployments (kubectl rollout restart) one by one and wait for each
     (deploy.restart; exit 1 when any failed)."""
     with error_boundary(output):
-        with where.build(writing="restart deployments") as target:
-            params = {"deployments": deployments or [], "timeout": timeout}
-            report: RestartReport = _oprun.run(target, "deploy.restart", params, output)
-
-        def text() -> None:
-            table = Table(title=f"restart in {report.namespace}")
-            for col in ("deployment", "result", "seconds", "reason"):
-                table.add_column(col, overflow="fold")
-            for r in report.services:
-                mark = "[green]ok[/green]" if r.ok else "[bold red]failed[/bold red]"
-                table.add_row(r.name, mark, f"{r.elapsed_s:.1f}", r.reason)
-            console.print(table)
-
-        emit(output, report, text)
+        params = {"deployments": deployments or [], "timeout": timeout}
+        report: RestartReport = _show(where, "deploy.restart", params, output, _restart_text,
+                                      writing="restart deployments")  # fmt: skip
         if not report.ok:
             raise typer.Exit(1)
+
+
+def _restart_text(report: RestartReport) -> None:
+    mark = {True: "[green]ok[/green]", False: "[bold red]failed[/bold red]"}
+    rows = [(r.name, mark[r.ok], f"{r.elapsed_s:.1f}", r.reason) for r in report.services]
+    _table(f"restart in {report.namespace}", ("deployment", "result", "seconds", "reason"), rows)
 
 
 @_cluster
@@ -228,24 +238,20 @@ def verify_clients_cmd(
     """Check that client pods reach Redis (nc -zv from inside) and their logs show no Redis errors
     (deploy.verify_clients; exit 1 when any client failed)."""
     with error_boundary(output):
-        with where.build() as target:
-            params = {"deployments": deployments or [], "tail": tail}
-            report: ClientsReport = _oprun.run(target, "deploy.verify_clients", params, output)
-
-        def text() -> None:
-            table = Table(title=f"clients of {report.target}")
-            for col in ("service", "pod", "reach", "log errors / problem"):
-                table.add_column(col, overflow="fold")
-            for c in report.clients:
-                reach = {True: "[green]yes[/green]", False: "[bold red]no[/bold red]", None: "[dim]?[/dim]"}
-                notes = [c.problem] if c.problem else []
-                notes += c.log_errors or ([] if c.reachable else [c.connect_output])
-                table.add_row(c.service, c.pod or "-", reach[c.reachable], "\n".join(n for n in notes if n))
-            console.print(table)
-
-        emit(output, report, text)
+        params = {"deployments": deployments or [], "tail": tail}
+        report: ClientsReport = _show(where, "deploy.verify_clients", params, output, _clients_text)
         if not report.ok:
             raise typer.Exit(1)
+
+
+def _clients_text(report: ClientsReport) -> None:
+    reach = {True: "[green]yes[/green]", False: "[bold red]no[/bold red]", None: "[dim]?[/dim]"}
+    rows = []
+    for c in report.clients:
+        notes = [c.problem] if c.problem else []
+        notes += c.log_errors or ([] if c.reachable else [c.connect_output])
+        rows.append((c.service, c.pod or "-", reach[c.reachable], "\n".join(n for n in notes if n)))
+    _table(f"clients of {report.target}", ("service", "pod", "reach", "log errors / problem"), rows)
 
 
 # --- rendering -------------------------------------------------------------------------------------
