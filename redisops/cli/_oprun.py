@@ -80,11 +80,12 @@ class Line(NamedTuple):
 #: a plan for people, line by line (the operation's own form, e.g. deploy's diff, backup's numbered steps)
 PlanLines = Callable[["Plan"], Sequence[Line | str]]
 
-#: what a continuation line hangs under: a list marker ("1. ", "- "), a label ("note: "), a column
-#: ("stage           "): the text after it
+#: a word and the spaces before it
 _WORD = re.compile(r"( *)(\S+)")
 #: the least of a cut word that goes on the line it starts on
 _MIN_CUT = 8
+#: what a continuation line hangs under: a list marker ("1. ", "- "), a label ("note: "), a column
+#: ("stage           "): the text after it
 _HANG = re.compile(r"(?:\d+\.|[-*+]) +|[A-Za-z][\w ]{0,23}: +(?=\S)|\S+ {2,}(?=\S)")
 
 
