@@ -11,7 +11,7 @@ codes follow :mod:`redisops.errors`; ``restart`` and ``verify-clients`` exit 1 w
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -151,22 +151,6 @@ def rollback_cmd(
         _change(target, "deploy.rollback", params, output, dry_run=dry_run, yes=yes, verb="rollback:")
 
 
-def _show(
-    where: TargetArgs,
-    op: str,
-    params: dict[str, Any],
-    output: Output,
-    text: Callable[[Any], None],
-    *,
-    writing: str | None = None,
-) -> Any:
-    """Run ``op`` on the cluster target and print its result (``text(result)``, or JSON); returned."""
-    with where.build(writing=writing) as target:
-        result = _oprun.run(target, op, params, output)
-    emit(output, result, lambda: text(result))
-    return result
-
-
 def _table(title: str, columns: tuple[str, ...], rows: Iterable[Sequence[str]]) -> None:
     """A table for people, every column folding long values."""
     table = Table(title=title)
@@ -184,8 +168,8 @@ def history_cmd(
     output: OutputOpt = Output.text,
 ) -> None:
     """The recorded revisions (who, when, what) of the deployment (deploy.history)."""
-    with error_boundary(output):
-        _show(where, "deploy.history", {}, output, _history_text)
+    with error_boundary(output), where.build() as target:
+        _oprun.run(target, "deploy.history", {}, output, text=_history_text)
 
 
 def _history_text(hist: DeployHistory) -> None:
@@ -213,8 +197,8 @@ def restart_cmd(
     (deploy.restart; exit 1 when any failed)."""
     with error_boundary(output):
         params = {"deployments": deployments or [], "timeout": timeout}
-        report: RestartReport = _show(where, "deploy.restart", params, output, _restart_text,
-                                      writing="restart deployments")  # fmt: skip
+        with where.build(writing="restart deployments") as target:
+            report: RestartReport = _oprun.run(target, "deploy.restart", params, output, text=_restart_text)
         if not report.ok:
             raise typer.Exit(1)
 
@@ -239,7 +223,10 @@ def verify_clients_cmd(
     (deploy.verify_clients; exit 1 when any client failed)."""
     with error_boundary(output):
         params = {"deployments": deployments or [], "tail": tail}
-        report: ClientsReport = _show(where, "deploy.verify_clients", params, output, _clients_text)
+        with where.build() as target:
+            report: ClientsReport = _oprun.run(
+                target, "deploy.verify_clients", params, output, text=_clients_text
+            )
         if not report.ok:
             raise typer.Exit(1)
 
