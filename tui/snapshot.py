@@ -19,6 +19,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from redisops.errors import InvalidArgument
+
 __all__ = ["RECORDING_FORMAT", "RecordingWriter", "Snapshot", "read_recording"]
 
 #: the first line of a recording names its format (so a wrong file is refused with a clear message)
@@ -94,12 +96,23 @@ class Snapshot:
 
 
 class RecordingWriter:
-    """Appends snapshots to a JSON Lines file (thread-safe; flushed per line so a crash keeps them)."""
+    """Appends snapshots to a JSON Lines file (thread-safe; flushed per line so a crash keeps them).
+
+    Raises:
+        InvalidArgument: the file cannot be created (exit 2 before the UI starts).
+    """
 
     def __init__(self, path: Path, *, target: str) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = path.open("w", encoding="utf-8")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = path.open("w", encoding="utf-8")
+        except OSError as e:  # before the UI starts: one error line, exit 2, not "unexpected error"
+            raise InvalidArgument(
+                f"cannot write the recording {path}: {e.strerror or e}",
+                hint="give --record a file in a directory you can write to",
+                context={"path": str(path)},
+            ) from e
         self._lock = threading.Lock()
         header = {"format": RECORDING_FORMAT, "version": 1, "target": target}
         self._fh.write(json.dumps(header, sort_keys=True) + "\n")

@@ -43,3 +43,12 @@ def test_python_dash_m_tui_has_the_same_checks(tmp_path):
     assert r.returncode == 2 and "error: no recording" in r.stderr and "hint:" in r.stderr
     r = subprocess.run([sys.executable, "-m", "tui"], capture_output=True, text=True, timeout=60, env=env)
     assert r.returncode == 6 and "sandbox up" in r.stderr
+
+
+def test_a_recording_that_cannot_be_written_is_a_usage_error(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory\n")
+    r = cli("tui", "--url", "redis://127.0.0.1:1/0", "--record", str(blocker / "x.jsonl"))
+    assert r.returncode == 2, r.stderr
+    assert "cannot write the recording" in r.stderr and "--record" in r.stderr
+    assert "unexpected error" not in r.stderr and "Traceback" not in r.stderr
