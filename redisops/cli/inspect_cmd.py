@@ -374,7 +374,6 @@ def keys(
 ) -> None:
     """Biggest keys per type and memory by key prefix (SCAN + MEMORY USAGE, throttled; never KEYS)."""
     from redisops.cli._events import op_events
-    from redisops.events import jsonable
 
     with error_boundary(output):
         target = redis_target(where)
@@ -382,8 +381,7 @@ def keys(
                   "max_ops": max_ops, "sample": sample, "cursor": cursor, "max_keys": max_keys}  # fmt: skip
         with op_events(output, "keys") as ev:
             result = target.run("keys.analyze", params, on_event=ev.sink, cancel=ev.cancel)
-        data = jsonable(result)
-        data["scale"] = result.scale
+        data = result.to_dict()
 
         def text() -> None:
             scale = result.scale

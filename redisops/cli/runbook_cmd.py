@@ -100,7 +100,17 @@ def _callbacks(output: Output, undo_on_failure: bool) -> dict[str, Any]:
             and typer.confirm(f"the run failed; run the undo steps ({names})?", default=False, err=True)
         )
 
-    return {"confirm": confirm, "type_target": type_target, "offer_undo": offer_undo}
+    def prompt(step: str, name: str, default: str, secret: bool) -> str | None:
+        """Runme's ``export X="default"`` prompt (None: no one to ask, the executor decides)."""
+        if not _interactive() or output is not Output.text:
+            return None
+        return str(
+            typer.prompt(
+                f"step {step}: {name}", default=default, hide_input=secret, show_default=not secret, err=True
+            )
+        )
+
+    return {"confirm": confirm, "type_target": type_target, "offer_undo": offer_undo, "prompt": prompt}
 
 
 def _render_steps(result: Any) -> None:
