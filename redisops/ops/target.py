@@ -214,8 +214,14 @@ class Target:
         """The backup store: the config's backup target with ``REDISOPS_S3_*`` overrides from the
         target's environment applied;
         the running sandbox's S3 when that target names no endpoint and ``use_sandbox`` allows it
-        (None: for the sandbox and ad hoc ``--url`` targets, not for named targets). ``source`` is the
-        source name in the store (default: the config's ``service_name``)."""
+        (None: for the sandbox and ad hoc ``--url`` targets, not for named targets), whether or not the
+        sandbox's Redis processes run (a restore is for a stopped target too). ``source`` is the
+        source name in the store (default: the config's ``service_name``).
+
+        Raises:
+            NotFoundError: the sandbox target's store while the sandbox's S3 does not run (never a fall
+                back to the config's default store: that is a real AWS bucket).
+        """
         from redisops.ops.backup import store_for
 
         cfg = self.deployment_config()
@@ -226,8 +232,16 @@ class Target:
             from redisops.ops.sandbox import sandbox_status
 
             state = sandbox_status(self.state_dir)
-            if state is not None and all(s.status == "running" for s in state.services.values()):
+            s3 = state.services.get("s3") if state is not None else None
+            if state is not None and s3 is not None and s3.status == "running":
                 sandbox = state
+            elif self.name == SANDBOX and cfg.backup.endpoint_url is None:
+                raise NotFoundError(
+                    "the sandbox's S3 is not running" if state is not None else "the sandbox is not running",
+                    hint="start it with: redisops sandbox up (the sandbox's backups live in its own S3; "
+                    "to use another store, give --config with backup.endpoint_url or a named target)",
+                    context={"state_dir": str(self.state_dir)} if self.state_dir else {},
+                )
         return store_for(cfg.backup, sandbox=sandbox, source_name=source or cfg.service_name)
 
     # --- the Python API: typed facades over the catalogue's operations ------------------------------
