@@ -9,6 +9,7 @@
     assert Condition.parse("exit_code in [0, 2]").evaluate({"exit_code": 2})
     assert Condition.parse("stdout matches '^used_memory:[0-9]+'").evaluate({"stdout": "used_memory:12"})
     assert sorted(Condition.parse("not (vars.mode == 'x' or steps.ping.ok)").roots()) == ["steps", "vars"]
+    assert Condition.parse("result.id == steps.take-backup.result.id").steps() == {"take-backup"}
 
 Grammar: ``or``/``and``/``not``, comparisons ``== != < <= > >= in contains matches``, parentheses,
 literals (``'text'``, ``"text"``, numbers, ``true``/``false``/``null``, ``[a, b]`` lists) and names
@@ -208,20 +209,21 @@ def _eval(node: Any, ns: Mapping[str, Any]) -> Any:
     return _compare(node[1], _eval(node[2], ns), _eval(node[3], ns))
 
 
-def _roots(node: Any, out: set[str]) -> None:
+def _paths(node: Any, out: list[list[Any]]) -> None:
+    """Every name's path in the tree (``steps.ping.ok`` -> ``["steps", "ping", "ok"]``)."""
     if node[0] == "name":
-        out.add(str(node[1][0]))
+        out.append(node[1])
     elif node[0] == "list":
         for x in node[1]:
-            _roots(x, out)
+            _paths(x, out)
     elif node[0] in ("not",):
-        _roots(node[1], out)
+        _paths(node[1], out)
     elif node[0] in ("and", "or"):
-        _roots(node[1], out)
-        _roots(node[2], out)
+        _paths(node[1], out)
+        _paths(node[2], out)
     elif node[0] == "cmp":
-        _roots(node[2], out)
-        _roots(node[3], out)
+        _paths(node[2], out)
+        _paths(node[3], out)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -248,6 +250,12 @@ class Condition:
 
     def roots(self) -> set[str]:
         """The first segment of every name used (``{"result", "stdout"}``)."""
-        out: set[str] = set()
-        _roots(self.tree, out)
-        return out
+        paths: list[list[Any]] = []
+        _paths(self.tree, paths)
+        return {str(p[0]) for p in paths}
+
+    def steps(self) -> set[str]:
+        """The steps whose outcome it uses (``steps.take-backup.result.id`` -> ``{"take-backup"}``)."""
+        paths: list[list[Any]] = []
+        _paths(self.tree, paths)
+        return {str(p[1]) for p in paths if len(p) > 1 and p[0] == "steps"}

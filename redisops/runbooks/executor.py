@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from redisops.cancel import CancelToken
-from redisops.errors import InvalidArgument, RedisOpsError
+from redisops.errors import InvalidArgument
 from redisops.events import Event, EventSink, Reporter, jsonable, new_op_id
 from redisops.runbooks.cells import prompt_names
 from redisops.runbooks.errors import (
@@ -39,12 +39,12 @@ from redisops.runbooks.errors import (
     RunbookError,
     RunInterrupted,
     StepDeclined,
-    StepFailed,
 )
 from redisops.runbooks.journal import Journal, render_report, tail
 from redisops.runbooks.masking import Masker
 from redisops.runbooks.model import Runbook, Step, StepKind, TargetDecl
 from redisops.runbooks.parse import read_runbook, substitute
+from redisops.runbooks.planning import Planner
 from redisops.runbooks.processes import BackgroundCells
 from redisops.runbooks.prompts import PromptFn
 from redisops.runbooks.state import RunState, load_state, runs_dir, save_state
@@ -53,7 +53,6 @@ from redisops.runbooks.steps import (
     OfferUndoFn,
     RunResult,
     StepResult,
-    StepRunner,
     TypeTargetFn,
     is_secret_name,
 )
@@ -62,7 +61,7 @@ from redisops.runbooks.targets import TargetBinding
 __all__ = ["ConfirmFn", "Executor", "OfferUndoFn", "PromptFn", "RunResult", "StepResult", "TypeTargetFn"]
 
 
-class Executor(StepRunner):
+class Executor(Planner):
     """Runs one runbook (see the module docstring). Construct, then :meth:`run` or :meth:`plan`."""
 
     def __init__(
@@ -412,80 +411,3 @@ class Executor(StepRunner):
         # the background cells that ran before the stop were stopped with it: start them again first
         again = [s for s in seq[:start] if s.background and s.name in state.done]
         return ex._execute(again + seq[start:], fresh=False)
-
-    # --- plan -------------------------------------------------------------------------------------------
-
-    def plan(self) -> RunResult:
-        """Run read steps and preconditions for real; say what each mutating step would do."""
-        try:
-            return self._plan()
-        finally:
-            self._stop_background(record=False)
-
-    def _plan(self) -> RunResult:
-        results: list[StepResult] = []
-        first_error: RunbookError | None = None
-        for step in self.runbook.sequence():
-            try:
-                self._preconditions(step, planning=True)
-                reason = self._should_skip(step)
-                if reason:
-                    results.append(StepResult(step.name, str(step.kind), "would-skip", message=reason))
-                elif step.kind is StepKind.read:
-                    self._last = StepResult(step.name, str(step.kind), "failed")
-                    res = self._attempt(step)
-                    results.append(res)
-                    self.outcomes[step.name] = {
-                        "status": "ok",
-                        "exit_code": res.exit_code,
-                        "stdout": res.stdout,
-                        "stderr": res.stderr,
-                        "result": res.result,
-                    }
-                else:
-                    results.append(self._plan_change(step))
-                    self.outcomes[step.name] = {"status": "ok"}
-            except RunbookError as e:
-                first_error = first_error or e
-                results.append(
-                    StepResult(step.name, str(step.kind), "failed", message=self.masker.mask(e.message))
-                )
-        err = self.masker.mask_data(first_error.to_dict()) if first_error else None
-        return RunResult(
-            self.run_id,
-            str(self.runbook.path or ""),
-            "failed" if first_error else "ok",
-            first_error.exit_code if first_error else 0,
-            results,
-            None,
-            err,
-        )
-
-    def _plan_change(self, step: Step) -> StepResult:
-        approval = ""
-        if step.kind is StepKind.destructive:
-            approval = f" (destructive: needs --approve {step.name})"
-        if step.is_shell:
-            return StepResult(
-                step.name,
-                str(step.kind),
-                "would-run",
-                message=self.masker.mask(f"would run{approval}:\n{step.cell.body}"),
-            )
-        try:
-            plan = self.binding.target().plan(step.op or "", self._args(step))
-        except RedisOpsError as e:
-            raise StepFailed(
-                f"step {step.name}: planning {step.op} failed: {e.message}",
-                line=step.line,
-                step=step.name,
-                hint=e.hint,
-            ) from e
-        status = "blocked" if plan.blocked else "would-run"
-        return StepResult(
-            step.name,
-            str(step.kind),
-            status,
-            result=self.masker.mask_data(plan.to_dict()),
-            message=f"{step.op}{approval}: " + "; ".join(plan.blockers or plan.steps),
-        )

@@ -226,20 +226,23 @@ class StepRunner(ShellCells):
             if step.name in self.approved:
                 return
             want = self.binding.decl.confirm_name
-            if self.type_target_fn is not None:
-                typed = self.type_target_fn(step, want)
-                if typed.strip() == want:
-                    return
+            # no answer (no terminal, -o json: the callback gives ""): say how to approve, not what was typed
+            typed = self.type_target_fn(step, want).strip() if self.type_target_fn is not None else ""
+            if typed == want:
+                return
+            if typed:
                 raise StepDeclined(
-                    f"step {step.name} is destructive; {typed.strip()!r} is not {want!r}",
+                    f"step {step.name} is destructive; {typed!r} is not {want!r}",
                     line=step.line,
                     step=step.name,
+                    hint=f"type the target's name, {want}, exactly (or pass --approve {step.name})",
                 )
             raise StepDeclined(
-                f"step {step.name} is destructive and was not approved by name",
+                f"step {step.name} is destructive: pass --approve {step.name} (or run it at a terminal and "
+                f"type the target's name, {want})",
                 line=step.line,
                 step=step.name,
-                hint=f"--yes does not approve it: pass --approve {step.name} (or type {want!r} when asked)",
+                hint=f"--yes alone never approves a destructive step: add --approve {step.name}",
             )
         if not self._asks(step) or self.yes:
             return
