@@ -19,7 +19,7 @@ from redisops.ops.api_inspect import human_bytes, human_value, value_text
 if TYPE_CHECKING:
     from redisops.ops.api_inspect import CheckResult, HealthReport
 
-__all__ = ["STATUS_STYLE", "fmt", "human_bytes", "print_health"]
+__all__ = ["STATUS_STYLE", "fmt", "human_bytes", "indented", "print_health"]
 
 STATUS_STYLE = {"ok": "green", "warn": "yellow", "crit": "bold red", "unknown": "dim"}
 
@@ -64,12 +64,12 @@ def _print_compact(report: HealthReport) -> None:
     problems = [c for c in report.checks if c.status.value in ("warn", "crit")]
     for c in sorted(problems, key=lambda c: -c.status.rank):
         console.print(Text.assemble((f"{c.status.value:<7}", STATUS_STYLE[c.status.value]), " ", c.name))
-        console.print(_indented(_note(c)))
+        console.print(indented(_note(c)))
 
 
-def _indented(text: str, indent: int = 8) -> Padding:
+def indented(text: str | Text, indent: int = 8) -> Padding:
     """``text`` wrapped on words with every line indented (continuation lines too)."""
-    return Padding(Text(text), (0, 0, 0, indent))
+    return Padding(text if isinstance(text, Text) else Text(text), (0, 0, 0, indent))
 
 
 def _print_details(report: HealthReport) -> None:
@@ -81,13 +81,13 @@ def _print_details(report: HealthReport) -> None:
         )
         if c.threshold:
             source = f" (source: {c.source})" if c.source else ""
-            console.print(_indented(f"threshold: {c.threshold}{source}"))
+            console.print(indented(f"threshold: {c.threshold}{source}"))
         elif c.source:
-            console.print(_indented(f"source: {c.source}"))
+            console.print(indented(f"source: {c.source}"))
         if c.hint:
-            console.print(_indented(f"hint: {c.hint}"))
+            console.print(indented(f"hint: {c.hint}"))
         if c.reason:
-            console.print(_indented(f"reason: {c.reason}"))
+            console.print(indented(f"reason: {c.reason}"))
 
 
 def print_health(report: HealthReport, strict: bool, details: bool = False) -> None:

@@ -5,17 +5,19 @@ from __future__ import annotations
 import enum
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import IO, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.text import Text
+from typer._click.exceptions import UsageError
+from typer.core import TyperArgument, TyperOption
 from typer.exceptions import TyperException
 
-from redisops.errors import AbortedError, Interrupted, RedisOpsError
+from redisops.errors import AbortedError, Interrupted, InvalidArgument, RedisOpsError
 from redisops.events import jsonable
 
 console = Console(highlight=False)
@@ -90,6 +92,12 @@ def _print_error(output: Output, err: RedisOpsError) -> None:
         err_console.print(Text.assemble(("hint: ", "yellow"), err.hint), soft_wrap=True)
 
 
+def print_error(err: RedisOpsError) -> None:
+    """The ``error:`` and ``hint:`` lines of ``err`` on stderr, for a command that goes on (or exits with a
+    code of its own) instead of raising it."""
+    _print_error(Output.text, err)
+
+
 def _traceback() -> None:
     """With ``--debug``: the traceback on stderr (the exit code stays the error's own)."""
     import traceback
@@ -132,3 +140,74 @@ def error_boundary(output: Output = Output.text) -> Iterator[None]:
             err_console.print(Text.assemble(("error: ", "bold red"), msg), soft_wrap=True)
             err_console.print(Text.assemble(("hint: ", "yellow"), "rerun with --debug and report it"))
         raise typer.Exit(1) from None
+
+
+# --- help metavars and usage errors: two hooks into typer/click, installed when this module loads ---
+
+
+def range_metavar(help_text: str | None, number_type: type, names: Iterable[str] = ()) -> str:
+    """The help metavar of a number option with bounds: what the value is, not typer's ``<int range>``.
+
+    ``N`` for a whole number; ``SECONDS`` / ``HOURS`` when the help or the option's ``names`` say the
+    value is one (a rate "per second" is not), else ``NUMBER``. The bounds are in the help (``[x>=1]``).
+    """
+    words = " ".join([help_text or "", *names]).lower().replace("per second", "")
+    if number_type is int:
+        return "N"
+    if "second" in words:
+        return "SECONDS"
+    if "hour" in words:
+        return "HOURS"
+    return "NUMBER"
+
+
+def _display_type(self: TyperOption | TyperArgument, ctx: Any) -> str:
+    desc = self.type_descriptor
+    if desc.is_ranged and isinstance(desc.annotation, type):
+        return range_metavar(getattr(self, "help", None), desc.annotation, self.opts)
+    return _typer_display_type(self, ctx)
+
+
+_typer_display_type = TyperOption.display_type
+TyperOption.display_type = _display_type  # type: ignore[method-assign,assignment]
+TyperArgument.display_type = _display_type  # type: ignore[method-assign,assignment]
+
+
+def wants_json(args: list[str]) -> bool:
+    """Whether a command line asks for ``-o json`` / ``--output json`` (any spelling click accepts),
+    looking only before a ``--``."""
+    args = args[: args.index("--")] if "--" in args else args
+    for i, arg in enumerate(args):
+        if arg in ("-o", "--output"):
+            value = args[i + 1] if i + 1 < len(args) else ""
+        elif arg.startswith("--output="):
+            value = arg.removeprefix("--output=")
+        elif arg.startswith("-o") and not arg.startswith("--"):
+            value = arg[2:].removeprefix("=")
+        else:
+            continue
+        if value.lower() == Output.json.value:
+            return True
+    return False
+
+
+def usage_error_dict(err: UsageError) -> dict[str, Any]:
+    """A usage error (unknown option, bad value, missing argument) as the JSON object every other error
+    prints with ``-o json`` (docs/errors.md): an :class:`InvalidArgument`, exit code 2."""
+    hint = "see --help for the options and their values"
+    if err.ctx is not None:
+        hint = f"see '{err.ctx.command_path} --help' for the options and their values"
+    return InvalidArgument(err.format_message(), hint=hint).to_dict()
+
+
+def _show_usage_error(self: UsageError, file: IO[Any] | None = None) -> None:
+    """Click shows a usage error as text on stderr; a command line with ``-o json`` gets the JSON
+    object on stdout instead (the exit code stays click's 2)."""
+    if type(self).__name__ != "NoArgsIsHelpError" and wants_json(sys.argv[1:]):
+        sys.stdout.write(json.dumps(usage_error_dict(self), indent=2) + "\n")
+        return
+    _click_show_usage_error(self, file)
+
+
+_click_show_usage_error = UsageError.show
+UsageError.show = _show_usage_error  # type: ignore[method-assign]

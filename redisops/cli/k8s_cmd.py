@@ -11,7 +11,8 @@ codes follow :mod:`redisops.errors`; ``restart`` and ``verify-clients`` exit 1 w
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -22,6 +23,7 @@ from redisops.cli import _oprun
 from redisops.cli._oprun import Line
 from redisops.cli.common import Output, OutputOpt, YesOpt, console, emit, error_boundary
 from redisops.cli.options import ContextOpt, KubeconfigOpt, NamespaceOpt, TargetArgs, with_target
+from redisops.errors import ConfigError
 
 if TYPE_CHECKING:
     from redisops.ops.api_deploy import ClientsReport, DeployHistory, DeployResult, RestartReport
@@ -81,6 +83,25 @@ def register(app: typer.Typer) -> None:
     app.command(name="verify-clients")(verify_clients_cmd)
 
 
+#: what a missing kubeconfig's hint adds: the commands here need a cluster, which the sandbox does not have
+NEEDS_CLUSTER = (
+    "these commands need a Kubernetes cluster (--kubeconfig/--context, or a --target with one); "
+    "the local sandbox has none (its target is a plain redis-server)"
+)
+
+
+@contextmanager
+def _cluster_boundary(output: Output) -> Iterator[None]:
+    """:func:`error_boundary`, and a missing kubeconfig's hint says why a cluster is needed at all."""
+    with error_boundary(output):
+        try:
+            yield
+        except ConfigError as e:
+            if "kubeconfig" not in e.context:
+                raise
+            raise ConfigError(e.message, hint=f"{e.hint}; {NEEDS_CLUSTER}", context=e.context) from None
+
+
 def _where(target: Target, plan: Plan) -> str:
     context = target.kube().context
     ns = plan.details.get("namespace") or target.namespace
@@ -122,7 +143,7 @@ def deploy_cmd(
     a revision (deploy.apply). Refuses (exit 15, also with --dry-run) on lint errors not waived with
     --allow RULE and on an image whose Redis cannot read the data; backs up the running Redis before an
     upgrade."""
-    with error_boundary(output):
+    with _cluster_boundary(output):
         target = where.build(writing=None if dry_run else "deploy")
         params = {"allow": allow or [], "take_over": take_over, "no_backup": no_backup, "timeout": timeout}
         _change(target, "deploy.apply", params, output, dry_run=dry_run, yes=yes, verb="apply")
@@ -145,7 +166,7 @@ def rollback_cmd(
     """Re-apply a recorded revision, wait, verify and record a new revision ("rollback to N";
     deploy.rollback). Refuses (exit 15, also with --dry-run) a revision that is not recorded and a
     Redis image that cannot read the data."""
-    with error_boundary(output):
+    with _cluster_boundary(output):
         target = where.build(writing=None if dry_run else "roll back")
         params = {"to": to, "take_over": take_over, "no_backup": no_backup, "timeout": timeout}
         _change(target, "deploy.rollback", params, output, dry_run=dry_run, yes=yes, verb="rollback:")
@@ -168,7 +189,7 @@ def history_cmd(
     output: OutputOpt = Output.text,
 ) -> None:
     """The recorded revisions (who, when, what) of the deployment (deploy.history)."""
-    with error_boundary(output), where.build() as target:
+    with _cluster_boundary(output), where.build() as target:
         _oprun.run(target, "deploy.history", {}, output, text=_history_text)
 
 
@@ -195,7 +216,7 @@ def restart_cmd(
 ) -> None:
     """Rolling-restart Deployments (kubectl rollout restart) one by one and wait for each
     (deploy.restart; exit 1 when any failed)."""
-    with error_boundary(output):
+    with _cluster_boundary(output):
         params = {"deployments": deployments or [], "timeout": timeout}
         with where.build(writing="restart deployments") as target:
             report: RestartReport = _oprun.run(target, "deploy.restart", params, output, text=_restart_text)
@@ -221,7 +242,7 @@ def verify_clients_cmd(
 ) -> None:
     """Check that client pods reach Redis (nc -zv from inside) and their logs show no Redis errors
     (deploy.verify_clients; exit 1 when any client failed)."""
-    with error_boundary(output):
+    with _cluster_boundary(output):
         params = {"deployments": deployments or [], "tail": tail}
         with where.build() as target:
             report: ClientsReport = _oprun.run(

@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from redisops.cli import _oprun
+from redisops.cli._render import indented
 from redisops.cli.common import ConfigOpt, Output, OutputOpt, console, emit, error_boundary
 from redisops.cli.options import build_target
 
@@ -162,9 +164,14 @@ def _print_findings(findings: list[Finding]) -> None:
     if not findings:
         console.print("[green]no findings[/green]")
         return
+    # rule ids and severities stay whole (they are what people grep for and look up in
+    # docs/lint-rules.md); the field path folds and the title wraps on words in what is left
     table = Table()
-    for col in ("#", "severity", "rule", "field", "title"):
-        table.add_column(col, overflow="fold")
+    table.add_column("#", no_wrap=True)
+    table.add_column("severity", no_wrap=True)
+    table.add_column("rule", no_wrap=True, min_width=max(len(f.rule_id) for f in findings))
+    table.add_column("field", overflow="fold")
+    table.add_column("title")
     for i, f in enumerate(findings, 1):
         style = _SEVERITY_STYLE[f.severity]
         table.add_row(str(i), f"[{style}]{f.severity}[/{style}]", f.rule_id, escape(f.path), escape(f.title))
@@ -172,7 +179,8 @@ def _print_findings(findings: list[Finding]) -> None:
     for i, f in enumerate(findings, 1):
         style = _SEVERITY_STYLE[f.severity]
         console.print(f"[{style}]{i}. {f.rule_id}[/{style}] ({escape(f.path)})")
-        console.print(f"   {escape(f.message)}")
-        console.print(f"   [bold]fix:[/bold] {escape(f.fix)}")
+        # the paragraphs wrap on words with every line under the first (3 spaces), not at column 0
+        console.print(indented(f.message, 3))
+        console.print(indented(Text.assemble(("fix:", "bold"), " ", f.fix), 3))
     counts = summarize(findings)
     console.print(f"{counts['error']} error(s), {counts['warn']} warning(s), {counts['info']} info")

@@ -10,11 +10,21 @@ import typer
 from rich.table import Table
 
 from redisops.cli import _oprun
-from redisops.cli.common import ConfigOpt, Output, OutputOpt, StateDirOpt, console, emit, error_boundary
+from redisops.cli.common import (
+    ConfigOpt,
+    Output,
+    OutputOpt,
+    StateDirOpt,
+    console,
+    emit,
+    error_boundary,
+    print_error,
+)
 from redisops.cli.options import build_target
+from redisops.errors import RedisOpsError
 
 if TYPE_CHECKING:
-    from redisops.ops.sandbox import SandboxDownReport, SandboxState
+    from redisops.ops.sandbox import SandboxDownReport, SandboxService, SandboxState
 
 app = typer.Typer(
     help="The local sandbox: target Redis, ElastiCache-like source, local S3 and AWS control plane.",
@@ -51,17 +61,22 @@ def up(
         params["acl_user"] = acl_user
     with error_boundary(output), build_target(config=config, state_dir=state_dir) as target:
         st: SandboxState = _oprun.run(target, "sandbox.up", params, output, label="sandbox up")
-        emit(output, st, lambda: _print_state(st))
+        emit(output, st, lambda: _print_state(st, store_label="backup store"))
 
 
 @app.command()
 def status(state_dir: StateDirOpt = None, output: OutputOpt = Output.text) -> None:
-    """Show the sandbox services; exit 1 when any is not running, 6 when there is no sandbox."""
+    """Show the sandbox services; exit 21 when any is not running (`redisops sandbox up` repairs it),
+    6 when there is no sandbox."""
     with error_boundary(output), build_target(state_dir=state_dir) as target:
         st: SandboxState = _oprun.run(target, "sandbox.status", {}, output, label="sandbox status")
-        emit(output, st, lambda: _print_state(st))
-        if any(s.status != "running" for s in st.services.values()):
-            raise typer.Exit(1)
+        # up's store line says what up found; status says so, it does not know what the store holds now
+        emit(output, st, lambda: _print_state(st, store_label="backup store at the last `sandbox up`"))
+    down = [s for s in st.services.values() if s.status != "running"]
+    if down:
+        if output is Output.text:  # -o json: the services' statuses are in the object already
+            print_error(services_down(down))
+        raise typer.Exit(SERVICE_DOWN_EXIT)
 
 
 @app.command()
@@ -96,7 +111,20 @@ def down(
         emit(output, report, text)
 
 
-def _print_state(st: SandboxState) -> None:
+#: ``sandbox status`` with a service not running: a check that found a critical problem (docs/errors.md)
+SERVICE_DOWN_EXIT = 21
+
+
+def services_down(down: list[SandboxService]) -> RedisOpsError:
+    """The error line and repair for sandbox services that are not running."""
+    listed = ", ".join(f"{s.name} ({s.status})" for s in down)
+    return RedisOpsError(
+        f"sandbox {'service' if len(down) == 1 else 'services'} not running: {listed}",
+        hint="repair with: redisops sandbox up (it restarts only what is down; data and backups are kept)",
+    )
+
+
+def _print_state(st: SandboxState, store_label: str) -> None:
     table = Table(title=f"sandbox ({st.state_dir})")
     for col in ("service", "status", "endpoint", "pid"):
         table.add_column(col)
@@ -106,7 +134,7 @@ def _print_state(st: SandboxState) -> None:
     console.print(table)
     console.print(f"backup bucket: {st.bucket}")
     if st.store.get("summary"):
-        console.print(f"backup store: {st.store['summary']}")
+        console.print(f"{store_label}: {st.store['summary']}", markup=False)
     aws = st.aws
     if aws:
         console.print(

@@ -218,7 +218,7 @@ class MigrationPlan:
             e = self.estimate
             lines.append(
                 f"estimated copy time: {e.seconds:.0f} s ({e.keys_per_second:.0f} keys/s, "
-                f"{e.mb_per_second:.1f} MB/s; {e.note})"
+                f"{e.mb_per_second * 1e6 / (1 << 20):.1f} MiB/s; {e.note})"  # the estimate's rate is in MB/s
             )
         for f in self.findings:
             if f.level != "info":

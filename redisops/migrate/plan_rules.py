@@ -164,8 +164,9 @@ class MemoryFit:
 
 
 def mb(n: int) -> str:
-    """Bytes as MB with one decimal (``1.5 MB``)."""
-    return f"{n / (1 << 20):.1f} MB"
+    """Bytes as MiB with one decimal (``1.5 MiB``; ``maxmemory 256mb`` is 256.0 MiB): the unit every other
+    command prints."""
+    return f"{n / (1 << 20):.1f} MiB"
 
 
 def memory_fit(

@@ -112,7 +112,7 @@ def _store_facts(restored: StoreSnapshot | None, *, died: bool) -> dict[str, Any
         "lost_since_export": died,
     }
     if restored is None:
-        summary = "the backup store is new (empty): there is no export to restore"
+        summary = "new and empty (there was no export of a `sandbox down` to restore)"
         if died:
             summary = (
                 "the S3 process had died and its store lived in memory: every backup in it is lost "

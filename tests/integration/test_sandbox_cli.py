@@ -95,7 +95,9 @@ def test_kill_9_of_the_target_is_repaired_by_the_next_up(shared):
             break
         time.sleep(0.05)
     broken = run("sandbox", "status", state=state, check=False)
-    assert broken.returncode == 1
+    assert broken.returncode == 21
+    assert "error: sandbox service not running: target (stopped)" in broken.stderr
+    assert "redisops sandbox up" in broken.stderr
     up = run("sandbox", "up", state=state)
     assert "stale state repaired" in up.stderr + up.stdout
     after = status(state)["services"]
@@ -166,7 +168,7 @@ def test_a_port_taken_by_someone_else_is_repaired_on_a_new_port(shared):
     squatter.listen()
     try:
         broken = run("sandbox", "status", "-o", "json", state=state, check=False)
-        assert broken.returncode == 1
+        assert broken.returncode == 21
         assert json.loads(broken.stdout)["services"]["target"]["status"] == "port-taken"
         up = run("sandbox", "up", state=state)
         assert "port is taken by another process" in up.stderr

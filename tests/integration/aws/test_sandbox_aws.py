@@ -86,7 +86,7 @@ def test_status_shows_a_dead_emulator_and_up_repairs_it(state: Path) -> None:
             break
         time.sleep(0.05)
     broken = cli(state, "sandbox", "status", "-o", "json", check=False)
-    assert broken.returncode == 1
+    assert broken.returncode == 21
     assert json.loads(broken.stdout)["emulator"]["status"] == "stopped"
     again = cli_json(state, "sandbox", "up")
     assert any(n.startswith("aws: stale state repaired") for n in again["notes"])

@@ -70,7 +70,7 @@ def test_plan_refuses_a_target_that_would_evict_keys_naming_the_shortfall(
     (blocker,) = plan.blockers
     assert blocker.code == "memory.evict"
     assert "copying would silently evict keys" in blocker.message and "allkeys-lru" in blocker.message
-    assert f"short by {plan.memory.shortfall / (1 << 20):.1f} MB" in blocker.message
+    assert f"short by {plan.memory.shortfall / (1 << 20):.1f} MiB" in blocker.message
     assert plan.memory.shortfall > 0
     # CONFIG is blocked on the ElastiCache-like source and no value was given: unknown, with the setting
     (notify,) = [f for f in plan.findings if f.code.startswith("notify")]
