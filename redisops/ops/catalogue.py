@@ -108,10 +108,14 @@ class Plan:
         return bool(self.blockers)
 
     def raise_if_blocked(self) -> None:
-        """:class:`PlanBlocked` (exit 15) naming every blocker; nothing was changed."""
+        """:class:`PlanBlocked` (exit 15) naming every blocker, with the hint of the refusal the plan
+        recorded (``details["error"]["hint"]``) when there is one; nothing was changed."""
         if self.blockers:
+            error = self.details.get("error") if isinstance(self.details, Mapping) else None
+            hint = error.get("hint") if isinstance(error, Mapping) else None
             raise PlanBlocked(
                 f"{self.op} is blocked: " + "; ".join(self.blockers),
+                hint=str(hint) if hint else None,
                 context={"op": self.op, "blockers": list(self.blockers)},
             )
 

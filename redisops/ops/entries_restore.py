@@ -121,12 +121,16 @@ def _sandbox(target: Any) -> SandboxState:
     from redisops.ops.sandbox import sandbox_status
 
     state = sandbox_status(target.state_dir)
-    if (
-        state is None
-        or "target" not in state.services
-        or any(s.status != "running" for s in state.services.values())
-    ):
+    if state is None or "target" not in state.services:
         raise NotFoundError("the sandbox is not running", hint="start it with: redisops sandbox up")
+    down = [name for name, s in state.services.items() if s.status != "running"]
+    if down:
+        raise NotFoundError(
+            f"the sandbox's {', '.join(down)} {'is' if len(down) == 1 else 'are'} not running",
+            hint="start {} again with: redisops sandbox up (it keeps the target's data dir), then "
+            "restore".format("it" if len(down) == 1 else "them"),
+            context={"stopped": down},
+        )
     try:
         ep = target.redis
     except NotFoundError:  # a target naming no Redis: the sandbox's own endpoint
@@ -238,9 +242,11 @@ def plan_restore(ctx: OpContext, p: RestoreParams) -> Plan:
     steps = tuple(line for line in res.plan if not line.startswith("BLOCKED: "))
     # the state holds no store (no credentials): the run gives its own
     state = dataclasses.replace(res.prepared, store=None) if res.prepared is not None else None
-    return Plan(
-        "restore.apply", steps=steps, blockers=tuple(res.blockers), details=res.to_dict(), state=state
-    )
+    details = res.to_dict()
+    errors = res.prepared.errors if res.prepared is not None else []
+    if errors:  # the first refusal's own hint (pass --force ...) is the way out the person is shown
+        details = {**details, "error": {"message": errors[0].message, "hint": errors[0].hint}}
+    return Plan("restore.apply", steps=steps, blockers=tuple(res.blockers), details=details, state=state)
 
 
 def _undo(ctx: OpContext, p: UndoParams, *, dry_run: bool) -> LocalUndoResult | K8sUndoResult | Plan:

@@ -265,7 +265,8 @@ class RestoreFlow:
         if keys and not force:
             p.errors.append(
                 ConflictError(
-                    f"{self.target_name} holds {keys} keys; a restore replaces them",
+                    f"{self.target_name} holds {keys} key{'s' if keys != 1 else ''}; a restore replaces "
+                    f"{'them' if keys != 1 else 'it'}",
                     hint="pass --force to replace them (a safety backup is taken first unless "
                     "--no-safety-backup)",
                     context={"keys": keys},

@@ -135,9 +135,12 @@ def test_dry_run_blocks_only_what_the_real_run_refuses(
     r = cli("restore", "latest", "--dry-run", code=ExitCode.PLAN_BLOCKED)
     assert "BLOCKED: the sandbox target holds 15 keys" in r.stdout
     assert "would refuse" in r.stderr and "Traceback" not in r.stderr
+    # the way out is the refusal's own hint, not a generic one (new-user pass #2/#19)
+    assert "pass --force" in r.stderr and "fix what blocks it" not in r.stderr
     # the real run plans first and refuses the same, before anything changes (exit 15, not 7)
     refused = cli.json("restore", "latest", "--yes", code=ExitCode.PLAN_BLOCKED)
     assert refused["error"] == "PlanBlocked" and "holds 15 keys" in refused["message"]
+    assert refused["hint"].startswith("pass --force"), refused["hint"]
 
     # with --force the plan is clear again and shows the safety backup as a step
     forced = cli.json("restore", "latest", "--dry-run", "--force")

@@ -47,6 +47,11 @@ def test_the_store_stays_the_sandboxs_s3_while_the_target_is_stopped(sandbox: An
     assert p.returncode == 0, p.stdout + p.stderr
     assert [b["id"] for b in json.loads(p.stdout)["backups"]] == [m.id]
     assert t.store().s3.settings.endpoint_url == sandbox.s3_url
+    # a restore names what is stopped and how to start it again (not "the sandbox is not running")
+    p = _cli(state_dir, "restore", "latest", "--dry-run", "-o", "json")
+    assert p.returncode == 6, p.stdout + p.stderr
+    err = json.loads(p.stdout)
+    assert err["message"] == "the sandbox's target is not running" and "sandbox up" in err["hint"], err
 
     stop_pid(sandbox.services["s3"].pid, timeout=30)
     for args in (("backup", "list"), ("backup", "prune", "--keep-last", "1", "--dry-run")):
