@@ -19,7 +19,13 @@ if TYPE_CHECKING:
 def rehearse(
     config: ConfigOpt = None, state_dir: StateDirOpt = None, output: OutputOpt = Output.text
 ) -> None:
-    """Start the sandbox and rehearse the toolkit on it, step by step (exit 1 when a step fails)."""
+    """Start the sandbox and rehearse the toolkit on it, step by step (exit 1 when any step fails).
+
+    Exit codes: 0 every step passed; 1 a step failed, one of the rehearsal's own checks or a runbook's
+    step (that runbook's own exit code, 30-35, is on its "runbook NAME" line and in -o json's
+    "runbooks"); an error before the steps (the sandbox did not start) exits with its own code
+    (docs/errors.md).
+    """
     with error_boundary(output), build_target(config=config, state_dir=state_dir) as target:
         report: RehearsalReport = _oprun.run(target, "rehearsal.run", {}, output, label="rehearse")
 

@@ -26,6 +26,7 @@ from typing import Any
 from redisops.adapters.redis_conn import RedisEndpoint, connect, raw_command, redis_errors
 from redisops.config import DeploymentConfig
 from redisops.errors import PlatformError, RedisOpsError
+from redisops.health.display import human_bytes
 from redisops.ops.datasets import DatasetSpec, populate
 from redisops.ops.inspect import fetch_info
 from redisops.ops.rehearsal_books import BOOKS, BookRun, find_book, run_book, sandbox_env
@@ -243,8 +244,8 @@ def _step_app_writes(state: SandboxState, _ran: BookRun | None) -> tuple[str, di
     spec = DatasetSpec(keys_per_db=120, dbs=(0, 2), value_bytes=256, prefix=f"rehearsal-{run}")
     res = populate(state.source, spec, seed=int(time.time()))
     total = sum(res.keys.values())
-    kib = res.value_bytes // 1024
-    return f"{total} keys of every type written to the source (db0, db2; {kib} KiB of values)", {
+    values = human_bytes(res.value_bytes)
+    return f"{total} keys of every type written to the source (db0, db2; {values} of values)", {
         "keys": res.keys,
         "expires": res.expires,
     }

@@ -18,6 +18,7 @@ from typing import Any
 
 from redisops.errors import NotFoundError
 from redisops.events import Event, Phase
+from redisops.health.display import human_bytes
 
 #: the functions below are the rehearsal's machinery (``rehearsal.run`` is the operation), not in __all__
 __all__ = ["BOOKS", "BookRun", "BookSpec"]
@@ -159,10 +160,10 @@ def _plan(r: Mapping[str, Any]) -> str:
     est = (r.get("estimate") or {}).get("seconds")
     mem = r.get("memory") or {}
     dbs = _per_db({k: v.get("keys", 0) for k, v in (r.get("dbs") or {}).items()})
+    fit = f"{human_bytes(mem.get('projected', 0))} of {human_bytes(mem.get('target_maxmemory', 0))}"
     return (
         f"{r.get('total_keys', 0)} keys ({dbs})"
-        f", copy by {r.get('copy_method')}, {mem.get('projected', 0)} of {mem.get('target_maxmemory', 0)} "
-        f"bytes after the copy, {len(r.get('blockers') or [])} blockers"
+        f", copy by {r.get('copy_method')}, {fit} after the copy, {len(r.get('blockers') or [])} blockers"
         + (f", estimated {est}s" if est is not None else "")
     )
 
@@ -211,7 +212,9 @@ def _backup(r: Mapping[str, Any]) -> str:
     objs = r.get("objects") or [{}]
     size = sum(int(o.get("size") or 0) for o in objs)
     keys = {db: c.get("keys", 0) for db, c in (r.get("key_counts") or {}).items()}
-    return f"backup {r.get('id')}: {size} bytes, verified {objs[0].get('verified')}, keys {_per_db(keys)}"
+    return (
+        f"backup {r.get('id')}: {human_bytes(size)}, verified {objs[0].get('verified')}, keys {_per_db(keys)}"
+    )
 
 
 def _backup_verify(r: Mapping[str, Any]) -> str:
