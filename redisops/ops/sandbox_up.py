@@ -35,7 +35,7 @@ from redisops.adapters.local import (
 from redisops.adapters.redis_conn import RedisEndpoint, connect, redis_errors
 from redisops.adapters.s3 import S3Adapter, translate_error
 from redisops.config import DeploymentConfig, config_from_mapping, render_redis_conf
-from redisops.errors import Interrupted
+from redisops.errors import Interrupted, InvalidArgument
 from redisops.ops.datasets import DatasetSpec, populate
 from redisops.ops.sandbox_auth import SandboxSecurity, check_same, security_request, write_include
 from redisops.ops.sandbox_aws import (
@@ -161,7 +161,14 @@ def sandbox_up(
     asked = security_request(password_file, acl_user, tls)
     check_dependencies()
     d = state_dir or default_state_dir()
-    d.mkdir(parents=True, exist_ok=True)
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InvalidArgument(
+            f"cannot create the sandbox's state dir {d}: {e.strerror or e}",
+            hint="give a writable directory with --state-dir (or $REDISOPS_STATE_DIR)",
+            context={"state_dir": str(d)},
+        ) from None
     cfg = config or DeploymentConfig()
     previous = live_state(d)
     prev_target = previous.services.get("target") if previous else None

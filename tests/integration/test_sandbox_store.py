@@ -68,3 +68,13 @@ def test_no_sandbox_at_all_is_not_found_not_aws(tmp_path: Path) -> None:
     assert p.returncode == 6, p.stdout + p.stderr
     assert "the sandbox is not running" in p.stderr
     assert "redisops-backups" not in p.stdout + p.stderr
+
+
+def test_a_state_dir_that_cannot_be_created_is_a_usage_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    p = _cli(blocker / "state", "sandbox", "up", "-o", "json")
+    assert p.returncode == 2, p.stdout + p.stderr
+    err = json.loads(p.stdout)
+    assert err["message"].startswith("cannot create the sandbox's state dir") and "--state-dir" in err["hint"]
+    assert "Traceback" not in p.stderr and "unexpected error" not in p.stdout + p.stderr
