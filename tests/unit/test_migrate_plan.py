@@ -70,8 +70,8 @@ def test_copying_beyond_maxmemory_with_allkeys_lru_is_a_blocker_naming_the_short
     assert fit.projected == 301 * MB and fit.shortfall == 45 * MB
     (blocker,) = [f for f in memory_findings(fit) if f.level == "blocker"]
     assert blocker.code == "memory.evict"
-    assert "silently evict" in blocker.message and "short by 45.0 MB" in blocker.message
-    assert "allkeys-lru" in blocker.message and "256.0 MB" in blocker.message
+    assert "silently evict" in blocker.message and "short by 45.0 MiB" in blocker.message
+    assert "allkeys-lru" in blocker.message and "256.0 MiB" in blocker.message
     assert "maxmemory" in blocker.hint
     assert [f.code for f in blockers_from(src, dst)] == ["memory.evict"]
 
