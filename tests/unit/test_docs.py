@@ -65,3 +65,14 @@ def test_operations_reference_is_current():
     assert current == render_reference(catalogue()), (
         "docs/operations.md is stale: regenerate it with `redisops ops doc > docs/operations.md`"
     )
+
+
+def test_backup_layout_manifest_example_parses():
+    from redisops.backup.manifest import Manifest
+
+    blocks = _blocks(ROOT / "docs/backup-layout.md", "json")
+    manifests = [b for b in blocks if "redisops-backup-manifest" in b]
+    assert manifests, "docs/backup-layout.md shows a manifest"
+    for block in manifests:
+        m = Manifest.from_json(block)
+        assert m.objects and all(o.sha256 for o in m.objects)
