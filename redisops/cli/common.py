@@ -48,6 +48,8 @@ DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="show the plan; chang
 
 class _State:
     debug = False
+    #: the command line asked for ``-o json``: click's usage errors are printed as JSON too
+    json_errors = False
 
 
 state = _State()
@@ -203,7 +205,7 @@ def usage_error_dict(err: UsageError) -> dict[str, Any]:
 def _show_usage_error(self: UsageError, file: IO[Any] | None = None) -> None:
     """Click shows a usage error as text on stderr; a command line with ``-o json`` gets the JSON
     object on stdout instead (the exit code stays click's 2)."""
-    if type(self).__name__ != "NoArgsIsHelpError" and wants_json(sys.argv[1:]):
+    if type(self).__name__ != "NoArgsIsHelpError" and state.json_errors:
         sys.stdout.write(json.dumps(usage_error_dict(self), indent=2) + "\n")
         return
     _click_show_usage_error(self, file)

@@ -15,7 +15,7 @@ import typer
 from typer.core import TyperGroup, TyperOption
 
 from redisops._version import __version__
-from redisops.cli.common import Output, OutputOpt, console, emit, error_boundary, state
+from redisops.cli.common import Output, OutputOpt, console, emit, error_boundary, state, wants_json
 
 
 def _flag_type(self: TyperOption, ctx: Any) -> str | None:
@@ -39,6 +39,7 @@ class _RootGroup(TyperGroup):
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         cut = args.index("--") if "--" in args else len(args)
         state.debug = "--debug" in args[:cut]  # each invocation decides afresh
+        state.json_errors = wants_json(args)
         args = [a for a in args[:cut] if a != "--debug"] + args[cut:]
         return super().parse_args(ctx, args)
 
