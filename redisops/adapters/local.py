@@ -223,11 +223,7 @@ def stop_pids(pids: Sequence[int], *, timeout: float = 10.0, sig: int = signal.S
             continue
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        for _ in range(100):
-            _reap(pid)
-            if not pid_alive(pid):
-                break
-            time.sleep(0.02)
+        _wait_exit(pid, 2.0)
 
 
 def _wait_exit(pid: int, timeout: float) -> bool:

@@ -276,7 +276,7 @@ class KeyCopier:
             if not isinstance(result, Exception):
                 stats.copied += 1
                 stats.bytes_copied += len(dump)
-            elif str(result).startswith("BUSYKEY") or "BUSYKEY" in str(result)[:20]:
+            elif "BUSYKEY" in str(result)[:20]:
                 self._count(
                     stats,
                     KeyOutcome("skipped", "target key exists (BUSYKEY); copy with replace to overwrite"),
@@ -307,25 +307,23 @@ class KeyCopier:
     def _rows(
         self, group: list[bytes], pttls: list[Any], dumps: list[Any], elapsed_ms: float, stats: DbCopyStats
     ) -> list[tuple[bytes, int, bytes]]:
-        """Rows of a batch with errors or keys gone: each key's outcome counted, the rest to write."""
-        rows: list[tuple[bytes, int, bytes]] = []
+        """Rows of a batch with errors or keys gone: those keys' outcomes counted, the others through
+        :meth:`_with_ttls`."""
+        keys: list[bytes] = []
+        present_pttls: list[int] = []
+        present_dumps: list[bytes] = []
         for key, pttl, dump in zip(group, pttls, dumps, strict=True):
             if isinstance(pttl, Exception) or isinstance(dump, Exception):
                 self._count(
                     stats, KeyOutcome("failed", f"source refused: {_reason(_first_error(pttl, dump))}"), key
                 )
-                continue
-            if dump is None or pttl == -2:
+            elif dump is None or pttl == -2:
                 self._count(stats, KeyOutcome("vanished", "deleted or expired before it was copied"), key)
-                continue
-            ttl = 0
-            if pttl > 0:
-                ttl = int(pttl - elapsed_ms)
-                if ttl <= 0:
-                    self._count(stats, KeyOutcome("expired", "its TTL ran out before it was written"), key)
-                    continue
-            rows.append((key, ttl, dump))
-        return rows
+            else:
+                keys.append(key)
+                present_pttls.append(pttl)
+                present_dumps.append(dump)
+        return self._with_ttls(keys, present_pttls, present_dumps, elapsed_ms, stats)
 
     def _restore(self, rows: list[tuple[bytes, int, bytes]]) -> list[Any]:
         """RESTORE pipelines of ``(key, ttl, payload)``: one per target node (a cluster), replies back in
